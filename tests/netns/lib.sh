@@ -1,0 +1,680 @@
+# shellcheck shell=bash
+# Waypost namespace-test library. Source it from a test script:
+#
+#   source "$(dirname "$0")/lib.sh"
+#   topo_pair                         # or topo_routed
+#   ...
+#   wpt_finish                        # prints the summary line, exits non-zero on any FAIL
+#
+# What it gives a test:
+# - a unique id per run (WPT_ID, the test's PID) from which every namespace, veth and tunnel
+#   interface name is derived: /var/run/wireguard is shared by all namespaces, so names must
+#   not collide with other tests running at the same time. Names stay <= 15 characters.
+# - a scratch directory (WPT_SCRATCH) for configs, logs and captures, removed at exit
+#   (kept when WPT_KEEP=1).
+# - one EXIT/INT/TERM trap that stops `waypost` interfaces it started, kills every recorded PID,
+#   deletes every namespace it created and removes the UAPI sockets and pid files of the
+#   interfaces it created. Processes are only ever stopped by recorded PID (or PIDs listed by
+#   `ip netns pids` for a namespace this run created).
+# - topologies, daemon helpers (wireguard-go and waypost from wg-quick style configs),
+#   bounded polling, assertions, ping, a checksummed TCP transfer and tcpdump captures.
+#
+# Functions that record state (PIDs, names) take the name of a variable to set, instead of
+# printing a value, because `$(...)` would run them in a subshell and lose what they record.
+#
+# Environment:
+#   WAYPOST_BIN        path to the waypost binary (default /work/main/build/src/waypost)
+#   WPT_WAYPOST_IMPL   "waypost" (default) or "wireguard-go": the latter runs wireguard-go
+#                      wherever a test would run waypost, to validate the tests' other side.
+#                      Assertions about waypost-only behaviour are then skipped.
+#   WPT_KEEP=1         keep the scratch directory after the run.
+#   WPT_VERBOSE=1      print every helper's progress messages.
+
+set -uo pipefail
+
+WPT_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+WPT_NAME=$(basename "$0" .sh)
+WPT_ID=$$
+WPT_START=$SECONDS
+WAYPOST_BIN=${WAYPOST_BIN:-/work/main/build/src/waypost}
+WPT_WAYPOST_IMPL=${WPT_WAYPOST_IMPL:-waypost}
+WPT_UAPI_DIR=/var/run/wireguard
+WPT_WP_RUN_DIR=/var/run/waypost
+if [[ -x /usr/bin/python3 ]]; then WPT_PY=/usr/bin/python3; else WPT_PY=$(command -v python3); fi
+WPT_XFER=$WPT_LIB_DIR/xfer.py
+WPT_XFER_BYTES=$((50 * 1024 * 1024))
+
+WPT_SCRATCH=$(mktemp -d "/tmp/wpt-${WPT_NAME}-${WPT_ID}-XXXXXX")
+mkdir -p "$WPT_SCRATCH/logs" "$WPT_SCRATCH/cap" "$WPT_SCRATCH/conf" "$WPT_SCRATCH/xfer"
+
+WPT_PIDS=()       # every background process we started
+WPT_NSES=()       # every namespace we created
+WPT_IFNAMES=()    # every tunnel interface name we handed out (UAPI socket / pid file cleanup)
+WPT_WP_IFS=()     # "NS IF" of waypost interfaces, brought down with `waypost down` at exit
+WPT_NPASS=0
+WPT_NFAIL=0
+WPT_NSKIP=0
+WPT_SEQ=0
+WPT_CLEANED=0
+
+# ---------------------------------------------------------------------------------------------
+# Reporting
+
+log() { printf '[%s %s] %s\n' "$(date +%H:%M:%S.%3N)" "$WPT_NAME" "$*" >&2; }
+vlog() { if [[ ${WPT_VERBOSE:-0} == 1 ]]; then log "$@"; fi; }
+pass() { WPT_NPASS=$((WPT_NPASS + 1)); echo "PASS: $*"; }
+fail() { WPT_NFAIL=$((WPT_NFAIL + 1)); echo "FAIL: $*"; }
+skip() { WPT_NSKIP=$((WPT_NSKIP + 1)); echo "SKIP: $*"; }
+# Fatal: record the failure and exit; the EXIT trap cleans up and prints the summary.
+die() { fail "$*"; exit 1; }
+
+# Print the tail of every log in the scratch dir: called on failure so ctest output explains it.
+wpt_dump_logs() {
+  local f
+  for f in "$WPT_SCRATCH"/logs/*; do
+    [[ -s $f ]] || continue
+    echo "----- tail of ${f#"$WPT_SCRATCH"/} -----" >&2
+    tail -n 25 "$f" >&2
+  done
+}
+
+wpt_finish() {
+  exit $((WPT_NFAIL > 0 ? 1 : 0))
+}
+
+# ---------------------------------------------------------------------------------------------
+# Cleanup
+
+wpt_track_pid() { WPT_PIDS+=("$1"); }
+
+wpt_pid_alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
+
+# Stop one recorded PID: TERM, wait up to ~3 s, then KILL.
+wpt_stop_pid() {
+  local pid=$1 i
+  wpt_pid_alive "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null
+  for ((i = 0; i < 30; i++)); do
+    wpt_pid_alive "$pid" || break
+    sleep 0.1
+  done
+  if wpt_pid_alive "$pid"; then kill -KILL "$pid" 2>/dev/null; fi
+  wait "$pid" 2>/dev/null
+  return 0
+}
+
+wpt_cleanup() {
+  local rc=$? entry ns ifn pid
+  ((WPT_CLEANED)) && return
+  WPT_CLEANED=1
+  trap - EXIT INT TERM
+  if ((rc != 0 || WPT_NFAIL > 0)); then wpt_dump_logs; fi
+  # 1. waypost interfaces: the orderly way first (runs PreDown/PostDown, removes routes).
+  if [[ $WPT_WAYPOST_IMPL == waypost ]]; then
+    for entry in "${WPT_WP_IFS[@]}"; do
+      read -r ns ifn <<<"$entry"
+      [[ -S $WPT_UAPI_DIR/$ifn.sock || -f $WPT_WP_RUN_DIR/$ifn.pid ]] || continue
+      timeout 10 ip netns exec "$ns" "$WAYPOST_BIN" down "$ifn" >/dev/null 2>&1
+    done
+  fi
+  # 2. every process we recorded.
+  for pid in "${WPT_PIDS[@]}"; do wpt_stop_pid "$pid"; done
+  # 3. anything still living in our namespaces (e.g. a daemon that forked away from us).
+  for ns in "${WPT_NSES[@]}"; do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+  done
+  for ns in "${WPT_NSES[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  # 4. per-interface files in the shared run directories.
+  for ifn in "${WPT_IFNAMES[@]}"; do
+    rm -f "$WPT_UAPI_DIR/$ifn.sock" "$WPT_UAPI_DIR/$ifn.name" "$WPT_WP_RUN_DIR/$ifn.pid"
+  done
+  if [[ ${WPT_KEEP:-0} == 1 ]]; then
+    log "scratch kept: $WPT_SCRATCH"
+  else
+    rm -rf "$WPT_SCRATCH"
+  fi
+  if ((rc == 0 && WPT_NFAIL > 0)); then rc=1; fi
+  echo "SUMMARY: $WPT_NAME: $([[ $rc == 0 ]] && echo PASS || echo FAIL)" \
+    "($WPT_NPASS passed, $WPT_NFAIL failed, $WPT_NSKIP skipped, $((SECONDS - WPT_START)) s)"
+  exit "$rc"
+}
+trap wpt_cleanup EXIT
+trap 'echo "FAIL: interrupted"; WPT_NFAIL=$((WPT_NFAIL + 1)); exit 130' INT
+trap 'echo "FAIL: terminated"; WPT_NFAIL=$((WPT_NFAIL + 1)); exit 143' TERM
+
+# ---------------------------------------------------------------------------------------------
+# Preconditions
+
+wpt_require_root() {
+  [[ $(id -u) == 0 ]] || die "$WPT_NAME needs root (network namespaces)"
+}
+
+wpt_require_tools() {
+  local t
+  for t in "$@"; do command -v "$t" >/dev/null 2>&1 || die "required tool missing: $t"; done
+}
+
+# The implementation under test is available (waypost binary, or wireguard-go in its place).
+wpt_require_waypost() {
+  if [[ $WPT_WAYPOST_IMPL == wireguard-go ]]; then
+    log "NOTE: WPT_WAYPOST_IMPL=wireguard-go: wireguard-go stands in for waypost (validation run)"
+    wpt_require_tools wireguard-go wg
+  elif [[ $WPT_WAYPOST_IMPL == waypost ]]; then
+    [[ -x $WAYPOST_BIN ]] || die "waypost binary not found or not executable: $WAYPOST_BIN (set WAYPOST_BIN)"
+  else
+    die "unknown WPT_WAYPOST_IMPL=$WPT_WAYPOST_IMPL"
+  fi
+}
+
+wpt_is_real_waypost() { [[ $WPT_WAYPOST_IMPL == waypost ]]; }
+
+# ---------------------------------------------------------------------------------------------
+# Polling and assertions
+
+# wait_for TIMEOUT_S CMD...: run CMD every 0.1 s until it succeeds; bounded by TIMEOUT_S.
+wait_for() {
+  local t=$1 i n
+  shift
+  n=$(awk -v t="$t" 'BEGIN { printf "%d", t * 10 }')
+  for ((i = 0; i <= n; i++)); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+assert_ok() { # assert_ok MSG CMD...
+  local msg=$1
+  shift
+  if "$@"; then pass "$msg"; else fail "$msg"; return 1; fi
+}
+
+assert_not() { # assert_not MSG CMD...: CMD must fail
+  local msg=$1
+  shift
+  if "$@"; then fail "$msg"; return 1; else pass "$msg"; fi
+}
+
+assert_eq() { # assert_eq ACTUAL EXPECTED MSG
+  if [[ $1 == "$2" ]]; then pass "$3"; else fail "$3 (got '$1', expected '$2')"; return 1; fi
+}
+
+assert_ne() { # assert_ne ACTUAL UNEXPECTED MSG
+  if [[ $1 != "$2" ]]; then pass "$3"; else fail "$3 (got '$1')"; return 1; fi
+}
+
+assert_match() { # assert_match TEXT ERE MSG (case-insensitive)
+  if grep -Eiq -- "$2" <<<"$1"; then pass "$3"; else
+    fail "$3 (no match for /$2/ in: $(head -c 400 <<<"$1" | tr '\n' '|'))"
+    return 1
+  fi
+}
+
+assert_contains() { # assert_contains TEXT FIXED_STRING MSG
+  if grep -Fq -- "$2" <<<"$1"; then pass "$3"; else
+    fail "$3 ('$2' not in: $(head -c 400 <<<"$1" | tr '\n' '|'))"
+    return 1
+  fi
+}
+
+assert_file_match() { # assert_file_match FILE ERE MSG (case-insensitive)
+  if [[ -f $1 ]] && grep -Eiq -- "$2" "$1"; then pass "$3"; else
+    fail "$3 (no line matching /$2/ in $1)"
+    return 1
+  fi
+}
+
+assert_wait() { # assert_wait TIMEOUT_S MSG CMD...
+  local t=$1 msg=$2
+  shift 2
+  if wait_for "$t" "$@"; then pass "$msg"; else fail "$msg (not within ${t}s)"; return 1; fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Names, namespaces, links
+
+# wpt_name VAR SUFFIX: sets VAR to a run-unique short name "w<id><suffix>" (<= 15 chars).
+wpt_name() {
+  local n="w${WPT_ID}$2"
+  ((${#n} <= 15)) || die "name too long: $n"
+  printf -v "$1" '%s' "$n"
+}
+
+# wpt_new_ifname VAR: a fresh tunnel interface name for this run (w<id>t<n>).
+wpt_new_ifname() {
+  WPT_SEQ=$((WPT_SEQ + 1))
+  wpt_name "$1" "t$WPT_SEQ"
+  WPT_IFNAMES+=("${!1}")
+}
+
+# ns_create VAR ROLE: creates namespace "wpt<id>-ROLE" with lo up, sets VAR to its name.
+ns_create() {
+  local ns="wpt${WPT_ID}-$2"
+  ip netns add "$ns" || die "ip netns add $ns failed"
+  WPT_NSES+=("$ns")
+  ip -n "$ns" link set lo up
+  printf -v "$1" '%s' "$ns"
+}
+
+nsx() { # nsx NS CMD...: run CMD inside NS
+  local ns=$1
+  shift
+  ip netns exec "$ns" "$@"
+}
+
+# veth_link NS1 IF1 NS2 IF2: a veth pair with one end in each namespace, both up.
+veth_link() {
+  ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" || die "veth $2<->$4 failed"
+  ip -n "$1" link set "$2" up
+  ip -n "$3" link set "$4" up
+}
+
+# ns_addr NS IF ADDR/PLEN...: add addresses (IPv6 ones with nodad, so they are usable at once).
+ns_addr() {
+  local ns=$1 dev=$2 a
+  shift 2
+  for a in "$@"; do
+    if [[ $a == *:* ]]; then
+      ip -n "$ns" -6 addr add "$a" dev "$dev" nodad || die "addr $a on $ns/$dev failed"
+    else
+      ip -n "$ns" addr add "$a" dev "$dev" || die "addr $a on $ns/$dev failed"
+    fi
+  done
+}
+
+# Outer (underlay) and inner (tunnel) addresses, the same names in every topology.
+TUN4_C=10.241.0.1
+TUN4_S=10.241.0.2
+TUN6_C=fd00:a241::1
+TUN6_S=fd00:a241::2
+
+# topo_pair: client ns <-> server ns on one veth.
+#   NS_C/VETH_C 192.168.241.1/24 fd00:241::1/64  <->  NS_S/VETH_S 192.168.241.2/24 fd00:241::2/64
+topo_pair() {
+  ns_create NS_C client
+  ns_create NS_S server
+  wpt_name VETH_C vc
+  wpt_name VETH_S vs
+  veth_link "$NS_C" "$VETH_C" "$NS_S" "$VETH_S"
+  OUT4_C=192.168.241.1 OUT4_S=192.168.241.2 OUT6_C=fd00:241::1 OUT6_S=fd00:241::2
+  ns_addr "$NS_C" "$VETH_C" "$OUT4_C/24" "$OUT6_C/64"
+  ns_addr "$NS_S" "$VETH_S" "$OUT4_S/24" "$OUT6_S/64"
+  wait_for 5 nsx "$NS_C" ping -c 1 -W 1 "$OUT4_S" || die "pair: no IPv4 connectivity"
+  wait_for 5 nsx "$NS_C" ping -c 1 -W 1 "$OUT6_S" || die "pair: no IPv6 connectivity"
+  vlog "topology pair: $NS_C/$VETH_C <-> $NS_S/$VETH_S"
+}
+
+# topo_routed: client ns -- router ns -- server ns, forwarding on in the router.
+#   NS_C/VETH_C  192.168.242.1/24  fd00:242::1/64   --  VETH_RC 192.168.242.254 fd00:242::fe  (NS_R)
+#   NS_S/VETH_S  192.168.243.2/24  fd00:243::2/64   --  VETH_RS 192.168.243.254 fd00:243::fe  (NS_R)
+# Client and server have default routes via the router.
+topo_routed() {
+  ns_create NS_C client
+  ns_create NS_R router
+  ns_create NS_S server
+  wpt_name VETH_C vc
+  wpt_name VETH_RC vrc
+  wpt_name VETH_RS vrs
+  wpt_name VETH_S vs
+  veth_link "$NS_C" "$VETH_C" "$NS_R" "$VETH_RC"
+  veth_link "$NS_R" "$VETH_RS" "$NS_S" "$VETH_S"
+  OUT4_C=192.168.242.1 OUT4_S=192.168.243.2 OUT6_C=fd00:242::1 OUT6_S=fd00:243::2
+  ns_addr "$NS_C" "$VETH_C" "$OUT4_C/24" "$OUT6_C/64"
+  ns_addr "$NS_R" "$VETH_RC" 192.168.242.254/24 fd00:242::fe/64
+  ns_addr "$NS_R" "$VETH_RS" 192.168.243.254/24 fd00:243::fe/64
+  ns_addr "$NS_S" "$VETH_S" "$OUT4_S/24" "$OUT6_S/64"
+  nsx "$NS_R" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+  ip -n "$NS_C" route add default via 192.168.242.254
+  ip -n "$NS_C" -6 route add default via fd00:242::fe
+  ip -n "$NS_S" route add default via 192.168.243.254
+  ip -n "$NS_S" -6 route add default via fd00:243::fe
+  wait_for 5 nsx "$NS_C" ping -c 1 -W 1 "$OUT4_S" || die "routed: no IPv4 connectivity"
+  wait_for 5 nsx "$NS_C" ping -c 1 -W 1 "$OUT6_S" || die "routed: no IPv6 connectivity"
+  vlog "topology routed: $NS_C -- $NS_R -- $NS_S"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Keys and wg-quick style configuration files
+
+wg_genkey() { wg genkey; }
+wg_pub() { wg pubkey <<<"$1"; }
+wg_genpsk() { wg genpsk; }
+
+# endpoint ADDR PORT: "a.b.c.d:p" or "[v6]:p"
+endpoint() { if [[ $1 == *:* ]]; then echo "[$1]:$2"; else echo "$1:$2"; fi; }
+
+# conf_path VAR IFNAME: path of the config file for IFNAME in the scratch dir.
+conf_path() { printf -v "$1" '%s' "$WPT_SCRATCH/conf/$2.conf"; }
+
+# conf_interface FILE PRIVKEY LISTENPORT ADDRESSES [MTU] [EXTRA_LINE...]
+#   ADDRESSES comma-separated with prefix lengths; LISTENPORT or MTU may be "" to omit.
+conf_interface() {
+  local f=$1 key=$2 port=$3 addrs=$4 mtu=${5:-}
+  shift 4
+  (($#)) && shift
+  {
+    echo "[Interface]"
+    echo "PrivateKey = $key"
+    [[ -n $port ]] && echo "ListenPort = $port"
+    [[ -n $addrs ]] && echo "Address = $addrs"
+    [[ -n $mtu ]] && echo "MTU = $mtu"
+    local l
+    for l in "$@"; do echo "$l"; done
+  } >"$f"
+  chmod 600 "$f"
+}
+
+# conf_peer FILE PUBKEY ALLOWEDIPS [ENDPOINT] [PSK] [KEEPALIVE]
+conf_peer() {
+  local f=$1
+  {
+    echo
+    echo "[Peer]"
+    echo "PublicKey = $2"
+    [[ -n ${5:-} ]] && echo "PresharedKey = $5"
+    echo "AllowedIPs = $3"
+    [[ -n ${4:-} ]] && echo "Endpoint = $4"
+    [[ -n ${6:-} ]] && echo "PersistentKeepalive = $6"
+  } >>"$f"
+}
+
+# conf_strip CONF: the config without wg-quick's own keys, as `wg setconf` wants it.
+conf_strip() {
+  awk '{ l = tolower($0) }
+       l ~ /^[ \t]*(address|dns|mtu|table|preup|postup|predown|postdown|saveconfig)[ \t]*=/ { next }
+       { print }' "$1"
+}
+
+# conf_values CONF KEY: the comma/space separated values of KEY in [Interface], one per line.
+conf_values() {
+  awk -v key="$(tr '[:upper:]' '[:lower:]' <<<"$2")" '
+       /^[ \t]*\[/ { iface = (tolower($0) ~ /\[interface\]/); next }
+       iface { line = $0; sub(/#.*/, "", line)
+               if (match(tolower(line), "^[ \t]*" key "[ \t]*=")) {
+                 v = substr(line, RLENGTH + 1); gsub(/[ \t]/, "", v)
+                 n = split(v, parts, ","); for (i = 1; i <= n; i++) if (parts[i] != "") print parts[i] } }' "$1"
+}
+
+conf_ifname() { basename "$1" .conf; }
+
+# ---------------------------------------------------------------------------------------------
+# Daemons
+
+wg_sock() { echo "$WPT_UAPI_DIR/$1.sock"; }
+
+# iface_ready NS IF: the tunnel interface exists, is up and answers on its UAPI socket.
+iface_ready() {
+  ip -n "$1" link show dev "$2" 2>/dev/null | grep -q '[<,]UP[,>]' && wg show "$2" >/dev/null 2>&1
+}
+
+# iface_configure NS IF CONF: what wg-quick does after creating the interface: addresses, MTU,
+# link up, a route per AllowedIPs entry (no default-route policy routing: tests never use /0).
+iface_configure() {
+  local ns=$1 ifn=$2 conf=$3 a mtu pfx
+  for a in $(conf_values "$conf" Address); do ns_addr "$ns" "$ifn" "$a"; done
+  mtu=$(conf_values "$conf" MTU | head -n1)
+  [[ -n $mtu ]] && ip -n "$ns" link set dev "$ifn" mtu "$mtu"
+  ip -n "$ns" link set dev "$ifn" up
+  for pfx in $(wg show "$ifn" allowed-ips | cut -f2- | tr ' ' '\n' | grep -v '^(none)$'); do
+    if [[ $pfx == *:* ]]; then
+      ip -n "$ns" -6 route replace "$pfx" dev "$ifn"
+    else
+      ip -n "$ns" route replace "$pfx" dev "$ifn"
+    fi
+  done
+}
+
+# wggo_up PIDVAR NS CONF: start wireguard-go in NS with the wg-quick style CONF (interface
+# named after the file), apply it with `wg setconf` and `ip`; log in $WPT_SCRATCH/logs/IF.log.
+wggo_up() {
+  local pvar=$1 ns=$2 conf=$3 ifn pid log
+  ifn=$(conf_ifname "$conf")
+  log=$WPT_SCRATCH/logs/$ifn.log
+  [[ " ${WPT_IFNAMES[*]} " == *" $ifn "* ]] || WPT_IFNAMES+=("$ifn")
+  ip netns exec "$ns" env LOG_LEVEL="${WPT_WGGO_LOG_LEVEL:-verbose}" wireguard-go -f "$ifn" >"$log" 2>&1 &
+  pid=$!
+  wpt_track_pid "$pid"
+  printf -v "$pvar" '%s' "$pid"
+  if ! wait_for 10 test -S "$(wg_sock "$ifn")"; then
+    fail "wireguard-go $ifn in $ns did not start"
+    return 1
+  fi
+  if ! wg setconf "$ifn" <(conf_strip "$conf") 2>>"$log"; then
+    fail "wg setconf $ifn failed"
+    return 1
+  fi
+  iface_configure "$ns" "$ifn" "$conf"
+  vlog "wireguard-go $ifn up in $ns (pid $pid)"
+}
+
+# wp_up PIDVAR NS CONF [EXTRA_ARGS...]: start the implementation under test in the foreground
+# (`waypost up --foreground --log-level debug CONF`, stdout+stderr to logs/IF.log) and wait
+# until its interface is up and answers on the UAPI socket. With WPT_WAYPOST_IMPL=wireguard-go
+# it is wggo_up instead. Returns non-zero (after a FAIL line) if it does not come up.
+wp_up() {
+  local pvar=$1 ns=$2 conf=$3 ifn pid log
+  shift 3
+  if ! wpt_is_real_waypost; then
+    wggo_up "$pvar" "$ns" "$conf"
+    return
+  fi
+  ifn=$(conf_ifname "$conf")
+  log=$WPT_SCRATCH/logs/$ifn.log
+  [[ " ${WPT_IFNAMES[*]} " == *" $ifn "* ]] || WPT_IFNAMES+=("$ifn")
+  WPT_WP_IFS+=("$ns $ifn")
+  ip netns exec "$ns" "$WAYPOST_BIN" up --foreground --log-level debug "$@" "$conf" >"$log" 2>&1 &
+  pid=$!
+  wpt_track_pid "$pid"
+  printf -v "$pvar" '%s' "$pid"
+  local i
+  for ((i = 0; i < 150; i++)); do
+    iface_ready "$ns" "$ifn" && break
+    if ! wpt_pid_alive "$pid"; then
+      fail "waypost up $ifn exited early"
+      return 1
+    fi
+    sleep 0.1
+  done
+  if ! iface_ready "$ns" "$ifn"; then
+    fail "waypost $ifn in $ns not up within 15 s"
+    return 1
+  fi
+  vlog "waypost $ifn up in $ns (pid $pid)"
+}
+
+# wp_logfile IF: where wp_up / wggo_up put that interface's log.
+wp_logfile() { echo "$WPT_SCRATCH/logs/$1.log"; }
+
+# Stop a daemon started by wp_up / wggo_up (by its recorded PID; waypost via `waypost down`).
+daemon_stop() { # daemon_stop NS IF PID
+  if wpt_is_real_waypost && [[ " ${WPT_WP_IFS[*]} " == *"$1 $2"* ]]; then
+    timeout 10 ip netns exec "$1" "$WAYPOST_BIN" down "$2" >/dev/null 2>&1
+  fi
+  wpt_stop_pid "$3"
+}
+
+# latest_handshake IF PEERPUB: unix time of the last handshake with that peer (0 = never).
+latest_handshake() {
+  wg show "$1" latest-handshakes 2>/dev/null | awk -v k="$2" '$1 == k { print $2 }'
+}
+# peer_endpoint IF PEERPUB: the endpoint `wg show` reports for that peer ("(none)" if unknown).
+peer_endpoint() {
+  wg show "$1" endpoints 2>/dev/null | awk -v k="$2" '$1 == k { print $2 }'
+}
+handshake_done() { local t; t=$(latest_handshake "$1" "$2"); [[ -n $t && $t != 0 ]]; }
+
+# ---------------------------------------------------------------------------------------------
+# Traffic
+
+# ping_ok NS ADDR [TRIES]: succeeds once a ping gets an answer (first one may wait for a
+# handshake); bounded by TRIES (default 10) one-second attempts.
+ping_ok() {
+  local i tries=${3:-10}
+  for ((i = 0; i < tries; i++)); do
+    ip netns exec "$1" ping -n -q -c 1 -W 1 "$2" >/dev/null 2>&1 && return 0
+  done
+  return 1
+}
+
+# ping_none NS ADDR [COUNT]: succeeds if none of COUNT pings (default 3) is answered.
+ping_none() {
+  ! ip netns exec "$1" ping -n -q -c "${3:-3}" -i 0.3 -W 1 "$2" >/dev/null 2>&1
+}
+
+# ping_avg_ms NS ADDR COUNT INTERVAL: average RTT in ms ("" on failure).
+ping_avg_ms() {
+  ip netns exec "$1" ping -n -q -c "$3" -i "$4" -W 2 "$2" 2>/dev/null |
+    awk -F'/' '/^(rtt|round-trip)/ { print $5 }'
+}
+
+# xfer_start HANDLE NS_FROM NS_TO DST_ADDR [BYTES] [RATE_BYTES_PER_S] [TIMEOUT_S]
+# Background transfer of BYTES (default 50 MiB) from NS_FROM to DST_ADDR (an address of NS_TO).
+xfer_start() {
+  local h=$1 from=$2 to=$3 dst=$4 bytes=${5:-$WPT_XFER_BYTES} rate=${6:-0} tmo=${7:-60}
+  local d=$WPT_SCRATCH/xfer/$h port pid
+  mkdir -p "$d"
+  port=$((20000 + (RANDOM % 20000)))
+  ip netns exec "$to" timeout $((tmo + 5)) "$WPT_PY" "$WPT_XFER" recv --bind "$dst" --port "$port" \
+    --ready "$d/ready" --timeout "$tmo" >"$d/recv.json" 2>"$d/recv.err" &
+  pid=$!
+  wpt_track_pid "$pid"
+  echo "$pid" >"$d/recv.pid"
+  if ! wait_for 10 test -f "$d/ready"; then
+    echo "receiver did not start: $(cat "$d/recv.err")" >"$d/error"
+    return 1
+  fi
+  ip netns exec "$from" timeout $((tmo + 5)) "$WPT_PY" "$WPT_XFER" send --host "$dst" --port "$port" \
+    --bytes "$bytes" --rate "$rate" --timeout "$tmo" >"$d/send.json" 2>"$d/send.err" &
+  pid=$!
+  wpt_track_pid "$pid"
+  echo "$pid" >"$d/send.pid"
+  echo "$from -> $to ($dst)" >"$d/desc"
+}
+
+xfer_running() { wpt_pid_alive "$(cat "$WPT_SCRATCH/xfer/$1/send.pid" 2>/dev/null)"; }
+
+# xfer_wait HANDLE: wait for both ends (each bounded by its own timeout), compare byte counts
+# and SHA-256; prints one line with the throughput. Returns 0 if the data arrived intact.
+xfer_wait() {
+  local d=$WPT_SCRATCH/xfer/$1
+  [[ -f $d/error ]] && { echo "xfer $1: $(cat "$d/error")"; return 1; }
+  wait "$(cat "$d/send.pid")" 2>/dev/null
+  wait "$(cat "$d/recv.pid")" 2>/dev/null
+  "$WPT_PY" - "$d" "$(cat "$d/desc")" <<'EOF'
+import json, sys
+d, desc = sys.argv[1], sys.argv[2]
+def load(name):
+    try:
+        with open(f"{d}/{name}.json") as f:
+            return json.loads(f.read().strip().splitlines()[-1])
+    except Exception:
+        try:
+            err = open(f"{d}/{name}.err").read().strip()
+        except Exception:
+            err = ""
+        return {"error": err or f"no result from {name}"}
+s, r = load("send"), load("recv")
+if "error" in s or "error" in r:
+    print(f"xfer {desc}: failed: sender: {s.get('error', 'ok')}; receiver: {r.get('error', 'ok')}")
+    sys.exit(1)
+ok = s["bytes"] == r["bytes"] and s["sha256"] == r["sha256"]
+print(f"xfer {desc}: {r['bytes'] / 1048576:.1f} MiB in {r['seconds']:.2f} s = {r['mbit_s']:.0f} Mbit/s, "
+      f"sha256 {'match' if ok else 'MISMATCH'} ({r['sha256'][:16]}...)")
+sys.exit(0 if ok else 1)
+EOF
+}
+
+# xfer NS_FROM NS_TO DST_ADDR [BYTES] [RATE] [TIMEOUT]: foreground transfer; 0 if intact.
+xfer() {
+  WPT_SEQ=$((WPT_SEQ + 1))
+  local h="x$WPT_SEQ"
+  xfer_start "$h" "$@" || { xfer_wait "$h"; return 1; }
+  xfer_wait "$h"
+}
+
+# assert_xfer MSG NS_FROM NS_TO DST_ADDR [BYTES]: PASS/FAIL with the throughput line.
+assert_xfer() {
+  local msg=$1 out=$WPT_SCRATCH/xfer/last.out
+  shift
+  if xfer "$@" >"$out" 2>&1; then pass "$msg: $(cat "$out")"; else
+    fail "$msg: $(cat "$out")"
+    return 1
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Captures (tcpdump, always bounded by a duration and optionally by a packet count)
+
+# cap_start HANDLE NS IF DURATION_S FILTER [COUNT]: capture to $WPT_SCRATCH/cap/HANDLE.pcap.
+cap_start() {
+  local h=$1 ns=$2 ifn=$3 dur=$4 filter=$5 count=${6:-}
+  local f=$WPT_SCRATCH/cap/$h pid
+  local cargs=()
+  [[ -n $count ]] && cargs=(-c "$count")
+  ip netns exec "$ns" timeout "$dur" tcpdump -i "$ifn" -n -U -s 256 "${cargs[@]}" -w "$f.pcap" \
+    "$filter" >"$f.out" 2>"$f.err" &
+  pid=$!
+  wpt_track_pid "$pid"
+  echo "$pid" >"$f.pid"
+  wait_for 5 grep -q "listening on" "$f.err" || { echo "tcpdump did not start: $(cat "$f.err")" >&2; return 1; }
+}
+
+# cap_wait HANDLE: wait until the capture ends (its duration or count is reached).
+cap_wait() { wait "$(cat "$WPT_SCRATCH/cap/$1.pid")" 2>/dev/null; return 0; }
+
+# cap_read HANDLE [FILTER]: the capture as text, one packet per line, epoch timestamps.
+cap_read() {
+  tcpdump -r "$WPT_SCRATCH/cap/$1.pcap" -n -tt -q ${2:+"$2"} 2>/dev/null
+}
+
+# ---------------------------------------------------------------------------------------------
+# A standard tunnel between the client and server namespaces of a topology
+
+# tunnel_up CLIENT_IMPL SERVER_IMPL OUTER_FAMILY PSK INITIATOR [CLIENT_KEEPALIVE]
+#   *_IMPL: wggo (wireguard-go) or wp (the implementation under test, see wp_up)
+#   OUTER_FAMILY: 4 or 6 (which outer addresses the Endpoint uses); PSK: 0 or 1
+#   INITIATOR: client | server | both -- which side(s) get an Endpoint for the other
+# Tunnel: client 10.241.0.1/24 fd00:a241::1/64 port 51001, server .2 / ::2 port 51002, MTU 1420.
+# Sets IF_C IF_S PID_C PID_S PRIV_C PUB_C PRIV_S PUB_S PSK_KEY CONF_C CONF_S.
+tunnel_up() {
+  local cimpl=$1 simpl=$2 fam=$3 usepsk=$4 init=$5 ka=${6:-} ep_c="" ep_s=""
+  PRIV_C=$(wg_genkey) PRIV_S=$(wg_genkey)
+  PUB_C=$(wg_pub "$PRIV_C") PUB_S=$(wg_pub "$PRIV_S")
+  PSK_KEY=""
+  ((usepsk)) && PSK_KEY=$(wg_genpsk)
+  wpt_new_ifname IF_C
+  wpt_new_ifname IF_S
+  conf_path CONF_C "$IF_C"
+  conf_path CONF_S "$IF_S"
+  if [[ $fam == 6 ]]; then
+    [[ $init == client || $init == both ]] && ep_c=$(endpoint "$OUT6_S" 51002)
+    [[ $init == server || $init == both ]] && ep_s=$(endpoint "$OUT6_C" 51001)
+  else
+    [[ $init == client || $init == both ]] && ep_c=$(endpoint "$OUT4_S" 51002)
+    [[ $init == server || $init == both ]] && ep_s=$(endpoint "$OUT4_C" 51001)
+  fi
+  conf_interface "$CONF_C" "$PRIV_C" 51001 "$TUN4_C/24,$TUN6_C/64" 1420
+  conf_peer "$CONF_C" "$PUB_S" "$TUN4_S/32,$TUN6_S/128" "$ep_c" "$PSK_KEY" "$ka"
+  conf_interface "$CONF_S" "$PRIV_S" 51002 "$TUN4_S/24,$TUN6_S/64" 1420
+  conf_peer "$CONF_S" "$PUB_C" "$TUN4_C/32,$TUN6_C/128" "$ep_s" "$PSK_KEY"
+  PID_C="" PID_S=""
+  _impl_up "$simpl" PID_S "$NS_S" "$CONF_S" || return 1
+  _impl_up "$cimpl" PID_C "$NS_C" "$CONF_C" || return 1
+}
+
+_impl_up() { # _impl_up wggo|wp PIDVAR NS CONF
+  case $1 in
+    wggo) wggo_up "$2" "$3" "$4" ;;
+    wp) wp_up "$2" "$3" "$4" ;;
+    *) die "unknown implementation $1" ;;
+  esac
+}
+
+# tunnel_down: stop both ends started by tunnel_up.
+tunnel_down() {
+  [[ -n ${PID_C:-} ]] && daemon_stop "$NS_C" "$IF_C" "$PID_C"
+  [[ -n ${PID_S:-} ]] && daemon_stop "$NS_S" "$IF_S" "$PID_S"
+  PID_C="" PID_S=""
+}
+
+impl_label() { case $1 in wggo) echo wireguard-go ;; wp) wpt_is_real_waypost && echo waypost || echo "waypost(=wireguard-go)" ;; esac; }
