@@ -87,7 +87,14 @@ wpt_finish() {
 
 wpt_track_pid() { WPT_PIDS+=("$1"); }
 
-wpt_pid_alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
+# wpt_pid_alive PID: the process exists and is not a zombie (works from subshells too, where
+# `wait` cannot be used on the parent's children).
+wpt_pid_alive() {
+  local st
+  [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null || return 1
+  st=$(sed -e 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+  [[ -n $st && $st != Z ]]
+}
 
 # Stop one recorded PID: TERM, wait up to ~3 s, then KILL.
 wpt_stop_pid() {
@@ -533,6 +540,8 @@ xfer_start() {
   local h=$1 from=$2 to=$3 dst=$4 bytes=${5:-$WPT_XFER_BYTES} rate=${6:-0} tmo=${7:-60}
   local d=$WPT_SCRATCH/xfer/$h port pid
   mkdir -p "$d"
+  echo "$from -> $to ($dst)" >"$d/desc"
+  echo "$tmo" >"$d/timeout"
   port=$((20000 + (RANDOM % 20000)))
   ip netns exec "$to" timeout $((tmo + 5)) "$WPT_PY" "$WPT_XFER" recv --bind "$dst" --port "$port" \
     --ready "$d/ready" --timeout "$tmo" >"$d/recv.json" 2>"$d/recv.err" &
@@ -548,7 +557,6 @@ xfer_start() {
   pid=$!
   wpt_track_pid "$pid"
   echo "$pid" >"$d/send.pid"
-  echo "$from -> $to ($dst)" >"$d/desc"
 }
 
 xfer_running() { wpt_pid_alive "$(cat "$WPT_SCRATCH/xfer/$1/send.pid" 2>/dev/null)"; }
@@ -556,10 +564,16 @@ xfer_running() { wpt_pid_alive "$(cat "$WPT_SCRATCH/xfer/$1/send.pid" 2>/dev/nul
 # xfer_wait HANDLE: wait for both ends (each bounded by its own timeout), compare byte counts
 # and SHA-256; prints one line with the throughput. Returns 0 if the data arrived intact.
 xfer_wait() {
-  local d=$WPT_SCRATCH/xfer/$1
+  local d=$WPT_SCRATCH/xfer/$1 pid i n
   [[ -f $d/error ]] && { echo "xfer $1: $(cat "$d/error")"; return 1; }
-  wait "$(cat "$d/send.pid")" 2>/dev/null
-  wait "$(cat "$d/recv.pid")" 2>/dev/null
+  n=$((($(cat "$d/timeout") + 15) * 10))
+  for pid in $(cat "$d/send.pid" "$d/recv.pid"); do
+    for ((i = 0; i < n; i++)); do
+      wpt_pid_alive "$pid" || break
+      sleep 0.1
+    done
+    wait "$pid" 2>/dev/null
+  done
   "$WPT_PY" - "$d" "$(cat "$d/desc")" <<'EOF'
 import json, sys
 d, desc = sys.argv[1], sys.argv[2]

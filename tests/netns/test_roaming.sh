@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Roaming: the client's outer address changes in the middle of a 50 MiB transfer (a new address
+# is added to the client veth and the old one deleted). The transfer must complete intact and
+# the server's `wg show <if> endpoints` must show the new address afterwards.
+# Cases (client = initiator, has the server's Endpoint):
+#   waypost client / wireguard-go server, IPv4 outer, data client->server
+#   waypost client / wireguard-go server, IPv6 outer, data server->client
+#   wireguard-go client / waypost server, IPv6 outer, data client->server
+#   wireguard-go client / waypost server, IPv6 outer, data server->client
+# The transfer is paced (~4 s) so the address change lands in its middle.
+#
+# wireguard-go 0.0.20220316 as the client keeps a "sticky" source address per endpoint and, after
+# its address is deleted, drops it only when sendmsg fails with EINVAL or when a handshake is
+# retried after ~15 s without answers; so with a wireguard-go client the transfer stalls for up
+# to ~25 s before it resumes (the 60 s transfer timeout allows for that). The Waypost-as-server
+# cases use IPv6, where wireguard-go's recovery is quickest. The Waypost-as-client cases cover
+# both families and should resume within a second or two.
+source "$(dirname "$0")/lib.sh"
+wpt_require_root
+wpt_require_tools wireguard-go wg ip ping timeout
+wpt_require_waypost
+
+RATE=$((12 * 1024 * 1024))
+
+topo_pair
+# Deleting a primary IPv4 address would otherwise delete the new (secondary) one with it.
+nsx "$NS_C" sysctl -qw net.ipv4.conf.all.promote_secondaries=1 "net.ipv4.conf.$VETH_C.promote_secondaries=1"
+
+# move_addr FAM OLD NEW: add NEW to the client veth, then delete OLD.
+move_addr() {
+  if [[ $1 == 6 ]]; then
+    ip -n "$NS_C" -6 addr add "$3/64" dev "$VETH_C" nodad && ip -n "$NS_C" -6 addr del "$2/64" dev "$VETH_C"
+  else
+    ip -n "$NS_C" addr add "$3/24" dev "$VETH_C" && ip -n "$NS_C" addr del "$2/24" dev "$VETH_C"
+  fi
+}
+
+for c in "wp wggo 4 c2s" "wp wggo 6 s2c" "wggo wp 6 c2s" "wggo wp 6 s2c"; do
+  read -r cimpl simpl fam dir <<<"$c"
+  label="[client=$(impl_label "$cimpl") server=$(impl_label "$simpl") IPv$fam $dir]"
+  if [[ $fam == 6 ]]; then old=$OUT6_C new=fd00:241::11; else old=$OUT4_C new=192.168.241.11; fi
+  if ! tunnel_up "$cimpl" "$simpl" "$fam" 0 client; then
+    fail "$label tunnel did not come up"
+    tunnel_down
+    continue
+  fi
+  if ! assert_ok "$label ping before the move" ping_ok "$NS_C" "$TUN4_S"; then
+    tunnel_down
+    continue
+  fi
+  assert_eq "$(peer_endpoint "$IF_S" "$PUB_C")" "$(endpoint "$old" 51001)" "$label server sees the old endpoint"
+  if [[ $dir == c2s ]]; then
+    xfer_start "roam$fam$cimpl$dir" "$NS_C" "$NS_S" "$TUN4_S" "$WPT_XFER_BYTES" "$RATE" 60
+  else
+    xfer_start "roam$fam$cimpl$dir" "$NS_S" "$NS_C" "$TUN6_C" "$WPT_XFER_BYTES" "$RATE" 60
+  fi
+  sleep 1.5
+  assert_ok "$label transfer still running when the address moves" xfer_running "roam$fam$cimpl$dir"
+  assert_ok "$label client outer address moved $old -> $new" move_addr "$fam" "$old" "$new"
+  out=$(xfer_wait "roam$fam$cimpl$dir")
+  rc=$?
+  if ((rc == 0)); then pass "$label transfer survived the move: $out"; else fail "$label transfer across the move: $out"; fi
+  assert_ok "$label ping after the move" ping_ok "$NS_C" "$TUN4_S" 5
+  assert_eq "$(peer_endpoint "$IF_S" "$PUB_C")" "$(endpoint "$new" 51001)" \
+    "$label server ($(impl_label "$simpl")) shows the new endpoint"
+  tunnel_down
+  move_addr "$fam" "$new" "$old" || die "could not restore the client address"
+done
+wpt_finish
