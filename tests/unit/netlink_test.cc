@@ -37,12 +37,12 @@ struct Checks {
   do {                                                              \
     if (!(cond)) checks.fail(__FILE__, __LINE__, "failed: " #cond); \
   } while (0)
-#define CHILD_CHECK_EQ(a, b)                                                           \
-  do {                                                                                 \
-    const auto& a_ = (a);                                                              \
-    const auto& b_ = (b);                                                              \
-    if (!(a_ == b_))                                                                   \
-      checks.fail(__FILE__, __LINE__, fmt::format(#a " == " #b ": {} vs {}", a_, b_)); \
+#define CHILD_CHECK_EQ(a, b)                                                              \
+  do {                                                                                    \
+    const auto& a_ = (a);                                                                 \
+    const auto& b_ = (b);                                                                 \
+    if (!(a_ == b_))                                                                      \
+      checks.fail(__FILE__, __LINE__, fmt::format("{} == {}: {} vs {}", #a, #b, a_, b_)); \
   } while (0)
 // Stops the child's body when a step it depends on fails.
 #define CHILD_REQUIRE_OK(expr)                                                       \
