@@ -1,0 +1,622 @@
+#include "wireguard/device.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/bytes.h"
+#include "common/log.h"
+#include "crypto/keys.h"
+#include "wireguard/timers.h"
+
+namespace waypost::wireguard {
+
+using dataplane::Datagram;
+using dataplane::Packet;
+
+namespace {
+std::string short_key(const crypto::PublicKey& k) { return crypto::key_to_base64(k); }
+}  // namespace
+
+// --- Peer (Tunnel) -------------------------------------------------------------------------
+
+void Peer::send(std::span<Packet> packets) { device_.send_packets(*this, packets); }
+
+std::string Peer::describe() const {
+  return "peer " + short_key(public_key_) + " (" +
+         (endpoint ? endpoint->to_string() : std::string("no endpoint")) + ")";
+}
+
+// --- construction and configuration --------------------------------------------------------
+
+Device::Device(Environment env) : env_(env), rate_limiter_(env.random.u64()) {}
+
+Device::~Device() { remove_all_peers(); }
+
+void Device::set_private_key(const std::optional<crypto::PrivateKey>& key) {
+  if (key && !key->is_zero()) {
+    identity_.set_private_key(*key);
+    cookie_checker_.set_local_public_key(identity_.static_key.public_key());
+    // A peer with our own public key would be talking to itself: drop it, as the kernel does.
+    remove_peer(identity_.static_key.public_key());
+  } else {
+    identity_.clear();
+  }
+  for (auto& [k, peer] : peers_) {
+    peer->handshake.set_static_keys(identity_, peer->public_key());
+    peer->handshake.zero();
+    // Sessions keyed from the old identity must not continue; force a fresh handshake.
+    clear_keypairs(*peer);
+  }
+}
+
+Peer* Device::find_peer(const crypto::PublicKey& key) {
+  auto it = peers_.find(key);
+  return it == peers_.end() ? nullptr : it->second.get();
+}
+
+Peer* Device::add_peer(const crypto::PublicKey& key) {
+  if (Peer* p = find_peer(key)) return p;
+  if (identity_.has_key() && key == identity_.static_key.public_key()) return nullptr;
+  if (peers_.size() >= kMaxPeers) return nullptr;
+  auto peer = std::make_unique<Peer>(*this, next_peer_id_++, key);
+  peer->handshake.set_static_keys(identity_, key);
+  peer->cookie.set_remote_public_key(key);
+  Peer* raw = peer.get();
+  peers_by_id_[raw->id()] = raw;
+  peers_.emplace(key, std::move(peer));
+  return raw;
+}
+
+void Device::remove_peer(const crypto::PublicKey& key) {
+  auto it = peers_.find(key);
+  if (it == peers_.end()) return;
+  Peer& peer = *it->second;
+  env_.router.table().remove_value(&peer);
+  clear_keypairs(peer);
+  release_handshake_index(peer);
+  timers_.cancel_all(peer.timers);
+  peers_by_id_.erase(peer.id());
+  peers_.erase(it);
+}
+
+void Device::remove_all_peers() {
+  while (!peers_.empty()) remove_peer(peers_.begin()->first);
+}
+
+void Device::set_preshared_key(Peer& peer, const crypto::SymmetricKey& psk) {
+  peer.handshake.preshared_key = psk;
+}
+
+void Device::set_persistent_keepalive(Peer& peer, uint16_t seconds) {
+  bool was_off = peer.persistent_keepalive_interval == 0;
+  peer.persistent_keepalive_interval = seconds;
+  if (seconds == 0) {
+    cancel_timer(peer, kTimerPersistentKeepalive);
+  } else if (was_off && peer.endpoint) {
+    // Turning it on opens the NAT mapping right away rather than after the first interval.
+    send_keepalive(peer);
+  }
+}
+
+void Device::add_allowed_ip(Peer& peer, const net::Prefix& prefix) {
+  env_.router.table().insert(prefix, &peer);
+}
+
+void Device::remove_allowed_ip(Peer& peer, const net::Prefix& prefix) {
+  env_.router.table().remove_if_value(prefix, &peer);
+}
+
+void Device::clear_allowed_ips(Peer& peer) { env_.router.table().remove_value(&peer); }
+
+std::vector<net::Prefix> Device::allowed_ips(const Peer& peer) const {
+  std::vector<net::Prefix> out;
+  env_.router.table().for_each([&](const net::Prefix& p, dataplane::Tunnel* t) {
+    if (t == &peer) out.push_back(p);
+  });
+  return out;
+}
+
+// --- indexes and sessions --------------------------------------------------------------------
+
+uint32_t Device::new_index(Peer& peer) {
+  for (;;) {
+    uint32_t index = env_.random.u32();
+    if (index == 0) continue;
+    if (index_.emplace(index, IndexEntry{&peer, nullptr}).second) return index;
+  }
+}
+
+void Device::release_index(uint32_t index) { index_.erase(index); }
+
+void Device::release_handshake_index(Peer& peer) {
+  // Once a session takes over the handshake's index the entry is the keypair's; and after that
+  // keypair is gone the number may belong to someone else. Only remove our own handshake entry.
+  auto it = index_.find(peer.handshake.local_index);
+  if (it != index_.end() && it->second.peer == &peer && it->second.keypair == nullptr) {
+    index_.erase(it);
+  }
+  peer.handshake.local_index = 0;
+}
+
+void Device::clear_keypairs(Peer& peer) {
+  for (auto* slot : {&peer.previous_keypair, &peer.current_keypair, &peer.next_keypair}) {
+    if (*slot) {
+      release_index((*slot)->local_index);
+      slot->reset();
+    }
+  }
+}
+
+void Device::install_keypair(Peer& peer, std::unique_ptr<Keypair> keypair) {
+  // The session takes over the handshake's index: a response or data packet addressed to it
+  // now finds the keypair.
+  index_[keypair->local_index] = IndexEntry{&peer, keypair.get()};
+  auto drop = [this](std::unique_ptr<Keypair>& slot) {
+    if (slot) {
+      release_index(slot->local_index);
+      slot.reset();
+    }
+  };
+  if (keypair->initiator) {
+    // We initiated and got the response: the new session is usable at once.
+    if (peer.next_keypair) {
+      drop(peer.previous_keypair);
+      peer.previous_keypair = std::move(peer.next_keypair);
+      drop(peer.current_keypair);
+    } else {
+      drop(peer.previous_keypair);
+      peer.previous_keypair = std::move(peer.current_keypair);
+    }
+    peer.current_keypair = std::move(keypair);
+  } else {
+    // We responded: the session becomes current only when the initiator's first data packet
+    // confirms it received our response.
+    drop(peer.next_keypair);
+    peer.next_keypair = std::move(keypair);
+    drop(peer.previous_keypair);
+  }
+}
+
+bool Device::received_with_keypair(Peer& peer, Keypair* keypair) {
+  if (peer.next_keypair.get() != keypair) return false;
+  // Key confirmation: rotate next -> current -> previous.
+  if (peer.previous_keypair) release_index(peer.previous_keypair->local_index);
+  peer.previous_keypair = std::move(peer.current_keypair);
+  peer.current_keypair = std::move(peer.next_keypair);
+  return true;
+}
+
+void Device::zero_key_material(Peer& peer) {
+  spdlog::debug("{}: zeroing keys after {} s without a new session", peer.describe(),
+                3 * kRejectAfterTime / kNanosPerSecond);
+  clear_keypairs(peer);
+  release_handshake_index(peer);
+  peer.handshake.zero();
+}
+
+// --- sending -------------------------------------------------------------------------------
+
+void Device::push_control_to(const net::Endpoint& to, std::span<const uint8_t> message) {
+  if (control_used_ == kControlSlots) flush();
+  auto& slot = control_[control_used_++];
+  std::memcpy(slot.data(), message.data(), message.size());
+  env_.network.push(slot.data(), uint32_t(message.size()), to);
+}
+
+void Device::push_control(Peer& peer, std::span<const uint8_t> message) {
+  if (!peer.endpoint) return;
+  peer.counters.tx_bytes += message.size();
+  push_control_to(*peer.endpoint, message);
+}
+
+void Device::send_handshake_initiation(Peer& peer, bool is_retry) {
+  if (!is_retry) peer.handshake_attempts = 0;
+  const Nanos now = env_.clock.now();
+  if (peer.last_sent_handshake != kNever && now - peer.last_sent_handshake < kRekeyTimeout) return;
+  if (!peer.endpoint) {
+    WP_LOG_RATELIMITED(debug, "{}: cannot send handshake: no endpoint", peer.describe());
+    ++counters_.tx_no_endpoint;
+    return;
+  }
+  release_handshake_index(peer);
+  uint32_t index = new_index(peer);
+  std::array<uint8_t, initiation::kSize> msg{};
+  if (!create_initiation(msg, peer.handshake, identity_, index, env_.clock, env_.random)) {
+    release_index(index);
+    peer.handshake.local_index = 0;
+    return;
+  }
+  peer.cookie.add_macs(msg, env_.clock);
+  peer.last_sent_handshake = now;
+  timers_any_authenticated_packet_traversal(peer);
+  timers_any_authenticated_packet_sent(peer);
+  spdlog::debug("{}: sending handshake initiation", peer.describe());
+  push_control(peer, msg);
+  timers_handshake_initiated(peer);
+}
+
+void Device::stage(Peer& peer, const Packet& p) {
+  if (peer.staged.size() >= kMaxStagedPackets) {
+    peer.staged.erase(peer.staged.begin());  // drop the oldest, as the kernel does
+    ++peer.counters.staged_dropped;
+    ++counters_.tx_staged_dropped;
+  }
+  std::vector<uint8_t> copy(size_t{dataplane::kHeadroom} + p.size + dataplane::kTailroom);
+  std::copy_n(p.data, size_t{p.size}, copy.begin() + dataplane::kHeadroom);
+  peer.staged.push_back(std::move(copy));
+}
+
+void Device::drop_staged(Peer& peer) {
+  peer.counters.staged_dropped += peer.staged.size();
+  counters_.tx_staged_dropped += peer.staged.size();
+  peer.staged.clear();
+}
+
+void Device::seal_and_push(Peer& peer, Keypair& kp, Packet p) {
+  // Pad to a multiple of 16, but never beyond the MTU (paper 5.4.6).
+  uint32_t padded = (p.size + uint32_t(kPaddingMultiple) - 1) & ~uint32_t(kPaddingMultiple - 1);
+  if (padded > mtu_) padded = std::max(mtu_, p.size);
+  std::memset(p.data + p.size, 0, padded - p.size);
+  uint8_t* header = p.data - transport::kHeaderSize;
+  store_le32(header, uint32_t(MessageType::kTransportData));
+  store_le32(header + transport::kReceiver, kp.remote_index);
+  const uint64_t counter = kp.send_counter++;
+  store_le64(header + transport::kCounter, counter);
+  std::span<uint8_t> plaintext(p.data, padded);
+  kp.sender.seal(counter, plaintext, std::span<uint8_t>(p.data, padded + crypto::kAeadTagSize));
+  const uint32_t size = transport::kHeaderSize + padded + uint32_t(crypto::kAeadTagSize);
+  peer.counters.tx_bytes += size;
+  env_.network.push(header, size, *peer.endpoint);
+}
+
+void Device::send_packets(Peer& peer, std::span<Packet> packets) {
+  const Nanos now = env_.clock.now();
+  Keypair* kp = peer.current_keypair.get();
+  if (kp == nullptr || kp->expired_for_sending(now) || !peer.endpoint ||
+      kp->send_counter + packets.size() >= kRejectAfterMessages) {
+    if (!peer.endpoint) ++counters_.tx_no_endpoint;
+    for (const Packet& p : packets) stage(peer, p);
+    send_handshake_initiation(peer, false);
+    return;
+  }
+  // Packets staged earlier go first so that order is kept.
+  if (!peer.staged.empty()) send_staged(peer);
+  timers_any_authenticated_packet_traversal(peer);
+  timers_any_authenticated_packet_sent(peer);
+  bool data = false;
+  for (const Packet& p : packets) {
+    seal_and_push(peer, *kp, p);
+    data = data || p.size > 0;
+  }
+  if (data) timers_data_sent(peer);
+  keep_key_fresh_after_send(peer);
+}
+
+void Device::send_staged(Peer& peer) {
+  const Nanos now = env_.clock.now();
+  Keypair* kp = peer.current_keypair.get();
+  if (kp == nullptr || kp->expired_for_sending(now) || !peer.endpoint) {
+    send_handshake_initiation(peer, false);
+    return;
+  }
+  if (peer.staged.empty()) return;
+  std::vector<std::vector<uint8_t>> staged;
+  staged.swap(peer.staged);
+  timers_any_authenticated_packet_traversal(peer);
+  timers_any_authenticated_packet_sent(peer);
+  bool data = false;
+  for (auto& buf : staged) {
+    Packet p{buf.data() + dataplane::kHeadroom,
+             uint32_t(buf.size() - dataplane::kHeadroom - dataplane::kTailroom)};
+    seal_and_push(peer, *kp, p);
+    data = data || p.size > 0;
+  }
+  // The staged buffers are referenced by queued datagrams: send them before freeing.
+  env_.network.flush();
+  if (data) timers_data_sent(peer);
+  keep_key_fresh_after_send(peer);
+}
+
+void Device::send_keepalive(Peer& peer) {
+  if (peer.staged.empty()) {
+    // A keepalive is an empty transport packet.
+    peer.staged.emplace_back(dataplane::kHeadroom + dataplane::kTailroom);
+  }
+  send_staged(peer);
+}
+
+void Device::keep_key_fresh_after_send(Peer& peer) {
+  Keypair* kp = peer.current_keypair.get();
+  if (kp == nullptr) return;
+  if (kp->send_counter > kRekeyAfterMessages ||
+      (kp->initiator && env_.clock.now() - kp->birthdate >= kRekeyAfterTime)) {
+    send_handshake_initiation(peer, false);
+  }
+}
+
+void Device::keep_key_fresh_after_receive(Peer& peer) {
+  Keypair* kp = peer.current_keypair.get();
+  if (kp == nullptr || !kp->initiator || peer.sent_lastminute_handshake) return;
+  if (env_.clock.now() - kp->birthdate >= kRejectAfterTime - kKeepaliveTimeout - kRekeyTimeout) {
+    peer.sent_lastminute_handshake = true;
+    send_handshake_initiation(peer, false);
+  }
+}
+
+void Device::flush() {
+  env_.network.flush();
+  env_.router.flush();
+  control_used_ = 0;
+}
+
+// --- receiving -----------------------------------------------------------------------------
+
+void Device::update_endpoint(Peer& peer, const net::Endpoint& from) {
+  if (!peer.endpoint || !(*peer.endpoint == from)) {
+    if (peer.endpoint) {
+      spdlog::info("{}: endpoint changed to {}", peer.describe(), from.to_string());
+    }
+    peer.endpoint = from;
+  }
+}
+
+void Device::receive(std::span<Datagram> datagrams) {
+  for (Datagram& d : datagrams) {
+    ++counters_.rx_datagrams;
+    if (d.size < 4) {
+      ++counters_.rx_bad_message;
+      continue;
+    }
+    // The type is a little-endian 32-bit word: the three reserved bytes must be zero.
+    switch (load_le32(d.data)) {
+      case uint32_t(MessageType::kTransportData):
+        if (d.size < transport::kMinSize) {
+          ++counters_.rx_bad_message;
+          continue;
+        }
+        receive_data(d);
+        break;
+      case uint32_t(MessageType::kHandshakeInitiation):
+      case uint32_t(MessageType::kHandshakeResponse): {
+        const size_t expected = d.data[0] == uint8_t(MessageType::kHandshakeInitiation)
+                                    ? initiation::kSize
+                                    : response::kSize;
+        if (d.size != expected) {
+          ++counters_.rx_bad_message;
+          continue;
+        }
+        // MAC1 is cheap and proves the sender knows our public key: check it before queueing
+        // so garbage never occupies the queue.
+        if (cookie_checker_.check({d.data, d.size}, d.from, env_.clock, env_.random) ==
+            MacCheck::kInvalidMac1) {
+          ++counters_.hs_invalid_mac1;
+          WP_LOG_RATELIMITED(info,
+                             "handshake message from {} dropped: invalid mac1 (the sender does "
+                             "not use our public key)",
+                             d.from.to_string());
+          continue;
+        }
+        [[fallthrough]];
+      }
+      case uint32_t(MessageType::kCookieReply): {
+        if (load_le32(d.data) == uint32_t(MessageType::kCookieReply) &&
+            d.size != cookie_reply::kSize) {
+          ++counters_.rx_bad_message;
+          continue;
+        }
+        // Past half full, each source gets its fair share of what is left.
+        if (handshake_queue_.size() > HandshakeQueue::kCapacity / 2 &&
+            !rate_limiter_.allow(d.from, env_.clock.now())) {
+          ++counters_.hs_rate_limited;
+          continue;
+        }
+        if (!handshake_queue_.push(d.data, d.size, d.from)) ++counters_.hs_queue_full;
+        break;
+      }
+      default:
+        ++counters_.rx_bad_message;
+        break;
+    }
+  }
+}
+
+void Device::receive_data(Datagram& d) {
+  const uint32_t index = load_le32(d.data + transport::kReceiver);
+  auto it = index_.find(index);
+  if (it == index_.end() || it->second.keypair == nullptr) {
+    ++counters_.rx_unknown_index;
+    return;
+  }
+  Peer& peer = *it->second.peer;
+  Keypair& kp = *it->second.keypair;
+  const Nanos now = env_.clock.now();
+  if (kp.expired_for_receiving(now)) {
+    ++counters_.rx_expired_session;
+    return;
+  }
+  const uint64_t counter = load_le64(d.data + transport::kCounter);
+  uint8_t* payload = d.data + transport::kHeaderSize;
+  const uint32_t sealed = d.size - transport::kHeaderSize;
+  const uint32_t plain = sealed - uint32_t(crypto::kAeadTagSize);
+  if (!kp.receiver.open(counter, {payload, sealed}, {payload, plain})) {
+    ++counters_.rx_decrypt_failed;
+    return;
+  }
+  // Only an authenticated counter may move the replay window.
+  if (!kp.replay.accept(counter, kRejectAfterMessages)) {
+    ++counters_.rx_replayed;
+    return;
+  }
+  update_endpoint(peer, d.from);
+  peer.counters.rx_bytes += d.size;
+  if (received_with_keypair(peer, &kp)) {
+    timers_handshake_complete(peer);
+    send_staged(peer);
+  }
+  keep_key_fresh_after_receive(peer);
+  timers_any_authenticated_packet_received(peer);
+  timers_any_authenticated_packet_traversal(peer);
+  if (plain == 0) {
+    ++counters_.rx_keepalives;
+    return;
+  }
+  timers_data_received(peer);
+  if (!env_.router.accept(peer, Packet{payload, plain})) {
+    WP_LOG_RATELIMITED(debug, "{}: dropped packet with a source outside its allowed IPs or a "
+                       "malformed inner header", peer.describe());
+  }
+}
+
+bool Device::update_under_load() {
+  const Nanos now = env_.clock.now();
+  bool load = force_under_load_ || handshake_queue_.size() >= HandshakeQueue::kUnderLoadDepth;
+  if (load) {
+    last_under_load_ = now;
+  } else if (last_under_load_ != kNever) {
+    load = now - last_under_load_ < kUnderLoadAfterTime;
+  }
+  under_load_ = load;
+  return load;
+}
+
+size_t Device::process_handshakes(size_t budget) {
+  while (budget-- > 0 && !handshake_queue_.empty()) {
+    const QueuedHandshake& q = *handshake_queue_.front();
+    const auto type = MessageType(q.data[0]);
+    if (type != MessageType::kCookieReply && update_under_load()) {
+      MacCheck mac = cookie_checker_.check({q.data.data(), q.size}, q.from, env_.clock,
+                                           env_.random);
+      if (mac != MacCheck::kValidMac1AndMac2) {
+        // Make the sender prove its address before we spend Diffie-Hellman work on it.
+        std::array<uint8_t, cookie_reply::kSize> reply{};
+        uint32_t sender = load_le32(&q.data[initiation::kSender]);
+        cookie_checker_.make_reply(reply, {q.data.data(), q.size}, sender, q.from, env_.clock,
+                                   env_.random);
+        push_control_to(q.from, reply);
+        ++counters_.hs_cookies_sent;
+        handshake_queue_.pop();
+        continue;
+      }
+      if (!rate_limiter_.allow(q.from, env_.clock.now())) {
+        ++counters_.hs_rate_limited;
+        handshake_queue_.pop();
+        continue;
+      }
+    }
+    switch (type) {
+      case MessageType::kHandshakeInitiation: handle_initiation(q); break;
+      case MessageType::kHandshakeResponse: handle_response(q); break;
+      case MessageType::kCookieReply: handle_cookie_reply(q); break;
+      default: break;
+    }
+    handshake_queue_.pop();
+  }
+  return handshake_queue_.size();
+}
+
+void Device::handle_initiation(const QueuedHandshake& q) {
+  std::span<const uint8_t, initiation::kSize> msg(q.data.data(), initiation::kSize);
+  PendingInitiation pending;
+  InitiationError err = begin_consume_initiation(msg, identity_, pending);
+  Peer* peer = nullptr;
+  if (err == InitiationError::kNone) {
+    peer = find_peer(pending.remote_static);
+    if (peer == nullptr) {
+      err = InitiationError::kUnknownPeer;
+    } else {
+      err = finish_consume_initiation(msg, pending, peer->handshake, env_.clock);
+    }
+  }
+  if (err != InitiationError::kNone) {
+    ++counters_.hs_initiations_rejected;
+    if (err == InitiationError::kUnknownPeer) {
+      WP_LOG_RATELIMITED(info, "handshake initiation from {} rejected: unknown peer public key {}",
+                         q.from.to_string(), short_key(pending.remote_static));
+    } else {
+      WP_LOG_RATELIMITED(info, "handshake initiation from {} rejected: {}", q.from.to_string(),
+                         to_string(err));
+    }
+    return;
+  }
+  update_endpoint(*peer, q.from);
+  timers_any_authenticated_packet_received(*peer);
+  timers_any_authenticated_packet_traversal(*peer);
+  spdlog::debug("{}: received handshake initiation", peer->describe());
+
+  // Respond.
+  release_handshake_index(*peer);
+  uint32_t index = new_index(*peer);
+  std::array<uint8_t, response::kSize> msg_out{};
+  peer->last_sent_handshake = env_.clock.now();
+  if (!create_response(msg_out, peer->handshake, identity_, index, env_.random)) {
+    release_index(index);
+    peer->handshake.local_index = 0;
+    return;
+  }
+  peer->cookie.add_macs(msg_out, env_.clock);
+  auto keys = begin_session(peer->handshake);
+  if (!keys) return;
+  install_keypair(*peer, std::make_unique<Keypair>(*keys, env_.clock.now()));
+  timers_session_derived(*peer);
+  timers_any_authenticated_packet_traversal(*peer);
+  timers_any_authenticated_packet_sent(*peer);
+  push_control(*peer, msg_out);
+}
+
+void Device::handle_response(const QueuedHandshake& q) {
+  std::span<const uint8_t, response::kSize> msg(q.data.data(), response::kSize);
+  const uint32_t receiver = load_le32(&msg[response::kReceiver]);
+  auto it = index_.find(receiver);
+  if (it == index_.end() || it->second.keypair != nullptr) {
+    ++counters_.hs_responses_rejected;
+    WP_LOG_RATELIMITED(debug, "handshake response from {} for unknown index",
+                       q.from.to_string());
+    return;
+  }
+  Peer& peer = *it->second.peer;
+  if (!consume_response(msg, peer.handshake, identity_)) {
+    ++counters_.hs_responses_rejected;
+    WP_LOG_RATELIMITED(info, "handshake response from {} rejected: it does not authenticate "
+                       "(wrong preshared key or keys)", q.from.to_string());
+    return;
+  }
+  update_endpoint(peer, q.from);
+  timers_any_authenticated_packet_received(peer);
+  timers_any_authenticated_packet_traversal(peer);
+  auto keys = begin_session(peer.handshake);
+  if (!keys) return;
+  install_keypair(peer, std::make_unique<Keypair>(*keys, env_.clock.now()));
+  timers_session_derived(peer);
+  timers_handshake_complete(peer);
+  // Confirm the session to the responder: staged data, or a keepalive.
+  send_keepalive(peer);
+}
+
+void Device::handle_cookie_reply(const QueuedHandshake& q) {
+  const uint32_t receiver = load_le32(&q.data[cookie_reply::kReceiver]);
+  auto it = index_.find(receiver);
+  if (it == index_.end()) return;
+  Peer& peer = *it->second.peer;
+  std::span<const uint8_t, cookie_reply::kSize> msg(q.data.data(), cookie_reply::kSize);
+  if (peer.cookie.consume_reply(msg, env_.clock)) {
+    ++counters_.hs_cookies_received;
+    spdlog::debug("{}: received cookie reply: the peer is under load", peer.describe());
+  }
+}
+
+// --- timers --------------------------------------------------------------------------------
+
+void Device::run_timers() {
+  timers_.run(
+      env_.clock.now(),
+      [this](uint32_t id) -> PeerTimers* {
+        auto it = peers_by_id_.find(id);
+        return it == peers_by_id_.end() ? nullptr : &it->second->timers;
+      },
+      [this](uint32_t id, int kind) {
+        auto it = peers_by_id_.find(id);
+        if (it != peers_by_id_.end()) timers_fire(*it->second, kind);
+      });
+}
+
+}  // namespace waypost::wireguard
