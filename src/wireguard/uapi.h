@@ -92,7 +92,10 @@ class UapiRequestReader {
 
  private:
   std::string buffer_;
+  size_t start_ = 0;  // where the next request begins in buffer_ (consumed bytes before it)
+  size_t scan_ = 0;   // where the search for a set request's end resumes, so feeds stay linear
   bool poisoned_ = false;
+  Error error_;  // returned by every next() once poisoned_
 };
 
 }  // namespace waypost::wireguard
