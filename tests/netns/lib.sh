@@ -29,11 +29,17 @@
 #                      Assertions about waypost-only behaviour are then skipped.
 #   WPT_KEEP=1         keep the scratch directory after the run.
 #   WPT_VERBOSE=1      print every helper's progress messages.
+#   WPT_WP_LOG_LEVEL   --log-level given to `waypost up` by wp_up (default debug).
+# Set before sourcing (for scripts that are not tests, such as bench/run.sh):
+#   WPT_NAME           name used in the summary, logs and scratch dir (default: script name)
+#   WPT_REPORT_FD      file descriptor for PASS/FAIL/SKIP/SUMMARY lines (default 1)
+#   WPT_NO_SUMMARY=1   no SUMMARY line at exit
 
 set -uo pipefail
 
 WPT_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-WPT_NAME=$(basename "$0" .sh)
+WPT_NAME=${WPT_NAME:-$(basename "$0" .sh)}
+WPT_REPORT_FD=${WPT_REPORT_FD:-1}
 WPT_ID=$$
 WPT_START=$SECONDS
 WAYPOST_BIN=${WAYPOST_BIN:-/work/main/build/src/waypost}
@@ -62,9 +68,9 @@ WPT_CLEANED=0
 
 log() { printf '[%s %s] %s\n' "$(date +%H:%M:%S.%3N)" "$WPT_NAME" "$*" >&2; }
 vlog() { if [[ ${WPT_VERBOSE:-0} == 1 ]]; then log "$@"; fi; }
-pass() { WPT_NPASS=$((WPT_NPASS + 1)); echo "PASS: $*"; }
-fail() { WPT_NFAIL=$((WPT_NFAIL + 1)); echo "FAIL: $*"; }
-skip() { WPT_NSKIP=$((WPT_NSKIP + 1)); echo "SKIP: $*"; }
+pass() { WPT_NPASS=$((WPT_NPASS + 1)); echo "PASS: $*" >&"$WPT_REPORT_FD"; }
+fail() { WPT_NFAIL=$((WPT_NFAIL + 1)); echo "FAIL: $*" >&"$WPT_REPORT_FD"; }
+skip() { WPT_NSKIP=$((WPT_NSKIP + 1)); echo "SKIP: $*" >&"$WPT_REPORT_FD"; }
 # Fatal: record the failure and exit; the EXIT trap cleans up and prints the summary.
 die() { fail "$*"; exit 1; }
 
@@ -141,13 +147,15 @@ wpt_cleanup() {
     rm -rf "$WPT_SCRATCH"
   fi
   if ((rc == 0 && WPT_NFAIL > 0)); then rc=1; fi
-  echo "SUMMARY: $WPT_NAME: $([[ $rc == 0 ]] && echo PASS || echo FAIL)" \
-    "($WPT_NPASS passed, $WPT_NFAIL failed, $WPT_NSKIP skipped, $((SECONDS - WPT_START)) s)"
+  if [[ ${WPT_NO_SUMMARY:-0} != 1 ]]; then
+    echo "SUMMARY: $WPT_NAME: $([[ $rc == 0 ]] && echo PASS || echo FAIL)" \
+      "($WPT_NPASS passed, $WPT_NFAIL failed, $WPT_NSKIP skipped, $((SECONDS - WPT_START)) s)" >&"$WPT_REPORT_FD"
+  fi
   exit "$rc"
 }
 trap wpt_cleanup EXIT
-trap 'echo "FAIL: interrupted"; WPT_NFAIL=$((WPT_NFAIL + 1)); exit 130' INT
-trap 'echo "FAIL: terminated"; WPT_NFAIL=$((WPT_NFAIL + 1)); exit 143' TERM
+trap 'fail "interrupted"; exit 130' INT
+trap 'fail "terminated"; exit 143' TERM
 
 # ---------------------------------------------------------------------------------------------
 # Preconditions
@@ -455,7 +463,7 @@ wggo_up() {
 }
 
 # wp_up PIDVAR NS CONF [EXTRA_ARGS...]: start the implementation under test in the foreground
-# (`waypost up --foreground --log-level debug CONF`, stdout+stderr to logs/IF.log) and wait
+# (`waypost up --foreground --log-level debug [EXTRA_ARGS] CONF`, output to logs/IF.log) and wait
 # until its interface is up and answers on the UAPI socket. With WPT_WAYPOST_IMPL=wireguard-go
 # it is wggo_up instead. Returns non-zero (after a FAIL line) if it does not come up.
 wp_up() {
@@ -469,7 +477,8 @@ wp_up() {
   log=$WPT_SCRATCH/logs/$ifn.log
   [[ " ${WPT_IFNAMES[*]} " == *" $ifn "* ]] || WPT_IFNAMES+=("$ifn")
   WPT_WP_IFS+=("$ns $ifn")
-  ip netns exec "$ns" "$WAYPOST_BIN" up --foreground --log-level debug "$@" "$conf" >"$log" 2>&1 &
+  ip netns exec "$ns" "$WAYPOST_BIN" up --foreground --log-level "${WPT_WP_LOG_LEVEL:-debug}" "$@" "$conf" \
+    >"$log" 2>&1 &
   pid=$!
   wpt_track_pid "$pid"
   printf -v "$pvar" '%s' "$pid"

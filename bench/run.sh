@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# Waypost throughput / latency / footprint benchmark, side by side with wireguard-go.
+#
+# Usage (as root):
+#   bench/run.sh [--duration S] [--quick] [--json] [--cases LIST] [--ping-count N]
+#     --duration S    seconds per iperf3 run (default 10)
+#     --quick         smoke run: --duration 2 --ping-count 10
+#     --json          print only JSON on stdout (progress and the table go to stderr)
+#     --cases LIST    comma-separated subset of: plain,wggo,wp-wggo,wp-wp (default: all four)
+#     --ping-count N  pings (at 0.05 s intervals) for the RTT figure (default 20)
+#   Environment: WAYPOST_BIN (default /work/main/build/src/waypost); WPT_WAYPOST_IMPL=wireguard-go
+#   runs wireguard-go in Waypost's place (to check the script itself); WPT_KEEP=1 keeps logs.
+#
+# Topology (tests/netns/lib.sh "routed"): client ns -- router ns -- server ns over two veth
+# links, forwarding in the router. Every case runs iperf3 TCP client->server for S seconds with
+# 1 stream and with 4 streams (-P 4), and ping -c N -i 0.05 for the RTT:
+#   plain    the routed path itself, no tunnel (outer addresses)
+#   wggo     wireguard-go (client) <-> wireguard-go (server), tunnel MTU 1420
+#   wp-wggo  Waypost (client) <-> wireguard-go (server), tunnel MTU 1420
+#   wp-wp    Waypost (client) <-> Waypost (server), tunnel MTU 1420
+# Per daemon: peak RSS (VmHWM from /proc/<pid>/status at the end of the case) and CPU seconds
+# (utime+stime from /proc/<pid>/stat, consumed during the two iperf3 runs), each summed over the
+# daemon's process tree. Added RTT = tunnel RTT - plain RTT (the plain case's, else a baseline
+# taken when the topology comes up). A case whose daemon
+# is missing or fails to carry traffic prints "n/a" with the reason and the run goes on.
+# Exit status: 0 unless the topology or the plain case fails. See bench/README.md.
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+DURATION=10
+PING_COUNT=20
+JSON=0
+CASES=plain,wggo,wp-wggo,wp-wp
+usage() { sed -n '2,/^$/{s/^# \{0,1\}//;p}' "$0"; }
+while (($#)); do
+  case $1 in
+    --duration) DURATION=${2:?}; shift 2 ;;
+    --quick) DURATION=2 PING_COUNT=10; shift ;;
+    --json) JSON=1; shift ;;
+    --cases) CASES=${2:?}; shift 2 ;;
+    --ping-count) PING_COUNT=${2:?}; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+[[ $DURATION =~ ^[0-9]+$ && $DURATION -ge 1 && $DURATION -le 120 ]] || { echo "--duration: 1..120" >&2; exit 2; }
+[[ $PING_COUNT =~ ^[0-9]+$ && $PING_COUNT -ge 1 && $PING_COUNT -le 1000 ]] || { echo "--ping-count: 1..1000" >&2; exit 2; }
+
+WPT_NAME=bench WPT_REPORT_FD=2 WPT_NO_SUMMARY=1 WPT_WP_LOG_LEVEL=info
+# shellcheck source=../tests/netns/lib.sh
+source "$BENCH_DIR/../tests/netns/lib.sh"
+wpt_require_root
+wpt_require_tools wireguard-go wg ip ping iperf3 ss timeout
+RESULTS=$WPT_SCRATCH/results.tsv
+: >"$RESULTS"
+CLK_TCK=$(getconf CLK_TCK)
+
+# tree_pids PID: PID and its descendants (a daemon that forks helpers is measured whole).
+tree_pids() {
+  local p
+  echo "$1"
+  for p in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree_pids "$p"; done
+}
+# cpu_ticks PID: utime+stime in clock ticks (fields 14 and 15 of /proc/<pid>/stat), summed
+# over the process tree; "" if PID is gone.
+cpu_ticks() {
+  [[ -r /proc/$1/stat ]] || return 0
+  local p
+  for p in $(tree_pids "$1"); do sed -e 's/^.*) //' "/proc/$p/stat" 2>/dev/null; done |
+    awk '{ t += $12 + $13 } END { print t + 0 }'
+}
+# peak_rss_kb PID: VmHWM in kB, summed over the process tree.
+peak_rss_kb() {
+  [[ -r /proc/$1/status ]] || return 0
+  local p
+  for p in $(tree_pids "$1"); do cat "/proc/$p/status" 2>/dev/null; done |
+    awk '/^VmHWM:/ { k += $2 } END { print k + 0 }'
+}
+
+tcp_listening() { ip netns exec "$1" ss -Htln | awk '{ print $4 }' | grep -q ":$2\$"; }
+
+# iperf_gbps DST STREAMS: Gbit/s received by the server ("" on failure).
+iperf_gbps() {
+  local dst=$1 streams=$2 port=$((5201 + RANDOM % 1000)) spid out=$WPT_SCRATCH/iperf-$1-$2.json
+  ip netns exec "$NS_S" timeout $((DURATION + 30)) iperf3 -s -1 -B "$dst" -p "$port" >/dev/null 2>&1 &
+  spid=$!
+  wpt_track_pid "$spid"
+  if ! wait_for 5 tcp_listening "$NS_S" "$port"; then
+    wpt_stop_pid "$spid"
+    return 1
+  fi
+  timeout $((DURATION + 20)) ip netns exec "$NS_C" iperf3 -c "$dst" -p "$port" -t "$DURATION" \
+    -P "$streams" --connect-timeout 5000 -J >"$out" 2>"$out.err"
+  wpt_stop_pid "$spid"
+  "$WPT_PY" -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+print("%.3f" % (d["end"]["sum_received"]["bits_per_second"] / 1e9))' "$out" 2>/dev/null
+}
+
+# record NAME STATUS G1 G4 RTT DAEMONS: one result row; DAEMONS "role:impl:pid:rss_kb:cpu_s ..."
+record() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"; }
+
+# case_logs: the last lines of both daemons' logs of the current case, to stderr.
+case_logs() {
+  local f
+  for f in "$(wp_logfile "$IF_C")" "$(wp_logfile "$IF_S")"; do
+    [[ -s $f ]] && { echo "--- tail of $(basename "$f")" >&2; tail -n 5 "$f" >&2; }
+  done
+}
+
+# run_case NAME DST CLIENT_IMPL SERVER_IMPL (impls empty for the plain case)
+run_case() {
+  local name=$1 dst=$2 cimpl=${3:-} simpl=${4:-} pids=() roles=() impls=() c0=() i g1 g4 rtt daemons=""
+  log "case $name: starting"
+  if [[ -n $cimpl ]]; then
+    if [[ ($cimpl == wp || $simpl == wp) ]] && wpt_is_real_waypost && [[ ! -x $WAYPOST_BIN ]]; then
+      record "$name" "n/a: waypost binary not found ($WAYPOST_BIN)" "" "" "" ""
+      return
+    fi
+    if ! tunnel_up "$cimpl" "$simpl" 4 0 client; then
+      record "$name" "n/a: a daemon failed to start" "" "" "" ""
+      case_logs
+      tunnel_down
+      return
+    fi
+    pids=("$PID_C" "$PID_S") roles=(client server) impls=("$(impl_label "$cimpl")" "$(impl_label "$simpl")")
+  fi
+  if ! ping_ok "$NS_C" "$dst" 10; then
+    record "$name" "n/a: no ping to $dst" "" "" "" ""
+    [[ -n $cimpl ]] && case_logs
+    tunnel_down
+    return
+  fi
+  rtt=$(ping_avg_ms "$NS_C" "$dst" "$PING_COUNT" 0.05)
+  for i in "${!pids[@]}"; do c0[i]=$(cpu_ticks "${pids[i]}"); done
+  g1=$(iperf_gbps "$dst" 1)
+  g4=$(iperf_gbps "$dst" 4)
+  for i in "${!pids[@]}"; do
+    daemons+="${roles[i]}|${impls[i]}|${pids[i]}|$(peak_rss_kb "${pids[i]}")|"
+    daemons+="$(awk -v a="${c0[i]:-0}" -v b="$(cpu_ticks "${pids[i]}")" -v t="$CLK_TCK" 'BEGIN { if (b == "") print ""; else printf "%.2f", (b - a) / t }') "
+  done
+  if [[ -z $g1 && -z $g4 ]]; then
+    record "$name" "n/a: iperf3 failed" "" "" "$rtt" "$daemons"
+  else
+    record "$name" ok "$g1" "$g4" "$rtt" "$daemons"
+  fi
+  log "case $name: 1 stream ${g1:-n/a} Gbit/s, 4 streams ${g4:-n/a} Gbit/s, rtt ${rtt:-n/a} ms"
+  tunnel_down
+}
+
+topo_routed
+BASE_RTT=$(ping_avg_ms "$NS_C" "$OUT4_S" "$PING_COUNT" 0.05)
+log "routed topology up; plain RTT ${BASE_RTT:-n/a} ms; iperf3 ${DURATION}s per run"
+
+rc=0
+for c in ${CASES//,/ }; do
+  case $c in
+    plain) run_case plain "$OUT4_S"; grep -q $'^plain\tok' "$RESULTS" || rc=1 ;;
+    wggo) run_case wggo "$TUN4_S" wggo wggo ;;
+    wp-wggo) run_case wp-wggo "$TUN4_S" wp wggo ;;
+    wp-wp) run_case wp-wp "$TUN4_S" wp wp ;;
+    *) log "unknown case: $c (skipped)" ;;
+  esac
+done
+
+# Case failures are reported as n/a rows, not as test failures.
+WPT_NFAIL=0
+"$WPT_PY" - "$RESULTS" "$JSON" "$DURATION" "$PING_COUNT" "${BASE_RTT:-}" "$WPT_WAYPOST_IMPL" <<'EOF'
+import json, sys
+path, as_json, duration, ping_count, base_rtt, impl = sys.argv[1:7]
+num = lambda s: float(s) if s not in ("", None) else None
+rows = []
+for line in open(path):
+    name, status, g1, g4, rtt, daemons = (line.rstrip("\n").split("\t") + [""] * 6)[:6]
+    ds = []
+    for d in daemons.split():
+        role, impl_name, pid, rss, cpu = (d.split("|") + [""] * 5)[:5]
+        ds.append({"role": role, "impl": impl_name, "pid": int(pid),
+                   "peak_rss_mb": round(int(rss) / 1024, 1) if rss else None, "cpu_s": num(cpu)})
+    rows.append({"case": name, "status": status, "gbps_1": num(g1), "gbps_4": num(g4),
+                 "rtt_ms": num(rtt), "daemons": ds})
+by = {r["case"]: r for r in rows}
+base = (by.get("plain") or {}).get("rtt_ms") or num(base_rtt)
+def ratio(r, ref, k):
+    a, b = r.get(k), (by.get(ref) or {}).get(k)
+    return round(a / b, 3) if a is not None and b else None
+for r in rows:
+    for k in ("gbps_1", "gbps_4"):
+        r["x_wggo_" + k[-1]] = ratio(r, "wggo", k)
+        r["x_plain_" + k[-1]] = ratio(r, "plain", k)
+    r["added_rtt_ms"] = round(r["rtt_ms"] - base, 3) if r["rtt_ms"] is not None and base is not None else None
+doc = {"duration_s": int(duration), "ping_count": int(ping_count), "plain_rtt_ms": base,
+       "waypost_impl": impl, "cases": rows}
+
+def f(v, fmt="%.2f"):
+    return "n/a" if v is None else fmt % v
+out = []
+hdr = "%-8s %7s %7s %13s %15s %7s %7s %13s %13s" % (
+    "case", "1str", "4str", "x wggo", "x plain", "RTT", "+RTT", "peak RSS MB", "CPU s")
+out.append(hdr)
+out.append("%-8s %7s %7s %13s %15s %7s %7s %13s %13s" % (
+    "", "Gbit/s", "Gbit/s", "1str / 4str", "1str / 4str", "ms", "ms", "client/server", "client/server"))
+for r in rows:
+    if r["status"] != "ok" and r["gbps_1"] is None:
+        out.append("%-8s n/a (%s)" % (r["case"], r["status"].removeprefix("n/a: ")))
+        continue
+    ds = r["daemons"]
+    rss = "/".join(f(d["peak_rss_mb"], "%.1f") for d in ds) or "-"
+    cpu = "/".join(f(d["cpu_s"]) for d in ds) or "-"
+    out.append("%-8s %7s %7s %13s %15s %7s %7s %13s %13s" % (
+        r["case"], f(r["gbps_1"]), f(r["gbps_4"]),
+        f(r["x_wggo_1"]) + " / " + f(r["x_wggo_4"]), f(r["x_plain_1"], "%.3f") + " / " + f(r["x_plain_4"], "%.3f"),
+        f(r["rtt_ms"], "%.3f"), f(r["added_rtt_ms"], "%.3f"), rss, cpu))
+table = "\n".join(out)
+if as_json == "1":
+    print(table, file=sys.stderr)
+    print(json.dumps(doc, indent=2))
+else:
+    print(table)
+EOF
+exit "$rc"
