@@ -1,1 +1,26 @@
-int main() { return 0; }
+// waypost: a small, fast VPN daemon. See README.md and `waypost --help`.
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+
+namespace waypost::cli {
+int fail(const std::string& message) {
+  std::fprintf(stderr, "waypost: %s\n", message.c_str());
+  return 1;
+}
+}  // namespace waypost::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"Waypost: a WireGuard VPN daemon (userspace, wg(8)-compatible)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "waypost 0.1.0");
+  waypost::cli::register_key_commands(app);
+  waypost::cli::register_interface_commands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return 0;
+}

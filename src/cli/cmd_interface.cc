@@ -1,0 +1,276 @@
+// up, down, show: run and inspect WireGuard interfaces.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "common/log.h"
+#include "control/json_session.h"
+#include "daemon/interface_daemon.h"
+#include "daemon/notify.h"
+#include "daemon/paths.h"
+#include "wireguard/conf.h"
+
+namespace waypost::cli {
+
+namespace {
+
+struct UpOptions {
+  std::string config_path;
+  bool foreground = false;
+  std::string log_level = "info";
+  std::string log_file;
+};
+
+Result<daemon::DaemonOptions> load_config(const std::string& path) {
+  auto name = wireguard::interface_name_from_path(path);
+  if (!name) return name.take_error();
+  std::ifstream in(path);
+  if (!in) return make_error("cannot read {}: {}", path, std::strerror(errno));
+  struct stat st{};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    std::fprintf(stderr,
+                 "waypost: warning: %s holds a private key but others can read it "
+                 "(chmod 600 %s)\n",
+                 path.c_str(), path.c_str());
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto conf = wireguard::parse_wg_quick(text.str());
+  if (!conf) return make_error("{}: {}", path, conf.error().message);
+  return daemon::DaemonOptions{*name, std::move(*conf)};
+}
+
+int run_foreground(daemon::DaemonOptions options, const UpOptions& up) {
+  init_logging(up.log_level, up.log_file);
+  auto d = daemon::InterfaceDaemon::start(std::move(options));
+  if (!d) {
+    spdlog::error("{}", d.error().message);
+    if (!up.log_file.empty()) std::fprintf(stderr, "waypost: %s\n", d.error().message.c_str());
+    return 1;
+  }
+  daemon::notify_ready();
+  auto st = (*d)->run();
+  if (!st) {
+    spdlog::error("{}", st.error().message);
+    return 1;
+  }
+  return 0;
+}
+
+// Forks a daemon that brings the interface up and reports success or the error through a pipe;
+// returns once it did, so `waypost up` behaves like wg-quick up.
+int run_background(daemon::DaemonOptions options, const UpOptions& up) {
+  const std::string ifname = options.ifname;
+  const std::string log_file = up.log_file.empty() ? daemon::default_log_path(ifname) : up.log_file;
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(log_file).parent_path(), ec);
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return fail(std::string("pipe: ") + std::strerror(errno));
+  pid_t pid = fork();
+  if (pid < 0) return fail(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    ::close(fds[0]);
+    setsid();
+    int devnull = ::open("/dev/null", O_RDWR);
+    dup2(devnull, STDIN_FILENO);
+    mode_t old = umask(027);
+    int log_fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    umask(old);
+    // Hooks and anything unexpected on stdout/stderr end up in the log, not on a dead terminal.
+    dup2(log_fd >= 0 ? log_fd : devnull, STDOUT_FILENO);
+    dup2(log_fd >= 0 ? log_fd : devnull, STDERR_FILENO);
+    init_logging(up.log_level, log_file);
+    auto d = daemon::InterfaceDaemon::start(std::move(options));
+    std::string status = d ? "OK\n" : "ERR " + d.error().message + "\n";
+    if (!d) spdlog::error("{}", d.error().message);
+    (void)!::write(fds[1], status.data(), status.size());
+    ::close(fds[1]);
+    if (!d) _exit(1);
+    auto st = (*d)->run();
+    d->reset();
+    _exit(st ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::string answer;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fds[0], buf, sizeof(buf));
+    if (n > 0) {
+      answer.append(buf, size_t(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    break;
+  }
+  ::close(fds[0]);
+  if (answer.rfind("OK", 0) == 0) {
+    std::printf("waypost: interface %s is up (pid %d, log %s)\n", ifname.c_str(), int(pid),
+                log_file.c_str());
+    return 0;
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (answer.rfind("ERR ", 0) == 0) {
+    while (!answer.empty() && answer.back() == '\n') answer.pop_back();
+    return fail(answer.substr(4));
+  }
+  return fail("the daemon for " + ifname + " exited during start-up; see " + log_file);
+}
+
+int cmd_up(const UpOptions& up) {
+  auto options = load_config(up.config_path);
+  if (!options) return fail(options.error().message);
+  if (up.foreground) return run_foreground(std::move(*options), up);
+  return run_background(std::move(*options), up);
+}
+
+bool process_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+
+int cmd_down(const std::string& ifname) {
+  const std::string sock = daemon::control_socket_path(ifname);
+  pid_t pid = 0;
+  std::ifstream(daemon::pid_file_path(ifname)) >> pid;
+  auto r = control::json_request(sock, {{"cmd", "down"}});
+  if (!r) {
+    if (::access(sock.c_str(), F_OK) != 0) {
+      return fail("interface " + ifname + " is not managed by waypost (no " + sock + ")");
+    }
+    return fail(r.error().message);
+  }
+  // Wait (bounded) for the daemon to finish its teardown so that `down; up` works.
+  for (int i = 0; i < 200 && process_alive(pid); ++i) ::usleep(50'000);
+  if (process_alive(pid)) return fail("interface " + ifname + " is still shutting down");
+  std::printf("waypost: interface %s is down\n", ifname.c_str());
+  return 0;
+}
+
+std::string human_bytes(uint64_t b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = double(b);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char out[32];
+  std::snprintf(out, sizeof(out), u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
+  return out;
+}
+
+std::string human_age(int64_t s) {
+  if (s < 0) s = 0;
+  std::string out;
+  auto part = [&](int64_t n, const char* unit) {
+    if (n == 0) return;
+    if (!out.empty()) out += ", ";
+    out += std::to_string(n) + " " + unit + (n == 1 ? "" : "s");
+  };
+  part(s / 86400, "day");
+  part(s / 3600 % 24, "hour");
+  part(s / 60 % 60, "minute");
+  part(s % 60, "second");
+  return out.empty() ? "now" : out + " ago";
+}
+
+void print_text(const nlohmann::json& j) {
+  std::printf("interface: %s\n", j.value("interface", "").c_str());
+  if (j.contains("public_key")) std::printf("  public key: %s\n", j["public_key"].get<std::string>().c_str());
+  std::printf("  private key: (hidden)\n");
+  std::printf("  listening port: %d\n", j.value("listen_port", 0));
+  if (j.value("fwmark", 0u) != 0) std::printf("  fwmark: 0x%x\n", j.value("fwmark", 0u));
+  std::printf("  mtu: %u\n", j.value("mtu", 0u));
+  if (j.contains("dns_warning")) std::printf("  warning: %s\n", j["dns_warning"].get<std::string>().c_str());
+  for (const auto& p : j["peers"]) {
+    std::printf("\npeer: %s\n", p.value("public_key", "").c_str());
+    if (p.value("preshared_key", false)) std::printf("  preshared key: (hidden)\n");
+    if (p.contains("endpoint")) std::printf("  endpoint: %s\n", p["endpoint"].get<std::string>().c_str());
+    std::string allowed;
+    for (const auto& a : p["allowed_ips"]) allowed += (allowed.empty() ? "" : ", ") + a.get<std::string>();
+    std::printf("  allowed ips: %s\n", allowed.empty() ? "(none)" : allowed.c_str());
+    if (!p["latest_handshake_age_seconds"].is_null()) {
+      std::printf("  latest handshake: %s\n",
+                  human_age(p["latest_handshake_age_seconds"].get<int64_t>()).c_str());
+    }
+    if (p.value("rx_bytes", uint64_t{0}) || p.value("tx_bytes", uint64_t{0})) {
+      std::printf("  transfer: %s received, %s sent\n", human_bytes(p["rx_bytes"]).c_str(),
+                  human_bytes(p["tx_bytes"]).c_str());
+    }
+    if (p.value("persistent_keepalive", 0) != 0) {
+      std::printf("  persistent keepalive: every %d seconds\n", p.value("persistent_keepalive", 0));
+    }
+  }
+}
+
+std::vector<std::string> running_interfaces() {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(daemon::control_dir(), ec)) {
+    if (e.path().extension() == ".sock") out.push_back(e.path().stem().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+int cmd_show(const std::string& ifname, bool json) {
+  std::vector<std::string> names = ifname.empty() ? running_interfaces()
+                                                  : std::vector<std::string>{ifname};
+  nlohmann::json all = nlohmann::json::array();
+  int rc = 0;
+  for (const auto& name : names) {
+    auto r = control::json_request(daemon::control_socket_path(name), {{"cmd", "show"}});
+    if (!r) {
+      if (!ifname.empty()) {
+        return fail("interface " + name + " is not running under waypost (" + r.error().message + ")");
+      }
+      continue;
+    }
+    r->erase("ok");
+    if (json) {
+      all.push_back(*r);
+    } else {
+      if (&name != &names.front()) std::printf("\n");
+      print_text(*r);
+    }
+  }
+  if (json) std::printf("%s\n", (ifname.empty() ? all : all.empty() ? nlohmann::json() : all[0]).dump(2).c_str());
+  return rc;
+}
+
+}  // namespace
+
+void register_interface_commands(CLI::App& app) {
+  auto up = std::make_shared<UpOptions>();
+  auto* up_cmd = app.add_subcommand("up", "Bring up an interface from a wg-quick style config");
+  up_cmd->add_option("config", up->config_path, "Config file; the interface is named after it")
+      ->required();
+  up_cmd->add_flag("--foreground,-f", up->foreground, "Stay in the foreground (systemd, debugging)");
+  up_cmd->add_option("--log-level", up->log_level, "trace, debug, info, warn, error");
+  up_cmd->add_option("--log-file", up->log_file,
+                     "Log file (default: stderr in the foreground, /var/log/waypost/<name>.log)");
+  up_cmd->callback([up]() { std::exit(cmd_up(*up)); });
+
+  auto ifname = std::make_shared<std::string>();
+  auto* down_cmd = app.add_subcommand("down", "Stop an interface started by waypost up");
+  down_cmd->add_option("interface", *ifname, "Interface name")->required();
+  down_cmd->callback([ifname]() { std::exit(cmd_down(*ifname)); });
+
+  auto show_if = std::make_shared<std::string>();
+  auto show_json = std::make_shared<bool>(false);
+  auto* show_cmd = app.add_subcommand("show", "Show running interfaces and their peers");
+  show_cmd->add_option("interface", *show_if, "Interface name (default: all)");
+  show_cmd->add_flag("--json", *show_json, "Machine-readable output");
+  show_cmd->callback([show_if, show_json]() { std::exit(cmd_show(*show_if, *show_json)); });
+}
+
+}  // namespace waypost::cli

@@ -1,0 +1,14 @@
+#pragma once
+// The `waypost` command groups. Each registers its subcommands on the app; main() only dispatches.
+
+#include <CLI/CLI.hpp>
+
+namespace waypost::cli {
+
+void register_key_commands(CLI::App& app);
+void register_interface_commands(CLI::App& app);
+
+// Prints "waypost: <message>" to stderr; returns the exit status to use.
+int fail(const std::string& message);
+
+}  // namespace waypost::cli

@@ -1,0 +1,321 @@
+#include "daemon/interface_daemon.h"
+
+#include <linux/capability.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "common/log.h"
+#include "control/json_session.h"
+#include "control/uapi_session.h"
+#include "crypto/keys.h"
+#include "daemon/paths.h"
+
+namespace waypost::daemon {
+
+bool have_net_admin() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (syscall(SYS_capget, &header, data) != 0) return geteuid() == 0;
+  return (data[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32))) != 0;
+}
+
+InterfaceDaemon::InterfaceDaemon(DaemonOptions options, platform::EventLoop loop,
+                                 platform::TunDevice tun, platform::UdpSocket udp)
+    : options_(std::move(options)),
+      loop_(std::move(loop)),
+      tun_(std::move(tun)),
+      udp_(std::move(udp)),
+      router_(tun_),
+      device_({clock_, crypto::system_random(), udp_, router_, this}),
+      tun_slots_(kBatch * dataplane::kSlotSize),
+      udp_slots_(kBatch * dataplane::kSlotSize),
+      tun_packets_(kBatch),
+      udp_datagrams_(kBatch) {}
+
+InterfaceDaemon::~InterfaceDaemon() { (void)teardown(); }
+
+Result<std::unique_ptr<InterfaceDaemon>> InterfaceDaemon::start(DaemonOptions options) {
+  const std::string ifname = options.ifname;
+  if (!have_net_admin()) {
+    return make_error("waypost up needs root or CAP_NET_ADMIN to create {} (try: sudo waypost up)",
+                      ifname);
+  }
+  if (!options.config.iface.private_key) {
+    return make_error("the [Interface] section has no PrivateKey");
+  }
+  auto loop = platform::EventLoop::create();
+  if (!loop) return loop.take_error();
+
+  if (auto st = InterfaceSetup::run_pre_up(options.config, ifname); !st) return st.take_error();
+  auto tun = platform::TunDevice::create(ifname);
+  if (!tun) return tun.take_error();
+  auto udp = platform::UdpSocket::bind(options.config.iface.listen_port.value_or(0),
+                                       options.config.iface.fwmark.value_or(0));
+  if (!udp) return udp.take_error();
+
+  std::unique_ptr<InterfaceDaemon> d(
+      new InterfaceDaemon(std::move(options), std::move(*loop), std::move(*tun), std::move(*udp)));
+  if (auto st = d->configure_device(); !st) return st.take_error();
+  if (auto st = d->open_sockets(); !st) return st.take_error();
+
+  SetupContext ctx;
+  ctx.ifname = ifname;
+  InterfaceDaemon* raw = d.get();
+  ctx.set_fwmark = [raw](uint32_t mark) {
+    if (raw->set_fwmark(mark)) raw->device_.set_fwmark_value(mark);
+  };
+  ctx.peer_endpoints = [raw]() {
+    std::vector<net::Endpoint> eps;
+    raw->device_.for_each_peer([&](const wireguard::Peer& p) {
+      if (p.endpoint) eps.push_back(*p.endpoint);
+    });
+    return eps;
+  };
+  auto setup = InterfaceSetup::up(d->options_.config, ctx);
+  if (!setup) return setup.take_error();
+  d->setup_.emplace(std::move(*setup));
+  d->device_.set_mtu(d->setup_->mtu());
+  if (d->setup_->dns_warning()) spdlog::warn("{}", *d->setup_->dns_warning());
+
+  d->kick_persistent_keepalives();
+  spdlog::info("interface {} is up: listening on UDP port {}, MTU {}, {} peer(s)", ifname,
+               d->device_.listen_port(), d->device_.mtu(), d->device_.peer_count());
+  return d;
+}
+
+Status InterfaceDaemon::configure_device() {
+  const auto& conf = options_.config;
+  device_.set_private_key(*conf.iface.private_key);
+  device_.set_listen_port_value(udp_.port());
+  device_.set_fwmark_value(conf.iface.fwmark.value_or(0));
+  for (const auto& pc : conf.peers) {
+    wireguard::Peer* peer = device_.add_peer(pc.public_key);
+    if (peer == nullptr) {
+      spdlog::warn("ignoring [Peer] at line {}: it has this interface's own public key", pc.line);
+      continue;
+    }
+    if (pc.preshared_key) device_.set_preshared_key(*peer, *pc.preshared_key);
+    if (pc.endpoint) {
+      auto ep = net::Endpoint::resolve(*pc.endpoint);
+      if (!ep) return make_error("[Peer] at line {}: {}", pc.line, ep.error().message);
+      peer->endpoint = *ep;
+    }
+    for (const auto& prefix : pc.allowed_ips) device_.add_allowed_ip(*peer, prefix);
+    peer->persistent_keepalive_interval = pc.persistent_keepalive;
+  }
+  return {};
+}
+
+void InterfaceDaemon::kick_persistent_keepalives() {
+  // As when a kernel interface comes up: peers with a persistent keepalive say hello at once,
+  // which also starts their handshake.
+  std::vector<wireguard::Peer*> peers;
+  device_.for_each_peer([&](const wireguard::Peer& p) {
+    if (p.persistent_keepalive_interval != 0 && p.endpoint) {
+      peers.push_back(const_cast<wireguard::Peer*>(&p));
+    }
+  });
+  for (auto* p : peers) device_.send_keepalive(*p);
+  device_.flush();
+}
+
+Status InterfaceDaemon::open_sockets() {
+  // Signals arrive as events so that teardown runs on the loop, not in a handler.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  signal_fd_.reset(signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!signal_fd_.valid()) return make_error("signalfd: {}", std::strerror(errno));
+  if (auto st = loop_.add(signal_fd_.get(), EPOLLIN,
+                          [this](uint32_t) {
+                            signalfd_siginfo si{};
+                            while (::read(signal_fd_.get(), &si, sizeof(si)) == sizeof(si)) {
+                              if (si.ssi_signo == SIGHUP) continue;
+                              spdlog::info("signal {} received, shutting down",
+                                           strsignal(int(si.ssi_signo)));
+                              loop_.stop();
+                            }
+                          });
+      !st) {
+    return st;
+  }
+  if (auto st = loop_.add(tun_.fd(), EPOLLIN, [this](uint32_t) { on_tun_readable(); }); !st) {
+    return st;
+  }
+  if (auto st = loop_.add(udp_.fd(), EPOLLIN, [this](uint32_t) { on_udp_readable(); }); !st) {
+    return st;
+  }
+  auto uapi = control::StreamServer::listen(uapi_socket_path(options_.ifname), loop_, [this]() {
+    return control::make_uapi_session(device_);
+  });
+  if (!uapi) return uapi.take_error();
+  uapi_server_ = std::move(*uapi);
+  auto ctl = control::StreamServer::listen(control_socket_path(options_.ifname), loop_, [this]() {
+    return control::make_json_session(
+        [this](const nlohmann::json& req) { return handle_control(req); });
+  });
+  if (!ctl) return ctl.take_error();
+  control_server_ = std::move(*ctl);
+  std::ofstream(pid_file_path(options_.ifname)) << getpid() << "\n";
+  return {};
+}
+
+void InterfaceDaemon::on_tun_readable() {
+  // Bounded so that a flood on one side cannot starve the other.
+  for (int round = 0; round < 16; ++round) {
+    size_t n = tun_.read_batch(tun_slots_.data(), tun_packets_);
+    if (n == 0) break;
+    router_.dispatch({tun_packets_.data(), n});
+    device_.flush();
+  }
+}
+
+void InterfaceDaemon::on_udp_readable() {
+  for (int round = 0; round < 16; ++round) {
+    size_t n = udp_.receive_batch(udp_slots_.data(), udp_datagrams_);
+    if (n == 0) break;
+    device_.receive({udp_datagrams_.data(), n});
+    device_.flush();
+    device_.process_handshakes(16);
+    device_.flush();
+  }
+}
+
+Nanos InterfaceDaemon::before_wait() {
+  device_.run_timers();
+  size_t left = device_.process_handshakes(32);
+  device_.flush();
+  if (left > 0) return 0;
+  Nanos next = device_.next_timer_deadline();
+  if (next == kNever) return kNever;
+  return next - clock_.now();
+}
+
+Status InterfaceDaemon::run() {
+  loop_.run([this]() { return before_wait(); });
+  return teardown();
+}
+
+Status InterfaceDaemon::teardown() {
+  if (torn_down_) return {};
+  torn_down_ = true;
+  Status result;
+  if (setup_) {
+    result = setup_->down();
+    setup_.reset();
+  }
+  uapi_server_.reset();
+  control_server_.reset();
+  ::unlink(pid_file_path(options_.ifname).c_str());
+  spdlog::info("interface {} is down", options_.ifname);
+  return result;
+}
+
+Result<uint16_t> InterfaceDaemon::bind_port(uint16_t port) {
+  if (port != 0 && port == udp_.port()) return port;
+  auto fresh = platform::UdpSocket::bind(port, device_.fwmark());
+  if (!fresh) return fresh.take_error();
+  loop_.remove(udp_.fd());
+  udp_.flush();
+  udp_ = std::move(*fresh);
+  if (auto st = loop_.add(udp_.fd(), EPOLLIN, [this](uint32_t) { on_udp_readable(); }); !st) {
+    return st.take_error();
+  }
+  spdlog::info("listening on UDP port {}", udp_.port());
+  return udp_.port();
+}
+
+Status InterfaceDaemon::set_fwmark(uint32_t mark) { return udp_.set_fwmark(mark); }
+
+nlohmann::json InterfaceDaemon::show_json() const {
+  using nlohmann::json;
+  json j;
+  j["interface"] = options_.ifname;
+  j["pid"] = getpid();
+  if (device_.identity().has_key()) {
+    j["public_key"] = crypto::key_to_base64(device_.identity().static_key.public_key());
+  }
+  j["listen_port"] = device_.listen_port();
+  j["fwmark"] = device_.fwmark();
+  j["mtu"] = device_.mtu();
+  json addrs = json::array();
+  for (const auto& a : options_.config.iface.addresses) addrs.push_back(a.to_string());
+  j["addresses"] = addrs;
+  if (setup_ && setup_->dns_warning()) j["dns_warning"] = *setup_->dns_warning();
+  const WallTime now = clock_.wall();
+  json peers = json::array();
+  auto state = device_.uapi_state();
+  for (const auto& p : state.peers) {
+    json pj;
+    pj["public_key"] = crypto::key_to_base64(p.public_key);
+    pj["preshared_key"] = !p.preshared_key.is_zero();
+    if (p.endpoint) pj["endpoint"] = p.endpoint->to_string();
+    json allowed = json::array();
+    for (const auto& a : p.allowed_ips) allowed.push_back(a.to_string());
+    pj["allowed_ips"] = allowed;
+    pj["latest_handshake"] = p.last_handshake.sec;
+    pj["latest_handshake_age_seconds"] =
+        p.last_handshake.sec == 0 ? json(nullptr) : json(now.sec - p.last_handshake.sec);
+    pj["rx_bytes"] = p.rx_bytes;
+    pj["tx_bytes"] = p.tx_bytes;
+    pj["persistent_keepalive"] = p.persistent_keepalive;
+    peers.push_back(pj);
+  }
+  j["peers"] = peers;
+  const auto& c = device_.counters();
+  const auto& rc = router_.counters();
+  j["counters"] = {
+      {"rx_datagrams", c.rx_datagrams},
+      {"rx_bad_message", c.rx_bad_message},
+      {"rx_unknown_index", c.rx_unknown_index},
+      {"rx_expired_session", c.rx_expired_session},
+      {"rx_decrypt_failed", c.rx_decrypt_failed},
+      {"rx_replayed", c.rx_replayed},
+      {"rx_keepalives", c.rx_keepalives},
+      {"rx_bad_inner", rc.bad_inner},
+      {"rx_source_rejected", rc.source_rejected},
+      {"tx_no_route", rc.no_route},
+      {"tx_no_endpoint", c.tx_no_endpoint},
+      {"tx_staged_dropped", c.tx_staged_dropped},
+      {"handshake_invalid_mac1", c.hs_invalid_mac1},
+      {"handshake_queue_full", c.hs_queue_full},
+      {"handshake_rate_limited", c.hs_rate_limited},
+      {"handshake_cookies_sent", c.hs_cookies_sent},
+      {"handshake_cookies_received", c.hs_cookies_received},
+      {"handshake_initiations_rejected", c.hs_initiations_rejected},
+      {"handshake_responses_rejected", c.hs_responses_rejected},
+      {"udp_send_errors", udp_.send_errors()},
+      {"udp_truncated", udp_.truncated()},
+      {"tun_write_errors", tun_.write_errors()},
+  };
+  j["under_load"] = device_.under_load();
+  return j;
+}
+
+nlohmann::json InterfaceDaemon::handle_control(const nlohmann::json& request) {
+  const std::string cmd = request.value("cmd", "");
+  if (cmd == "show") {
+    auto j = show_json();
+    j["ok"] = true;
+    return j;
+  }
+  if (cmd == "down") {
+    spdlog::info("down requested over the control socket");
+    loop_.stop();
+    return {{"ok", true}};
+  }
+  return {{"ok", false}, {"error", "unknown command '" + cmd + "'"}};
+}
+
+}  // namespace waypost::daemon
