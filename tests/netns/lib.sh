@@ -576,7 +576,7 @@ xfer_wait() {
   local d=$WPT_SCRATCH/xfer/$1 pid i n
   [[ -f $d/error ]] && { echo "xfer $1: $(cat "$d/error")"; return 1; }
   n=$((($(cat "$d/timeout") + 15) * 10))
-  for pid in $(cat "$d/send.pid" "$d/recv.pid"); do
+  for pid in $(<"$d/send.pid") $(<"$d/recv.pid"); do
     for ((i = 0; i < n; i++)); do
       wpt_pid_alive "$pid" || break
       sleep 0.1
@@ -692,6 +692,9 @@ _impl_up() { # _impl_up wggo|wp PIDVAR NS CONF
     *) die "unknown implementation $1" ;;
   esac
 }
+
+# tunnel_handshaked: both ends of the tunnel_up tunnel report a handshake with each other.
+tunnel_handshaked() { handshake_done "$IF_C" "$PUB_S" && handshake_done "$IF_S" "$PUB_C"; }
 
 # tunnel_down: stop both ends started by tunnel_up.
 tunnel_down() {

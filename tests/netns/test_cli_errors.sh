@@ -13,6 +13,7 @@
 #   - `up` without /dev/net/tun (bind-mounted empty dir, via unshare --mount) exits non-zero
 #     and says so (mentions /dev/net/tun or TUN)
 #   - `up` as uid/gid 65534 (setpriv) exits non-zero and says root or CAP_NET_ADMIN is needed
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2016,SC2153
 source "$(dirname "$0")/lib.sh"
 wpt_require_root
 wpt_require_tools wg ip timeout unshare setpriv base64 mount

@@ -8,6 +8,7 @@
 # learned the initiator's outer address of the chosen family, and a 50 MiB
 # TCP transfer with SHA-256 compare runs over the tunnel (direction alternates between
 # combinations, inner family alternates too).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 wpt_require_root
 wpt_require_tools wireguard-go wg ip ping timeout
@@ -36,7 +37,7 @@ for role in wp-initiator wp-responder; do
       assert_ok "$label initiator pings responder (inner IPv6)" ping_ok "$NS_C" "$TUN6_S" 3
       assert_ok "$label responder pings initiator (inner IPv4)" ping_ok "$NS_S" "$TUN4_C" 3
       assert_ok "$label both ends report a handshake" \
-        eval 'handshake_done "$IF_C" "$PUB_S" && handshake_done "$IF_S" "$PUB_C"'
+        tunnel_handshaked
       if [[ $fam == 6 ]]; then want=$(endpoint "$OUT6_C" 51001); else want=$(endpoint "$OUT4_C" 51001); fi
       assert_eq "$(peer_endpoint "$IF_S" "$PUB_C")" "$want" "$label responder learned the initiator's IPv$fam endpoint"
       if ((psk)); then

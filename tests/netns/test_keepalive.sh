@@ -4,6 +4,7 @@
 # and a capture on the server's outer veth must then show, from the client, only WireGuard
 # keepalives (UDP payload of 32 bytes whose first word is message type 4 = transport data with
 # an empty payload), about one per second.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 wpt_require_root
 wpt_require_tools wireguard-go wg ip tcpdump timeout

@@ -2,6 +2,7 @@
 # Proves the lab itself: wireguard-go <-> wireguard-go in the "pair" topology, over IPv4 and IPv6
 # outer transport: handshake, ping both inner families, a 50 MiB transfer with SHA-256 compare
 # (client->server over IPv4 outer, server->client over IPv6 outer).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 wpt_require_root
 wpt_require_tools wireguard-go wg ip ping timeout
@@ -15,7 +16,7 @@ for fam in 4 6; do
   assert_ok "IPv$fam outer: ping inner IPv6 client->server" ping_ok "$NS_C" "$TUN6_S"
   assert_ok "IPv$fam outer: ping inner IPv4 server->client" ping_ok "$NS_S" "$TUN4_C"
   assert_ok "IPv$fam outer: handshake recorded on both ends" \
-    eval 'handshake_done "$IF_C" "$PUB_S" && handshake_done "$IF_S" "$PUB_C"'
+    tunnel_handshaked
   want=$(endpoint "$OUT4_C" 51001)
   [[ $fam == 6 ]] && want=$(endpoint "$OUT6_C" 51001)
   assert_eq "$(peer_endpoint "$IF_S" "$PUB_C")" "$want" "IPv$fam outer: server learned the client endpoint"

@@ -15,6 +15,7 @@
 # to ~25 s before it resumes (the 60 s transfer timeout allows for that). The Waypost-as-server
 # cases use IPv6, where wireguard-go's recovery is quickest. The Waypost-as-client cases cover
 # both families and should resume within a second or two.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 wpt_require_root
 wpt_require_tools wireguard-go wg ip ping timeout

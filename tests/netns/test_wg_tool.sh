@@ -12,6 +12,7 @@
 #     keeps working and the server sees the client's new port
 #   - `waypost show <if> --json` and `waypost show --json` parse with python3's json and name
 #     the interface's keys; `waypost show <if>` works
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 wpt_require_root
 wpt_require_tools wireguard-go wg ip ping ss timeout

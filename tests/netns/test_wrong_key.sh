@@ -9,6 +9,7 @@
 # In each case: pings in both directions fail, `wg show <if> latest-handshakes` stays 0 on both
 # sides, and Waypost's log has a line with "handshake" and "unknown peer" or "mac1" (any case).
 # A control then corrects the wrong key with `wg set` and the tunnel must work.
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2154
 source "$(dirname "$0")/lib.sh"
 wpt_require_root
 wpt_require_tools wireguard-go wg ip ping timeout
