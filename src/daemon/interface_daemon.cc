@@ -68,8 +68,10 @@ Result<std::unique_ptr<InterfaceDaemon>> InterfaceDaemon::start(DaemonOptions op
   SetupContext ctx;
   ctx.ifname = ifname;
   InterfaceDaemon* raw = d.get();
-  ctx.set_fwmark = [raw](uint32_t mark) {
-    if (raw->set_fwmark(mark)) raw->device_.set_fwmark_value(mark);
+  ctx.set_fwmark = [raw](uint32_t mark) -> Status {
+    auto st = raw->set_fwmark(mark);
+    if (st) raw->device_.set_fwmark_value(mark);
+    return st;
   };
   ctx.peer_endpoints = [raw]() {
     std::vector<net::Endpoint> eps;

@@ -369,7 +369,10 @@ Status InterfaceSetup::add_default(const net::Prefix& prefix) {
         return make_error("routing {} through {} needs an fwmark, but none can be set",
                           prefix.to_string(), context_.ifname);
       }
-      context_.set_fwmark(table);
+      if (auto st = context_.set_fwmark(table); !st) {
+        return make_error("cannot mark {}'s own packets for policy routing: {}", context_.ifname,
+                          st.error().message);
+      }
       fwmark_ = table;
     }
   }

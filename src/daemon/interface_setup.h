@@ -37,7 +37,7 @@ struct SetupContext {
   std::string ifname;
   // Sets the device's fwmark (the SO_MARK of its UDP sockets). Called only when policy routing
   // needs a mark and the config has none. Required when a /0 is routed with Table=auto.
-  std::function<void(uint32_t fwmark)> set_fwmark;
+  std::function<Status(uint32_t fwmark)> set_fwmark;
   // The peers' current endpoints, for the automatic MTU. May be empty.
   std::function<std::vector<net::Endpoint>()> peer_endpoints;
 };

@@ -33,6 +33,9 @@ Device::Device(Environment env) : env_(env), rate_limiter_(env.random.u64()) {}
 Device::~Device() { remove_all_peers(); }
 
 void Device::set_private_key(const std::optional<crypto::PrivateKey>& key) {
+  // Setting the same key again (wg syncconf does) must not disturb live sessions.
+  if (key && identity_.has_key() && identity_.static_key.private_key().equals(key->span())) return;
+  if (!key && !identity_.has_key()) return;
   if (key && !key->is_zero()) {
     identity_.set_private_key(*key);
     cookie_checker_.set_local_public_key(identity_.static_key.public_key());

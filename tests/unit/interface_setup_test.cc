@@ -197,8 +197,9 @@ SetupContext context_for(const std::string& ifname, std::vector<uint32_t>* marks
                          std::vector<net::Endpoint> endpoints = {}) {
   SetupContext ctx;
   ctx.ifname = ifname;
-  ctx.set_fwmark = [marks](uint32_t mark) {
+  ctx.set_fwmark = [marks](uint32_t mark) -> Status {
     if (marks != nullptr) marks->push_back(mark);
+    return {};
   };
   ctx.peer_endpoints = [endpoints] { return endpoints; };
   return ctx;
