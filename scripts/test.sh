@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test Waypost has. Idempotent. Run as root:
+# the namespace tests create network namespaces, TUN devices and firewall tables (all their own,
+# all removed afterwards).
+#
+# Stages:
+#   1. release build (g++): unit tests, fuzz-corpus replays, namespace tests against real peers
+#   2. clang ASan+UBSan build with libFuzzer instrumentation: unit tests, then each fuzz target
+#      for FUZZ_SECONDS (default 20)
+#   3. clang TSan build: unit tests
+# Environment: FUZZ_SECONDS, SKIP_NETNS=1, SKIP_SANITIZERS=1 (for quick local iterations only).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+bash scripts/install-deps.sh --test || exit 1
+
+passed=0
+failed=0
+failures=()
+note() { printf '\n=== %s ===\n' "$*"; }
+
+# Runs ctest and adds its counts to the totals.
+run_ctest() {
+  local dir=$1 label=$2 out
+  out=$(mktemp)
+  ctest --test-dir "$dir" -L "$label" --output-on-failure --timeout 900 2>&1 | tee "$out"
+  local line total fails
+  line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$out" | tail -1)
+  if [[ -z "$line" ]]; then
+    failed=$((failed + 1))
+    failures+=("ctest $dir -L $label produced no result")
+  else
+    total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
+    fails=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$line")
+    passed=$((passed + total - fails))
+    failed=$((failed + fails))
+    ((fails == 0)) || failures+=("$dir: $fails failed (label $label)")
+  fi
+  rm -f "$out"
+}
+
+build() {
+  local dir=$1
+  shift
+  cmake -S "$ROOT" -B "$dir" -G Ninja "$@" >/dev/null && ninja -C "$dir" -j"$(nproc)"
+}
+
+note "stage 1: release build"
+if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
+  run_ctest build unit
+  if [[ "${SKIP_NETNS:-0}" != 1 ]]; then
+    note "stage 1: namespace tests against wireguard-go"
+    run_ctest build netns
+  fi
+else
+  failed=$((failed + 1))
+  failures+=("release build failed")
+fi
+
+if [[ "${SKIP_SANITIZERS:-0}" != 1 ]]; then
+  note "stage 2: clang ASan+UBSan build (+ libFuzzer)"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  if CC=clang CXX=clang++ build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DWAYPOST_SANITIZE=address,undefined -DWAYPOST_FUZZ=ON; then
+    run_ctest build-asan unit
+    note "stage 2: fuzzing each target for ${FUZZ_SECONDS:-20} s"
+    for f in build-asan/tests/fuzz/*_fuzz; do
+      name=$(basename "$f")
+      work=$(mktemp -d)
+      cp -r "tests/fuzz/corpus/$name/." "$work/" 2>/dev/null || true
+      if "$f" -max_total_time="${FUZZ_SECONDS:-20}" -timeout=10 -rss_limit_mb=2048 \
+          -artifact_prefix="$work/" "$work" >"$work.log" 2>&1; then
+        passed=$((passed + 1))
+        echo "fuzz $name: ok ($(grep -Eo 'Done [0-9]+ runs' "$work.log" | tail -1))"
+      else
+        failed=$((failed + 1))
+        failures+=("fuzz $name found a crash")
+        tail -40 "$work.log"
+        ls "$work"/crash-* "$work"/leak-* "$work"/timeout-* 2>/dev/null
+      fi
+      rm -rf "$work" "$work.log"
+    done
+  else
+    failed=$((failed + 1))
+    failures+=("ASan/UBSan build failed")
+  fi
+
+  note "stage 3: clang TSan build"
+  if CC=clang CXX=clang++ build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DWAYPOST_SANITIZE=thread; then
+    TSAN_OPTIONS=halt_on_error=1 run_ctest build-tsan unit
+  else
+    failed=$((failed + 1))
+    failures+=("TSan build failed")
+  fi
+fi
+
+note "summary"
+for f in "${failures[@]}"; do echo "FAILED: $f"; done
+echo "$passed passed, $failed failed"
+((failed == 0))
