@@ -607,6 +607,12 @@ sys.exit(0 if ok else 1)
 EOF
 }
 
+# xfer_seconds HANDLE: how long the receiver took (first byte to EOF), after xfer_wait.
+xfer_seconds() {
+  "$WPT_PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).read())["seconds"])' \
+    "$WPT_SCRATCH/xfer/$1/recv.json" 2>/dev/null
+}
+
 # xfer NS_FROM NS_TO DST_ADDR [BYTES] [RATE] [TIMEOUT]: foreground transfer; 0 if intact.
 xfer() {
   WPT_SEQ=$((WPT_SEQ + 1))

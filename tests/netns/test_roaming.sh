@@ -7,14 +7,19 @@
 #   waypost client / wireguard-go server, IPv6 outer, data server->client
 #   wireguard-go client / waypost server, IPv6 outer, data client->server
 #   wireguard-go client / waypost server, IPv6 outer, data server->client
-# The transfer is paced (~4 s) so the address change lands in its middle.
+# The transfer is paced (~4.2 s) so the address change lands in its middle, and it may take at
+# most 3 s longer than its pacing: traffic must resume promptly after the move.
+# Clients have PersistentKeepalive = 1: in the server->client cases the client's TCP only
+# answers data that reaches it, so without a client-originated packet from the new address the
+# server keeps sending to the old one and the transfer stalls until a handshake retry (~25 s,
+# seen with both implementations). That is the protocol, not a bug; roaming clients use a
+# keepalive for exactly this.
 #
-# wireguard-go 0.0.20220316 as the client keeps a "sticky" source address per endpoint and, after
-# its address is deleted, drops it only when sendmsg fails with EINVAL or when a handshake is
-# retried after ~15 s without answers; so with a wireguard-go client the transfer stalls for up
-# to ~25 s before it resumes (the 60 s transfer timeout allows for that). The Waypost-as-server
-# cases use IPv6, where wireguard-go's recovery is quickest. The Waypost-as-client cases cover
-# both families and should resume within a second or two.
+# wireguard-go 0.0.20220316 as a client keeps a "sticky" IPv4 source address and, after that
+# address is deleted, drops it only when its handshake retries start (the transfer stalls
+# ~25 s); over IPv6 it recovers at once. So the Waypost-as-server cases use IPv6; the Waypost-as-client cases cover both
+# families. In a validation run with WPT_WAYPOST_IMPL=wireguard-go the IPv4 promptness check is
+# skipped for that reason.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 wpt_require_root
@@ -22,6 +27,8 @@ wpt_require_tools wireguard-go wg ip ping timeout
 wpt_require_waypost
 
 RATE=$((12 * 1024 * 1024))
+PACED_S=$(awk -v b="$WPT_XFER_BYTES" -v r="$RATE" 'BEGIN { printf "%.1f", b / r }')
+PACED_LIMIT_S=$(awk -v p="$PACED_S" 'BEGIN { print p + 3 }')
 
 topo_pair
 # Deleting a primary IPv4 address would otherwise delete the new (secondary) one with it.
@@ -40,7 +47,7 @@ for c in "wp wggo 4 c2s" "wp wggo 6 s2c" "wggo wp 6 c2s" "wggo wp 6 s2c"; do
   read -r cimpl simpl fam dir <<<"$c"
   label="[client=$(impl_label "$cimpl") server=$(impl_label "$simpl") IPv$fam $dir]"
   if [[ $fam == 6 ]]; then old=$OUT6_C new=fd00:241::11; else old=$OUT4_C new=192.168.241.11; fi
-  if ! tunnel_up "$cimpl" "$simpl" "$fam" 0 client; then
+  if ! tunnel_up "$cimpl" "$simpl" "$fam" 0 client 1; then
     fail "$label tunnel did not come up"
     tunnel_down
     continue
@@ -61,6 +68,16 @@ for c in "wp wggo 4 c2s" "wp wggo 6 s2c" "wggo wp 6 c2s" "wggo wp 6 s2c"; do
   out=$(xfer_wait "roam$fam$cimpl$dir")
   rc=$?
   if ((rc == 0)); then pass "$label transfer survived the move: $out"; else fail "$label transfer across the move: $out"; fi
+  if ((rc == 0)) && [[ $cimpl == wp && $fam == 4 ]] && ! wpt_is_real_waypost; then
+    skip "$label promptness (wireguard-go standing in for waypost keeps a stale IPv4 source)"
+  elif ((rc == 0)); then
+    secs=$(xfer_seconds "roam$fam$cimpl$dir")
+    if awk -v s="$secs" -v lim="$PACED_LIMIT_S" 'BEGIN { exit !(s != "" && s <= lim) }'; then
+      pass "$label traffic resumed promptly after the move (${secs}s, paced ${PACED_S}s)"
+    else
+      fail "$label traffic stalled after the move (${secs}s, paced ${PACED_S}s, limit ${PACED_LIMIT_S}s)"
+    fi
+  fi
   assert_ok "$label ping after the move" ping_ok "$NS_C" "$TUN4_S" 5
   assert_eq "$(peer_endpoint "$IF_S" "$PUB_C")" "$(endpoint "$new" 51001)" \
     "$label server ($(impl_label "$simpl")) shows the new endpoint"
