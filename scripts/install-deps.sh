@@ -13,7 +13,7 @@ build_and_run=(
 )
 testing=(
   clang libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev
-  wireguard-go wireguard-tools iperf3 tcpdump python3 curl procps util-linux psmisc
+  wireguard-go wireguard-tools iperf3 tcpdump iputils-ping python3 curl procps util-linux psmisc
 )
 
 wanted=("${build_and_run[@]}")
