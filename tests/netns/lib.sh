@@ -704,3 +704,137 @@ tunnel_down() {
 }
 
 impl_label() { case $1 in wggo) echo wireguard-go ;; wp) wpt_is_real_waypost && echo waypost || echo "waypost(=wireguard-go)" ;; esac; }
+
+# ---------------------------------------------------------------------------------------------
+# Full-tunnel clients from generated profiles, HTTP downloads, JSON
+
+# conf_peer_values CONF KEY: the comma/space separated values of KEY in every [Peer] section,
+# one per line.
+conf_peer_values() {
+  awk -v key="$(tr '[:upper:]' '[:lower:]' <<<"$2")" '
+       /^[ \t]*\[/ { peer = (tolower($0) ~ /\[peer\]/); next }
+       peer { line = $0; sub(/#.*/, "", line)
+              if (match(tolower(line), "^[ \t]*" key "[ \t]*=")) {
+                v = substr(line, RLENGTH + 1); gsub(/[ \t]/, "", v)
+                n = split(v, parts, ","); for (i = 1; i <= n; i++) if (parts[i] != "") print parts[i] } }' "$1"
+}
+
+# endpoint_host ENDPOINT: the host part of "a.b.c.d:p" or "[v6]:p".
+endpoint_host() {
+  local e=${1%:*}
+  e=${e#[}
+  echo "${e%]}"
+}
+
+# wgq_client_up PIDVAR NS CONF IFNAME UPLINK_GW: what `wg-quick up CONF` does for a full-tunnel
+# profile (AllowedIPs 0.0.0.0/0, ::/0), with plain routes instead of wg-quick's fwmark policy
+# routing: a host route to each peer's Endpoint via UPLINK_GW (an IPv4 or IPv6 gateway on the
+# client's uplink), then wireguard-go IFNAME loaded with the WireGuard-only keys (`wg setconf` of
+# conf_strip), the Address(es), the MTU, link up, and a route per AllowedIPs entry through the
+# tunnel (0.0.0.0/0 and ::/0 become the default routes). DNS is ignored. The profile is copied
+# to $WPT_SCRATCH/conf/IFNAME.conf (wggo_up names the interface after the file).
+wgq_client_up() {
+  local pvar=$1 ns=$2 conf=$3 ifn=$4 gw=$5 copy ep host
+  [[ -r $conf ]] || { fail "client profile $conf not readable"; return 1; }
+  conf_path copy "$ifn"
+  cp "$conf" "$copy" && chmod 600 "$copy"
+  for ep in $(conf_peer_values "$conf" Endpoint); do
+    host=$(endpoint_host "$ep")
+    if [[ $host == *:* ]]; then
+      ip -n "$ns" -6 route replace "$host/128" via "$gw" || { fail "route to $host via $gw in $ns"; return 1; }
+    else
+      ip -n "$ns" route replace "$host/32" via "$gw" || { fail "route to $host via $gw in $ns"; return 1; }
+    fi
+  done
+  wggo_up "$pvar" "$ns" "$copy"
+}
+
+# http_serve PIDVAR NS ADDR PORT DIR LOG: python's http.server for DIR on ADDR:PORT in NS (one
+# request line per download in LOG, client address first); waits until it listens.
+http_serve() {
+  local pvar=$1 ns=$2 addr=$3 port=$4 dir=$5 log=$6 pid
+  ip netns exec "$ns" "$WPT_PY" -u -m http.server --bind "$addr" --directory "$dir" "$port" >"$log" 2>&1 &
+  pid=$!
+  wpt_track_pid "$pid"
+  printf -v "$pvar" '%s' "$pid"
+  wait_for 10 tcp_listening "$ns" "$port"
+}
+
+# tcp_listening NS PORT: something in NS listens on TCP PORT.
+tcp_listening() { ip netns exec "$1" ss -Hltn "sport = :$2" 2>/dev/null | grep -q .; }
+
+# http_get_start HANDLE NS URL [RATE_BYTES_PER_S] [TIMEOUT_S]: background download with
+# httpget.py (checksum, duration, longest wait for data) from NS.
+http_get_start() {
+  local h=$1 ns=$2 url=$3 rate=${4:-0} tmo=${5:-60} d=$WPT_SCRATCH/http pid
+  mkdir -p "$d"
+  echo "$url" >"$d/$h.url"
+  echo "$tmo" >"$d/$h.timeout"
+  rm -f "$d/$h.json" "$d/$h.err"
+  ip netns exec "$ns" timeout $((tmo + 5)) "$WPT_PY" "$WPT_LIB_DIR/httpget.py" "$url" --rate "$rate" \
+    --timeout "$tmo" >"$d/$h.json" 2>"$d/$h.err" &
+  pid=$!
+  wpt_track_pid "$pid"
+  echo "$pid" >"$d/$h.pid"
+}
+
+http_get_running() { wpt_pid_alive "$(cat "$WPT_SCRATCH/http/$1.pid" 2>/dev/null)"; }
+
+# http_get_wait HANDLE SHA256: wait (bounded by the download's own timeout) and print one line;
+# 0 if it succeeded and the body's SHA-256 is SHA256.
+http_get_wait() {
+  local h=$1 want=$2 d=$WPT_SCRATCH/http pid i n
+  pid=$(cat "$d/$h.pid")
+  n=$((($(cat "$d/$h.timeout") + 10) * 10))
+  for ((i = 0; i < n; i++)); do
+    wpt_pid_alive "$pid" || break
+    sleep 0.1
+  done
+  wait "$pid" 2>/dev/null
+  "$WPT_PY" - "$d/$h" "$(cat "$d/$h.url")" "$want" <<'PYEOF'
+import json, sys
+base, url, want = sys.argv[1:4]
+try:
+    r = json.loads(open(base + ".json").read().strip().splitlines()[-1])
+except Exception:
+    r = None
+err = open(base + ".err").read().strip()
+if r is None:
+    print(f"GET {url}: failed: {err or 'no result'}")
+    sys.exit(1)
+ok = not err and r["status"] == 200 and r["sha256"] == want
+print(f"GET {url}: {r['bytes'] / 1048576:.1f} MiB in {r['seconds']:.2f} s = {r['mbit_s']:.0f} Mbit/s, "
+      f"longest wait {r['max_wait']:.2f} s, sha256 {'match' if r['sha256'] == want else 'MISMATCH'}"
+      + (f" ({err})" if err else ""))
+sys.exit(0 if ok else 1)
+PYEOF
+}
+
+# http_field HANDLE KEY: a field of the download's JSON result (after http_get_wait).
+http_field() {
+  "$WPT_PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])[sys.argv[2]])' \
+    "$WPT_SCRATCH/http/$1.json" "$2" 2>/dev/null
+}
+
+# assert_http_get MSG HANDLE NS URL SHA256 [RATE] [TIMEOUT]: foreground download, PASS/FAIL
+# with the summary line.
+assert_http_get() {
+  local msg=$1 h=$2 out
+  shift 2
+  http_get_start "$h" "$1" "$2" "${4:-0}" "${5:-60}"
+  if out=$(http_get_wait "$h" "$3"); then pass "$msg: $out"; else fail "$msg: $out"; return 1; fi
+}
+
+# json_q EXPR: evaluate the Python expression EXPR over j, the JSON read from stdin; strings are
+# printed as they are, anything else as JSON (true, null, [...]). Empty output on bad JSON.
+json_q() {
+  "$WPT_PY" -c '
+import json, sys
+try:
+    j = json.load(sys.stdin)
+    v = eval(sys.argv[1])
+except Exception as e:
+    print(f"json_q: {e}", file=sys.stderr)
+    sys.exit(1)
+print(v if isinstance(v, str) else json.dumps(v, sort_keys=True))' "$1"
+}
