@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -34,10 +35,16 @@ InterfaceDaemon::InterfaceDaemon(DaemonOptions options, platform::EventLoop loop
       udp_(std::move(udp)),
       router_(tun_),
       device_({clock_, crypto::system_random(), udp_, router_, this}),
-      tun_slots_(kBatch * dataplane::kSlotSize),
-      udp_slots_(kBatch * dataplane::kSlotSize),
-      tun_packets_(kBatch),
-      udp_datagrams_(kBatch) {}
+      tun_slots_(kTunBatch * dataplane::kSlotSize) {}
+
+bool offloads_enabled(bool configured) {
+  const char* env = std::getenv("WAYPOST_OFFLOADS");
+  if (env != nullptr && (std::string(env) == "0" || std::string(env) == "off" ||
+                         std::string(env) == "false")) {
+    return false;
+  }
+  return configured;
+}
 
 InterfaceDaemon::~InterfaceDaemon() { (void)teardown(); }
 
@@ -54,10 +61,11 @@ Result<std::unique_ptr<InterfaceDaemon>> InterfaceDaemon::start(DaemonOptions op
   if (!loop) return loop.take_error();
 
   if (auto st = InterfaceSetup::run_pre_up(options.config, ifname); !st) return st.take_error();
-  auto tun = platform::TunDevice::create(ifname);
+  options.offloads = offloads_enabled(options.offloads);
+  auto tun = platform::TunDevice::create(ifname, options.offloads);
   if (!tun) return tun.take_error();
   auto udp = platform::UdpSocket::bind(options.config.iface.listen_port.value_or(0),
-                                       options.config.iface.fwmark.value_or(0));
+                                       options.config.iface.fwmark.value_or(0), options.offloads);
   if (!udp) return udp.take_error();
 
   std::unique_ptr<InterfaceDaemon> d(
@@ -87,8 +95,9 @@ Result<std::unique_ptr<InterfaceDaemon>> InterfaceDaemon::start(DaemonOptions op
   if (d->setup_->dns_warning()) spdlog::warn("{}", *d->setup_->dns_warning());
 
   d->kick_persistent_keepalives();
-  spdlog::info("interface {} is up: listening on UDP port {}, MTU {}, {} peer(s)", ifname,
-               d->device_.listen_port(), d->device_.mtu(), d->device_.peer_count());
+  spdlog::info("interface {} is up: listening on UDP port {}, MTU {}, {} peer(s), offloads {}",
+               ifname, d->device_.listen_port(), d->device_.mtu(), d->device_.peer_count(),
+               d->tun_.offloads() ? "on" : "off");
   return d;
 }
 
@@ -175,23 +184,19 @@ Status InterfaceDaemon::open_sockets() {
 
 void InterfaceDaemon::on_tun_readable() {
   // Bounded so that a flood on one side cannot starve the other.
-  for (int round = 0; round < 16; ++round) {
-    size_t n = tun_.read_batch(tun_slots_.data(), tun_packets_);
-    if (n == 0) break;
-    router_.dispatch({tun_packets_.data(), n});
+  tun_.read(tun_slots_.data(), kTunBatch, 64, [this](std::span<dataplane::Packet> packets) {
+    router_.dispatch(packets);
     device_.flush();
-  }
+  });
 }
 
 void InterfaceDaemon::on_udp_readable() {
-  for (int round = 0; round < 16; ++round) {
-    size_t n = udp_.receive_batch(udp_slots_.data(), udp_datagrams_);
-    if (n == 0) break;
-    device_.receive({udp_datagrams_.data(), n});
+  udp_.receive(16, [this](std::span<dataplane::Datagram> datagrams) {
+    device_.receive(datagrams);
     device_.flush();
-    device_.process_handshakes(16);
-    device_.flush();
-  }
+  });
+  device_.process_handshakes(16);
+  device_.flush();
 }
 
 Nanos InterfaceDaemon::before_wait() {
@@ -213,8 +218,16 @@ Status InterfaceDaemon::teardown() {
   if (torn_down_) return {};
   torn_down_ = true;
   Status result;
+  // Extensions first (they were set up last), then the wg-quick style setup.
+  for (auto it = teardown_steps_.rbegin(); it != teardown_steps_.rend(); ++it) {
+    if (auto st = (*it)(); !st) {
+      spdlog::error("{}", st.error().message);
+      if (result) result = st;
+    }
+  }
+  teardown_steps_.clear();
   if (setup_) {
-    result = setup_->down();
+    if (auto st = setup_->down(); !st && result) result = st;
     setup_.reset();
   }
   uapi_server_.reset();
@@ -226,7 +239,7 @@ Status InterfaceDaemon::teardown() {
 
 Result<uint16_t> InterfaceDaemon::bind_port(uint16_t port) {
   if (port != 0 && port == udp_.port()) return port;
-  auto fresh = platform::UdpSocket::bind(port, device_.fwmark());
+  auto fresh = platform::UdpSocket::bind(port, device_.fwmark(), options_.offloads);
   if (!fresh) return fresh.take_error();
   loop_.remove(udp_.fd());
   udp_.flush();
@@ -251,6 +264,7 @@ nlohmann::json InterfaceDaemon::show_json() const {
   j["listen_port"] = device_.listen_port();
   j["fwmark"] = device_.fwmark();
   j["mtu"] = device_.mtu();
+  j["offloads"] = {{"tun", tun_.offloads()}, {"udp_gso", udp_.gso()}, {"udp_gro", udp_.gro()}};
   json addrs = json::array();
   for (const auto& a : options_.config.iface.addresses) addrs.push_back(a.to_string());
   j["addresses"] = addrs;
@@ -300,6 +314,7 @@ nlohmann::json InterfaceDaemon::show_json() const {
       {"udp_send_errors", udp_.send_errors()},
       {"udp_truncated", udp_.truncated()},
       {"tun_write_errors", tun_.write_errors()},
+      {"tun_malformed", tun_.malformed()},
   };
   j["under_load"] = device_.under_load();
   return j;
@@ -317,7 +332,20 @@ nlohmann::json InterfaceDaemon::handle_control(const nlohmann::json& request) {
     loop_.stop();
     return {{"ok", true}};
   }
+  if (auto it = commands_.find(cmd); it != commands_.end()) {
+    auto j = it->second(request);
+    device_.flush();
+    return j;
+  }
   return {{"ok", false}, {"error", "unknown command '" + cmd + "'"}};
+}
+
+void InterfaceDaemon::add_command(const std::string& name, CommandHandler handler) {
+  commands_[name] = std::move(handler);
+}
+
+void InterfaceDaemon::add_teardown(std::function<Status()> step) {
+  teardown_steps_.push_back(std::move(step));
 }
 
 }  // namespace waypost::daemon

@@ -2,6 +2,8 @@
 // One running WireGuard interface: the TUN device, the UDP socket, the protocol device, the
 // UAPI and control sockets, and the wg-quick style setup around them, driven by one event loop.
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,7 +28,13 @@ namespace waypost::daemon {
 struct DaemonOptions {
   std::string ifname;
   wireguard::WgQuickConfig config;
+  // TUN TSO/checksum offload and UDP GSO/GRO. WAYPOST_OFFLOADS=0 in the environment turns
+  // them off whatever this says (for debugging and for comparing).
+  bool offloads = true;
 };
+
+// Whether offloads are on for this process: `configured`, unless WAYPOST_OFFLOADS=0/off.
+bool offloads_enabled(bool configured);
 
 class InterfaceDaemon final : public wireguard::DeviceHost {
  public:
@@ -37,6 +45,16 @@ class InterfaceDaemon final : public wireguard::DeviceHost {
 
   // Runs until a signal or a "down" request; then tears down (PreDown/PostDown hooks, rules).
   Status run();
+
+  // Extension points for the server mode: extra control-socket commands, extra "show" fields,
+  // and work to undo before the interface setup is torn down.
+  using CommandHandler = std::function<nlohmann::json(const nlohmann::json& request)>;
+  void add_command(const std::string& name, CommandHandler handler);
+  void add_teardown(std::function<Status()> step);
+  wireguard::Device& device() { return device_; }
+  platform::EventLoop& loop() { return loop_; }
+  const std::string& ifname() const { return options_.ifname; }
+  nlohmann::json show_json() const;
 
   // DeviceHost
   Result<uint16_t> bind_port(uint16_t port) override;
@@ -51,7 +69,6 @@ class InterfaceDaemon final : public wireguard::DeviceHost {
   void on_udp_readable();
   Nanos before_wait();
   void kick_persistent_keepalives();
-  nlohmann::json show_json() const;
   nlohmann::json handle_control(const nlohmann::json& request);
   Status teardown();
 
@@ -67,13 +84,13 @@ class InterfaceDaemon final : public wireguard::DeviceHost {
   std::optional<InterfaceSetup> setup_;
   platform::UniqueFd signal_fd_;
   bool torn_down_ = false;
+  std::map<std::string, CommandHandler> commands_;
+  std::vector<std::function<Status()>> teardown_steps_;
 
   // Batch buffers, allocated once.
-  static constexpr size_t kBatch = platform::UdpSocket::kBatch;
+  static constexpr size_t kTunBatch = 128;
   std::vector<uint8_t> tun_slots_;
-  std::vector<uint8_t> udp_slots_;
-  std::vector<dataplane::Packet> tun_packets_;
-  std::vector<dataplane::Datagram> udp_datagrams_;
+
 };
 
 // Whether this process may configure networking (root or CAP_NET_ADMIN).

@@ -41,7 +41,8 @@ class DatagramSink {
 class PacketSink {
  public:
   virtual ~PacketSink() = default;
-  virtual void push(const uint8_t* data, uint32_t size) = 0;
+  // Mutable: a sink may rewrite headers in place (e.g. when coalescing TCP segments).
+  virtual void push(uint8_t* data, uint32_t size) = 0;
   virtual void flush() = 0;
 };
 

@@ -1,40 +1,60 @@
 #pragma once
-// The TUN device: inner IP packets in and out. Reads land in the caller's fixed slots at the
-// data-plane headroom offset, so that tunnels can seal them in place.
+// The TUN device: inner IP packets in and out.
+//
+// With offloads (IFF_VNET_HDR + TSO/checksum offload), reads return TCP super-packets of up to
+// 64 KB which are split here into MTU-sized packets with full checksums (see offload.h), and
+// writes coalesce consecutive TCP segments of a flow into one super-packet. Either way the rest
+// of Waypost sees ordinary IP packets; offloads only change how many system calls move them.
+// Packets are delivered in the caller's fixed slots at the data-plane headroom offset, so that
+// tunnels can seal them in place.
 
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "dataplane/packet.h"
 #include "platform/fd.h"
+#include "platform/offload.h"
 
 namespace waypost::platform {
 
 class TunDevice final : public dataplane::PacketSink {
  public:
   // Creates a new TUN interface named `name`. Fails plainly if the name is taken, if
-  // /dev/net/tun is missing, or without CAP_NET_ADMIN.
-  static Result<TunDevice> create(std::string_view name);
+  // /dev/net/tun is missing, or without CAP_NET_ADMIN. `offloads` asks for TSO/checksum
+  // offload; if the kernel refuses, the device works without.
+  static Result<TunDevice> create(std::string_view name, bool offloads);
 
   int fd() const { return fd_.get(); }
   const std::string& name() const { return name_; }
+  bool offloads() const { return vnet_; }
 
-  // Reads up to `max` packets, the i-th into slots + i * kSlotSize + kHeadroom. Returns how many
-  // were read (0 when none are waiting). Packets are described in `out`.
-  size_t read_batch(uint8_t* slots, std::span<dataplane::Packet> out);
+  using Deliver = std::function<void(std::span<dataplane::Packet>)>;
+  // Reads what is waiting (at most `max_reads` reads), placing packet i of a batch at
+  // slots + i * kSlotSize + kHeadroom, and calls `deliver` whenever the `nslots` slots are full
+  // and at the end. Slots are reused after `deliver` returns. Returns the number of packets.
+  size_t read(uint8_t* slots, size_t nslots, int max_reads, const Deliver& deliver);
 
-  void push(const uint8_t* data, uint32_t size) override;
-  void flush() override {}
+  void push(uint8_t* data, uint32_t size) override;
+  void flush() override;
 
   uint64_t write_errors() const { return write_errors_; }
+  uint64_t malformed() const { return malformed_; }
 
  private:
-  TunDevice(UniqueFd fd, std::string name) : fd_(std::move(fd)), name_(std::move(name)) {}
+  TunDevice(UniqueFd fd, std::string name, bool vnet);
+  void write_group(const TcpCoalescer::Group& g);
+
   UniqueFd fd_;
   std::string name_;
+  bool vnet_ = false;
+  std::vector<uint8_t> staging_;  // one super-packet (vnet mode)
+  TcpCoalescer coalescer_;
   uint64_t write_errors_ = 0;
+  uint64_t malformed_ = 0;
 };
 
 }  // namespace waypost::platform

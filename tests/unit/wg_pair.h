@@ -28,7 +28,7 @@ class MemoryLink final : public dataplane::DatagramSink {
 
 class MemoryTun final : public dataplane::PacketSink {
  public:
-  void push(const uint8_t* data, uint32_t size) override {
+  void push(uint8_t* data, uint32_t size) override {
     packets.emplace_back(data, data + size);
   }
   void flush() override {}
