@@ -1,0 +1,25 @@
+#pragma once
+// Field-by-field equality of ServerConfig for tests and the fuzz target (the struct itself has
+// no operator==). Keep in step with server/config.h.
+#include "server/config.h"
+
+namespace waypost::test {
+
+inline bool same_config(const server::ServerConfig& a, const server::ServerConfig& b) {
+  return a.users == b.users && a.wireguard_enabled == b.wireguard_enabled &&
+         a.wireguard_port == b.wireguard_port &&
+         a.wireguard_persistent_keepalive == b.wireguard_persistent_keepalive &&
+         a.wireguard_network_ipv4 == b.wireguard_network_ipv4 &&
+         a.wireguard_network_ipv6 == b.wireguard_network_ipv6 && a.ipv6 == b.ipv6 &&
+         a.reduce_mtu == b.reduce_mtu && a.between_clients_drop == b.between_clients_drop &&
+         a.block_smb == b.block_smb && a.block_netbios == b.block_netbios &&
+         a.dns_adblocking == b.dns_adblocking && a.dns_encryption == b.dns_encryption &&
+         a.dns_servers.ipv4 == b.dns_servers.ipv4 && a.dns_servers.ipv6 == b.dns_servers.ipv6 &&
+         a.adblock_lists == b.adblock_lists && a.ondemand_cellular == b.ondemand_cellular &&
+         a.ondemand_wifi == b.ondemand_wifi && a.ondemand_wifi_exclude == b.ondemand_wifi_exclude &&
+         a.endpoint == b.endpoint && a.wireguard_interface == b.wireguard_interface &&
+         a.restrict_input == b.restrict_input && a.ssh_port == b.ssh_port &&
+         a.metrics_listen == b.metrics_listen && a.offloads == b.offloads;
+}
+
+}  // namespace waypost::test
