@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "waypost 0.1.0");
   waypost::cli::register_key_commands(app);
   waypost::cli::register_interface_commands(app);
+  waypost::cli::register_server_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,447 @@
+// server init / up / status and users add / remove / show / list.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "common/atomic_file.h"
+#include "common/log.h"
+#include "control/json_session.h"
+#include "crypto/random.h"
+#include "daemon/interface_daemon.h"
+#include "daemon/notify.h"
+#include "daemon/paths.h"
+#include "platform/netlink.h"
+#include "server/bundles.h"
+#include "server/config.h"
+#include "server/server_daemon.h"
+#include "server/state.h"
+
+namespace waypost::cli {
+
+namespace {
+
+constexpr const char* kDefaultDir = "/etc/waypost";
+
+struct InitOptions {
+  std::string dir = kDefaultDir;
+  std::string endpoint;
+  std::string users = "phone";
+  std::string interface_name;
+  int port = 0;
+  std::string ipv6;  // "on" / "off" / "" (default)
+  bool force = false;
+};
+
+// The address clients should use when none is given: the source address the default route
+// would use (what Algo calls the server's public IP on a single-homed VM).
+Result<std::string> guess_endpoint() {
+  auto nl = platform::Netlink::open();
+  if (!nl) return nl.take_error();
+  for (auto family : {net::Family::kV4, net::Family::kV6}) {
+    auto r = nl->default_route(family);
+    if (!r) continue;
+    if (r->prefsrc) return r->prefsrc->to_string();
+    auto addrs = nl->addresses(r->ifindex, family);
+    if (addrs && !addrs->empty()) return addrs->front().address.to_string();
+  }
+  return make_error("cannot guess the public address (no default route); pass --endpoint");
+}
+
+// A random RFC 4193 unique local /48, so that two Waypost servers never collide.
+net::Prefix random_ula48() {
+  net::IpAddress a;
+  a.family = net::Family::kV6;
+  a.bytes.fill(0);
+  a.bytes[0] = 0xfd;
+  crypto::system_random().fill({a.bytes.data() + 1, 5});
+  return net::Prefix{a, 48};
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s + ",") {
+    if (c == ',') {
+      while (!cur.empty() && cur.back() == ' ') cur.pop_back();
+      size_t b = cur.find_first_not_of(' ');
+      if (b != std::string::npos) out.push_back(cur.substr(b));
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  return out;
+}
+
+int server_init(const InitOptions& o, bool quiet_if_exists = false) {
+  if (std::filesystem::exists(server::config_path(o.dir)) && !o.force) {
+    if (quiet_if_exists) return 0;
+    return fail(server::config_path(o.dir) +
+                " already exists (the server is initialised; edit it, or use --force to start over)");
+  }
+  server::ServerConfig c;
+  c.users = split_list(o.users);
+  for (const auto& u : c.users) {
+    if (auto st = server::validate_user_name(u); !st) return fail(st.error().message);
+  }
+  if (o.endpoint.empty()) {
+    auto guessed = guess_endpoint();
+    if (!guessed) return fail(guessed.error().message);
+    c.endpoint = *guessed;
+    std::printf("waypost: using %s as the endpoint clients connect to (override with --endpoint)\n",
+                c.endpoint.c_str());
+  } else {
+    c.endpoint = o.endpoint;
+  }
+  if (!o.interface_name.empty()) c.wireguard_interface = o.interface_name;
+  if (o.port != 0) c.wireguard_port = uint16_t(o.port);
+  if (o.ipv6 == "off") c.ipv6 = false;
+  c.wireguard_network_ipv6 = random_ula48();
+  std::error_code ec;
+  std::filesystem::create_directories(o.dir, ec);
+  if (ec) return fail("cannot create " + o.dir + ": " + ec.message());
+  ::chmod(o.dir.c_str(), 0700);
+  auto lock = server::DirLock::acquire(o.dir);
+  if (!lock) return fail(lock.error().message);
+  if (o.force) std::filesystem::remove(server::state_path(o.dir), ec);
+  // Validate by round trip before writing anything.
+  std::string text = server::render_server_config(c);
+  if (auto parsed = server::parse_server_config(text); !parsed) {
+    return fail("internal error: generated config does not parse: " + parsed.error().message);
+  }
+  if (auto st = write_file_atomic(server::config_path(o.dir), text, 0600); !st) {
+    return fail(st.error().message);
+  }
+  auto loaded = server::load_and_reconcile(o.dir);
+  if (!loaded) return fail(loaded.error().message);
+  std::printf("waypost: server initialised in %s for %zu user(s)\n", o.dir.c_str(),
+              loaded->state.users.size());
+  for (const auto& [name, u] : loaded->state.users) {
+    std::printf("  %-12s %s  %s\n", name.c_str(), u.ipv4.to_string().c_str(),
+                server::conf_path(o.dir, loaded->config, name).c_str());
+  }
+  std::printf("start it with: waypost server up%s\n",
+              o.dir == kDefaultDir ? "" : (" --dir " + o.dir).c_str());
+  return 0;
+}
+
+struct UpOptions {
+  std::string dir = kDefaultDir;
+  bool init_if_needed = false;
+  bool show_qr = false;
+  std::string endpoint;
+  std::string users = "phone";
+  std::string log_level = "info";
+  std::string log_file;
+};
+
+int print_user_qr(const std::string& dir, const std::string& user);
+
+int server_up(const UpOptions& o) {
+  if (o.init_if_needed) {
+    InitOptions io;
+    io.dir = o.dir;
+    io.endpoint = o.endpoint;
+    io.users = o.users;
+    if (int rc = server_init(io, /*quiet_if_exists=*/true); rc != 0) return rc;
+  }
+  init_logging(o.log_level, o.log_file);
+  if (o.show_qr) {
+    auto c = server::load_config(o.dir);
+    if (c && !c->users.empty()) print_user_qr(o.dir, c->users.front());
+  }
+  auto d = server::ServerDaemon::start(o.dir);
+  if (!d) {
+    spdlog::error("{}", d.error().message);
+    if (!o.log_file.empty()) std::fprintf(stderr, "waypost: %s\n", d.error().message.c_str());
+    return 1;
+  }
+  daemon::notify_ready();
+  auto st = (*d)->run();
+  daemon::notify_stopping();
+  if (!st) {
+    spdlog::error("{}", st.error().message);
+    return 1;
+  }
+  return 0;
+}
+
+std::string control_path(const server::ServerConfig& c) {
+  return daemon::control_socket_path(c.wireguard_interface);
+}
+
+int server_status(const std::string& dir, bool json) {
+  auto config = server::load_config(dir);
+  if (!config) return fail(config.error().message);
+  auto r = control::json_request(control_path(*config), {{"cmd", "status"}});
+  nlohmann::json s;
+  if (r && r->value("ok", false)) {
+    s = *r;
+    s.erase("ok");
+    s["running"] = true;
+  } else {
+    auto state = server::load_state(dir);
+    if (!state) return fail(state.error().message);
+    s = {{"running", false},
+         {"interface", config->wireguard_interface},
+         {"endpoint", config->endpoint},
+         {"port", config->wireguard_port},
+         {"public_key", state->private_key.is_zero()
+                            ? std::string()
+                            : crypto::key_to_base64(crypto::public_from_private(state->private_key))}};
+    nlohmann::json users = nlohmann::json::array();
+    for (const auto& [name, u] : state->users) {
+      nlohmann::json j{{"name", name}, {"public_key", crypto::key_to_base64(u.public_key)},
+                       {"ipv4", u.ipv4.to_string()}};
+      if (config->ipv6 && u.ipv6) j["ipv6"] = u.ipv6->to_string();
+      users.push_back(j);
+    }
+    s["users"] = users;
+  }
+  if (json) {
+    std::printf("%s\n", s.dump(2).c_str());
+    return 0;
+  }
+  std::printf("server %s: %s, endpoint %s:%d\n", s.value("interface", "").c_str(),
+              s.value("running", false) ? "running" : "not running",
+              s.value("endpoint", "").c_str(), s.value("port", 0));
+  std::printf("  public key: %s\n", s.value("public_key", "").c_str());
+  std::printf("\n  %-14s %-16s %-24s %-22s %s\n", "user", "address", "endpoint", "last handshake",
+              "received / sent");
+  for (const auto& u : s["users"]) {
+    std::string hs = "never";
+    if (u.contains("latest_handshake_age_seconds") && !u["latest_handshake_age_seconds"].is_null()) {
+      hs = std::to_string(u["latest_handshake_age_seconds"].get<int64_t>()) + " s ago";
+    }
+    std::string addr = u.value("ipv4", "");
+    std::printf("  %-14s %-16s %-24s %-22s %llu / %llu\n", u.value("name", "").c_str(), addr.c_str(),
+                u.value("endpoint", "-").c_str(), hs.c_str(),
+                static_cast<unsigned long long>(u.value("rx_bytes", uint64_t{0})),
+                static_cast<unsigned long long>(u.value("tx_bytes", uint64_t{0})));
+  }
+  return 0;
+}
+
+// Asks a running server to pick up the new users; fine if none is running.
+void sync_running_server(const server::ServerConfig& c) {
+  const std::string path = control_path(c);
+  if (::access(path.c_str(), F_OK) != 0) return;
+  auto r = control::json_request(path, {{"cmd", "sync"}});
+  if (!r) {
+    std::fprintf(stderr, "waypost: warning: could not reach the running server: %s\n",
+                 r.error().message.c_str());
+  } else if (!r->value("ok", false)) {
+    std::fprintf(stderr, "waypost: warning: the running server did not apply the change: %s\n",
+                 r->value("error", "").c_str());
+  } else {
+    std::printf("waypost: the running server applied the change (no restart needed)\n");
+  }
+}
+
+// Changes the users list: state first, then config.yaml. A crash in between leaves a state that
+// the next load reconciles back to the old config (see state.h).
+int change_users(const std::string& dir, const std::vector<std::string>& add,
+                 const std::vector<std::string>& remove) {
+  auto lock = server::DirLock::acquire(dir);
+  if (!lock) return fail(lock.error().message);
+  auto text = read_file(server::config_path(dir));
+  if (!text) return fail(text.error().message + " (run `waypost server init` first)");
+  auto config = server::parse_server_config(*text);
+  if (!config) return fail(server::config_path(dir) + ": " + config.error().message);
+  std::vector<std::string> users = config->users;
+  for (const auto& name : add) {
+    if (auto st = server::validate_user_name(name); !st) return fail(st.error().message);
+    if (std::find(users.begin(), users.end(), name) != users.end()) {
+      return fail("user '" + name + "' already exists");
+    }
+    users.push_back(name);
+  }
+  for (const auto& name : remove) {
+    auto it = std::find(users.begin(), users.end(), name);
+    if (it == users.end()) return fail("no user named '" + name + "'");
+    users.erase(it);
+  }
+  auto new_text = server::rewrite_users(*text, users);
+  if (!new_text) return fail(new_text.error().message);
+  auto new_config = server::parse_server_config(*new_text);
+  if (!new_config) return fail(new_config.error().message);
+  auto state = server::load_state(dir);
+  if (!state) return fail(state.error().message);
+  auto changes = server::reconcile(*state, *new_config, crypto::system_random(), std::time(nullptr));
+  if (!changes) return fail(changes.error().message);
+  if (auto st = server::save_state(dir, *state); !st) return fail(st.error().message);
+  if (auto st = write_file_atomic(server::config_path(dir), *new_text, 0600); !st) {
+    return fail(st.error().message);
+  }
+  for (const auto& name : changes->removed) server::remove_bundles(dir, *new_config, name);
+  for (const auto& name : changes->added) {
+    if (auto st = server::write_bundles(dir, *new_config, *state, name); !st) {
+      return fail(st.error().message);
+    }
+    const auto& u = state->users.at(name);
+    std::printf("waypost: added %s (%s%s)\n  profile: %s\n", name.c_str(), u.ipv4.to_string().c_str(),
+                u.ipv6 && new_config->ipv6 ? (", " + u.ipv6->to_string()).c_str() : "",
+                server::conf_path(dir, *new_config, name).c_str());
+  }
+  for (const auto& name : changes->removed) std::printf("waypost: removed %s\n", name.c_str());
+  sync_running_server(*new_config);
+  return 0;
+}
+
+int print_user_qr(const std::string& dir, const std::string& user) {
+  auto config = server::load_config(dir);
+  if (!config) return fail(config.error().message);
+  auto state = server::load_state(dir);
+  if (!state) return fail(state.error().message);
+  if (state->users.count(user) == 0) return fail("no user named '" + user + "'");
+  auto qr = server::qr_terminal(server::client_conf(*config, *state, user));
+  if (!qr) return fail(qr.error().message);
+  std::printf("%s\nScan with the WireGuard app to add the tunnel for %s.\n", qr->c_str(), user.c_str());
+  return 0;
+}
+
+struct ShowOptions {
+  std::string dir = kDefaultDir;
+  std::string user;
+  bool qr = false;
+  std::string mobileconfig;  // "ios" / "macos"
+  bool paths = false;
+};
+
+int users_show(const ShowOptions& o) {
+  if (o.qr) return print_user_qr(o.dir, o.user);
+  auto config = server::load_config(o.dir);
+  if (!config) return fail(config.error().message);
+  auto state = server::load_state(o.dir);
+  if (!state) return fail(state.error().message);
+  if (state->users.count(o.user) == 0) return fail("no user named '" + o.user + "'");
+  if (!o.mobileconfig.empty()) {
+    if (o.mobileconfig != "ios" && o.mobileconfig != "macos") {
+      return fail("--mobileconfig takes ios or macos");
+    }
+    auto os = o.mobileconfig == "ios" ? server::AppleOs::kIos : server::AppleOs::kMacos;
+    std::fputs(server::apple_mobileconfig(*config, *state, o.user, os).c_str(), stdout);
+    return 0;
+  }
+  if (o.paths) {
+    std::printf("%s\n%s\n%s\n%s\n", server::conf_path(o.dir, *config, o.user).c_str(),
+                server::png_path(o.dir, *config, o.user).c_str(),
+                server::mobileconfig_path(o.dir, *config, o.user, server::AppleOs::kIos).c_str(),
+                server::mobileconfig_path(o.dir, *config, o.user, server::AppleOs::kMacos).c_str());
+    return 0;
+  }
+  std::fputs(server::client_conf(*config, *state, o.user).c_str(), stdout);
+  return 0;
+}
+
+int users_sync(const std::string& dir) {
+  server::ServerConfig config;
+  {
+    auto lock = server::DirLock::acquire(dir);
+    if (!lock) return fail(lock.error().message);
+    auto loaded = server::load_and_reconcile(dir);
+    if (!loaded) return fail(loaded.error().message);
+    for (const auto& n : loaded->changes.added) std::printf("waypost: added %s\n", n.c_str());
+    for (const auto& n : loaded->changes.removed) std::printf("waypost: removed %s\n", n.c_str());
+    config = loaded->config;
+  }
+  sync_running_server(config);
+  return 0;
+}
+
+int users_list(const std::string& dir) {
+  auto config = server::load_config(dir);
+  if (!config) return fail(config.error().message);
+  auto state = server::load_state(dir);
+  if (!state) return fail(state.error().message);
+  for (const auto& name : config->users) {
+    auto it = state->users.find(name);
+    std::printf("%-16s %s\n", name.c_str(),
+                it == state->users.end() ? "(no keys yet)" : it->second.ipv4.to_string().c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void register_server_commands(CLI::App& app) {
+  auto* server_cmd = app.add_subcommand("server", "Run a VPN server with per-user client profiles");
+  server_cmd->require_subcommand(1);
+
+  auto init = std::make_shared<InitOptions>();
+  auto* init_cmd = server_cmd->add_subcommand("init", "Create config.yaml, keys and client profiles");
+  init_cmd->add_option("--dir", init->dir, "State directory")->capture_default_str();
+  init_cmd->add_option("--endpoint", init->endpoint,
+                       "Host name or IP clients connect to (default: the default route's address)");
+  init_cmd->add_option("--users", init->users, "Comma-separated user names")->capture_default_str();
+  init_cmd->add_option("--interface", init->interface_name, "Interface name (default wp0)");
+  init_cmd->add_option("--port", init->port, "UDP port (default 51820)");
+  init_cmd->add_option("--ipv6", init->ipv6, "IPv6 inside the tunnel: on or off")
+      ->check(CLI::IsMember({"on", "off"}));
+  init_cmd->add_flag("--force", init->force, "Start over: new keys for everyone");
+  init_cmd->callback([init]() { std::exit(server_init(*init)); });
+
+  auto up = std::make_shared<UpOptions>();
+  auto* up_cmd = server_cmd->add_subcommand("up", "Run the server in the foreground");
+  up_cmd->add_option("--dir", up->dir, "State directory")->capture_default_str();
+  up_cmd->add_flag("--init-if-needed", up->init_if_needed, "Initialise on first run");
+  up_cmd->add_option("--endpoint", up->endpoint, "With --init-if-needed: the endpoint");
+  up_cmd->add_option("--users", up->users, "With --init-if-needed: the users");
+  up_cmd->add_flag("--show-qr", up->show_qr, "Print the first user's QR code before starting");
+  up_cmd->add_option("--log-level", up->log_level, "trace, debug, info, warn, error");
+  up_cmd->add_option("--log-file", up->log_file, "Log file (default: stderr)");
+  up_cmd->callback([up]() { std::exit(server_up(*up)); });
+
+  auto status_dir = std::make_shared<std::string>(kDefaultDir);
+  auto status_json = std::make_shared<bool>(false);
+  auto* status_cmd = server_cmd->add_subcommand("status", "Users, handshakes, endpoints, traffic");
+  status_cmd->add_option("--dir", *status_dir, "State directory")->capture_default_str();
+  status_cmd->add_flag("--json", *status_json, "Machine-readable output");
+  status_cmd->callback([status_dir, status_json]() { std::exit(server_status(*status_dir, *status_json)); });
+
+  auto* users_cmd = app.add_subcommand("users", "Add, remove and show VPN users");
+  users_cmd->require_subcommand(1);
+
+  auto add_dir = std::make_shared<std::string>(kDefaultDir);
+  auto add_names = std::make_shared<std::vector<std::string>>();
+  auto* add_cmd = users_cmd->add_subcommand("add", "Add users (live: no restart)");
+  add_cmd->add_option("names", *add_names, "User names")->required();
+  add_cmd->add_option("--dir", *add_dir, "State directory")->capture_default_str();
+  add_cmd->callback([add_dir, add_names]() { std::exit(change_users(*add_dir, *add_names, {})); });
+
+  auto rm_dir = std::make_shared<std::string>(kDefaultDir);
+  auto rm_names = std::make_shared<std::vector<std::string>>();
+  auto* rm_cmd = users_cmd->add_subcommand("remove", "Remove users (their sessions end at once)");
+  rm_cmd->add_option("names", *rm_names, "User names")->required();
+  rm_cmd->add_option("--dir", *rm_dir, "State directory")->capture_default_str();
+  rm_cmd->callback([rm_dir, rm_names]() { std::exit(change_users(*rm_dir, {}, *rm_names)); });
+
+  auto show = std::make_shared<ShowOptions>();
+  auto* show_cmd = users_cmd->add_subcommand("show", "Print a user's client config, QR or profile");
+  show_cmd->add_option("name", show->user, "User name")->required();
+  show_cmd->add_option("--dir", show->dir, "State directory")->capture_default_str();
+  show_cmd->add_flag("--qr", show->qr, "QR code in the terminal");
+  show_cmd->add_option("--mobileconfig", show->mobileconfig, "Apple profile: ios or macos");
+  show_cmd->add_flag("--paths", show->paths, "Where the profile files are");
+  show_cmd->callback([show]() { std::exit(users_show(*show)); });
+
+  auto sync_dir = std::make_shared<std::string>(kDefaultDir);
+  auto* sync_cmd = users_cmd->add_subcommand(
+      "sync", "Apply a hand-edited config.yaml users list (keys, profiles, running server)");
+  sync_cmd->add_option("--dir", *sync_dir, "State directory")->capture_default_str();
+  sync_cmd->callback([sync_dir]() { std::exit(users_sync(*sync_dir)); });
+
+  auto list_dir = std::make_shared<std::string>(kDefaultDir);
+  auto* list_cmd = users_cmd->add_subcommand("list", "List users and their addresses");
+  list_cmd->add_option("--dir", *list_dir, "State directory")->capture_default_str();
+  list_cmd->callback([list_dir]() { std::exit(users_list(*list_dir)); });
+}
+
+}  // namespace waypost::cli

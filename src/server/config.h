@@ -1,0 +1,67 @@
+#pragma once
+// The server's config.yaml, modelled on Algo VPN's config.cfg: the same key names where the
+// meaning is the same, so that Algo users recognise it. Every key is documented in
+// docs/SERVER-CONFIG.md. Unknown keys and invalid values are errors naming the key and line.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "net/ip.h"
+
+namespace waypost::server {
+
+struct DnsServers {
+  std::vector<net::IpAddress> ipv4;
+  std::vector<net::IpAddress> ipv6;
+};
+
+struct ServerConfig {
+  // --- Algo keys ------------------------------------------------------------------------
+  std::vector<std::string> users;            // users: [phone, laptop]
+  bool wireguard_enabled = true;             // wireguard_enabled
+  uint16_t wireguard_port = 51820;           // wireguard_port
+  uint16_t wireguard_persistent_keepalive = 0;  // wireguard_PersistentKeepalive (seconds, 0 = off)
+  net::Prefix wireguard_network_ipv4;        // wireguard_network_ipv4 (default 10.49.0.0/16)
+  net::Prefix wireguard_network_ipv6;        // wireguard_network_ipv6 (a ULA /48, random at init)
+  bool ipv6 = true;                          // ipv6: IPv6 inside the tunnel
+  uint32_t reduce_mtu = 0;                   // reduce_mtu: 0 = automatic; else client MTU 1420 - n
+  bool between_clients_drop = true;          // BetweenClients_DROP
+  bool block_smb = true;                     // block_smb
+  bool block_netbios = true;                 // block_netbios
+  bool dns_adblocking = false;               // dns_adblocking (resolver: later; accepted now)
+  bool dns_encryption = false;               // dns_encryption (resolver: later; accepted now)
+  DnsServers dns_servers;                    // dns_servers: {ipv4: [...], ipv6: [...]}
+  std::vector<std::string> adblock_lists;    // adblock_lists (resolver: later; accepted now)
+  bool ondemand_cellular = false;            // ondemand_cellular (Apple profiles)
+  bool ondemand_wifi = false;                // ondemand_wifi (Apple profiles)
+  std::vector<std::string> ondemand_wifi_exclude;  // ondemand_wifi_exclude: SSIDs (list or "a,b")
+
+  // --- Waypost keys -----------------------------------------------------------------------
+  std::string endpoint;                      // endpoint: host name or IP clients connect to
+  std::string wireguard_interface = "wp0";   // wireguard_interface: the server's interface name
+  bool restrict_input = false;               // restrict_input: drop input except VPN/SSH/DNS
+  uint16_t ssh_port = 22;                    // ssh_port: kept open when restrict_input is on
+  std::string metrics_listen;                // metrics_listen: "127.0.0.1:9586"; "" = off
+  bool offloads = true;                      // offloads: GSO/GRO (performance; later)
+
+  ServerConfig();
+};
+
+// Parses config.yaml. Errors read "config.yaml line 12: key 'wireguard_port': expected a port
+// number (1-65535), got 'abc'" or "line 3: unknown key 'wireguard_prot'".
+Result<ServerConfig> parse_server_config(std::string_view yaml);
+
+// A commented config.yaml for `server init`, with these values.
+std::string render_server_config(const ServerConfig& config);
+
+// Validates a user name: 1..64 chars of [A-Za-z0-9_.@-], not starting with '.' or '-'.
+Status validate_user_name(std::string_view name);
+
+// Replaces the `users:` list in config.yaml text, keeping everything else (comments included)
+// as it was. The result is re-parsed before it is returned.
+Result<std::string> rewrite_users(std::string_view yaml, const std::vector<std::string>& users);
+
+}  // namespace waypost::server

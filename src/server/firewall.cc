@@ -1,0 +1,104 @@
+#include "server/firewall.h"
+
+#include <fmt/format.h>
+
+#include "platform/firewall_nft.h"
+#include "platform/sysctl.h"
+#include "server/state.h"
+
+namespace waypost::server {
+
+std::string firewall_table_name(const ServerConfig& config) {
+  return "waypost-" + config.wireguard_interface;
+}
+
+std::string firewall_script(const ServerConfig& config) {
+  const std::string t = firewall_table_name(config);
+  const std::string& wg = config.wireguard_interface;
+  const std::string v4 = config.wireguard_network_ipv4.to_string();
+  const std::string v6 = config.wireguard_network_ipv6.to_string();
+  std::string s;
+  // Re-create from scratch in one transaction, replacing a table left by a crash.
+  s += fmt::format("add table inet {}\ndelete table inet {}\n", t, t);
+  s += fmt::format("table inet {} {{\n", t);
+
+  s += "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n";
+  s += fmt::format("    ip saddr {} oifname != \"{}\" masquerade\n", v4, wg);
+  if (config.ipv6) s += fmt::format("    ip6 saddr {} oifname != \"{}\" masquerade\n", v6, wg);
+  s += "  }\n";
+
+  s += "  chain forward {\n    type filter hook forward priority filter; policy accept;\n";
+  if (!config.ipv6) {
+    // Clients route ::/0 into the tunnel; with IPv6 off it ends here instead of leaking.
+    s += fmt::format("    iifname \"{}\" meta nfproto ipv6 drop\n", wg);
+  }
+  if (config.between_clients_drop) s += fmt::format("    iifname \"{}\" oifname \"{}\" drop\n", wg, wg);
+  if (config.block_smb) {
+    s += fmt::format("    iifname \"{}\" tcp dport 445 drop\n", wg);
+    s += fmt::format("    oifname \"{}\" tcp dport 445 drop\n", wg);
+  }
+  if (config.block_netbios) {
+    s += fmt::format("    iifname \"{}\" udp dport {{ 137, 138 }} drop\n", wg);
+    s += fmt::format("    iifname \"{}\" tcp dport 139 drop\n", wg);
+    s += fmt::format("    oifname \"{}\" udp dport {{ 137, 138 }} drop\n", wg);
+    s += fmt::format("    oifname \"{}\" tcp dport 139 drop\n", wg);
+  }
+  s += "  }\n";
+
+  if (config.restrict_input) {
+    s += "  chain input {\n    type filter hook input priority filter; policy drop;\n";
+    s += "    ct state established,related accept\n    iifname \"lo\" accept\n";
+    s += "    meta l4proto { icmp, ipv6-icmp } accept\n";
+    s += fmt::format("    udp dport {} accept\n", config.wireguard_port);
+    if (config.ssh_port != 0) s += fmt::format("    tcp dport {} accept\n", config.ssh_port);
+    s += fmt::format("    iifname \"{}\" meta l4proto {{ tcp, udp }} th dport 53 accept\n", wg);
+    s += "  }\n";
+  }
+  s += "}\n";
+  return s;
+}
+
+Result<ServerNetworking> ServerNetworking::apply(const ServerConfig& config) {
+  ServerNetworking n;
+  n.table_ = firewall_table_name(config);
+  std::vector<std::string> keys = {"net.ipv4.ip_forward"};
+  if (config.ipv6) keys.push_back("net.ipv6.conf.all.forwarding");
+  for (const auto& key : keys) {
+    auto old = platform::sysctl_read(key);
+    if (!old) {
+      // IPv6 may be disabled on the host; IPv4 forwarding is essential.
+      if (key == "net.ipv4.ip_forward") return old.take_error();
+      continue;
+    }
+    std::string value = *old;
+    while (!value.empty() && (value.back() == '\n' || value.back() == ' ')) value.pop_back();
+    if (value != "1") {
+      if (auto st = platform::sysctl_write(key, "1"); !st) return st.take_error();
+      n.restore_sysctls_.emplace_back(key, value);
+    }
+  }
+  if (auto st = platform::nft_run(firewall_script(config)); !st) {
+    (void)n.remove();
+    return make_error("cannot install the firewall table: {}", st.error().message);
+  }
+  n.active_ = true;
+  return n;
+}
+
+Status ServerNetworking::remove() {
+  std::string failures;
+  if (active_) {
+    auto st = platform::nft_run(fmt::format("add table inet {}\ndelete table inet {}\n", table_, table_));
+    if (!st) failures += st.error().message;
+    active_ = false;
+  }
+  for (const auto& [key, value] : restore_sysctls_) {
+    auto st = platform::sysctl_write(key, value);
+    if (!st) failures += (failures.empty() ? "" : "; ") + st.error().message;
+  }
+  restore_sysctls_.clear();
+  if (!failures.empty()) return Error{failures};
+  return {};
+}
+
+}  // namespace waypost::server

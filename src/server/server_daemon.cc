@@ -1,0 +1,247 @@
+#include "server/server_daemon.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+
+#include "common/log.h"
+#include "crypto/keys.h"
+#include "server/bundles.h"
+
+namespace waypost::server {
+
+wireguard::WgQuickConfig server_interface_config(const ServerConfig& config,
+                                                 const ServerState& state) {
+  wireguard::WgQuickConfig c;
+  c.iface.private_key = state.private_key;
+  c.iface.listen_port = config.wireguard_port;
+  c.iface.addresses.push_back(
+      net::Prefix{server_ipv4(config), config.wireguard_network_ipv4.length});
+  if (config.ipv6) {
+    c.iface.addresses.push_back(
+        net::Prefix{server_ipv6(config), config.wireguard_network_ipv6.length});
+  }
+  for (const auto& [name, u] : state.users) {
+    wireguard::ConfPeer p;
+    p.public_key = u.public_key;
+    p.preshared_key = u.preshared_key;
+    p.allowed_ips.push_back(net::Prefix{u.ipv4, 32});
+    if (config.ipv6 && u.ipv6) p.allowed_ips.push_back(net::Prefix{*u.ipv6, 128});
+    c.peers.push_back(std::move(p));
+  }
+  return c;
+}
+
+Result<Loaded> load_and_reconcile(const std::string& dir) {
+  auto config = load_config(dir);
+  if (!config) return config.take_error();
+  auto state = load_state(dir);
+  if (!state) return state.take_error();
+  Loaded l{std::move(*config), std::move(*state), {}};
+  const bool fresh = l.state.private_key.is_zero();
+  auto changes = reconcile(l.state, l.config, crypto::system_random(), std::time(nullptr));
+  if (!changes) return changes.take_error();
+  l.changes = std::move(*changes);
+  if (fresh || l.changes.changed()) {
+    if (auto st = save_state(dir, l.state); !st) return st.take_error();
+  }
+  for (const auto& name : l.changes.removed) remove_bundles(dir, l.config, name);
+  // Bundles are derived data: (re)write any that are missing, e.g. after a crash.
+  for (const auto& [name, u] : l.state.users) {
+    std::error_code ec;
+    bool missing = !std::filesystem::exists(conf_path(dir, l.config, name), ec) ||
+                   !std::filesystem::exists(png_path(dir, l.config, name), ec) ||
+                   !std::filesystem::exists(mobileconfig_path(dir, l.config, name, AppleOs::kIos), ec) ||
+                   !std::filesystem::exists(mobileconfig_path(dir, l.config, name, AppleOs::kMacos), ec);
+    bool added = std::find(l.changes.added.begin(), l.changes.added.end(), name) != l.changes.added.end();
+    if (missing || added) {
+      if (auto st = write_bundles(dir, l.config, l.state, name); !st) return st.take_error();
+    }
+  }
+  return l;
+}
+
+Result<std::unique_ptr<ServerDaemon>> ServerDaemon::start(const std::string& dir) {
+  auto loaded = load_and_reconcile(dir);
+  if (!loaded) return loaded.take_error();
+  std::unique_ptr<ServerDaemon> s(new ServerDaemon());
+  s->dir_ = dir;
+  s->config_ = std::move(loaded->config);
+  s->state_ = std::move(loaded->state);
+  if (!s->config_.wireguard_enabled) {
+    return make_error("wireguard_enabled is false in {}: nothing to serve", config_path(dir));
+  }
+  daemon::DaemonOptions opts{s->config_.wireguard_interface,
+                             server_interface_config(s->config_, s->state_)};
+  auto iface = daemon::InterfaceDaemon::start(std::move(opts));
+  if (!iface) return iface.take_error();
+  s->iface_ = std::move(*iface);
+  auto net = ServerNetworking::apply(s->config_);
+  if (!net) return net.take_error();
+  s->networking_.emplace(std::move(*net));
+  ServerDaemon* raw = s.get();
+  s->iface_->add_teardown([raw]() -> Status {
+    if (raw->metrics_fd_ >= 0) {
+      ::close(raw->metrics_fd_);
+      raw->metrics_fd_ = -1;
+    }
+    return raw->networking_ ? raw->networking_->remove() : Status{};
+  });
+  s->iface_->add_command("sync", [raw](const nlohmann::json&) { return raw->sync(); });
+  s->iface_->add_command("status", [raw](const nlohmann::json&) { return raw->status(); });
+  if (auto st = s->start_metrics(); !st) return st.take_error();
+  spdlog::info("server {} ready: {} user(s), endpoint {}:{}", s->config_.wireguard_interface,
+               s->state_.users.size(), s->config_.endpoint, s->config_.wireguard_port);
+  return s;
+}
+
+nlohmann::json ServerDaemon::sync() {
+  auto loaded = load_and_reconcile(dir_);
+  if (!loaded) return {{"ok", false}, {"error", loaded.error().message}};
+  auto& device = iface_->device();
+  // Remove peers of users that are gone: their sessions end now and their handshakes are
+  // refused from now on (unknown key).
+  nlohmann::json removed = nlohmann::json::array(), added = nlohmann::json::array();
+  std::map<crypto::PublicKey, std::string> wanted;
+  for (const auto& [name, u] : loaded->state.users) wanted[u.public_key] = name;
+  std::vector<crypto::PublicKey> stale;
+  device.for_each_peer([&](const wireguard::Peer& p) {
+    if (wanted.count(p.public_key()) == 0) stale.push_back(p.public_key());
+  });
+  for (const auto& [name, u] : state_.users) {
+    if (loaded->state.users.count(name) == 0) removed.push_back(name);
+  }
+  for (const auto& key : stale) device.remove_peer(key);
+  // Add or update the others; existing sessions are untouched.
+  for (const auto& [name, u] : loaded->state.users) {
+    wireguard::Peer* peer = device.find_peer(u.public_key);
+    if (peer == nullptr) {
+      peer = device.add_peer(u.public_key);
+      if (peer == nullptr) continue;
+      added.push_back(name);
+    }
+    device.set_preshared_key(*peer, u.preshared_key);
+    device.add_allowed_ip(*peer, net::Prefix{u.ipv4, 32});
+    if (config_.ipv6 && u.ipv6) device.add_allowed_ip(*peer, net::Prefix{*u.ipv6, 128});
+  }
+  state_ = std::move(loaded->state);
+  spdlog::info("users synced: {} added, {} removed", added.size(), removed.size());
+  return {{"ok", true}, {"added", added}, {"removed", removed}};
+}
+
+nlohmann::json ServerDaemon::status() const {
+  auto show = iface_->show_json();
+  std::map<std::string, nlohmann::json> by_key;
+  for (const auto& p : show["peers"]) by_key[p.value("public_key", "")] = p;
+  nlohmann::json users = nlohmann::json::array();
+  for (const auto& [name, u] : state_.users) {
+    nlohmann::json j;
+    j["name"] = name;
+    j["public_key"] = crypto::key_to_base64(u.public_key);
+    j["ipv4"] = u.ipv4.to_string();
+    if (config_.ipv6 && u.ipv6) j["ipv6"] = u.ipv6->to_string();
+    auto it = by_key.find(j["public_key"].get<std::string>());
+    if (it != by_key.end()) {
+      const auto& p = it->second;
+      if (p.contains("endpoint")) j["endpoint"] = p["endpoint"];
+      j["latest_handshake"] = p["latest_handshake"];
+      j["latest_handshake_age_seconds"] = p["latest_handshake_age_seconds"];
+      j["rx_bytes"] = p["rx_bytes"];
+      j["tx_bytes"] = p["tx_bytes"];
+    }
+    users.push_back(j);
+  }
+  return {{"ok", true},
+          {"interface", config_.wireguard_interface},
+          {"endpoint", config_.endpoint},
+          {"port", config_.wireguard_port},
+          {"public_key", crypto::key_to_base64(state_.public_key)},
+          {"users", users},
+          {"counters", show["counters"]}};
+}
+
+std::string ServerDaemon::metrics() const {
+  auto s = status();
+  std::string out;
+  out += "# HELP waypost_peers Configured WireGuard peers (users).\n# TYPE waypost_peers gauge\n";
+  out += fmt::format("waypost_peers {}\n", s["users"].size());
+  out += "# HELP waypost_user_rx_bytes Bytes received from the user.\n"
+         "# TYPE waypost_user_rx_bytes counter\n";
+  std::string tx = "# HELP waypost_user_tx_bytes Bytes sent to the user.\n"
+                   "# TYPE waypost_user_tx_bytes counter\n";
+  std::string age = "# HELP waypost_user_handshake_age_seconds Seconds since the last handshake "
+                    "(absent if never).\n# TYPE waypost_user_handshake_age_seconds gauge\n";
+  for (const auto& u : s["users"]) {
+    const std::string name = u.value("name", "");
+    out += fmt::format("waypost_user_rx_bytes{{user=\"{}\"}} {}\n", name, u.value("rx_bytes", uint64_t{0}));
+    tx += fmt::format("waypost_user_tx_bytes{{user=\"{}\"}} {}\n", name, u.value("tx_bytes", uint64_t{0}));
+    if (u.contains("latest_handshake_age_seconds") && !u["latest_handshake_age_seconds"].is_null()) {
+      age += fmt::format("waypost_user_handshake_age_seconds{{user=\"{}\"}} {}\n", name,
+                         u["latest_handshake_age_seconds"].get<int64_t>());
+    }
+  }
+  return out + tx + age;
+}
+
+Status ServerDaemon::start_metrics() {
+  if (config_.metrics_listen.empty()) return {};
+  auto ep = net::Endpoint::parse(config_.metrics_listen);
+  if (!ep) return make_error("metrics_listen: {}", ep.error().message);
+  if (!ep->ip().is_v4() ? !(ep->ip() == net::IpAddress::parse("::1").value())
+                        : ep->ip().bytes[0] != 127) {
+    return make_error("metrics_listen must be a loopback address (127.0.0.0/8 or [::1]), got {}",
+                      config_.metrics_listen);
+  }
+  int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return make_error("metrics socket: {}", std::strerror(errno));
+  int on = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  int off = 0;
+  setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&ep->addr), sizeof(ep->addr)) < 0 ||
+      ::listen(fd, 8) < 0) {
+    int e = errno;
+    ::close(fd);
+    return make_error("cannot listen on {} for metrics: {}", config_.metrics_listen, std::strerror(e));
+  }
+  metrics_fd_ = fd;
+  // Minimal HTTP/1.0: one request per connection, answered at once with the metrics text. Reads
+  // are short and bounded; anything slow or malformed is simply closed.
+  auto st = iface_->loop().add(fd, EPOLLIN, [this](uint32_t) {
+    for (;;) {
+      int c = ::accept4(metrics_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) return;
+      timeval tv{0, 200000};
+      setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+      setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+      char buf[2048];
+      ssize_t n = ::recv(c, buf, sizeof(buf), 0);
+      std::string req(buf, n > 0 ? size_t(n) : 0);
+      std::string body, status = "200 OK";
+      if (req.rfind("GET /metrics", 0) == 0) {
+        body = metrics();
+      } else {
+        status = "404 Not Found";
+        body = "try /metrics\n";
+      }
+      std::string resp = fmt::format(
+          "HTTP/1.0 {}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\n"
+          "Connection: close\r\n\r\n{}",
+          status, body.size(), body);
+      (void)!::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
+      ::close(c);
+    }
+  });
+  if (!st) return st.take_error();
+  spdlog::info("metrics on http://{}/metrics", config_.metrics_listen);
+  return {};
+}
+
+}  // namespace waypost::server
