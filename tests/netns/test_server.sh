@@ -23,6 +23,8 @@
 #            the source, never a pool address
 #   [4a]     BetweenClients_DROP true (default): client 1 cannot ping client 2's tunnel address,
 #            while both still reach the internet host
+#   [fw]     block_smb/block_netbios (default true): client 1 cannot open TCP 445 or 139 on the
+#            internet host, which the server itself reaches
 #   [2] add  `users add carol` during client 1's paced 100 MiB download: the download completes
 #            intact, no wait for data > 2 s, total within pacing + 3 s; carol's bundle exists,
 #            status/users list show her, the server was not restarted, and a client loaded
@@ -292,6 +294,20 @@ assert_ok "[4a] client 1 cannot ping client 2's tunnel address $A2 (BetweenClien
 assert_ok "[4a] ...while client 1 reaches the internet host" ping_ok "${NSC[1]}" "$HOST4" 3
 assert_ok "[4a] ...and client 2 reaches the internet host" ping_ok "${NSC[2]}" "$HOST4" 3
 
+# block_smb / block_netbios (default true): TCP 445 and 139 from clients are dropped. HTTP
+# servers listen on those ports on the internet host; the server itself reaches them (control).
+for blocked in 445 139; do
+  if http_serve "HTTPB_PID$blocked" "$NS_I" "$HOST4" "$blocked" "$WWW" "$WPT_SCRATCH/logs/http$blocked.log"; then
+    assert_ok "[fw] control: the server itself fetches from $HOST4:$blocked" \
+      nsx "$NS_S" timeout 10 "$WPT_PY" "$WPT_LIB_DIR/httpget.py" "http://$HOST4:$blocked/f20" --timeout 5
+    assert_not "[fw] client 1 cannot fetch from $HOST4:$blocked (block_smb/block_netbios)" \
+      nsx "${NSC[1]}" timeout 10 "$WPT_PY" "$WPT_LIB_DIR/httpget.py" "http://$HOST4:$blocked/f20?c1blocked" --timeout 3
+  else
+    fail "HTTP server on $HOST4:$blocked did not start"
+  fi
+done
+assert_match "$(wp server status --dir "$SDIR" 2>&1)" "alice" "server status (text) mentions alice"
+
 # --- [2] users add during a download ---------------------------------------------------------
 # Paced at half the baseline throughput (at most 20 MiB/s, at least 4 MiB/s), so the download
 # lasts several seconds and a stall cannot be hidden by catching up afterwards.
@@ -332,6 +348,7 @@ assert_eq "$(json_q 'sorted(u["name"] for u in j["users"])' <<<"$st")" '["alice"
 assert_eq "$(json_q '[u["ipv4"] for u in j["users"] if u["name"] == "carol"][0]' <<<"$st")" "$(addr_of carol)" \
   "[2] status shows carol's address from her profile"
 assert_match "$(wp users list --dir "$SDIR" 2>&1)" "carol" "[2] users list shows carol"
+assert_eq "$(stat -c %a "$SDIR/state.json" 2>/dev/null)" 600 "[2] state.json still mode 0600 after users add"
 assert_match "$(cat "$CFG")" "^[[:space:]]*-[[:space:]]*\"?carol\"?[[:space:]]*$" "[2] config.yaml users has carol"
 client_up 3 carol || fail "client 3 (carol) did not start"
 assert_ok "[2] client 3 (carol, added live) pings $HOST4 through the server" ping_ok "${NSC[3]}" "$HOST4" 10
