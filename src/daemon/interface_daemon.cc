@@ -17,6 +17,7 @@
 #include "control/uapi_session.h"
 #include "crypto/keys.h"
 #include "daemon/paths.h"
+#include "daemon/privileges.h"
 
 namespace waypost::daemon {
 
@@ -94,6 +95,8 @@ Result<std::unique_ptr<InterfaceDaemon>> InterfaceDaemon::start(DaemonOptions op
   d->device_.set_mtu(d->setup_->mtu());
   if (d->setup_->dns_warning()) spdlog::warn("{}", *d->setup_->dns_warning());
 
+  // Everything that needed full root is done.
+  if (auto st = drop_privileges(); !st) spdlog::warn("could not drop privileges: {}", st.error().message);
   d->kick_persistent_keepalives();
   spdlog::info("interface {} is up: listening on UDP port {}, MTU {}, {} peer(s), offloads {}",
                ifname, d->device_.listen_port(), d->device_.mtu(), d->device_.peer_count(),
@@ -317,6 +320,7 @@ nlohmann::json InterfaceDaemon::show_json() const {
       {"tun_malformed", tun_.malformed()},
   };
   j["under_load"] = device_.under_load();
+  j["capabilities"] = fmt::format("{:#x}", effective_capabilities());
   return j;
 }
 
