@@ -106,6 +106,10 @@ Result<std::unique_ptr<InterfaceDaemon>> InterfaceDaemon::start(DaemonOptions op
 
 Status InterfaceDaemon::configure_device() {
   const auto& conf = options_.config;
+  if (const char* t = std::getenv("WAYPOST_TEST_REKEY_AFTER"); t != nullptr && std::atoi(t) > 0) {
+    spdlog::warn("test knob WAYPOST_TEST_REKEY_AFTER={}: rekeying every {} s", t, std::atoi(t));
+    device_.set_rekey_after_time(seconds(std::atoi(t)));
+  }
   device_.set_private_key(*conf.iface.private_key);
   device_.set_listen_port_value(udp_.port());
   device_.set_fwmark_value(conf.iface.fwmark.value_or(0));

@@ -332,7 +332,7 @@ void Device::keep_key_fresh_after_send(Peer& peer) {
   Keypair* kp = peer.current_keypair.get();
   if (kp == nullptr) return;
   if (kp->send_counter > kRekeyAfterMessages ||
-      (kp->initiator && env_.clock.now() - kp->birthdate >= kRekeyAfterTime)) {
+      (kp->initiator && env_.clock.now() - kp->birthdate >= rekey_after_time_)) {
     send_handshake_initiation(peer, false);
   }
 }

@@ -142,6 +142,9 @@ class Device {
   bool under_load() const { return under_load_; }
   // Tests and benchmarks: treat the device as under load regardless of queue depth.
   void force_under_load(bool on) { force_under_load_ = on; }
+  // Tests only: start rekeying earlier than REKEY_AFTER_TIME (the peer accepts a new handshake
+  // at any time, so interop is unaffected; the daemon honours WAYPOST_TEST_REKEY_AFTER).
+  void set_rekey_after_time(Nanos t) { rekey_after_time_ = t; }
 
  private:
   struct IndexEntry {
@@ -185,6 +188,7 @@ class Device {
   uint32_t next_peer_id_ = 1;
   TimerQueue<kTimerKinds> timers_;
 
+  Nanos rekey_after_time_ = kRekeyAfterTime;
   uint32_t mtu_ = 1420;
   uint16_t listen_port_ = 0;
   uint32_t fwmark_ = 0;
