@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "common/atomic_file.h"
 #include "common/log.h"
 #include "control/json_session.h"
 #include "daemon/interface_daemon.h"
@@ -37,17 +38,14 @@ Result<daemon::DaemonOptions> load_config(const std::string& path) {
   if (!name) return name.take_error();
   std::ifstream in(path);
   if (!in) return make_error("cannot read {}: {}", path, std::strerror(errno));
-  struct stat st{};
-  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-    std::fprintf(stderr,
-                 "waypost: warning: %s holds a private key but others can read it "
-                 "(chmod 600 %s)\n",
-                 path.c_str(), path.c_str());
-  }
   std::stringstream text;
   text << in.rdbuf();
   auto conf = wireguard::parse_wg_quick(text.str());
   if (!conf) return make_error("{}: {}", path, conf.error().message);
+  // The file holds a private key: refuse one that other users can read, as with state.json.
+  if (conf->iface.private_key) {
+    if (auto st = check_private_file(path); !st) return st.take_error();
+  }
   return daemon::DaemonOptions{*name, std::move(*conf)};
 }
 
@@ -129,6 +127,11 @@ int run_background(daemon::DaemonOptions options, const UpOptions& up) {
 }
 
 int cmd_up(const UpOptions& up) {
+  // Checked first so that an unprivileged user learns what is really missing.
+  if (!daemon::have_net_admin()) {
+    return fail("waypost up needs root or CAP_NET_ADMIN (try: sudo waypost up " + up.config_path +
+                ")");
+  }
   auto options = load_config(up.config_path);
   if (!options) return fail(options.error().message);
   if (up.foreground) return run_foreground(std::move(*options), up);

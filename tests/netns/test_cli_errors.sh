@@ -131,6 +131,19 @@ assert_ne "$RC" 124 "up without /dev/net/tun does not hang"
 assert_match "$(head -c 600 "$OUT.notun")" "/dev/net/tun|\\btun\\b" "up without /dev/net/tun says so"
 assert_ok "no interface left behind without /dev/net/tun" no_leftovers "$IF_T"
 
+# --- a private key others can read is refused ------------------------------------------------
+wpt_new_ifname IF_R
+WPT_WP_IFS+=("$NS_E $IF_R")
+CONF_R=$WPT_SCRATCH/conf/$IF_R.conf
+conf_interface "$CONF_R" "$priv" 51033 "10.241.8.1/24"
+chmod 644 "$CONF_R"
+timeout 20 ip netns exec "$NS_E" "$WP" up --foreground "$CONF_R" >"$OUT.readable" 2>&1 </dev/null
+RC=$?
+assert_ne "$RC" 0 "up with a group/world-readable private key exits non-zero"
+assert_match "$(head -c 600 "$OUT.readable")" "readable by others.*chmod 600" \
+  "the refusal says what is wrong and how to fix it"
+assert_ok "no interface left behind by the refused config" no_leftovers "$IF_R"
+
 # --- not root ----------------------------------------------------------------------------------
 wpt_new_ifname IF_U
 WPT_WP_IFS+=("$NS_E $IF_U")
