@@ -98,6 +98,10 @@ Result<std::unique_ptr<InterfaceDaemon>> InterfaceDaemon::start(DaemonOptions op
   // Everything that needed full root is done.
   if (auto st = drop_privileges(); !st) spdlog::warn("could not drop privileges: {}", st.error().message);
   d->kick_persistent_keepalives();
+  // Start-up code (config parsing, netlink, nftables) will not run again: give its pages back.
+  size_t trimmed = trim_resident_code();
+  spdlog::debug("released {} KiB of start-up code pages; resident now {} KiB", trimmed / 1024,
+                resident_bytes() / 1024);
   spdlog::info("interface {} is up: listening on UDP port {}, MTU {}, {} peer(s), offloads {}",
                ifname, d->device_.listen_port(), d->device_.mtu(), d->device_.peer_count(),
                d->tun_.offloads() ? "on" : "off");

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
+#include "common/memory.h"
 #include "common/result.h"
 #include "control/stream_server.h"
 #include "crypto/random.h"
@@ -89,7 +90,7 @@ class InterfaceDaemon final : public wireguard::DeviceHost {
 
   // Batch buffers, allocated once.
   static constexpr size_t kTunBatch = 128;
-  std::vector<uint8_t> tun_slots_;
+  PageBuffer tun_slots_;
 
 };
 

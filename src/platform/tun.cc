@@ -20,7 +20,7 @@ namespace waypost::platform {
 
 TunDevice::TunDevice(UniqueFd fd, std::string name, bool vnet)
     : fd_(std::move(fd)), name_(std::move(name)), vnet_(vnet) {
-  if (vnet_) staging_.resize(65536);
+  if (vnet_) staging_ = PageBuffer(65536);
 }
 
 Result<TunDevice> TunDevice::create(std::string_view name, bool offloads) {

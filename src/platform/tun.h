@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/memory.h"
 #include "common/result.h"
 #include "dataplane/packet.h"
 #include "platform/fd.h"
@@ -51,7 +52,7 @@ class TunDevice final : public dataplane::PacketSink {
   UniqueFd fd_;
   std::string name_;
   bool vnet_ = false;
-  std::vector<uint8_t> staging_;  // one super-packet (vnet mode)
+  PageBuffer staging_;  // one super-packet (vnet mode)
   TcpCoalescer coalescer_;
   uint64_t write_errors_ = 0;
   uint64_t malformed_ = 0;

@@ -93,7 +93,7 @@ Result<UdpSocket> UdpSocket::bind(uint16_t port, uint32_t fwmark, bool offloads)
 void UdpSocket::init_buffers() {
   rx_slot_ = gro_ ? 65536 : dataplane::kSlotSize;
   rx_count_ = gro_ ? kGroMessages : kRecvMessages;
-  rx_.assign(rx_count_ * rx_slot_, 0);
+  rx_ = PageBuffer(rx_count_ * rx_slot_);
   rx_views_.reserve(gro_ ? kGroMessages * 64 : kRecvMessages);
   queue_.reserve(kMaxQueued);
 }

@@ -16,6 +16,7 @@
 #include <span>
 #include <vector>
 
+#include "common/memory.h"
 #include "common/result.h"
 #include "dataplane/packet.h"
 #include "platform/fd.h"
@@ -72,7 +73,7 @@ class UdpSocket final : public dataplane::DatagramSink {
   };
   std::vector<Queued> queue_;
 
-  std::vector<uint8_t> rx_;  // receive buffers
+  PageBuffer rx_;  // receive buffers
   size_t rx_slot_ = 0;       // size of one receive buffer
   size_t rx_count_ = 0;      // buffers per recvmmsg
   std::vector<dataplane::Datagram> rx_views_;

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 
 #include "net/ip.h"
 #include "wireguard/messages.h"
@@ -26,6 +27,8 @@ class HandshakeQueue {
 
   bool push(const uint8_t* data, size_t size, const net::Endpoint& from) {
     if (count_ == kCapacity || size > initiation::kSize) return false;
+    // Allocated on first use: an idle server never pays for it.
+    if (!ring_) ring_ = std::make_unique<QueuedHandshake[]>(kCapacity);
     QueuedHandshake& q = ring_[(head_ + count_) % kCapacity];
     std::memcpy(q.data.data(), data, size);
     q.size = uint8_t(size);
@@ -42,7 +45,7 @@ class HandshakeQueue {
   bool empty() const { return count_ == 0; }
 
  private:
-  std::array<QueuedHandshake, kCapacity> ring_{};
+  std::unique_ptr<QueuedHandshake[]> ring_;
   size_t head_ = 0;
   size_t count_ = 0;
 };

@@ -28,6 +28,7 @@ bool RateLimiter::allow(const net::Endpoint& source, Nanos now) {
     std::memcpy(&hi, a, 8);  // the /64: one customer's whole allocation counts as one source
     lo = 6;
   }
+  if (!slots_) slots_ = std::make_unique<Slot[]>(kSlots);
   uint64_t h = mix(hi ^ mix(lo ^ seed_));
   Slot* free_slot = nullptr;
   for (int i = 0; i < kMaxProbe; ++i) {

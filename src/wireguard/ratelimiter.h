@@ -5,6 +5,7 @@
 // denies, which only affects sources that already proved their address with a cookie.
 
 #include <array>
+#include <memory>
 #include <cstdint>
 
 #include "common/clock.h"
@@ -30,7 +31,7 @@ class RateLimiter {
     Nanos tokens = 0;
     bool used = false;
   };
-  std::array<Slot, kSlots> slots_{};
+  std::unique_ptr<Slot[]> slots_;  // allocated on first use (only under load)
   uint64_t seed_;
 };
 
