@@ -87,6 +87,59 @@ bool ChaChaPoly::open(uint64_t counter, std::span<const uint8_t> in, std::span<u
   return EVP_DecryptFinal_ex(c, out.data() + out.size(), &len) == 1;
 }
 
+namespace {
+struct ThreadCipher {
+  EVP_CIPHER_CTX* enc = EVP_CIPHER_CTX_new();
+  EVP_CIPHER_CTX* dec = EVP_CIPHER_CTX_new();
+  ThreadCipher() {
+    uint8_t zero[kKeySize] = {};
+    EVP_CipherInit_ex2(enc, chacha20_poly1305(), zero, nullptr, 1, nullptr);
+    EVP_CipherInit_ex2(dec, chacha20_poly1305(), zero, nullptr, 0, nullptr);
+  }
+  ThreadCipher(const ThreadCipher&) = delete;
+  ThreadCipher& operator=(const ThreadCipher&) = delete;
+  ~ThreadCipher() {
+    EVP_CIPHER_CTX_free(enc);
+    EVP_CIPHER_CTX_free(dec);
+  }
+};
+ThreadCipher& thread_cipher() {
+  thread_local ThreadCipher c;
+  return c;
+}
+}  // namespace
+
+bool seal_in_place(std::span<const uint8_t, kKeySize> key, uint64_t counter, uint8_t* data,
+                   size_t len) {
+  uint8_t nonce[12];
+  make_nonce(nonce, counter);
+  EVP_CIPHER_CTX* c = thread_cipher().enc;
+  int out = 0;
+  if (EVP_EncryptInit_ex2(c, nullptr, key.data(), nonce, nullptr) != 1) return false;
+  if (len > 0 && EVP_EncryptUpdate(c, data, &out, data, int(len)) != 1) return false;
+  if (EVP_EncryptFinal_ex(c, data + len, &out) != 1) return false;
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, data + len, kAeadTagSize),
+      OSSL_PARAM_construct_end()};
+  return EVP_CIPHER_CTX_get_params(c, params) == 1;
+}
+
+bool open_in_place(std::span<const uint8_t, kKeySize> key, uint64_t counter, uint8_t* data,
+                   size_t len) {
+  uint8_t nonce[12];
+  make_nonce(nonce, counter);
+  uint8_t tag[kAeadTagSize];
+  std::memcpy(tag, data + len, kAeadTagSize);
+  EVP_CIPHER_CTX* c = thread_cipher().dec;
+  int out = 0;
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, kAeadTagSize),
+      OSSL_PARAM_construct_end()};
+  if (EVP_DecryptInit_ex2(c, nullptr, key.data(), nonce, params) != 1) return false;
+  if (len > 0 && EVP_DecryptUpdate(c, data, &out, data, int(len)) != 1) return false;
+  return EVP_DecryptFinal_ex(c, data + len, &out) == 1;
+}
+
 bool aead_seal(std::span<uint8_t> out, std::span<const uint8_t, kKeySize> key, uint64_t counter,
                std::span<const uint8_t> plaintext, std::span<const uint8_t> ad) {
   ChaChaPoly c(key, true);

@@ -38,6 +38,14 @@ class ChaChaPoly {
   bool encrypt_ = false;
 };
 
+// In-place forms with the key given per call, for worker threads that cannot share a session's
+// keyed context (each thread keeps its own context). `data` holds `len` bytes of plaintext
+// followed by room for the tag (seal), or ciphertext then tag (open, len = ciphertext length).
+bool seal_in_place(std::span<const uint8_t, kKeySize> key, uint64_t counter, uint8_t* data,
+                   size_t len);
+bool open_in_place(std::span<const uint8_t, kKeySize> key, uint64_t counter, uint8_t* data,
+                   size_t len);
+
 // One-shot forms used by the handshake.
 bool aead_seal(std::span<uint8_t> out, std::span<const uint8_t, kKeySize> key, uint64_t counter,
                std::span<const uint8_t> plaintext, std::span<const uint8_t> ad);

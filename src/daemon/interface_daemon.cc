@@ -35,7 +35,8 @@ InterfaceDaemon::InterfaceDaemon(DaemonOptions options, platform::EventLoop loop
       tun_(std::move(tun)),
       udp_(std::move(udp)),
       router_(tun_),
-      device_({clock_, crypto::system_random(), udp_, router_, this}),
+      crypto_pool_(WorkPool::default_workers()),
+      device_({clock_, crypto::system_random(), udp_, router_, this, &crypto_pool_}),
       tun_slots_(kTunBatch * dataplane::kSlotSize) {}
 
 bool offloads_enabled(bool configured) {
@@ -102,9 +103,11 @@ Result<std::unique_ptr<InterfaceDaemon>> InterfaceDaemon::start(DaemonOptions op
   size_t trimmed = trim_resident_code();
   spdlog::debug("released {} KiB of start-up code pages; resident now {} KiB", trimmed / 1024,
                 resident_bytes() / 1024);
-  spdlog::info("interface {} is up: listening on UDP port {}, MTU {}, {} peer(s), offloads {}",
-               ifname, d->device_.listen_port(), d->device_.mtu(), d->device_.peer_count(),
-               d->tun_.offloads() ? "on" : "off");
+  spdlog::info(
+      "interface {} is up: listening on UDP port {}, MTU {}, {} peer(s), offloads {}, {} crypto "
+      "worker(s)",
+      ifname, d->device_.listen_port(), d->device_.mtu(), d->device_.peer_count(),
+      d->tun_.offloads() ? "on" : "off", d->crypto_pool_.workers());
   return d;
 }
 

@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/memory.h"
+#include "common/work_pool.h"
 #include "common/result.h"
 #include "control/stream_server.h"
 #include "crypto/random.h"
@@ -79,6 +80,7 @@ class InterfaceDaemon final : public wireguard::DeviceHost {
   platform::TunDevice tun_;
   platform::UdpSocket udp_;
   dataplane::Router router_;
+  WorkPool crypto_pool_;
   wireguard::Device device_;
   std::unique_ptr<control::StreamServer> uapi_server_;
   std::unique_ptr<control::StreamServer> control_server_;

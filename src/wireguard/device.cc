@@ -28,7 +28,10 @@ std::string Peer::describe() const {
 
 // --- construction and configuration --------------------------------------------------------
 
-Device::Device(Environment env) : env_(env), rate_limiter_(env.random.u64()) {}
+Device::Device(Environment env) : env_(env), rate_limiter_(env.random.u64()) {
+  tx_jobs_.reserve(512);
+  rx_jobs_.reserve(1024);
+}
 
 Device::~Device() { remove_all_peers(); }
 
@@ -182,8 +185,12 @@ void Device::install_keypair(Peer& peer, std::unique_ptr<Keypair> keypair) {
 
 bool Device::received_with_keypair(Peer& peer, Keypair* keypair) {
   if (peer.next_keypair.get() != keypair) return false;
-  // Key confirmation: rotate next -> current -> previous.
-  if (peer.previous_keypair) release_index(peer.previous_keypair->local_index);
+  // Key confirmation: rotate next -> current -> previous. The old previous may still be
+  // referenced by later packets of this batch: retire it rather than free it.
+  if (peer.previous_keypair) {
+    release_index(peer.previous_keypair->local_index);
+    retired_.push_back(std::move(peer.previous_keypair));
+  }
   peer.previous_keypair = std::move(peer.current_keypair);
   peer.current_keypair = std::move(peer.next_keypair);
   return true;
@@ -255,21 +262,65 @@ void Device::drop_staged(Peer& peer) {
   peer.staged.clear();
 }
 
-void Device::seal_and_push(Peer& peer, Keypair& kp, Packet p) {
-  // Pad to a multiple of 16, but never beyond the MTU (paper 5.4.6).
-  uint32_t padded = (p.size + uint32_t(kPaddingMultiple) - 1) & ~uint32_t(kPaddingMultiple - 1);
-  if (padded > mtu_) padded = std::max(mtu_, p.size);
-  std::memset(p.data + p.size, 0, padded - p.size);
-  uint8_t* header = p.data - transport::kHeaderSize;
-  store_le32(header, uint32_t(MessageType::kTransportData));
-  store_le32(header + transport::kReceiver, kp.remote_index);
-  const uint64_t counter = kp.send_counter++;
-  store_le64(header + transport::kCounter, counter);
-  std::span<uint8_t> plaintext(p.data, padded);
-  kp.sender.seal(counter, plaintext, std::span<uint8_t>(p.data, padded + crypto::kAeadTagSize));
-  const uint32_t size = transport::kHeaderSize + padded + uint32_t(crypto::kAeadTagSize);
-  peer.counters.tx_bytes += size;
-  env_.network.push(header, size, *peer.endpoint);
+void Device::seal_batch(Peer& peer, Keypair& kp, std::span<const Packet> packets) {
+  tx_jobs_.clear();
+  for (const Packet& p : packets) {
+    // Pad to a multiple of 16, but never beyond the MTU (paper 5.4.6).
+    uint32_t padded = (p.size + uint32_t(kPaddingMultiple) - 1) & ~uint32_t(kPaddingMultiple - 1);
+    if (padded > mtu_) padded = std::max(mtu_, p.size);
+    std::memset(p.data + p.size, 0, padded - p.size);
+    uint8_t* header = p.data - transport::kHeaderSize;
+    const uint64_t counter = kp.send_counter++;
+    store_le32(header, uint32_t(MessageType::kTransportData));
+    store_le32(header + transport::kReceiver, kp.remote_index);
+    store_le64(header + transport::kCounter, counter);
+    tx_jobs_.push_back({&peer, &kp, p.data, padded, counter, 0, false});
+  }
+  run_crypto(tx_jobs_, /*seal=*/true);
+  for (const CryptoJob& job : tx_jobs_) {
+    const uint32_t size = transport::kHeaderSize + job.length + uint32_t(crypto::kAeadTagSize);
+    peer.counters.tx_bytes += size;
+    env_.network.push(job.data - transport::kHeaderSize, size, *peer.endpoint);
+  }
+}
+
+namespace {
+struct CryptoBatch {
+  std::vector<Device::CryptoJob>* jobs;
+  bool seal;
+  bool parallel;  // workers take part: use per-thread contexts keyed per packet
+};
+}  // namespace
+
+void Device::crypto_slice(void* context, size_t begin, size_t end) {
+  auto* batch = static_cast<CryptoBatch*>(context);
+  for (size_t i = begin; i < end; ++i) {
+    CryptoJob& j = (*batch->jobs)[i];
+    Keypair& kp = *j.keypair;
+    if (batch->seal) {
+      j.ok = batch->parallel
+                 ? crypto::seal_in_place(kp.send_key.span(), j.counter, j.data, j.length)
+                 : kp.sender.seal(j.counter, {j.data, j.length},
+                                  {j.data, j.length + crypto::kAeadTagSize});
+    } else {
+      j.ok = batch->parallel
+                 ? crypto::open_in_place(kp.receive_key.span(), j.counter, j.data, j.length)
+                 : kp.receiver.open(j.counter, {j.data, j.length + crypto::kAeadTagSize},
+                                    {j.data, j.length});
+    }
+  }
+}
+
+void Device::run_crypto(std::vector<CryptoJob>& jobs, bool seal) {
+  constexpr size_t kMinParallel = 8;
+  const bool parallel =
+      env_.pool != nullptr && env_.pool->workers() > 0 && jobs.size() >= kMinParallel;
+  CryptoBatch batch{&jobs, seal, parallel};
+  if (parallel) {
+    env_.pool->run(jobs.size(), &Device::crypto_slice, &batch, kMinParallel);
+  } else {
+    crypto_slice(&batch, 0, jobs.size());
+  }
 }
 
 void Device::send_packets(Peer& peer, std::span<Packet> packets) {
@@ -287,10 +338,8 @@ void Device::send_packets(Peer& peer, std::span<Packet> packets) {
   timers_any_authenticated_packet_traversal(peer);
   timers_any_authenticated_packet_sent(peer);
   bool data = false;
-  for (const Packet& p : packets) {
-    seal_and_push(peer, *kp, p);
-    data = data || p.size > 0;
-  }
+  for (const Packet& p : packets) data = data || p.size > 0;
+  seal_batch(peer, *kp, packets);
   if (data) timers_data_sent(peer);
   keep_key_fresh_after_send(peer);
 }
@@ -308,12 +357,14 @@ void Device::send_staged(Peer& peer) {
   timers_any_authenticated_packet_traversal(peer);
   timers_any_authenticated_packet_sent(peer);
   bool data = false;
+  std::vector<Packet> packets;
+  packets.reserve(staged.size());
   for (auto& buf : staged) {
-    Packet p{buf.data() + dataplane::kHeadroom,
-             uint32_t(buf.size() - dataplane::kHeadroom - dataplane::kTailroom)};
-    seal_and_push(peer, *kp, p);
-    data = data || p.size > 0;
+    packets.push_back({buf.data() + dataplane::kHeadroom,
+                       uint32_t(buf.size() - dataplane::kHeadroom - dataplane::kTailroom)});
+    data = data || packets.back().size > 0;
   }
+  seal_batch(peer, *kp, packets);
   // The staged buffers are referenced by queued datagrams: send them before freeing.
   env_.network.flush();
   if (data) timers_data_sent(peer);
@@ -364,7 +415,12 @@ void Device::update_endpoint(Peer& peer, const net::Endpoint& from) {
 }
 
 void Device::receive(std::span<Datagram> datagrams) {
-  for (Datagram& d : datagrams) {
+  // Three phases so that decryption can run on several cores while everything stateful stays
+  // on this thread, in arrival order: classify and look up sessions; open; then replay
+  // windows, timers, endpoints and delivery.
+  rx_jobs_.clear();
+  for (uint32_t i = 0; i < datagrams.size(); ++i) {
+    Datagram& d = datagrams[i];
     ++counters_.rx_datagrams;
     if (d.size < 4) {
       ++counters_.rx_bad_message;
@@ -377,7 +433,7 @@ void Device::receive(std::span<Datagram> datagrams) {
           ++counters_.rx_bad_message;
           continue;
         }
-        receive_data(d);
+        prepare_open(d, i);
         break;
       case uint32_t(MessageType::kHandshakeInitiation):
       case uint32_t(MessageType::kHandshakeResponse): {
@@ -421,32 +477,38 @@ void Device::receive(std::span<Datagram> datagrams) {
         break;
     }
   }
+  run_crypto(rx_jobs_, /*seal=*/false);
+  for (const CryptoJob& job : rx_jobs_) finish_open(job, datagrams[job.datagram]);
+  retired_.clear();
 }
 
-void Device::receive_data(Datagram& d) {
+void Device::prepare_open(Datagram& d, uint32_t batch_index) {
   const uint32_t index = load_le32(d.data + transport::kReceiver);
   auto it = index_.find(index);
   if (it == index_.end() || it->second.keypair == nullptr) {
     ++counters_.rx_unknown_index;
     return;
   }
-  Peer& peer = *it->second.peer;
   Keypair& kp = *it->second.keypair;
-  const Nanos now = env_.clock.now();
-  if (kp.expired_for_receiving(now)) {
+  if (kp.expired_for_receiving(env_.clock.now())) {
     ++counters_.rx_expired_session;
     return;
   }
   const uint64_t counter = load_le64(d.data + transport::kCounter);
-  uint8_t* payload = d.data + transport::kHeaderSize;
-  const uint32_t sealed = d.size - transport::kHeaderSize;
-  const uint32_t plain = sealed - uint32_t(crypto::kAeadTagSize);
-  if (!kp.receiver.open(counter, {payload, sealed}, {payload, plain})) {
+  const uint32_t plain = d.size - uint32_t(transport::kMinSize);
+  rx_jobs_.push_back(
+      {it->second.peer, &kp, d.data + transport::kHeaderSize, plain, counter, batch_index, false});
+}
+
+void Device::finish_open(const CryptoJob& job, Datagram& d) {
+  if (!job.ok) {
     ++counters_.rx_decrypt_failed;
     return;
   }
+  Peer& peer = *job.peer;
+  Keypair& kp = *job.keypair;
   // Only an authenticated counter may move the replay window.
-  if (!kp.replay.accept(counter, kRejectAfterMessages)) {
+  if (!kp.replay.accept(job.counter, kRejectAfterMessages)) {
     ++counters_.rx_replayed;
     return;
   }
@@ -459,12 +521,12 @@ void Device::receive_data(Datagram& d) {
   keep_key_fresh_after_receive(peer);
   timers_any_authenticated_packet_received(peer);
   timers_any_authenticated_packet_traversal(peer);
-  if (plain == 0) {
+  if (job.length == 0) {
     ++counters_.rx_keepalives;
     return;
   }
   timers_data_received(peer);
-  if (!env_.router.accept(peer, Packet{payload, plain})) {
+  if (!env_.router.accept(peer, Packet{job.data, job.length})) {
     WP_LOG_RATELIMITED(debug, "{}: dropped packet with a source outside its allowed IPs or a "
                        "malformed inner header", peer.describe());
   }

@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "common/timer_queue.h"
+#include "common/work_pool.h"
 #include "crypto/random.h"
 #include "dataplane/packet.h"
 #include "dataplane/router.h"
@@ -74,6 +75,7 @@ class Device {
     dataplane::DatagramSink& network;
     dataplane::Router& router;
     DeviceHost* host = nullptr;  // optional (tests)
+    WorkPool* pool = nullptr;    // crypto workers; nullptr = all inline
   };
   explicit Device(Environment env);
   ~Device();
@@ -138,6 +140,16 @@ class Device {
   void zero_key_material(Peer& peer);
   const Clock& clock() const { return env_.clock; }
 
+  // One packet's crypto, prepared on the loop thread and run (possibly) on a worker.
+  struct CryptoJob {
+    Peer* peer;
+    Keypair* keypair;
+    uint8_t* data;      // plaintext (seal) or ciphertext (open), tag follows
+    uint32_t length;    // plaintext/ciphertext length without the tag
+    uint64_t counter;
+    uint32_t datagram;  // receive: index in the batch
+    bool ok;
+  };
   const DeviceCounters& counters() const { return counters_; }
   bool under_load() const { return under_load_; }
   // Tests and benchmarks: treat the device as under load regardless of queue depth.
@@ -162,12 +174,17 @@ class Device {
   void keep_key_fresh_after_send(Peer& peer);
   void keep_key_fresh_after_receive(Peer& peer);
   void stage(Peer& peer, const dataplane::Packet& p);
-  void seal_and_push(Peer& peer, Keypair& kp, dataplane::Packet p);
+  // Seals packets in place (header into the headroom, padding and tag into the tailroom) and
+  // queues them for the network, in order.
+  void seal_batch(Peer& peer, Keypair& kp, std::span<const dataplane::Packet> packets);
+  void run_crypto(std::vector<CryptoJob>& jobs, bool seal);
+  static void crypto_slice(void* context, size_t begin, size_t end);
   void push_control(Peer& peer, std::span<const uint8_t> message);
   void push_control_to(const net::Endpoint& to, std::span<const uint8_t> message);
   void update_endpoint(Peer& peer, const net::Endpoint& from);
 
-  void receive_data(dataplane::Datagram& d);
+  void prepare_open(dataplane::Datagram& d, uint32_t index);
+  void finish_open(const CryptoJob& job, dataplane::Datagram& d);
   void handle_initiation(const QueuedHandshake& q);
   void handle_response(const QueuedHandshake& q);
   void handle_cookie_reply(const QueuedHandshake& q);
@@ -197,6 +214,11 @@ class Device {
   static constexpr size_t kControlSlots = 256;
   std::array<std::array<uint8_t, initiation::kSize>, kControlSlots> control_{};
   size_t control_used_ = 0;
+
+  std::vector<CryptoJob> tx_jobs_;
+  std::vector<CryptoJob> rx_jobs_;
+  // Keypairs rotated out while a receive batch is in flight stay alive until it is done.
+  std::vector<std::unique_ptr<Keypair>> retired_;
 
   DeviceCounters counters_;
 };

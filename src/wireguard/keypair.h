@@ -16,13 +16,17 @@ struct Keypair {
   Keypair(const SessionKeys& keys, Nanos now)
       : sender(keys.send.span(), true),
         receiver(keys.receive.span(), false),
+        send_key(keys.send),
+        receive_key(keys.receive),
         birthdate(now),
         initiator(keys.initiator),
         local_index(keys.local_index),
         remote_index(keys.remote_index) {}
 
-  crypto::ChaChaPoly sender;
+  crypto::ChaChaPoly sender;    // keyed contexts for the loop thread
   crypto::ChaChaPoly receiver;
+  Secret<32> send_key;          // the raw keys, for crypto worker threads
+  Secret<32> receive_key;
   uint64_t send_counter = 0;  // the next nonce to use
   ReplayWindow replay;
   Nanos birthdate;
