@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <exception>
 #include <functional>
 #include <set>
+#include <sstream>
 #include <utility>
 
 #include <fmt/format.h>
@@ -20,8 +22,6 @@ namespace {
 constexpr size_t kMaxQuoted = 80;
 
 constexpr uint32_t kMaxReduceMtu = 500;
-
-ServerConfig defaults() { return ServerConfig(); }
 
 net::IpAddress must_ip(std::string_view text) { return net::IpAddress::parse(text).value(); }
 
@@ -594,6 +594,48 @@ const std::vector<std::pair<std::string_view, Reader>>& readers() {
   return *table;
 }
 
+// Counts the documents in a stream, stopping at two. YAML::LoadAll is not used: on some malformed
+// input (found by fuzzing: "a: &&u") yaml-cpp 0.7 reports an endless series of empty documents.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (count_++ == 1) {
+      second_ = mark;
+    }
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  int count() const { return count_; }
+  const YAML::Mark& second() const { return second_; }
+
+ private:
+  int count_ = 0;
+  YAML::Mark second_ = YAML::Mark::null_mark();
+};
+
+// Throws YAML::Exception like the rest of yaml-cpp; callers catch it.
+YAML::Node load_single_document(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  for (int i = 0; i < 2 && parser.HandleNextDocument(counter); ++i) {
+  }
+  if (counter.count() > 1) {
+    throw YAML::ParserException(counter.second(), "expected one YAML document, found more");
+  }
+  return YAML::Load(text);
+}
+
 Result<ServerConfig> parse_document(const YAML::Node& root) {
   ServerConfig config;
   if (root.IsNull()) {
@@ -791,11 +833,11 @@ struct UsersKey {
 
 Result<std::optional<UsersKey>> find_users_key(std::string_view yaml) {
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml));
-    if (docs.empty() || !docs[0].IsMap()) {
+    const YAML::Node root = load_single_document(std::string(yaml));
+    if (!root.IsMap()) {
       return std::optional<UsersKey>();
     }
-    for (auto it = docs[0].begin(); it != docs[0].end(); ++it) {
+    for (auto it = root.begin(); it != root.end(); ++it) {
       if (it->first.IsScalar() && it->first.Scalar() == "users") {
         UsersKey k;
         k.line = size_t(std::max(0, it->first.Mark().line));
@@ -997,15 +1039,7 @@ Status validate_user_name(std::string_view name) {
 Result<ServerConfig> parse_server_config(std::string_view yaml) {
   // yaml-cpp reports errors by throwing; nothing may escape this function.
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml));
-    if (docs.size() > 1) {
-      return make_error("line {}: expected one YAML document, found {}",
-                        line_of(docs[1].Mark()), docs.size());
-    }
-    if (docs.empty()) {
-      return defaults();
-    }
-    return parse_document(docs[0]);
+    return parse_document(load_single_document(std::string(yaml)));
   } catch (const YAML::Exception& e) {
     return make_error("line {}: {}", line_of(e.mark), e.msg);
   } catch (const std::exception& e) {
