@@ -209,6 +209,12 @@ void print_text(const nlohmann::json& j) {
       std::printf("  transfer: %s received, %s sent\n", human_bytes(p["rx_bytes"]).c_str(),
                   human_bytes(p["tx_bytes"]).c_str());
     }
+    if (p.contains("path_mtu")) {
+      std::printf("  path mtu: %u%s\n", p.value("path_mtu", 0u),
+                  p.value("path_mtu_searching", false) ? " (probing)"
+                  : p.value("path_mtu_probing", false) ? " (probed)"
+                                                       : "");
+    }
     if (p.value("persistent_keepalive", 0) != 0) {
       std::printf("  persistent keepalive: every %d seconds\n", p.value("persistent_keepalive", 0));
     }

@@ -34,7 +34,7 @@ InterfaceDaemon::InterfaceDaemon(DaemonOptions options, platform::EventLoop loop
       loop_(std::move(loop)),
       tun_(std::move(tun)),
       udp_(std::move(udp)),
-      router_(tun_),
+      router_(tun_, &clock_),
       crypto_pool_(WorkPool::default_workers()),
       device_({clock_, crypto::system_random(), udp_, router_, this, &crypto_pool_}),
       tun_slots_(kTunBatch * dataplane::kSlotSize) {}
@@ -94,6 +94,14 @@ Result<std::unique_ptr<InterfaceDaemon>> InterfaceDaemon::start(DaemonOptions op
   if (!setup) return setup.take_error();
   d->setup_.emplace(std::move(*setup));
   d->device_.set_mtu(d->setup_->mtu());
+  d->device_.set_local_addresses(d->options_.config.iface.addresses);
+  // Route changes (a new default route, another uplink) can change the automatic MTU.
+  if (!d->options_.config.iface.mtu) {
+    if (auto rm = platform::RouteMonitor::open()) {
+      d->route_monitor_.emplace(std::move(*rm));
+      (void)d->loop_.add(d->route_monitor_->fd(), EPOLLIN, [raw](uint32_t) { raw->on_route_change(); });
+    }
+  }
   if (d->setup_->dns_warning()) spdlog::warn("{}", *d->setup_->dns_warning());
 
   // Everything that needed full root is done.
@@ -194,6 +202,17 @@ Status InterfaceDaemon::open_sockets() {
   control_server_ = std::move(*ctl);
   std::ofstream(pid_file_path(options_.ifname)) << getpid() << "\n";
   return {};
+}
+
+void InterfaceDaemon::on_route_change() {
+  if (!route_monitor_ || !route_monitor_->drain() || !setup_) return;
+  auto changed = setup_->refresh_mtu();
+  if (!changed) {
+    spdlog::warn("could not recompute the MTU after a route change: {}", changed.error().message);
+  } else if (*changed) {
+    spdlog::info("routes changed: interface MTU is now {}", setup_->mtu());
+    device_.set_mtu(setup_->mtu());
+  }
 }
 
 void InterfaceDaemon::on_tun_readable() {
@@ -300,6 +319,14 @@ nlohmann::json InterfaceDaemon::show_json() const {
     pj["rx_bytes"] = p.rx_bytes;
     pj["tx_bytes"] = p.tx_bytes;
     pj["persistent_keepalive"] = p.persistent_keepalive;
+    if (auto* peer = const_cast<wireguard::Device&>(device_).find_peer(p.public_key)) {
+      const auto& path = peer->path();
+      pj["path_mtu"] = path.mtu();
+      pj["path_mtu_probing"] = path.probing();
+      pj["path_mtu_searching"] = path.searching();
+      pj["path_mtu_probes_sent"] = path.probes_sent();
+      pj["path_mtu_blackholes_suspected"] = path.blackholes_suspected();
+    }
     peers.push_back(pj);
   }
   j["peers"] = peers;
@@ -316,6 +343,10 @@ nlohmann::json InterfaceDaemon::show_json() const {
       {"rx_bad_inner", rc.bad_inner},
       {"rx_source_rejected", rc.source_rejected},
       {"tx_no_route", rc.no_route},
+      {"mss_clamped", rc.mss_clamped},
+      {"icmp_too_big_sent", rc.too_big},
+      {"fragmented", rc.fragmented},
+      {"mtu_dropped", rc.mtu_dropped},
       {"tx_no_endpoint", c.tx_no_endpoint},
       {"tx_staged_dropped", c.tx_staged_dropped},
       {"handshake_invalid_mac1", c.hs_invalid_mac1},

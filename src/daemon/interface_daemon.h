@@ -20,6 +20,7 @@
 #include "daemon/interface_setup.h"
 #include "dataplane/router.h"
 #include "platform/event_loop.h"
+#include "platform/netlink.h"
 #include "platform/tun.h"
 #include "platform/udp.h"
 #include "wireguard/conf.h"
@@ -71,6 +72,7 @@ class InterfaceDaemon final : public wireguard::DeviceHost {
   void on_udp_readable();
   Nanos before_wait();
   void kick_persistent_keepalives();
+  void on_route_change();
   nlohmann::json handle_control(const nlohmann::json& request);
   Status teardown();
 
@@ -86,6 +88,7 @@ class InterfaceDaemon final : public wireguard::DeviceHost {
   std::unique_ptr<control::StreamServer> control_server_;
   std::optional<InterfaceSetup> setup_;
   platform::UniqueFd signal_fd_;
+  std::optional<platform::RouteMonitor> route_monitor_;
   bool torn_down_ = false;
   std::map<std::string, CommandHandler> commands_;
   std::vector<std::function<Status()>> teardown_steps_;

@@ -27,7 +27,6 @@ namespace {
 using platform::Netlink;
 using platform::Rule;
 
-constexpr uint32_t kWireGuardOverhead = 80;  // IPv6 + UDP + WireGuard headers, as wg-quick uses
 constexpr uint32_t kFallbackMtu = 1500;
 constexpr uint32_t kFirstAutoTable = 51820;
 
@@ -312,6 +311,10 @@ Result<uint32_t> InterfaceSetup::automatic_mtu() {
     return link ? *link : 0;
   };
 
+  // The real per-packet overhead: WireGuard's 32 bytes (header and tag) plus UDP's 8 and the
+  // outer IP header, 20 bytes for IPv4 and 40 for IPv6 (docs/MTU.md has the arithmetic). Each
+  // endpoint is judged by its own family; the interface takes the smallest result.
+  auto overhead = [](bool v4) -> uint32_t { return v4 ? 32 + 8 + 20 : 32 + 8 + 40; };
   uint32_t best = 0;
   if (context_.peer_endpoints) {
     for (const auto& endpoint : context_.peer_endpoints()) {
@@ -319,23 +322,29 @@ Result<uint32_t> InterfaceSetup::automatic_mtu() {
       auto info = nl.route_get(endpoint.ip(), fwmark_ != 0 ? fwmark_ : config_fwmark_);
       if (!info) continue;  // unreachable now; the route monitor will tell us when that changes
       uint32_t m = path_mtu(*info);
-      if (m != 0 && (best == 0 || m < best)) best = m;
+      if (m <= overhead(endpoint.is_v4())) continue;
+      m -= overhead(endpoint.is_v4());
+      if (best == 0 || m < best) best = m;
     }
   }
   if (best == 0) {
+    // No endpoint to go by (a server waiting for its clients, who may come over either family):
+    // the default route's MTU minus the larger, IPv6, overhead.
+    uint32_t link = 0;
     for (net::Family family : {net::Family::kV4, net::Family::kV6}) {
       auto info = nl.default_route(family);
       if (!info) continue;
-      best = path_mtu(*info);
-      if (best != 0) break;
+      link = path_mtu(*info);
+      if (link != 0) break;
     }
+    if (link == 0) link = kFallbackMtu;
+    if (link <= overhead(false)) {
+      return make_error("automatic MTU: path MTU {} leaves no room for WireGuard's {} bytes", link,
+                        overhead(false));
+    }
+    best = link - overhead(false);
   }
-  if (best == 0) best = kFallbackMtu;
-  if (best <= kWireGuardOverhead) {
-    return make_error("automatic MTU: path MTU {} leaves no room for WireGuard's {} bytes", best,
-                      kWireGuardOverhead);
-  }
-  return best - kWireGuardOverhead;
+  return best;
 }
 
 Result<bool> InterfaceSetup::refresh_mtu() {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "dataplane/packet.h"
+#include "dataplane/path_mtu.h"
 
 namespace waypost::dataplane {
 
@@ -16,6 +17,8 @@ class Tunnel {
   virtual void send(std::span<Packet> packets) = 0;
   // Short human-readable identity for logs ("peer AbCd…= (1.2.3.4:51820)").
   virtual std::string describe() const = 0;
+  // What this tunnel's path carries (never null).
+  virtual PathMtu& path() = 0;
 
  protected:
   ~Tunnel() = default;

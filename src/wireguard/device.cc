@@ -28,9 +28,87 @@ std::string Peer::describe() const {
 
 // --- construction and configuration --------------------------------------------------------
 
-Device::Device(Environment env) : env_(env), rate_limiter_(env.random.u64()) {
+Device::Device(Environment env)
+    : env_(env), rate_limiter_(env.random.u64()), probe_id_(uint16_t(env.random.u32())) {
   tx_jobs_.reserve(512);
   rx_jobs_.reserve(1024);
+}
+
+void Device::set_mtu(uint32_t mtu) {
+  mtu_ = mtu;
+  for (auto& [key, peer] : peers_) peer->path().set_interface_mtu(mtu);
+}
+
+void Device::set_local_addresses(std::vector<net::Prefix> addresses) {
+  local_addresses_ = std::move(addresses);
+  for (auto& [key, peer] : peers_) peer->probe_target_known = false;
+}
+
+void Device::start_path_probing(Peer& peer) {
+  if (!peer.probe_target_known) {
+    // What to ping: the peer's own tunnel address. A host route among its allowed IPs is that
+    // address (a server's view of its clients); otherwise the first host of our own subnet if
+    // it routes to this peer (a client's view of its server). Families are tried IPv4 first.
+    std::optional<net::IpAddress> local, remote;
+    const auto allowed = allowed_ips(peer);
+    for (net::Family family : {net::Family::kV4, net::Family::kV6}) {
+      const net::Prefix* mine = nullptr;
+      for (const auto& a : local_addresses_) {
+        if (a.address.family == family) {
+          mine = &a;
+          break;
+        }
+      }
+      if (mine == nullptr) continue;
+      for (const auto& p : allowed) {
+        if (p.address.family == family && p.length == p.address.bit_length()) {
+          remote = p.address;
+          break;
+        }
+      }
+      if (!remote && mine->length < mine->address.bit_length() - 1) {
+        net::Prefix net = *net::Prefix::parse(mine->to_string());  // host bits cleared
+        net::IpAddress first = net.address;
+        first.bytes[first.byte_length() - 1] |= 1;
+        if (!(first == mine->address) && env_.router.table().lookup(first) == &peer) {
+          remote = first;
+        }
+      }
+      if (remote) {
+        local = mine->address;
+        break;
+      }
+    }
+    peer.path().set_probe_target(local, remote);
+    peer.probe_target_known = true;
+    if (remote) {
+      spdlog::debug("{}: probing the path MTU with pings to {}", peer.describe(),
+                    remote->to_string());
+    }
+  }
+  peer.path().start(env_.clock.now());
+  if (peer.path().probing()) arm_timer(peer, kTimerPathProbe, 0);
+}
+
+void Device::send_path_probe(Peer& peer) {
+  const Nanos now = env_.clock.now();
+  Keypair* kp = peer.current_keypair.get();
+  // Without a session there is nothing to probe through; the next handshake resumes probing.
+  if (kp == nullptr || kp->expired_for_sending(now) || !peer.endpoint) return;
+  {
+    if (!probe_buffer_.data()) probe_buffer_ = PageBuffer(dataplane::kSlotSize);
+    uint8_t* data = probe_buffer_.data() + dataplane::kHeadroom;
+    if (uint32_t n = peer.path().build_due_probe(now, data, probe_id_)) {
+      // Not data: a lost probe must not make the session look dead (no data_sent hook).
+      timers_any_authenticated_packet_traversal(peer);
+      timers_any_authenticated_packet_sent(peer);
+      dataplane::Packet p{data, n};
+      seal_batch(peer, *kp, {&p, 1});
+      env_.network.flush();
+    }
+  }
+  const Nanos next = peer.path().next_wakeup();
+  if (next != kNever) arm_timer(peer, kTimerPathProbe, std::max<Nanos>(next - now, millis(10)));
 }
 
 Device::~Device() { remove_all_peers(); }
@@ -64,7 +142,7 @@ Peer* Device::add_peer(const crypto::PublicKey& key) {
   if (Peer* p = find_peer(key)) return p;
   if (identity_.has_key() && key == identity_.static_key.public_key()) return nullptr;
   if (peers_.size() >= kMaxPeers) return nullptr;
-  auto peer = std::make_unique<Peer>(*this, next_peer_id_++, key);
+  auto peer = std::make_unique<Peer>(*this, next_peer_id_++, key, mtu_);
   peer->handshake.set_static_keys(identity_, key);
   peer->cookie.set_remote_public_key(key);
   Peer* raw = peer.get();
@@ -106,13 +184,18 @@ void Device::set_persistent_keepalive(Peer& peer, uint16_t seconds) {
 
 void Device::add_allowed_ip(Peer& peer, const net::Prefix& prefix) {
   env_.router.table().insert(prefix, &peer);
+  peer.probe_target_known = false;
 }
 
 void Device::remove_allowed_ip(Peer& peer, const net::Prefix& prefix) {
   env_.router.table().remove_if_value(prefix, &peer);
+  peer.probe_target_known = false;
 }
 
-void Device::clear_allowed_ips(Peer& peer) { env_.router.table().remove_value(&peer); }
+void Device::clear_allowed_ips(Peer& peer) {
+  env_.router.table().remove_value(&peer);
+  peer.probe_target_known = false;
+}
 
 std::vector<net::Prefix> Device::allowed_ips(const Peer& peer) const {
   std::vector<net::Prefix> out;
@@ -526,6 +609,10 @@ void Device::finish_open(const CryptoJob& job, Datagram& d) {
     return;
   }
   timers_data_received(peer);
+  if (peer.path().probing()) {
+    const uint32_t len = dataplane::inner_packet_length(job.data, job.length);
+    if (len != 0 && peer.path().consume_reply(job.data, len, probe_id_, env_.clock.now())) return;
+  }
   if (!env_.router.accept(peer, Packet{job.data, job.length})) {
     WP_LOG_RATELIMITED(debug, "{}: dropped packet with a source outside its allowed IPs or a "
                        "malformed inner header", peer.describe());

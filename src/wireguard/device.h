@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/memory.h"
 #include "common/result.h"
 #include "common/timer_queue.h"
 #include "common/work_pool.h"
@@ -96,7 +97,10 @@ class Device {
   void remove_allowed_ip(Peer& peer, const net::Prefix& prefix);
   void clear_allowed_ips(Peer& peer);
   std::vector<net::Prefix> allowed_ips(const Peer& peer) const;
-  void set_mtu(uint32_t mtu) { mtu_ = mtu; }
+  void set_mtu(uint32_t mtu);
+  // Our tunnel addresses (Address=): the source of path MTU probes, and a hint to find the
+  // peer's tunnel address to probe.
+  void set_local_addresses(std::vector<net::Prefix> addresses);
   uint32_t mtu() const { return mtu_; }
   uint16_t listen_port() const { return listen_port_; }
   void set_listen_port_value(uint16_t port) { listen_port_ = port; }
@@ -138,6 +142,9 @@ class Device {
   void send_keepalive(Peer& peer);
   void drop_staged(Peer& peer);
   void zero_key_material(Peer& peer);
+  // Path MTU: start probing once a session exists; send the probe that is due.
+  void start_path_probing(Peer& peer);
+  void send_path_probe(Peer& peer);
   const Clock& clock() const { return env_.clock; }
 
   // One packet's crypto, prepared on the loop thread and run (possibly) on a worker.
@@ -206,6 +213,9 @@ class Device {
   TimerQueue<kTimerKinds> timers_;
 
   Nanos rekey_after_time_ = kRekeyAfterTime;
+  std::vector<net::Prefix> local_addresses_;
+  uint16_t probe_id_ = 0;
+  PageBuffer probe_buffer_;
   uint32_t mtu_ = 1420;
   uint16_t listen_port_ = 0;
   uint32_t fwmark_ = 0;

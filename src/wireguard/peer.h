@@ -26,6 +26,7 @@ enum TimerKind : int {
   kTimerNewHandshake,
   kTimerZeroKeyMaterial,
   kTimerPersistentKeepalive,
+  kTimerPathProbe,  // in-tunnel path MTU probes (dataplane/path_mtu.h)
   kTimerKinds,
 };
 using PeerTimers = TimerSlots<kTimerKinds>;
@@ -39,11 +40,14 @@ struct PeerCounters {
 
 class Peer final : public dataplane::Tunnel {
  public:
-  Peer(Device& device, uint32_t id, const crypto::PublicKey& public_key)
-      : device_(device), id_(id), public_key_(public_key) {}
+  Peer(Device& device, uint32_t id, const crypto::PublicKey& public_key, uint32_t mtu)
+      : path_(mtu), device_(device), id_(id), public_key_(public_key) {}
 
   void send(std::span<dataplane::Packet> packets) override;
   std::string describe() const override;
+  dataplane::PathMtu& path() override { return path_; }
+  const dataplane::PathMtu& path() const { return path_; }
+  bool probe_target_known = false;  // path_'s probe addresses are up to date
 
   uint32_t id() const { return id_; }
   const crypto::PublicKey& public_key() const { return public_key_; }
@@ -71,6 +75,7 @@ class Peer final : public dataplane::Tunnel {
   WallTime last_handshake{};  // wall time of the last completed handshake, {0,0} = never
 
  private:
+  dataplane::PathMtu path_;
   Device& device_;
   const uint32_t id_;
   const crypto::PublicKey public_key_;

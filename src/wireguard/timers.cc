@@ -52,6 +52,7 @@ void timers_handshake_complete(Peer& peer) {
   peer.last_handshake = peer.device().clock().wall();
   ++peer.counters.handshakes_completed;
   spdlog::info("{}: handshake complete", peer.describe());
+  peer.device().start_path_probing(peer);
 }
 
 void timers_session_derived(Peer& peer) {
@@ -112,6 +113,7 @@ void timers_fire(Peer& peer, int kind) {
     case kTimerNewHandshake: on_new_handshake(peer); break;
     case kTimerZeroKeyMaterial: on_zero_key_material(peer); break;
     case kTimerPersistentKeepalive: on_persistent_keepalive(peer); break;
+    case kTimerPathProbe: peer.device().send_path_probe(peer); break;
     default: break;
   }
 }

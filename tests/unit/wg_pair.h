@@ -144,6 +144,7 @@ class Pair {
       SentDatagram d = std::move(from.link.sent.front());
       from.link.sent.pop_front();
       if (!(d.to == to.address)) continue;  // addressed elsewhere: lost
+      if (d.bytes.size() > max_datagram) continue;  // too big for the path: silently lost
       deliver_one(d.bytes, from.address, to);
       ++n;
     }
@@ -189,6 +190,7 @@ class Pair {
   }
 
   ManualClock clock;
+  size_t max_datagram = 65535;  // the path's MTU minus outer IP/UDP headers; bigger ones vanish
   Node a;
   Node b;
   wireguard::Peer* pa = nullptr;  // b as seen by a

@@ -1,0 +1,63 @@
+#pragma once
+// Everything one tunnel knows about the size of packets its path carries: the in-tunnel path
+// MTU search (pmtu_probe.h), the blackhole detector that restarts it, and the addresses the
+// probes go between. The router asks mtu() for every packet (MSS clamping, ICMP synthesis,
+// fragmentation); the protocol (WireGuard peer, later an IPsec SA) sends the probes through its
+// own sealing path and hands replies back here.
+
+#include <cstdint>
+#include <optional>
+
+#include "common/clock.h"
+#include "dataplane/pmtu_probe.h"
+#include "net/ip.h"
+
+namespace waypost::dataplane {
+
+class PathMtu {
+ public:
+  explicit PathMtu(uint32_t interface_mtu = 1420)
+      : search_(PmtuSearch::kDefaultFloor, interface_mtu), interface_mtu_(interface_mtu) {}
+
+  // The largest inner packet this tunnel should carry now. Without a probe target it is the
+  // interface MTU (nothing better is known).
+  uint32_t mtu() const { return probing_ ? search_.mtu() : interface_mtu_; }
+  uint32_t interface_mtu() const { return interface_mtu_; }
+  void set_interface_mtu(uint32_t mtu);
+
+  // Probes go from `local` (one of our tunnel addresses) to `remote` (the peer's). Without a
+  // target the tunnel simply uses the interface MTU.
+  void set_probe_target(const std::optional<net::IpAddress>& local,
+                        const std::optional<net::IpAddress>& remote);
+  bool has_probe_target() const { return local_.has_value() && remote_.has_value(); }
+
+  // A session exists: probing may start (or continue).
+  void start(Nanos now);
+  bool probing() const { return probing_; }
+  bool searching() const { return probing_ && search_.searching(); }
+  Nanos next_wakeup() const { return probing_ ? search_.next_wakeup() : kNever; }
+
+  // Builds the probe due now, if any, into `out` (room for interface_mtu() bytes); returns its
+  // size or 0.
+  uint32_t build_due_probe(Nanos now, uint8_t* out, uint16_t id);
+  // True if `packet` is the reply to one of our probes (then it must not reach the TUN device).
+  bool consume_reply(const uint8_t* packet, uint32_t size, uint16_t id, Nanos now);
+  // Every packet sent into the tunnel: notices repeated retransmission of large TCP segments.
+  void observe_outbound(const uint8_t* packet, uint32_t size, Nanos now);
+
+  uint64_t probes_sent() const { return probes_sent_; }
+  uint64_t blackholes_suspected() const { return blackholes_; }
+
+ private:
+  PmtuSearch search_;
+  LargePacketLossDetector detector_;
+  uint32_t interface_mtu_;
+  std::optional<net::IpAddress> local_;
+  std::optional<net::IpAddress> remote_;
+  bool probing_ = false;
+  uint16_t seq_ = 0;
+  uint64_t probes_sent_ = 0;
+  uint64_t blackholes_ = 0;
+};
+
+}  // namespace waypost::dataplane
