@@ -301,6 +301,9 @@ nlohmann::json InterfaceDaemon::show_json() const {
   json addrs = json::array();
   for (const auto& a : options_.config.iface.addresses) addrs.push_back(a.to_string());
   j["addresses"] = addrs;
+  json dns = json::array();
+  for (const auto& a : options_.config.iface.dns_servers) dns.push_back(a.to_string());
+  j["dns"] = dns;
   if (setup_ && setup_->dns_warning()) j["dns_warning"] = *setup_->dns_warning();
   const WallTime now = clock_.wall();
   json peers = json::array();
@@ -372,6 +375,17 @@ nlohmann::json InterfaceDaemon::handle_control(const nlohmann::json& request) {
     auto j = show_json();
     j["ok"] = true;
     return j;
+  }
+  if (cmd == "handshake") {
+    // Used by `waypost doctor`: start a handshake now (subject to the protocol's own rate limit
+    // of one per 5 s) so that the caller can watch whether the endpoint answers.
+    auto key = crypto::public_key_from_base64(request.value("peer", ""));
+    if (!key) return {{"ok", false}, {"error", "peer: " + key.error().message}};
+    wireguard::Peer* peer = device_.find_peer(*key);
+    if (peer == nullptr) return {{"ok", false}, {"error", "no such peer"}};
+    device_.send_handshake_initiation(*peer, false);
+    device_.flush();
+    return {{"ok", true}};
   }
   if (cmd == "down") {
     spdlog::info("down requested over the control socket");
