@@ -304,6 +304,7 @@ int print_user_qr(const std::string& dir, const std::string& user) {
   auto qr = server::qr_terminal(server::client_conf(*config, *state, user));
   if (!qr) return fail(qr.error().message);
   std::printf("%s\nScan with the WireGuard app to add the tunnel for %s.\n", qr->c_str(), user.c_str());
+  std::fflush(stdout);
   return 0;
 }
 
