@@ -838,3 +838,177 @@ except Exception as e:
     sys.exit(1)
 print(v if isinstance(v, str) else json.dumps(v, sort_keys=True))' "$1"
 }
+
+# ---------------------------------------------------------------------------------------------
+# Daemon counters and resource use, the flood tool, and a UDP impairment relay
+# (test_faults, test_flood, test_no_leak, test_secrets)
+
+# wp_show NS IF: `waypost show IF --json` (empty on failure; bounded by 5 s).
+wp_show() { timeout 5 ip netns exec "$1" "$WAYPOST_BIN" show "$2" --json 2>/dev/null; }
+
+# wp_counter NS IF NAME: one of the "counters" of wp_show ("" on failure).
+wp_counter() { wp_show "$1" "$2" | json_q "j['counters']['$3']" 2>/dev/null; }
+
+# proc_cpu_ticks PID: user + system CPU time of PID (all its threads) in clock ticks.
+proc_cpu_ticks() { sed -e 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; }
+
+# proc_status_kb PID FIELD: a kB field of /proc/PID/status (VmRSS, VmHWM, ...).
+proc_status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+# proc_threads PID: number of threads of PID.
+proc_threads() { awk '$1 == "Threads:" { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+# wg_flood_find VAR: sets VAR to the wg_flood tool (WG_FLOOD_BIN, else next to WAYPOST_BIN's
+# build tree: $(dirname WAYPOST_BIN)/../tests/tools/wg_flood); fails if it is not executable.
+wg_flood_find() {
+  local f=${WG_FLOOD_BIN:-$(dirname "$WAYPOST_BIN")/../tests/tools/wg_flood}
+  [[ -x $f ]] || return 1
+  printf -v "$1" '%s' "$(cd "$(dirname "$f")" && pwd)/$(basename "$f")"
+}
+
+# udp_impair_start PIDVAR NS LISTEN UPSTREAM [--loss P] [--dup P] [--reorder P]
+#                  [--delay-max-ms MS] [--duration S]
+# A UDP relay in NS standing in for a lossy path (the kernel here has no netem): datagrams to
+# LISTEN ("a.b.c.d:p" or "[v6]:p") go to UPSTREAM from an ephemeral port, and the upstream's
+# answers go back to the last sender seen on LISTEN. Each datagram, in each direction, is
+# dropped with probability --loss; otherwise sent twice with probability --dup; each copy is
+# held back for a uniform 1..--delay-max-ms ms with probability --reorder (so later datagrams
+# overtake it), else forwarded at once. Bounded by --duration (default 600 s). Statistics
+# (JSON: received, dropped, duplicated, delayed, sent, send_errors) are rewritten every second
+# to $WPT_SCRATCH/impair-PID.json; udp_impair_stats PID prints them.
+udp_impair_start() {
+  local pvar=$1 ns=$2 listen=$3 upstream=$4 pid ready
+  shift 4
+  _udp_impair_write_script
+  ready=$WPT_SCRATCH/impair-ready.$RANDOM$RANDOM
+  ip netns exec "$ns" "$WPT_PY" "$WPT_SCRATCH/udp_impair.py" --listen "$listen" --upstream "$upstream" \
+    --ready "$ready" --stats-dir "$WPT_SCRATCH" "$@" >>"$WPT_SCRATCH/logs/impair.log" 2>&1 &
+  pid=$!
+  wpt_track_pid "$pid"
+  printf -v "$pvar" '%s' "$pid"
+  wait_for 10 test -f "$ready" || { fail "UDP impairment relay on $listen did not start"; return 1; }
+}
+
+udp_impair_stats() { cat "$WPT_SCRATCH/impair-$1.json" 2>/dev/null; }
+
+_udp_impair_write_script() {
+  [[ -f $WPT_SCRATCH/udp_impair.py ]] && return 0
+  cat >"$WPT_SCRATCH/udp_impair.py" <<'PYEOF'
+import argparse, heapq, json, os, random, select, signal, socket, time
+
+def endpoint(s):
+    host, _, port = s.rpartition(":")
+    host = host.strip("[]")
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return fam, (host, int(port))
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--listen", required=True)
+ap.add_argument("--upstream", required=True)
+ap.add_argument("--loss", type=float, default=0.0)
+ap.add_argument("--dup", type=float, default=0.0)
+ap.add_argument("--reorder", type=float, default=0.0)
+ap.add_argument("--delay-max-ms", type=float, default=50.0)
+ap.add_argument("--duration", type=float, default=600.0)
+ap.add_argument("--ready", required=True)
+ap.add_argument("--stats-dir", required=True)
+a = ap.parse_args()
+rng = random.random
+lfam, laddr = endpoint(a.listen)
+ufam, uaddr = endpoint(a.upstream)
+down = socket.socket(lfam, socket.SOCK_DGRAM)
+down.bind(laddr)
+up = socket.socket(ufam, socket.SOCK_DGRAM)
+up.connect(uaddr)
+for s in (down, up):
+    s.setblocking(False)
+    for opt in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+        try:
+            s.setsockopt(socket.SOL_SOCKET, opt, 4 << 20)
+        except OSError:
+            pass
+stats = dict(received=0, dropped=0, duplicated=0, delayed=0, sent=0, send_errors=0)
+stats_path = os.path.join(a.stats_dir, f"impair-{os.getpid()}.json")
+stop = False
+def on_term(*_):
+    global stop
+    stop = True
+signal.signal(signal.SIGTERM, on_term)
+signal.signal(signal.SIGINT, on_term)
+def write_stats():
+    tmp = stats_path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(stats, f)
+    os.replace(tmp, stats_path)
+write_stats()
+open(a.ready, "w").write("ready\n")
+client = None
+heap = []
+seq = 0
+def send(sock, data, dst):
+    try:
+        if dst is None:
+            sock.send(data)
+        else:
+            sock.sendto(data, dst)
+        stats["sent"] += 1
+    except OSError:
+        stats["send_errors"] += 1
+poller = select.poll()
+poller.register(down, select.POLLIN)
+poller.register(up, select.POLLIN)
+dfd = down.fileno()
+deadline = time.monotonic() + a.duration
+next_stats = time.monotonic() + 1
+delay_max = a.delay_max_ms / 1000.0
+while not stop:
+    now = time.monotonic()
+    if now >= deadline:
+        break
+    while heap and heap[0][0] <= now:
+        _, _, sock, data, dst = heapq.heappop(heap)
+        send(sock, data, dst)
+    if now >= next_stats:
+        write_stats()
+        next_stats = now + 1
+    timeout = min(next_stats, deadline) - now
+    if heap:
+        timeout = min(timeout, heap[0][0] - now)
+    try:
+        events = poller.poll(max(0, int(timeout * 1000) + 1) if timeout > 0 else 0)
+    except InterruptedError:
+        continue
+    for fd, _ in events:
+        sock = down if fd == dfd else up
+        for _ in range(256):
+            try:
+                data, addr = sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                break  # e.g. ECONNREFUSED reported on the connected upstream socket
+            stats["received"] += 1
+            if sock is down:
+                client = addr
+                out, dst = up, None
+            else:
+                if client is None:
+                    continue
+                out, dst = down, client
+            if rng() < a.loss:
+                stats["dropped"] += 1
+                continue
+            copies = 1
+            if rng() < a.dup:
+                copies = 2
+                stats["duplicated"] += 1
+            for _ in range(copies):
+                if a.reorder > 0 and rng() < a.reorder:
+                    stats["delayed"] += 1
+                    seq += 1
+                    heapq.heappush(heap, (time.monotonic() + 0.001 + rng() * max(0.0, delay_max - 0.001), seq, out, data, dst))
+                else:
+                    send(out, data, dst)
+write_stats()
+PYEOF
+}
