@@ -28,21 +28,27 @@ X25519Key X25519Key::generate(Random& random) {
 
 bool X25519Key::derive(std::span<uint8_t, kKeySize> out, const PublicKey& peer) const {
   if (!pkey_) return false;
+  if (!ctx_) {
+    ctx_.reset(EVP_PKEY_CTX_new(pkey_.get(), nullptr));
+    if (!ctx_ || EVP_PKEY_derive_init(ctx_.get()) != 1) {
+      ctx_.reset();
+      return false;
+    }
+  }
   EVP_PKEY* peer_key = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer.data(), kKeySize);
   if (peer_key == nullptr) return false;
-  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(pkey_.get(), nullptr);
   size_t len = kKeySize;
-  // OpenSSL refuses an all-zero shared secret, which is exactly the check WireGuard requires.
-  bool ok = ctx != nullptr && EVP_PKEY_derive_init(ctx) == 1 &&
-            EVP_PKEY_derive_set_peer(ctx, peer_key) == 1 &&
-            EVP_PKEY_derive(ctx, out.data(), &len) == 1 && len == kKeySize;
-  EVP_PKEY_CTX_free(ctx);
+  // Any 32 bytes are a valid X25519 public key, so skip the (costly) generic peer validation;
+  // OpenSSL still refuses an all-zero shared secret, which is the check WireGuard requires.
+  bool ok = EVP_PKEY_derive_set_peer_ex(ctx_.get(), peer_key, 0) == 1 &&
+            EVP_PKEY_derive(ctx_.get(), out.data(), &len) == 1 && len == kKeySize;
   EVP_PKEY_free(peer_key);
   if (!ok) secure_wipe(out.data(), out.size());
   return ok;
 }
 
 void X25519Key::reset() {
+  ctx_.reset();
   pkey_.reset();
   private_.wipe();
   public_.fill(0);

@@ -29,7 +29,13 @@ class X25519Key {
   struct PkeyDeleter {
     void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
   };
+  struct CtxDeleter {
+    void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
+  };
   std::unique_ptr<EVP_PKEY, PkeyDeleter> pkey_;
+  // The derive context is set up once per key (fetching the exchange method is not free) and
+  // reused for every peer; the handshake is single-threaded per key.
+  mutable std::unique_ptr<EVP_PKEY_CTX, CtxDeleter> ctx_;
   PublicKey public_{};
   PrivateKey private_;
 };

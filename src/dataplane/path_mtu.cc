@@ -49,10 +49,11 @@ bool PathMtu::consume_reply(const uint8_t* packet, uint32_t size, uint16_t id, N
 
 void PathMtu::observe_outbound(const uint8_t* packet, uint32_t size, Nanos now) {
   if (!probing_ || size <= PmtuSearch::kDefaultFloor) return;
-  detector_.on_tcp_segment(packet, size, now);
-  if (detector_.suspect()) {
+  if (!detector_) detector_ = std::make_unique<LargePacketLossDetector>();
+  detector_->on_tcp_segment(packet, size, now);
+  if (detector_->suspect()) {
     ++blackholes_;
-    detector_.clear();
+    detector_->clear();
     search_.restart(now);
   }
 }

@@ -6,6 +6,7 @@
 // own sealing path and hands replies back here.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 
 #include "common/clock.h"
@@ -50,7 +51,9 @@ class PathMtu {
 
  private:
   PmtuSearch search_;
-  LargePacketLossDetector detector_;
+  // 1 KB of flow slots: allocated only for tunnels that are probed and carry TCP, so that
+  // thousands of idle configured peers stay small.
+  std::unique_ptr<LargePacketLossDetector> detector_;
   uint32_t interface_mtu_;
   std::optional<net::IpAddress> local_;
   std::optional<net::IpAddress> remote_;
