@@ -80,13 +80,12 @@ std::string xml_escape(std::string_view s) {
 
 // A UUID that stays the same for the same (endpoint, user, OS, role), so that installing a
 // regenerated profile replaces the old one instead of adding a second VPN next to it.
-std::string stable_uuid(std::string_view role, const ServerConfig& config,
-                        const std::string& user, AppleOs os) {
+std::string stable_uuid(std::string_view role, const ServerConfig& config, const std::string& user,
+                        AppleOs os) {
   // NUL separators keep ("ab", "c") and ("a", "bc") apart.
   std::string input = "waypost mobileconfig";
-  for (std::string_view part :
-       {role, std::string_view(config.endpoint), std::string_view(user),
-        std::string_view(os == AppleOs::kIos ? "ios" : "macos")}) {
+  for (std::string_view part : {role, std::string_view(config.endpoint), std::string_view(user),
+                                std::string_view(os == AppleOs::kIos ? "ios" : "macos")}) {
     input += '\0';
     input += part;
   }
@@ -433,8 +432,8 @@ std::string png_path(const std::string& dir, const ServerConfig& config, const s
 
 std::string mobileconfig_path(const std::string& dir, const ServerConfig& config,
                               const std::string& user, AppleOs os) {
-  return bundle_dir(dir, config) + (os == AppleOs::kIos ? "/apple/ios/" : "/apple/macos/") +
-         user + ".mobileconfig";
+  return bundle_dir(dir, config) + (os == AppleOs::kIos ? "/apple/ios/" : "/apple/macos/") + user +
+         ".mobileconfig";
 }
 
 Status write_bundles(const std::string& dir, const ServerConfig& config, const ServerState& state,
@@ -451,9 +450,8 @@ Status write_bundles(const std::string& dir, const ServerConfig& config, const S
     return st.take_error();
   }
   const std::string base = bundle_dir(dir, config);
-  for (const std::string& d :
-       {dir + "/configs", dir + "/configs/" + config.endpoint, base, base + "/apple",
-        base + "/apple/ios", base + "/apple/macos"}) {
+  for (const std::string& d : {dir + "/configs", dir + "/configs/" + config.endpoint, base,
+                               base + "/apple", base + "/apple/ios", base + "/apple/macos"}) {
     if (auto st = make_dir(d); !st) {
       return st;
     }
@@ -487,10 +485,9 @@ void remove_bundles(const std::string& dir, const ServerConfig& config, const st
   if (config.endpoint.empty() || !validate_user_name(user)) {
     return;
   }
-  for (const std::string& path :
-       {conf_path(dir, config, user), png_path(dir, config, user),
-        mobileconfig_path(dir, config, user, AppleOs::kIos),
-        mobileconfig_path(dir, config, user, AppleOs::kMacos)}) {
+  for (const std::string& path : {conf_path(dir, config, user), png_path(dir, config, user),
+                                  mobileconfig_path(dir, config, user, AppleOs::kIos),
+                                  mobileconfig_path(dir, config, user, AppleOs::kMacos)}) {
     ::unlink(path.c_str());
   }
 }

@@ -4,7 +4,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <charconv>
 #include <exception>
 #include <functional>
 #include <set>
@@ -21,11 +20,18 @@ namespace {
 // terminal.
 constexpr size_t kMaxQuoted = 80;
 
+// Client MTU 1420 - 500 = 920 is still well above IPv4's 576-byte minimum; a larger cut is
+// almost certainly a typo (Algo sets no bound).
 constexpr uint32_t kMaxReduceMtu = 500;
 
-net::IpAddress must_ip(std::string_view text) { return net::IpAddress::parse(text).value(); }
+// For the built-in defaults only, which are known to parse.
+net::IpAddress must_ip(std::string_view text) {
+  return net::IpAddress::parse(text).value();
+}
 
-net::Prefix must_prefix(std::string_view text) { return net::Prefix::parse(text).value(); }
+net::Prefix must_prefix(std::string_view text) {
+  return net::Prefix::parse(text).value();
+}
 
 bool is_ascii_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -204,7 +210,9 @@ bool valid_ssid(std::string_view s) {
 // ------------------------------------------------------------------------------------------
 // Parsing
 
-int line_of(const YAML::Mark& m) { return m.line >= 0 ? m.line + 1 : 1; }
+int line_of(const YAML::Mark& m) {
+  return m.line >= 0 ? m.line + 1 : 1;
+}
 
 std::string quoted(std::string_view s) {
   if (s.size() > kMaxQuoted) {
@@ -245,8 +253,7 @@ class Field {
   Error expected_item(const YAML::Node& item, std::string_view what) const {
     // Null list items are positioned oddly by yaml-cpp; the list's own line is close enough.
     const int line = line_of(item.IsNull() ? value_.Mark() : item.Mark());
-    return make_error("line {}: key '{}': expected {}, got {}", line, name_, what,
-                      describe(item));
+    return make_error("line {}: key '{}': expected {}, got {}", line, name_, what, describe(item));
   }
 
  private:
@@ -500,9 +507,8 @@ const std::vector<std::pair<std::string_view, Reader>>& readers() {
       {"users", [](const Field& f, ServerConfig& c) { return read_users(f, c.users); }},
       {"wireguard_enabled", set_bool(&ServerConfig::wireguard_enabled)},
       {"wireguard_port", set_uint(&ServerConfig::wireguard_port, 1, 65535, "a port number")},
-      {"wireguard_PersistentKeepalive",
-       set_uint(&ServerConfig::wireguard_persistent_keepalive, 0, 65535,
-                "a number of seconds, 0 for off")},
+      {"wireguard_PersistentKeepalive", set_uint(&ServerConfig::wireguard_persistent_keepalive, 0,
+                                                 65535, "a number of seconds, 0 for off")},
       {"wireguard_network_ipv4",
        [](const Field& f, ServerConfig& c) -> Status {
          auto p = read_network(f, net::Family::kV4);
@@ -651,8 +657,7 @@ Result<ServerConfig> parse_document(const YAML::Node& root) {
     const YAML::Node key = it->first;
     const YAML::Node value = it->second;
     if (!key.IsScalar()) {
-      return make_error("line {}: expected a key name, got {}", line_of(key.Mark()),
-                        describe(key));
+      return make_error("line {}: expected a key name, got {}", line_of(key.Mark()), describe(key));
     }
     const std::string& name = key.Scalar();
     const auto& table = readers();
@@ -678,8 +683,8 @@ Result<ServerConfig> parse_document(const YAML::Node& root) {
 // Rendering
 
 bool is_yaml_special_word(std::string_view s) {
-  static const std::set<std::string> kWords = {"null", "~",  "true", "false", "yes", "no",
-                                               "on",   "off", "y",   "n"};
+  static const std::set<std::string> kWords = {"null", "~",  "true", "false", "yes",
+                                               "no",   "on", "off",  "y",     "n"};
   return kWords.count(lower(s)) != 0;
 }
 
@@ -687,8 +692,7 @@ bool is_yaml_special_word(std::string_view s) {
 // double-quoted with escapes.
 std::string yaml_scalar(std::string_view s) {
   bool plain = !s.empty() && !is_yaml_special_word(s) && (is_ascii_alnum(s[0]) || s[0] == '_') &&
-               !(s[0] >= '0' && s[0] <= '9') &&
-               std::all_of(s.begin(), s.end(), [](char c) {
+               !(s[0] >= '0' && s[0] <= '9') && std::all_of(s.begin(), s.end(), [](char c) {
                  return is_ascii_alnum(c) || c == '_' || c == '.' || c == '-' || c == '/';
                });
   if (plain) {
@@ -731,7 +735,9 @@ void render_list(std::string& out, std::string_view key, const std::vector<std::
   }
 }
 
-std::string yes_no(bool b) { return b ? "true" : "false"; }
+std::string yes_no(bool b) {
+  return b ? "true" : "false";
+}
 
 // ------------------------------------------------------------------------------------------
 // Rewriting the users list in place

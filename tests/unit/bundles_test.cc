@@ -223,8 +223,8 @@ TEST(AppleMobileconfig, OnDemandRulesForEveryCombination) {
           }
         });
         const std::string xml = apple_mobileconfig(f.config, f.state, "phone", AppleOs::kIos);
-        SCOPED_TRACE(testing::Message() << "wifi=" << wifi << " cell=" << cell
-                                        << " exclude=" << exclude);
+        SCOPED_TRACE(testing::Message()
+                     << "wifi=" << wifi << " cell=" << cell << " exclude=" << exclude);
         EXPECT_TRUE(well_formed(xml));
         const bool on = wifi != 0 || cell != 0;
         Strings expected;
@@ -270,9 +270,8 @@ TEST(AppleMobileconfig, EscapesEveryString) {
   // Every '&' starts an entity.
   for (size_t pos = xml.find('&'); pos != std::string::npos; pos = xml.find('&', pos + 1)) {
     const std::string rest = xml.substr(pos, 6);
-    EXPECT_TRUE(rest.starts_with("&amp;") || rest.starts_with("&lt;") ||
-                rest.starts_with("&gt;") || rest.starts_with("&quot;") ||
-                rest.starts_with("&apos;"))
+    EXPECT_TRUE(rest.starts_with("&amp;") || rest.starts_with("&lt;") || rest.starts_with("&gt;") ||
+                rest.starts_with("&quot;") || rest.starts_with("&apos;"))
         << rest;
   }
 }
@@ -309,8 +308,8 @@ struct QrModules {
 };
 
 QrModules reference_modules(const std::string& text) {
-  QRcode* q = QRcode_encodeData(int(text.size()), reinterpret_cast<const unsigned char*>(text.data()),
-                                0, QR_ECLEVEL_M);
+  QRcode* q = QRcode_encodeData(
+      int(text.size()), reinterpret_cast<const unsigned char*>(text.data()), 0, QR_ECLEVEL_M);
   QrModules m;
   if (q == nullptr) {
     ADD_FAILURE() << "libqrencode failed";

@@ -148,8 +148,7 @@ TEST(ServerConfig, ListForms) {
   EXPECT_EQ(parse_ok("ondemand_wifi_exclude: home\n").ondemand_wifi_exclude, (Strings{"home"}));
   EXPECT_TRUE(parse_ok("ondemand_wifi_exclude: \"\"\n").ondemand_wifi_exclude.empty());
   EXPECT_TRUE(parse_ok("ondemand_wifi_exclude:\n").ondemand_wifi_exclude.empty());
-  EXPECT_EQ(parse_ok("ondemand_wifi_exclude: [\"a,b\"]\n").ondemand_wifi_exclude,
-            (Strings{"a,b"}));
+  EXPECT_EQ(parse_ok("ondemand_wifi_exclude: [\"a,b\"]\n").ondemand_wifi_exclude, (Strings{"a,b"}));
   EXPECT_TRUE(parse_ok("users:\n").users.empty());
   EXPECT_TRUE(parse_ok("users: []\n").users.empty());
   EXPECT_EQ(parse_ok("users:\n- a\n- b\n").users, (Strings{"a", "b"}));
@@ -271,7 +270,8 @@ TEST(ServerConfig, ErrorMessages) {
       {"users: phone\n", "line 1: key 'users': expected a list of user names, got 'phone'"},
       {"users:\n  - phone\n  - .hidden\n",
        "line 3: key 'users': user name '.hidden' must not start with '.' or '-'"},
-      {"users:\n  - \"-rf\"\n", "line 2: key 'users': user name '-rf' must not start with '.' or '-'"},
+      {"users:\n  - \"-rf\"\n",
+       "line 2: key 'users': user name '-rf' must not start with '.' or '-'"},
       {"users:\n  - a b\n",
        "line 2: key 'users': user name 'a b' may contain only letters, digits and _ . @ -"},
       {"users:\n  - phone\n  - laptop\n  - phone\n", "line 4: key 'users': duplicate user 'phone'"},
@@ -435,13 +435,30 @@ TEST(ServerConfig, RenderParsesBackToTheSameValues) {
 
 TEST(ServerConfig, RenderHasEveryKeyWithAComment) {
   const std::string text = render_server_config(everything_changed());
-  for (const char* key :
-       {"users", "wireguard_enabled", "wireguard_port", "wireguard_PersistentKeepalive",
-        "wireguard_network_ipv4", "wireguard_network_ipv6", "ipv6", "reduce_mtu",
-        "BetweenClients_DROP", "block_smb", "block_netbios", "dns_adblocking", "dns_encryption",
-        "dns_servers", "adblock_lists", "ondemand_cellular", "ondemand_wifi",
-        "ondemand_wifi_exclude", "endpoint", "wireguard_interface", "restrict_input", "ssh_port",
-        "metrics_listen", "offloads"}) {
+  for (const char* key : {"users",
+                          "wireguard_enabled",
+                          "wireguard_port",
+                          "wireguard_PersistentKeepalive",
+                          "wireguard_network_ipv4",
+                          "wireguard_network_ipv6",
+                          "ipv6",
+                          "reduce_mtu",
+                          "BetweenClients_DROP",
+                          "block_smb",
+                          "block_netbios",
+                          "dns_adblocking",
+                          "dns_encryption",
+                          "dns_servers",
+                          "adblock_lists",
+                          "ondemand_cellular",
+                          "ondemand_wifi",
+                          "ondemand_wifi_exclude",
+                          "endpoint",
+                          "wireguard_interface",
+                          "restrict_input",
+                          "ssh_port",
+                          "metrics_listen",
+                          "offloads"}) {
     const std::string at_line_start = std::string("\n") + key + ":";
     const size_t pos = text.find(at_line_start);
     ASSERT_NE(pos, std::string::npos) << key;

@@ -44,9 +44,9 @@ int main(int argc, char** argv) {
           // Characters XML must escape, and non-ASCII.
           c.ondemand_wifi_exclude = {"home", "<Caf\xc3\xa9 & \"Bar's\">"};
         }
-        const std::string path =
-            dir + "/ondemand-w" + std::to_string(wifi) + "-c" + std::to_string(cell) + "-x" +
-            std::to_string(exclude) + ".mobileconfig";
+        const std::string path = dir + "/ondemand-w" + std::to_string(wifi) + "-c" +
+                                 std::to_string(cell) + "-x" + std::to_string(exclude) +
+                                 ".mobileconfig";
         const std::string xml = apple_mobileconfig(c, state, "phone", AppleOs::kIos);
         if (auto st = waypost::write_file_atomic(path, xml, 0600); !st) {
           std::fprintf(stderr, "%s\n", st.error().message.c_str());
