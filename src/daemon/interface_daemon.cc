@@ -107,6 +107,9 @@ Result<std::unique_ptr<InterfaceDaemon>> InterfaceDaemon::start(DaemonOptions op
   // Everything that needed full root is done.
   if (auto st = drop_privileges(); !st) spdlog::warn("could not drop privileges: {}", st.error().message);
   d->kick_persistent_keepalives();
+  // The device holds the peers now; the parsed copy would only cost memory (per peer).
+  d->options_.config.peers.clear();
+  d->options_.config.peers.shrink_to_fit();
   // Start-up code (config parsing, netlink, nftables) will not run again: give its pages back.
   size_t trimmed = trim_resident_code();
   spdlog::debug("released {} KiB of start-up code pages; resident now {} KiB", trimmed / 1024,
