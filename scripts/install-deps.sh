@@ -8,7 +8,7 @@ set -euo pipefail
 build_and_run=(
   build-essential cmake ninja-build pkg-config
   libssl-dev libsodium-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev
-  libcli11-dev libqrencode-dev libnftables-dev
+  libcli11-dev libqrencode-dev libnftables-dev zlib1g-dev
   iproute2 nftables ca-certificates
 )
 testing=(
