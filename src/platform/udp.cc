@@ -54,6 +54,15 @@ Result<UdpSocket> UdpSocket::bind(uint16_t port, uint32_t fwmark, bool offloads)
   int buf = 8 << 20;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
   setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf));
+  // Always DF, and never fragmented by this host: the in-tunnel path MTU search
+  // (dataplane/path_mtu.h) must see what the path really carries, and the MSS clamping built on
+  // it keeps full-size packets from needing fragments in the first place.
+  int probe = IP_PMTUDISC_PROBE;
+  setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof(probe));
+  if (!s.v4_only_) {
+    int probe6 = IPV6_PMTUDISC_PROBE;
+    setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe6, sizeof(probe6));
+  }
   if (fwmark != 0) {
     auto st = s.set_fwmark(fwmark);
     if (!st) return st.take_error();
