@@ -43,12 +43,12 @@ constexpr uint16_t byte_swap(uint16_t v) {
 // cannot produce 0xffff where a full recomputation would give 0x0000.
 uint16_t checksum_replace(uint16_t check, uint16_t old_word, uint16_t new_word) {
   uint32_t sum = uint32_t(uint16_t(~check)) + uint16_t(~old_word) + new_word;
-  return uint16_t(~inet_fold(sum));
+  return uint16_t(~checksum_fold(sum));
 }
 
 void set_ipv4_header_checksum(uint8_t* header, uint32_t header_length) {
   store_be16(header + 10, 0);
-  store_be16(header + 10, inet_checksum(inet_sum(0, header, header_length)));
+  store_be16(header + 10, checksum_finish(checksum_add(0, header, header_length)));
 }
 
 // RFC 1812 4.3.2.7 and RFC 1122 3.2.2: no error to a source that does not name one host.
@@ -123,7 +123,7 @@ uint32_t packet_too_big_v4(const uint8_t* packet, const TransportHeader& l4, uin
   store_be16(icmp + 4, 0);
   store_be16(icmp + 6, uint16_t(reported));  // RFC 1191 next-hop MTU; < length <= 65535
   std::memcpy(icmp + kIcmpHeaderSize, packet, quote);
-  store_be16(icmp + 2, inet_checksum(inet_sum(0, icmp, kIcmpHeaderSize + quote)));
+  store_be16(icmp + 2, checksum_finish(checksum_add(0, icmp, kIcmpHeaderSize + quote)));
   return total;
 }
 
@@ -168,8 +168,8 @@ uint32_t packet_too_big_v6(const uint8_t* packet, const TransportHeader& l4, uin
   store_be16(icmp + 2, 0);
   store_be32(icmp + 4, reported);
   std::memcpy(icmp + kIcmpHeaderSize, packet, quote);
-  uint64_t sum = pseudo_header_sum_v6(out, kIpProtoIcmpV6, icmp_length);
-  store_be16(icmp + 2, inet_checksum(inet_sum(sum, icmp, icmp_length)));
+  uint64_t sum = pseudo_header_v6(out, kIpProtoIcmpV6, icmp_length);
+  store_be16(icmp + 2, checksum_finish(checksum_add(sum, icmp, icmp_length)));
   return kIpv6HeaderSize + icmp_length;
 }
 

@@ -15,6 +15,7 @@
 #include <optional>
 #include <type_traits>
 
+#include "common/checksum.h"
 #include "net/ip.h"
 
 namespace waypost::dataplane {
@@ -28,41 +29,7 @@ constexpr uint8_t kIpProtoIcmp = 1;
 constexpr uint8_t kIpProtoTcp = 6;
 constexpr uint8_t kIpProtoIcmpV6 = 58;
 
-// --- Internet checksum (RFC 1071) --------------------------------------------------------------
-
-// Adds `len` bytes as big-endian 16-bit words to an unfolded one's-complement sum. `data` must
-// start at an even offset of the checksummed range; an odd last byte is padded with zero.
-inline uint64_t inet_sum(uint64_t sum, const uint8_t* data, uint32_t len) {
-  uint32_t i = 0;
-  for (; i + 1 < len; i += 2) {
-    sum += uint32_t(data[i]) << 8 | data[i + 1];
-  }
-  if (i < len) {
-    sum += uint32_t(data[i]) << 8;
-  }
-  return sum;
-}
-
-inline uint16_t inet_fold(uint64_t sum) {
-  while ((sum >> 16) != 0) {
-    sum = (sum & 0xffff) + (sum >> 16);
-  }
-  return uint16_t(sum);
-}
-
-// The value to store in a checksum field.
-inline uint16_t inet_checksum(uint64_t sum) {
-  return uint16_t(~inet_fold(sum));
-}
-
-// Pseudo-header sums for an upper-layer packet of `length` bytes (RFC 793, RFC 8200 8.1), given
-// the IPv4 or IPv6 header whose addresses it uses.
-inline uint64_t pseudo_header_sum_v4(const uint8_t* ip, uint8_t protocol, uint32_t length) {
-  return inet_sum(0, ip + 12, 8) + protocol + length;
-}
-inline uint64_t pseudo_header_sum_v6(const uint8_t* ip, uint8_t next_header, uint32_t length) {
-  return inet_sum(0, ip + 8, 32) + (length >> 16) + (length & 0xffff) + next_header;
-}
+// Checksums: common/checksum.h (checksum_add / checksum_fold / checksum_finish / pseudo_header_*).
 
 // --- Locating the upper-layer header ----------------------------------------------------------
 

@@ -214,8 +214,8 @@ uint32_t build_probe(uint8_t* out, uint32_t size, const net::IpAddress& src,
     out[7] = kDefaultTtl;
     std::memcpy(out + 8, src.bytes.data(), 16);
     std::memcpy(out + 24, dst.bytes.data(), 16);
-    const uint64_t sum = pseudo_header_sum_v6(out, kIpProtoIcmpV6, icmp_length);
-    store_be16(icmp + 2, inet_checksum(inet_sum(sum, icmp, icmp_length)));
+    const uint64_t sum = pseudo_header_v6(out, kIpProtoIcmpV6, icmp_length);
+    store_be16(icmp + 2, checksum_finish(checksum_add(sum, icmp, icmp_length)));
     return size;
   }
   out[0] = 0x45;
@@ -228,8 +228,8 @@ uint32_t build_probe(uint8_t* out, uint32_t size, const net::IpAddress& src,
   store_be16(out + 10, 0);
   std::memcpy(out + 12, src.bytes.data(), 4);
   std::memcpy(out + 16, dst.bytes.data(), 4);
-  store_be16(out + 10, inet_checksum(inet_sum(0, out, 20)));
-  store_be16(icmp + 2, inet_checksum(inet_sum(0, icmp, icmp_length)));
+  store_be16(out + 10, checksum_finish(checksum_add(0, out, 20)));
+  store_be16(icmp + 2, checksum_finish(checksum_add(0, icmp, icmp_length)));
   return size;
 }
 
@@ -248,8 +248,8 @@ std::optional<ProbeReply> parse_probe_reply(const uint8_t* packet, uint32_t size
       load_be32(icmp + 8) != kProbeMarker || load_be32(icmp + 12) != l4->end) {
     return std::nullopt;
   }
-  uint64_t sum = v6 ? pseudo_header_sum_v6(packet, kIpProtoIcmpV6, icmp_length) : 0;
-  if (inet_fold(inet_sum(sum, icmp, icmp_length)) != 0xffff) {
+  uint64_t sum = v6 ? pseudo_header_v6(packet, kIpProtoIcmpV6, icmp_length) : 0;
+  if (checksum_fold(checksum_add(sum, icmp, icmp_length)) != 0xffff) {
     return std::nullopt;
   }
   return ProbeReply{load_be16(icmp + 6), l4->end};
