@@ -23,12 +23,14 @@
 //   --batch N           datagrams per sendmmsg call (default 64, at most 1024)
 //   --seed N            PRNG seed (default: from getrandom)
 //
-// Every run is bounded by --duration and by the packet cap. At the end one JSON line goes to
+// Every run is bounded by --duration and by the packet cap; SIGINT or SIGTERM ends it early. At the
+// end (also after a signal) one JSON line goes to
 // stdout: {"mode","sent","errors","bytes","seconds","pps","types":{"1":n,...}} where "types"
 // counts datagrams by their first byte (the WireGuard message type) when it is 1..4.
 // Exit status: 0 when at least one datagram was sent, 1 otherwise, 2 on usage errors.
 
 #include <arpa/inet.h>
+#include <csignal>
 #include <netinet/in.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -66,6 +68,9 @@ namespace {
 using waypost::load_be16;
 using waypost::store_be16;
 using waypost::store_be32;
+
+volatile std::sig_atomic_t g_stop = 0;
+void on_signal(int) { g_stop = 1; }
 
 constexpr double kMaxDuration = 600;
 constexpr uint64_t kMaxPackets = 200'000'000;
@@ -612,7 +617,12 @@ int main(int argc, char** argv) {
   double now = start;
   uint16_t ip_id = uint16_t(rng.next());
 
-  while (sent < cap && now < deadline) {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  while (sent < cap && now < deadline && !g_stop) {
     uint64_t allowed = cap;
     if (o.rate > 0) {
       allowed = std::min<uint64_t>(cap, uint64_t((now - start) * o.rate) + 1);
@@ -700,7 +710,10 @@ int main(int argc, char** argv) {
         done += size_t(r);
         continue;
       }
-      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && errno == EINTR) {
+        if (g_stop) break;
+        continue;
+      }
       if (r < 0 && (errno == EAGAIN || errno == ENOBUFS || errno == ECONNREFUSED ||
                     errno == EHOSTUNREACH || errno == ENETUNREACH || errno == EPERM)) {
         ++errors;
@@ -711,7 +724,7 @@ int main(int argc, char** argv) {
           done += 1;  // skip the datagram that failed
           failed += 1;
         }
-        if (now_seconds() >= deadline) break;
+        if (now_seconds() >= deadline || g_stop) break;
         continue;
       }
       std::perror("wg_flood: sendmmsg");
