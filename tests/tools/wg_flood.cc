@@ -7,10 +7,11 @@
 //   wg_flood garbage --target IP:PORT [--min-size N] [--max-size N] [options]
 //       Random payloads of random sizes.
 //   wg_flood replay FILE --target IP:PORT [--repeat N] [--dport P] [options]
-//       Re-sends recorded datagrams, in order, N passes. FILE is a classic pcap file as written
-//       by `tcpdump -w` (Ethernet, Linux cooked v1/v2 or raw IP link types; the UDP payloads of
-//       IPv4/IPv6 packets are taken, only those to port P with --dport; truncated packets are
-//       skipped), or a text file with one datagram per line in hex ('#' starts a comment).
+//       Re-sends recorded datagrams, in order, N passes (default 1; 0: until --duration or
+//       --count). FILE is a classic pcap file as written by `tcpdump -w` (Ethernet, Linux cooked
+//       v1/v2 or raw IP link types; the UDP payloads of IPv4/IPv6 packets are taken, only those
+//       to port P with --dport; truncated packets are skipped), or a text file with one datagram
+//       per line in hex ('#' starts a comment).
 //
 // Options:
 //   --rate PPS          packets per second (default 1000; 0 = as fast as possible)
