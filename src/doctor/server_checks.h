@@ -1,0 +1,57 @@
+#pragma once
+// Server sanity: what a Waypost (or Algo-style) server needs from the host to forward its
+// clients' traffic: IP forwarding, its own nftables table with the masquerade rule, a default
+// route, and no other firewall table whose forward hook drops the tunnel's packets (Docker and
+// ufw install such tables). The analysis is pure over values read by the caller (sysctls, the
+// ruleset as `nft -j list ruleset` JSON, the default route) and unit-tested.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "doctor/findings.h"
+
+namespace waypost::doctor {
+
+// A forwarding sysctl: `value` is what /proc/sys holds (nullopt if unreadable, e.g. IPv6 off).
+Finding forwarding_finding(const std::string& key, const std::optional<std::string>& value,
+                           bool server_running);
+
+struct ForwardBlocker {
+  std::string family;  // "ip", "inet", ...
+  std::string table;
+  std::string chain;
+  bool allows_from_tunnel = false;  // a rule accepts iifname <tunnel>
+  bool allows_to_tunnel = false;    // a rule accepts oifname <tunnel>, or established traffic
+};
+
+struct RulesetAnalysis {
+  bool table_present = false;            // inet waypost-<if>
+  bool masquerade = false;               // a masquerade rule in it
+  std::vector<ForwardBlocker> blockers;  // other tables: forward hook with policy drop
+};
+
+// `ruleset` is the JSON of `nft -j list ruleset`; `table` the server's table name (without the
+// family); `ifname` its tunnel interface.
+RulesetAnalysis analyze_ruleset(const nlohmann::json& ruleset, const std::string& table,
+                                const std::string& ifname);
+
+std::vector<Finding> ruleset_findings(const RulesetAnalysis& a, const std::string& table,
+                                      const std::string& ifname, bool server_running,
+                                      const std::string& uplink);
+
+// The main table's default route for one family ("" gateway/dev when there is none).
+struct DefaultRouteView {
+  bool present = false;
+  std::string gateway;
+  std::string dev;
+};
+Finding default_route_finding(bool ipv6, const DefaultRouteView& route);
+
+// The ruleset as JSON through libnftables (the caller's network namespace).
+Result<nlohmann::json> read_ruleset_json();
+
+}  // namespace waypost::doctor
