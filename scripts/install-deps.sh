@@ -9,11 +9,13 @@ build_and_run=(
   build-essential cmake ninja-build pkg-config
   libssl-dev libsodium-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev
   libcli11-dev libqrencode-dev libnftables-dev zlib1g-dev
+  libunbound-dev libevent-dev nettle-dev dns-root-data
   iproute2 nftables ca-certificates
 )
 testing=(
   clang libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev
   wireguard-go wireguard-tools iperf3 tcpdump iputils-ping python3 curl procps util-linux psmisc
+  unbound dnsutils ldnsutils dnsperf dnsmasq-base
 )
 
 wanted=("${build_and_run[@]}")
