@@ -1,0 +1,137 @@
+// Rendering a commented config.yaml (for `server init`).
+#include <fmt/format.h>
+
+#include "server/config.h"
+#include "server/config_text.h"
+
+namespace waypost::server {
+
+using namespace text;  // NOLINT
+
+std::string render_server_config(const ServerConfig& c) {
+  std::string out;
+  out +=
+      "# Waypost server configuration.\n"
+      "# Keys that Algo VPN's config.cfg also has keep Algo's names and meaning; the others are\n"
+      "# Waypost's own. docs/SERVER-CONFIG.md describes every key. Unknown keys are errors.\n"
+      "\n"
+      "# One entry per device (each gets its own keys and addresses). Names: 1-64 letters,\n"
+      "# digits and _ . @ -; quote names that look like numbers, e.g. \"123\".\n";
+  std::vector<std::string> items;
+  for (const auto& u : c.users) {
+    items.push_back(yaml_scalar(u));
+  }
+  render_list(out, "users", items);
+
+  out += fmt::format(
+      "\n"
+      "### WireGuard ###\n"
+      "\n"
+      "# Serve WireGuard at all.\n"
+      "wireguard_enabled: {}\n"
+      "\n"
+      "# UDP port clients connect to. Change it if a network on the way blocks this one.\n"
+      "wireguard_port: {}\n"
+      "\n"
+      "# Seconds between keepalives from clients, for NATs that forget idle mappings; 0 = off.\n"
+      "wireguard_PersistentKeepalive: {}\n"
+      "\n"
+      "# Tunnel address pools: the server takes the first address, users the next free ones.\n"
+      "wireguard_network_ipv4: {}\n"
+      "wireguard_network_ipv6: {}\n"
+      "\n"
+      "# IPv6 inside the tunnel (clients get an IPv6 address and IPv6 DNS servers).\n"
+      "ipv6: {}\n"
+      "\n"
+      "# Lowers the client MTU to 1420 - reduce_mtu (0-500). 0 keeps 1420: the server clamps\n"
+      "# TCP MSS, which is enough on almost every network. Raise it if connections hang.\n"
+      "reduce_mtu: {}\n",
+      yes_no(c.wireguard_enabled), c.wireguard_port, c.wireguard_persistent_keepalive,
+      c.wireguard_network_ipv4.to_string(), yaml_scalar(c.wireguard_network_ipv6.to_string()),
+      yes_no(c.ipv6), c.reduce_mtu);
+
+  out += fmt::format(
+      "\n"
+      "### Firewall ###\n"
+      "\n"
+      "# Clients cannot reach each other through the server (false for a \"road warrior\" LAN).\n"
+      "BetweenClients_DROP: {}\n"
+      "# Drop Windows file sharing (SMB, TCP 445) and NetBIOS (137-139) from clients.\n"
+      "block_smb: {}\n"
+      "block_netbios: {}\n",
+      yes_no(c.between_clients_drop), yes_no(c.block_smb), yes_no(c.block_netbios));
+
+  out += fmt::format(
+      "\n"
+      "### DNS ###\n"
+      "\n"
+      "# Resolvers written into client profiles.\n"
+      "dns_servers:\n");
+  items.clear();
+  for (const auto& a : c.dns_servers.ipv4) {
+    items.push_back(yaml_number_like(a.to_string()));
+  }
+  render_list(out, "ipv4", items, "  ");
+  items.clear();
+  for (const auto& a : c.dns_servers.ipv6) {
+    items.push_back(yaml_scalar(a.to_string()));
+  }
+  render_list(out, "ipv6", items, "  ");
+  out += fmt::format(
+      "\n"
+      "# Ad blocking and DNS encryption by the server's own resolver. Accepted now; they take\n"
+      "# effect when the built-in resolver lands. Until then clients use dns_servers above.\n"
+      "dns_adblocking: {}\n"
+      "dns_encryption: {}\n"
+      "# Block lists (hosts-file format) for dns_adblocking.\n",
+      yes_no(c.dns_adblocking), yes_no(c.dns_encryption));
+  items.clear();
+  for (const auto& u : c.adblock_lists) {
+    items.push_back(yaml_scalar(u));
+  }
+  render_list(out, "adblock_lists", items);
+
+  out += fmt::format(
+      "\n"
+      "### Apple profiles (.mobileconfig) ###\n"
+      "\n"
+      "# Connect on demand: automatically whenever the device is on cellular / on Wi-Fi.\n"
+      "ondemand_cellular: {}\n"
+      "ondemand_wifi: {}\n"
+      "# Wi-Fi networks (SSIDs) where the VPN stays off, e.g. your home network.\n",
+      yes_no(c.ondemand_cellular), yes_no(c.ondemand_wifi));
+  items.clear();
+  for (const auto& s : c.ondemand_wifi_exclude) {
+    items.push_back(yaml_scalar(s));
+  }
+  render_list(out, "ondemand_wifi_exclude", items);
+
+  out += fmt::format(
+      "\n"
+      "### Waypost ###\n"
+      "\n"
+      "# Host name or IP address that clients connect to; written into their profiles.\n"
+      "endpoint: {}\n"
+      "\n"
+      "# Name of the server's WireGuard interface.\n"
+      "wireguard_interface: {}\n"
+      "\n"
+      "# Drop all input to the server itself except WireGuard, SSH on ssh_port, ping and DNS\n"
+      "# from clients.\n"
+      "restrict_input: {}\n"
+      "ssh_port: {}\n"
+      "\n"
+      "# Prometheus metrics at http://<metrics_listen>/metrics, on a loopback address and port\n"
+      "# such as 127.0.0.1:9586 or [::1]:9586; \"\" = off.\n"
+      "metrics_listen: {}\n"
+      "\n"
+      "# Segmentation and receive offloads (GSO/GRO) for throughput.\n"
+      "offloads: {}\n",
+      c.endpoint.empty() ? std::string("\"\"") : yaml_scalar(c.endpoint),
+      yaml_scalar(c.wireguard_interface), yes_no(c.restrict_input), c.ssh_port,
+      c.metrics_listen.empty() ? std::string("\"\"") : yaml_scalar(c.metrics_listen),
+      yes_no(c.offloads));
+  return out;
+}
+
+}  // namespace waypost::server
