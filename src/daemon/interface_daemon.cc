@@ -142,6 +142,7 @@ Status InterfaceDaemon::configure_device() {
       auto ep = net::Endpoint::resolve(*pc.endpoint);
       if (!ep) return make_error("[Peer] at line {}: {}", pc.line, ep.error().message);
       peer->endpoint = *ep;
+      peer->endpoint_configured = true;
     }
     for (const auto& prefix : pc.allowed_ips) device_.add_allowed_ip(*peer, prefix);
     peer->persistent_keepalive_interval = pc.persistent_keepalive;
@@ -326,6 +327,7 @@ nlohmann::json InterfaceDaemon::show_json() const {
     pj["tx_bytes"] = p.tx_bytes;
     pj["persistent_keepalive"] = p.persistent_keepalive;
     if (auto* peer = const_cast<wireguard::Device&>(device_).find_peer(p.public_key)) {
+      pj["endpoint_configured"] = peer->endpoint_configured;
       const auto& path = peer->path();
       pj["path_mtu"] = path.mtu();
       pj["path_mtu_probing"] = path.probing();

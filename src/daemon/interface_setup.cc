@@ -324,6 +324,9 @@ Result<uint32_t> InterfaceSetup::automatic_mtu() {
       uint32_t m = path_mtu(*info);
       if (m <= overhead(endpoint.is_v4())) continue;
       m -= overhead(endpoint.is_v4());
+      // A peer pads what it sends to a multiple of 16 (up to its own MTU): an MTU that is not
+      // itself a multiple of 16 would let a stock peer's full-size packets grow past the path.
+      m &= ~uint32_t(15);
       if (best == 0 || m < best) best = m;
     }
   }

@@ -1,6 +1,53 @@
 #include "dataplane/path_mtu.h"
 
+#include <cstring>
+
+#include "common/bytes.h"
+#include "common/checksum.h"
+
 namespace waypost::dataplane {
+
+uint32_t answer_probe(const uint8_t* packet, uint32_t size, uint8_t* out) {
+  if (size < kProbeMinSizeV4) return 0;
+  const bool v6 = (packet[0] >> 4) == 6;
+  uint32_t l4 = 0;
+  if (!v6) {
+    l4 = uint32_t(packet[0] & 0x0f) * 4;
+    if ((packet[0] >> 4) != 4 || l4 < 20 || packet[9] != 1 || size < l4 + 16 ||
+        load_be16(packet + 2) != size || (load_be16(packet + 6) & 0x3fff) != 0 ||
+        packet[l4] != 8) {
+      return 0;
+    }
+  } else {
+    l4 = 40;
+    if (size < kProbeMinSizeV6 || packet[6] != 58 || 40u + load_be16(packet + 4) != size ||
+        packet[l4] != 128) {
+      return 0;
+    }
+  }
+  if (load_be32(packet + l4 + 8) != kProbeMarker || load_be32(packet + l4 + 12) != size) return 0;
+  std::memcpy(out, packet, size);
+  if (!v6) {
+    std::memcpy(out + 12, packet + 16, 4);
+    std::memcpy(out + 16, packet + 12, 4);
+    out[8] = 64;
+    store_be16(out + 6, 0x4000);  // DF: the reply must fit the path as it is
+    store_be16(out + 10, 0);
+    store_be16(out + 10, checksum_finish(checksum_add(0, out, l4)));
+    out[l4] = 0;  // echo reply
+    store_be16(out + l4 + 2, 0);
+    store_be16(out + l4 + 2, checksum_finish(checksum_add(0, out + l4, size - l4)));
+  } else {
+    std::memcpy(out + 8, packet + 24, 16);
+    std::memcpy(out + 24, packet + 8, 16);
+    out[7] = 64;
+    out[l4] = 129;  // echo reply
+    store_be16(out + l4 + 2, 0);
+    const uint64_t sum = pseudo_header_v6(out, 58, size - l4);
+    store_be16(out + l4 + 2, checksum_finish(checksum_add(sum, out + l4, size - l4)));
+  }
+  return size;
+}
 
 void PathMtu::set_interface_mtu(uint32_t mtu) {
   interface_mtu_ = mtu;

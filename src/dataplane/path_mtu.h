@@ -15,6 +15,14 @@
 
 namespace waypost::dataplane {
 
+// If `packet` is a path MTU probe (an ICMP/ICMPv6 echo request carrying the probe marker, of
+// the size it says it has), writes the echo reply into `out` (room for `size` bytes) and
+// returns its size; else 0. Waypost answers its peers' probes itself, at the full size and
+// with DF, rather than letting the local kernel answer: the kernel would fragment the reply if
+// it had cached a smaller path MTU (from our own ICMP packet-too-big, say), and the prober
+// would then underestimate the path.
+uint32_t answer_probe(const uint8_t* packet, uint32_t size, uint8_t* out);
+
 class PathMtu {
  public:
   explicit PathMtu(uint32_t interface_mtu = 1420)

@@ -90,6 +90,31 @@ void Device::start_path_probing(Peer& peer) {
   if (peer.path().probing()) arm_timer(peer, kTimerPathProbe, 0);
 }
 
+bool Device::answer_path_probe(Peer& peer, const CryptoJob& job) {
+  // Cheap filter: only ICMP (v4 protocol 1, v6 next header 58) can be a probe.
+  if (job.length < dataplane::kProbeMinSizeV4 ||
+      !(((job.data[0] >> 4) == 4 && job.data[9] == 1) ||
+        ((job.data[0] >> 4) == 6 && job.length >= 40 && job.data[6] == 58))) {
+    return false;
+  }
+  const uint32_t len = dataplane::inner_packet_length(job.data, job.length);
+  if (len == 0) return false;
+  dataplane::Packet request{job.data, len};
+  if (env_.router.lookup_source(request) != &peer) return false;  // not from this peer
+  Keypair* kp = peer.current_keypair.get();
+  if (kp == nullptr || kp->expired_for_sending(env_.clock.now()) || !peer.endpoint) return false;
+  if (!probe_buffer_.data()) probe_buffer_ = PageBuffer(dataplane::kSlotSize);
+  uint8_t* out = probe_buffer_.data() + dataplane::kHeadroom;
+  const uint32_t n = dataplane::answer_probe(job.data, len, out);
+  if (n == 0 || n > mtu_) return false;
+  timers_any_authenticated_packet_traversal(peer);
+  timers_any_authenticated_packet_sent(peer);
+  dataplane::Packet reply{out, n};
+  seal_batch(peer, *kp, {&reply, 1});
+  env_.network.flush();
+  return true;
+}
+
 void Device::send_path_probe(Peer& peer) {
   const Nanos now = env_.clock.now();
   Keypair* kp = peer.current_keypair.get();
@@ -609,6 +634,7 @@ void Device::finish_open(const CryptoJob& job, Datagram& d) {
     return;
   }
   timers_data_received(peer);
+  if (answer_path_probe(peer, job)) return;
   if (peer.path().probing()) {
     const uint32_t len = dataplane::inner_packet_length(job.data, job.length);
     if (len != 0 && peer.path().consume_reply(job.data, len, probe_id_, env_.clock.now())) return;

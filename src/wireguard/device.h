@@ -191,6 +191,8 @@ class Device {
   void update_endpoint(Peer& peer, const net::Endpoint& from);
 
   void prepare_open(dataplane::Datagram& d, uint32_t index);
+  // Answers a peer's path MTU probe directly (see dataplane::answer_probe); true if it was one.
+  bool answer_path_probe(Peer& peer, const CryptoJob& job);
   void finish_open(const CryptoJob& job, dataplane::Datagram& d);
   void handle_initiation(const QueuedHandshake& q);
   void handle_response(const QueuedHandshake& q);

@@ -51,7 +51,10 @@ Status Device::apply(const UapiSet& set) {
       if (peer == nullptr) continue;  // our own key: ignored, as wg does
     }
     if (change.preshared_key) set_preshared_key(*peer, *change.preshared_key);
-    if (change.endpoint) peer->endpoint = *change.endpoint;
+    if (change.endpoint) {
+      peer->endpoint = *change.endpoint;
+      peer->endpoint_configured = true;
+    }
     if (change.replace_allowed_ips) clear_allowed_ips(*peer);
     for (const UapiAllowedIp& a : change.allowed_ips) {
       if (a.remove) {

@@ -56,6 +56,7 @@ class Peer final : public dataplane::Tunnel {
   Handshake handshake;
   CookieMaker cookie;
   std::optional<net::Endpoint> endpoint;
+  bool endpoint_configured = false;  // set by configuration (Endpoint=, UAPI), not learned
   uint16_t persistent_keepalive_interval = 0;  // seconds
 
   std::unique_ptr<Keypair> previous_keypair;

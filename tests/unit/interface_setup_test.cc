@@ -299,37 +299,38 @@ TEST(InterfaceSetup, AutomaticMtu) {
     CHILD_REQUIRE_OK(setup);
     CHILD_CHECK_EQ(setup->mtu(), 1320u);
 
-    // Toward one endpoint: its route's device MTU, minus the IPv4 overhead (60).
+    // Toward one endpoint: its route's device MTU, minus the IPv4 overhead (60), rounded down to
+    // a multiple of 16 (peers pad to 16).
     setup = InterfaceSetup::up(config, context_for("wp0", nullptr, {ep("198.51.100.9:51820")}));
     CHILD_REQUIRE_OK(setup);
-    CHILD_CHECK_EQ(setup->mtu(), 1240u);
+    CHILD_CHECK_EQ(setup->mtu(), 1232u);
     // Several endpoints: the smallest path MTU wins (as current wg-quick does).
     setup = InterfaceSetup::up(
         config, context_for("wp0", nullptr, {ep("192.0.2.9:51820"), ep("198.51.100.9:51820")}));
     CHILD_REQUIRE_OK(setup);
-    CHILD_CHECK_EQ(setup->mtu(), 1240u);
+    CHILD_CHECK_EQ(setup->mtu(), 1232u);
     // A route's own MTU metric beats its device's MTU.
     setup = InterfaceSetup::up(config, context_for("wp0", nullptr, {ep("203.0.113.5:51820")}));
     CHILD_REQUIRE_OK(setup);
-    CHILD_CHECK_EQ(setup->mtu(), 1220u);
+    CHILD_CHECK_EQ(setup->mtu(), 1216u);
     auto index = nl->link_index("wp0");
     CHILD_REQUIRE_OK(index);
     auto applied = nl->link_mtu(*index);
     CHILD_REQUIRE_OK(applied);
-    CHILD_CHECK_EQ(*applied, 1220u);
+    CHILD_CHECK_EQ(*applied, 1216u);
 
     // When the path changes, refresh_mtu follows it.
     CHILD_CHECK(system("ip route replace 203.0.113.0/24 dev up0 mtu 1360") == 0);
     auto changed = setup->refresh_mtu();
     CHILD_REQUIRE_OK(changed);
     CHILD_CHECK(*changed);
-    CHILD_CHECK_EQ(setup->mtu(), 1300u);
+    CHILD_CHECK_EQ(setup->mtu(), 1296u);
     changed = setup->refresh_mtu();
     CHILD_REQUIRE_OK(changed);
     CHILD_CHECK(!*changed);
     applied = nl->link_mtu(*index);
     CHILD_REQUIRE_OK(applied);
-    CHILD_CHECK_EQ(*applied, 1300u);
+    CHILD_CHECK_EQ(*applied, 1296u);
 
     // An explicit MTU is never refreshed.
     config.iface.mtu = 1350;

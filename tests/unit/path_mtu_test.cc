@@ -6,6 +6,8 @@
 #include "common/bytes.h"
 #include "common/checksum.h"
 #include "dataplane/mtu.h"
+#include "dataplane/path_mtu.h"
+#include "dataplane/pmtu_probe.h"
 #include "wg_pair.h"
 
 namespace waypost::wireguard {
@@ -155,3 +157,30 @@ TEST_F(PathMtuTest, ProbingFollowsThePathWhenItGrows) {
 
 }  // namespace
 }  // namespace waypost::wireguard
+
+namespace waypost::dataplane {
+namespace {
+
+TEST(AnswerProbe, RepliesAreRecognizedByTheProber) {
+  for (const char* pair : {"10.0.0.1>10.0.0.2", "fd00::1>fd00::2"}) {
+    std::string s(pair);
+    auto src = net::IpAddress::parse(s.substr(0, s.find('>'))).value();
+    auto dst = net::IpAddress::parse(s.substr(s.find('>') + 1)).value();
+    std::vector<uint8_t> probe(1400), reply(1400);
+    ASSERT_EQ(build_probe(probe.data(), 1400, src, dst, 77, 5), 1400u);
+    ASSERT_EQ(answer_probe(probe.data(), 1400, reply.data()), 1400u) << pair;
+    auto parsed = parse_probe_reply(reply.data(), 1400, 77);
+    ASSERT_TRUE(parsed.has_value()) << pair;
+    EXPECT_EQ(parsed->seq, 5);
+    EXPECT_EQ(parsed->size, 1400u);
+    // Not a probe: an ordinary ping, a truncated probe, a reply.
+    std::vector<uint8_t> other = probe;
+    other[other.size() - 1400 + (src.is_v4() ? 28 : 48)] ^= 0xff;  // break the marker
+    EXPECT_EQ(answer_probe(other.data(), 1400, reply.data()), 0u);
+    EXPECT_EQ(answer_probe(probe.data(), 1000, reply.data()), 0u);
+    EXPECT_EQ(answer_probe(reply.data(), 1400, other.data()), 0u);
+  }
+}
+
+}  // namespace
+}  // namespace waypost::dataplane
