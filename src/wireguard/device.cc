@@ -14,12 +14,16 @@ using dataplane::Datagram;
 using dataplane::Packet;
 
 namespace {
-std::string short_key(const crypto::PublicKey& k) { return crypto::key_to_base64(k); }
+std::string short_key(const crypto::PublicKey& k) {
+  return crypto::key_to_base64(k);
+}
 }  // namespace
 
 // --- Peer (Tunnel) -------------------------------------------------------------------------
 
-void Peer::send(std::span<Packet> packets) { device_.send_packets(*this, packets); }
+void Peer::send(std::span<Packet> packets) {
+  device_.send_packets(*this, packets);
+}
 
 std::string Peer::describe() const {
   return "peer " + short_key(public_key_) + " (" +
@@ -38,105 +42,6 @@ void Device::set_mtu(uint32_t mtu) {
   mtu_ = mtu;
   for (auto& [key, peer] : peers_) peer->path().set_interface_mtu(mtu);
 }
-
-void Device::set_local_addresses(std::vector<net::Prefix> addresses) {
-  local_addresses_ = std::move(addresses);
-  for (auto& [key, peer] : peers_) peer->probe_target_known = false;
-}
-
-void Device::start_path_probing(Peer& peer) {
-  if (!peer.probe_target_known) {
-    // What to ping: the peer's own tunnel address. A host route among its allowed IPs is that
-    // address (a server's view of its clients); otherwise the first host of our own subnet if
-    // it routes to this peer (a client's view of its server). Families are tried IPv4 first.
-    std::optional<net::IpAddress> local, remote;
-    const auto allowed = allowed_ips(peer);
-    for (net::Family family : {net::Family::kV4, net::Family::kV6}) {
-      const net::Prefix* mine = nullptr;
-      for (const auto& a : local_addresses_) {
-        if (a.address.family == family) {
-          mine = &a;
-          break;
-        }
-      }
-      if (mine == nullptr) continue;
-      for (const auto& p : allowed) {
-        if (p.address.family == family && p.length == p.address.bit_length()) {
-          remote = p.address;
-          break;
-        }
-      }
-      if (!remote && mine->length < mine->address.bit_length() - 1) {
-        net::Prefix net = *net::Prefix::parse(mine->to_string());  // host bits cleared
-        net::IpAddress first = net.address;
-        first.bytes[first.byte_length() - 1] |= 1;
-        if (!(first == mine->address) && env_.router.table().lookup(first) == &peer) {
-          remote = first;
-        }
-      }
-      if (remote) {
-        local = mine->address;
-        break;
-      }
-    }
-    peer.path().set_probe_target(local, remote);
-    peer.probe_target_known = true;
-    if (remote) {
-      spdlog::debug("{}: probing the path MTU with pings to {}", peer.describe(),
-                    remote->to_string());
-    }
-  }
-  peer.path().start(env_.clock.now());
-  if (peer.path().probing()) arm_timer(peer, kTimerPathProbe, 0);
-}
-
-bool Device::answer_path_probe(Peer& peer, const CryptoJob& job) {
-  // Cheap filter: only ICMP (v4 protocol 1, v6 next header 58) can be a probe.
-  if (job.length < dataplane::kProbeMinSizeV4 ||
-      !(((job.data[0] >> 4) == 4 && job.data[9] == 1) ||
-        ((job.data[0] >> 4) == 6 && job.length >= 40 && job.data[6] == 58))) {
-    return false;
-  }
-  const uint32_t len = dataplane::inner_packet_length(job.data, job.length);
-  if (len == 0) return false;
-  dataplane::Packet request{job.data, len};
-  if (env_.router.lookup_source(request) != &peer) return false;  // not from this peer
-  Keypair* kp = peer.current_keypair.get();
-  if (kp == nullptr || kp->expired_for_sending(env_.clock.now()) || !peer.endpoint) return false;
-  if (!probe_buffer_.data()) probe_buffer_ = PageBuffer(dataplane::kSlotSize);
-  uint8_t* out = probe_buffer_.data() + dataplane::kHeadroom;
-  const uint32_t n = dataplane::answer_probe(job.data, len, out);
-  if (n == 0 || n > mtu_) return false;
-  timers_any_authenticated_packet_traversal(peer);
-  timers_any_authenticated_packet_sent(peer);
-  dataplane::Packet reply{out, n};
-  seal_batch(peer, *kp, {&reply, 1});
-  env_.network.flush();
-  return true;
-}
-
-void Device::send_path_probe(Peer& peer) {
-  const Nanos now = env_.clock.now();
-  Keypair* kp = peer.current_keypair.get();
-  // Without a session there is nothing to probe through; the next handshake resumes probing.
-  if (kp == nullptr || kp->expired_for_sending(now) || !peer.endpoint) return;
-  {
-    if (!probe_buffer_.data()) probe_buffer_ = PageBuffer(dataplane::kSlotSize);
-    uint8_t* data = probe_buffer_.data() + dataplane::kHeadroom;
-    if (uint32_t n = peer.path().build_due_probe(now, data, probe_id_)) {
-      // Not data: a lost probe must not make the session look dead (no data_sent hook).
-      timers_any_authenticated_packet_traversal(peer);
-      timers_any_authenticated_packet_sent(peer);
-      dataplane::Packet p{data, n};
-      seal_batch(peer, *kp, {&p, 1});
-      env_.network.flush();
-    }
-  }
-  const Nanos next = peer.path().next_wakeup();
-  if (next != kNever) arm_timer(peer, kTimerPathProbe, std::max<Nanos>(next - now, millis(10)));
-}
-
-Device::~Device() { remove_all_peers(); }
 
 void Device::set_private_key(const std::optional<crypto::PrivateKey>& key) {
   // Setting the same key again (wg syncconf does) must not disturb live sessions.
@@ -240,7 +145,9 @@ uint32_t Device::new_index(Peer& peer) {
   }
 }
 
-void Device::release_index(uint32_t index) { index_.erase(index); }
+void Device::release_index(uint32_t index) {
+  index_.erase(index);
+}
 
 void Device::release_handshake_index(Peer& peer) {
   // Once a session takes over the handshake's index the entry is the keypair's; and after that
@@ -640,145 +547,10 @@ void Device::finish_open(const CryptoJob& job, Datagram& d) {
     if (len != 0 && peer.path().consume_reply(job.data, len, probe_id_, env_.clock.now())) return;
   }
   if (!env_.router.accept(peer, Packet{job.data, job.length})) {
-    WP_LOG_RATELIMITED(debug, "{}: dropped packet with a source outside its allowed IPs or a "
-                       "malformed inner header", peer.describe());
-  }
-}
-
-bool Device::update_under_load() {
-  const Nanos now = env_.clock.now();
-  bool load = force_under_load_ || handshake_queue_.size() >= HandshakeQueue::kUnderLoadDepth;
-  if (load) {
-    last_under_load_ = now;
-  } else if (last_under_load_ != kNever) {
-    load = now - last_under_load_ < kUnderLoadAfterTime;
-  }
-  under_load_ = load;
-  return load;
-}
-
-size_t Device::process_handshakes(size_t budget) {
-  while (budget-- > 0 && !handshake_queue_.empty()) {
-    const QueuedHandshake& q = *handshake_queue_.front();
-    const auto type = MessageType(q.data[0]);
-    if (type != MessageType::kCookieReply && update_under_load()) {
-      MacCheck mac = cookie_checker_.check({q.data.data(), q.size}, q.from, env_.clock,
-                                           env_.random);
-      if (mac != MacCheck::kValidMac1AndMac2) {
-        // Make the sender prove its address before we spend Diffie-Hellman work on it.
-        std::array<uint8_t, cookie_reply::kSize> reply{};
-        uint32_t sender = load_le32(&q.data[initiation::kSender]);
-        cookie_checker_.make_reply(reply, {q.data.data(), q.size}, sender, q.from, env_.clock,
-                                   env_.random);
-        push_control_to(q.from, reply);
-        ++counters_.hs_cookies_sent;
-        handshake_queue_.pop();
-        continue;
-      }
-      if (!rate_limiter_.allow(q.from, env_.clock.now())) {
-        ++counters_.hs_rate_limited;
-        handshake_queue_.pop();
-        continue;
-      }
-    }
-    switch (type) {
-      case MessageType::kHandshakeInitiation: handle_initiation(q); break;
-      case MessageType::kHandshakeResponse: handle_response(q); break;
-      case MessageType::kCookieReply: handle_cookie_reply(q); break;
-      default: break;
-    }
-    handshake_queue_.pop();
-  }
-  return handshake_queue_.size();
-}
-
-void Device::handle_initiation(const QueuedHandshake& q) {
-  std::span<const uint8_t, initiation::kSize> msg(q.data.data(), initiation::kSize);
-  PendingInitiation pending;
-  InitiationError err = begin_consume_initiation(msg, identity_, pending);
-  Peer* peer = nullptr;
-  if (err == InitiationError::kNone) {
-    peer = find_peer(pending.remote_static);
-    if (peer == nullptr) {
-      err = InitiationError::kUnknownPeer;
-    } else {
-      err = finish_consume_initiation(msg, pending, peer->handshake, env_.clock);
-    }
-  }
-  if (err != InitiationError::kNone) {
-    ++counters_.hs_initiations_rejected;
-    if (err == InitiationError::kUnknownPeer) {
-      WP_LOG_RATELIMITED(info, "handshake initiation from {} rejected: unknown peer public key {}",
-                         q.from.to_string(), short_key(pending.remote_static));
-    } else {
-      WP_LOG_RATELIMITED(info, "handshake initiation from {} rejected: {}", q.from.to_string(),
-                         to_string(err));
-    }
-    return;
-  }
-  update_endpoint(*peer, q.from);
-  timers_any_authenticated_packet_received(*peer);
-  timers_any_authenticated_packet_traversal(*peer);
-  spdlog::debug("{}: received handshake initiation", peer->describe());
-
-  // Respond.
-  release_handshake_index(*peer);
-  uint32_t index = new_index(*peer);
-  std::array<uint8_t, response::kSize> msg_out{};
-  peer->last_sent_handshake = env_.clock.now();
-  if (!create_response(msg_out, peer->handshake, identity_, index, env_.random)) {
-    release_index(index);
-    peer->handshake.local_index = 0;
-    return;
-  }
-  peer->cookie.add_macs(msg_out, env_.clock);
-  auto keys = begin_session(peer->handshake);
-  if (!keys) return;
-  install_keypair(*peer, std::make_unique<Keypair>(*keys, env_.clock.now()));
-  timers_session_derived(*peer);
-  timers_any_authenticated_packet_traversal(*peer);
-  timers_any_authenticated_packet_sent(*peer);
-  push_control(*peer, msg_out);
-}
-
-void Device::handle_response(const QueuedHandshake& q) {
-  std::span<const uint8_t, response::kSize> msg(q.data.data(), response::kSize);
-  const uint32_t receiver = load_le32(&msg[response::kReceiver]);
-  auto it = index_.find(receiver);
-  if (it == index_.end() || it->second.keypair != nullptr) {
-    ++counters_.hs_responses_rejected;
-    WP_LOG_RATELIMITED(debug, "handshake response from {} for unknown index",
-                       q.from.to_string());
-    return;
-  }
-  Peer& peer = *it->second.peer;
-  if (!consume_response(msg, peer.handshake, identity_)) {
-    ++counters_.hs_responses_rejected;
-    WP_LOG_RATELIMITED(info, "handshake response from {} rejected: it does not authenticate "
-                       "(wrong preshared key or keys)", q.from.to_string());
-    return;
-  }
-  update_endpoint(peer, q.from);
-  timers_any_authenticated_packet_received(peer);
-  timers_any_authenticated_packet_traversal(peer);
-  auto keys = begin_session(peer.handshake);
-  if (!keys) return;
-  install_keypair(peer, std::make_unique<Keypair>(*keys, env_.clock.now()));
-  timers_session_derived(peer);
-  timers_handshake_complete(peer);
-  // Confirm the session to the responder: staged data, or a keepalive.
-  send_keepalive(peer);
-}
-
-void Device::handle_cookie_reply(const QueuedHandshake& q) {
-  const uint32_t receiver = load_le32(&q.data[cookie_reply::kReceiver]);
-  auto it = index_.find(receiver);
-  if (it == index_.end()) return;
-  Peer& peer = *it->second.peer;
-  std::span<const uint8_t, cookie_reply::kSize> msg(q.data.data(), cookie_reply::kSize);
-  if (peer.cookie.consume_reply(msg, env_.clock)) {
-    ++counters_.hs_cookies_received;
-    spdlog::debug("{}: received cookie reply: the peer is under load", peer.describe());
+    WP_LOG_RATELIMITED(debug,
+                       "{}: dropped packet with a source outside its allowed IPs or a "
+                       "malformed inner header",
+                       peer.describe());
   }
 }
 
