@@ -53,6 +53,8 @@ struct ResolverConfig {
   std::vector<Upstream> upstreams;
   bool dnssec = true;
   std::string trust_anchor_file = "/usr/share/dns/root.key";
+  // CAs for upstream certificates: a PEM bundle, or a hashed directory such as /etc/ssl/certs
+  // (looked up per handshake instead of held in memory).
   std::string ca_bundle = "/etc/ssl/certs/ca-certificates.crt";
   size_t cache_bytes = 4 << 20;  // split between unbound's message, RRset, key and negative caches
 

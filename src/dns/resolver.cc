@@ -285,6 +285,14 @@ struct Resolver::Impl {
           setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
         }
         if (type == SOCK_STREAM) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (type == SOCK_DGRAM) {
+          // Bursts (a phone waking up, a page with 80 hosts) outrun the default ~208 KiB queue;
+          // FORCE needs CAP_NET_ADMIN, which the daemon keeps, and is capped at 1 MiB here.
+          const int bytes = 1 << 20;
+          if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0) {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+          }
+        }
         if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), sl) < 0) {
           int e = errno;
           return make_error("cannot listen for DNS on {} ({}): {}{}", label,

@@ -713,6 +713,23 @@ TEST_F(DnsResolverTest, DnsOverTlsUpstream) {
   EXPECT_NE(problem.find("hostname mismatch"), std::string::npos) << problem;
   EXPECT_GE(s["tls"][0]["failures"].get<int>(), 1);
   EXPECT_EQ(s["answered"], 2);  // counters survive the reload
+
+  // Back to the right name, with the CA as a hashed directory this time: answers again, and the
+  // problem is gone with the first good answer.
+  ASSERT_EQ(std::system(("mkdir -p " + d + "/cas && cp " + d + "/ca.pem " + d +
+                         "/cas/ && openssl rehash " + d + "/cas >/dev/null 2>&1")
+                            .c_str()),
+            0);
+  c.ca_bundle = d + "/cas";
+  c.port = port_;
+  ASSERT_TRUE(reload(c).ok());
+  auto back = ask_udp(port_, make_query(20, "host.waypost.example", kTypeA));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->addresses(), std::vector<std::string>{"192.0.2.7"});
+  s = status();
+  EXPECT_EQ(s["upstream_ok"], true);
+  EXPECT_FALSE(s.contains("problem"));
+  EXPECT_EQ(s["answered"], 3);
 }
 
 }  // namespace
