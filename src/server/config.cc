@@ -20,10 +20,6 @@ namespace {
 
 using namespace text;  // NOLINT: this file is their main user
 
-// Values quoted in error messages are cut here so that one pasted blob does not flood the
-// terminal.
-constexpr size_t kMaxQuoted = 80;
-
 // Client MTU 1420 - 500 = 920 is still well above IPv4's 576-byte minimum; a larger cut is
 // almost certainly a typo (Algo sets no bound).
 constexpr uint32_t kMaxReduceMtu = 500;
