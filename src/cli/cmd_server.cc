@@ -226,6 +226,24 @@ int server_status(const std::string& dir, bool json) {
                 static_cast<unsigned long long>(u.value("rx_bytes", uint64_t{0})),
                 static_cast<unsigned long long>(u.value("tx_bytes", uint64_t{0})));
   }
+  if (s.contains("dns")) {
+    const auto& d = s["dns"];
+    if (d.value("running", false)) {
+      std::printf("\n  DNS resolver: %llu queries, %llu blocked, upstream %s%s\n",
+                  static_cast<unsigned long long>(d.value("queries", uint64_t{0})),
+                  static_cast<unsigned long long>(d.value("blocked", uint64_t{0})),
+                  d.value("upstream_ok", true) ? "ok" : "FAILING: ",
+                  d.value("upstream_ok", true) ? "" : d.value("problem", "").c_str());
+      for (const auto& u : s["users"]) {
+        if (u.value("dns_blocked", uint64_t{0}) == 0) continue;
+        std::printf("    %-14s %llu of %llu queries blocked\n", u.value("name", "").c_str(),
+                    static_cast<unsigned long long>(u.value("dns_blocked", uint64_t{0})),
+                    static_cast<unsigned long long>(u.value("dns_queries", uint64_t{0})));
+      }
+    } else {
+      std::printf("\n  DNS resolver: not running (%s)\n", d.value("reason", "").c_str());
+    }
+  }
   return 0;
 }
 

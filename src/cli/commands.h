@@ -9,6 +9,7 @@ void register_key_commands(CLI::App& app);
 void register_interface_commands(CLI::App& app);
 void register_server_commands(CLI::App& app);
 void register_doctor_command(CLI::App& app);
+void register_dns_commands(CLI::App& app);
 
 // Prints "waypost: <message>" to stderr; returns the exit status to use.
 int fail(const std::string& message);

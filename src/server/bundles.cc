@@ -14,6 +14,7 @@
 
 #include "common/atomic_file.h"
 #include "common/secret.h"
+#include "server/dns_settings.h"
 #include "wireguard/conf.h"
 
 namespace waypost::server {
@@ -237,13 +238,9 @@ std::string client_conf(const ServerConfig& config, const ServerState& state,
   if (v6) {
     c.iface.addresses.push_back(net::Prefix{*u.ipv6, 128});
   }
-  // dns_adblocking and dns_encryption are accepted in config.yaml but change nothing here yet:
-  // until the server runs its own resolver, clients are pointed at dns_servers directly.
-  c.iface.dns_servers = config.dns_servers.ipv4;
-  if (v6) {
-    c.iface.dns_servers.insert(c.iface.dns_servers.end(), config.dns_servers.ipv6.begin(),
-                               config.dns_servers.ipv6.end());
-  }
+  // The server's own resolver when it runs one (so blocking and encryption apply and nothing
+  // leaks to the local network's resolver), else dns_servers.
+  c.iface.dns_servers = client_dns_servers(config, v6);
   // With reduce_mtu 0 the client keeps wg-quick's 1420 and the server clamps TCP MSS; writing
   // the MTU out anyway makes the profile behave the same in apps that pick other defaults.
   c.iface.mtu = kClientMtu - config.reduce_mtu;

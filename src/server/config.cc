@@ -297,8 +297,11 @@ Result<net::Prefix> read_network(const Field& f, net::Family family) {
   return *network;
 }
 
-Result<std::vector<net::IpAddress>> read_addresses(const Field& f, net::Family family) {
-  const std::string what = family == net::Family::kV4 ? "an IPv4 address" : "an IPv6 address";
+// "ADDRESS" or "ADDRESS#TLS-NAME" (the name DNS-over-TLS checks the certificate against).
+Result<std::vector<net::IpAddress>> read_resolvers(const Field& f, net::Family family,
+                                                   std::map<net::IpAddress, std::string>& names) {
+  const std::string what = family == net::Family::kV4 ? "an IPv4 address, optionally #tls-name"
+                                                      : "an IPv6 address, optionally #tls-name";
   auto items = read_list(f, family == net::Family::kV4 ? "IPv4 addresses" : "IPv6 addresses");
   if (!items) {
     return items.take_error();
@@ -308,10 +311,24 @@ Result<std::vector<net::IpAddress>> read_addresses(const Field& f, net::Family f
     if (!item.IsScalar()) {
       return f.expected_item(item, what);
     }
-    auto a = net::IpAddress::parse(item.Scalar());
+    std::string_view text = item.Scalar();
+    std::string_view tls_name;
+    if (auto hash = text.find('#'); hash != std::string_view::npos) {
+      tls_name = text.substr(hash + 1);
+      text = text.substr(0, hash);
+      const bool ok_name = !tls_name.empty() && tls_name.size() <= 253 &&
+                           std::all_of(tls_name.begin(), tls_name.end(), [](char c) {
+                             return is_ascii_alnum(c) || c == '-' || c == '.';
+                           });
+      if (!ok_name) {
+        return f.expected_item(item, what);
+      }
+    }
+    auto a = net::IpAddress::parse(text);
     if (!a || a->family != family) {
       return f.expected_item(item, what);
     }
+    if (!tls_name.empty()) names[*a] = std::string(tls_name);
     out.push_back(*a);
   }
   return out;
@@ -341,7 +358,8 @@ Status read_dns_servers(const Field& f, DnsServers& out) {
       return make_error("line {}: duplicate key 'dns_servers.{}'", line_of(key.Mark()), name);
     }
     Field sub("dns_servers." + name, key, value);
-    auto list = read_addresses(sub, name == "ipv4" ? net::Family::kV4 : net::Family::kV6);
+    auto list = read_resolvers(sub, name == "ipv4" ? net::Family::kV4 : net::Family::kV6,
+                               servers.tls_names);
     if (!list) {
       return list.take_error();
     }
@@ -421,19 +439,44 @@ Status read_wifi_exclude(const Field& f, std::vector<std::string>& out) {
   return {};
 }
 
-Status read_adblock_lists(const Field& f, std::vector<std::string>& out) {
-  auto items = read_list(f, "URLs");
+Status read_domains(const Field& f, std::vector<std::string>& out) {
+  auto items = read_list(f, "domain names");
   if (!items) {
     return items.take_error();
   }
-  std::vector<std::string> urls;
+  std::vector<std::string> domains;
   for (const YAML::Node& item : *items) {
-    if (!item.IsScalar() || !valid_url(item.Scalar())) {
-      return f.expected_item(item, "an http:// or https:// URL");
+    const bool ok = item.IsScalar() && !item.Scalar().empty() && item.Scalar().size() <= 253 &&
+                    std::all_of(item.Scalar().begin(), item.Scalar().end(), [](char c) {
+                      return is_ascii_alnum(c) || c == '-' || c == '.' || c == '_';
+                    });
+    if (!ok) {
+      return f.expected_item(item, "a domain name");
     }
-    urls.push_back(item.Scalar());
+    domains.push_back(lower(item.Scalar()));
   }
-  out = std::move(urls);
+  out = std::move(domains);
+  return {};
+}
+
+Status read_adblock_lists(const Field& f, std::vector<std::string>& out) {
+  auto items = read_list(f, "block list files");
+  if (!items) {
+    return items.take_error();
+  }
+  std::vector<std::string> lists;
+  for (const YAML::Node& item : *items) {
+    // Local files are read by the resolver; URLs are accepted (Algo configs list them) but not
+    // downloaded by the daemon, which says so in its status (docs/DNS.md).
+    const bool ok = item.IsScalar() && (valid_url(item.Scalar()) ||
+                                        (item.Scalar().starts_with("/") &&
+                                         !has_control_chars(item.Scalar())));
+    if (!ok) {
+      return f.expected_item(item, "an absolute file path (or an http(s):// URL)");
+    }
+    lists.push_back(item.Scalar());
+  }
+  out = std::move(lists);
   return {};
 }
 
@@ -500,6 +543,37 @@ const std::vector<std::pair<std::string_view, Reader>>& readers() {
        [](const Field& f, ServerConfig& c) { return read_dns_servers(f, c.dns_servers); }},
       {"adblock_lists",
        [](const Field& f, ServerConfig& c) { return read_adblock_lists(f, c.adblock_lists); }},
+      {"adblock_allow",
+       [](const Field& f, ServerConfig& c) { return read_domains(f, c.adblock_allow); }},
+      {"dns_block_response",
+       [](const Field& f, ServerConfig& c) -> Status {
+         auto v = read_string(f, false, "0.0.0.0 or nxdomain");
+         if (!v) {
+           return v.take_error();
+         }
+         const std::string l = lower(*v);
+         if (l != "0.0.0.0" && l != "nxdomain") {
+           return f.expected("0.0.0.0 or nxdomain");
+         }
+         c.dns_block_response = l;
+         return {};
+       }},
+      {"dns_dnssec", set_bool(&ServerConfig::dns_dnssec)},
+      {"dns_cache_size", set_uint(&ServerConfig::dns_cache_size, 1, 1024, "a cache size in MiB")},
+      {"dns_force", set_bool(&ServerConfig::dns_force)},
+      {"dns_tls_ca",
+       [](const Field& f, ServerConfig& c) -> Status {
+         constexpr std::string_view kWhat = "an absolute path to a PEM file or a CA directory";
+         auto v = read_string(f, false, kWhat);
+         if (!v) {
+           return v.take_error();
+         }
+         if (!v->starts_with("/") || has_control_chars(*v)) {
+           return f.expected(kWhat);
+         }
+         c.dns_tls_ca = *v;
+         return {};
+       }},
       {"ondemand_cellular", set_bool(&ServerConfig::ondemand_cellular)},
       {"ondemand_wifi", set_bool(&ServerConfig::ondemand_wifi)},
       {"ondemand_wifi_exclude",

@@ -3,6 +3,7 @@
 // meaning is the same, so that Algo users recognise it. Every key is documented in
 // docs/SERVER-CONFIG.md. Unknown keys and invalid values are errors naming the key and line.
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,9 @@ namespace waypost::server {
 struct DnsServers {
   std::vector<net::IpAddress> ipv4;
   std::vector<net::IpAddress> ipv6;
+  // Names for DNS-over-TLS, written "1.1.1.1#cloudflare-dns.com" in config.yaml; well-known
+  // public resolvers need none (docs/DNS.md).
+  std::map<net::IpAddress, std::string> tls_names;
 };
 
 struct ServerConfig {
@@ -31,15 +35,21 @@ struct ServerConfig {
   bool between_clients_drop = true;          // BetweenClients_DROP
   bool block_smb = true;                     // block_smb
   bool block_netbios = true;                 // block_netbios
-  bool dns_adblocking = false;               // dns_adblocking (resolver: later; accepted now)
-  bool dns_encryption = false;               // dns_encryption (resolver: later; accepted now)
+  bool dns_adblocking = false;               // dns_adblocking: the built-in resolver blocks ads
+  bool dns_encryption = true;                // dns_encryption: the resolver asks over TLS only
   DnsServers dns_servers;                    // dns_servers: {ipv4: [...], ipv6: [...]}
-  std::vector<std::string> adblock_lists;    // adblock_lists (resolver: later; accepted now)
+  std::vector<std::string> adblock_lists;    // adblock_lists: local files (URLs are skipped)
   bool ondemand_cellular = false;            // ondemand_cellular (Apple profiles)
   bool ondemand_wifi = false;                // ondemand_wifi (Apple profiles)
   std::vector<std::string> ondemand_wifi_exclude;  // ondemand_wifi_exclude: SSIDs (list or "a,b")
 
   // --- Waypost keys -----------------------------------------------------------------------
+  std::vector<std::string> adblock_allow;    // adblock_allow: domains never blocked
+  std::string dns_block_response = "0.0.0.0";  // dns_block_response: "0.0.0.0" or "nxdomain"
+  bool dns_dnssec = true;                    // dns_dnssec: validate answers
+  uint32_t dns_cache_size = 4;               // dns_cache_size: resolver cache, MiB
+  bool dns_force = false;                    // dns_force: redirect clients' DNS to the resolver
+  std::string dns_tls_ca = "/etc/ssl/certs";  // dns_tls_ca: CAs for upstream TLS (file or dir)
   std::string endpoint;                      // endpoint: host name or IP clients connect to
   std::string wireguard_interface = "wp0";   // wireguard_interface: the server's interface name
   bool restrict_input = false;               // restrict_input: drop input except VPN/SSH/DNS

@@ -65,31 +65,59 @@ std::string render_server_config(const ServerConfig& c) {
       "\n"
       "### DNS ###\n"
       "\n"
-      "# Resolvers written into client profiles.\n"
+      "# Upstream resolvers. With dns_adblocking or dns_encryption the server runs its own\n"
+      "# resolver on its tunnel address and asks these (over TLS with dns_encryption; write\n"
+      "# \"192.0.2.53#dns.example.net\" for a name to check the certificate against); otherwise\n"
+      "# they go straight into the client profiles.\n"
       "dns_servers:\n");
+  auto resolver = [&](const net::IpAddress& a) {
+    auto it = c.dns_servers.tls_names.find(a);
+    return it == c.dns_servers.tls_names.end() ? a.to_string() : a.to_string() + "#" + it->second;
+  };
   items.clear();
   for (const auto& a : c.dns_servers.ipv4) {
-    items.push_back(yaml_number_like(a.to_string()));
+    items.push_back(yaml_number_like(resolver(a)));
   }
   render_list(out, "ipv4", items, "  ");
   items.clear();
   for (const auto& a : c.dns_servers.ipv6) {
-    items.push_back(yaml_scalar(a.to_string()));
+    items.push_back(yaml_scalar(resolver(a)));
   }
   render_list(out, "ipv6", items, "  ");
   out += fmt::format(
       "\n"
-      "# Ad blocking and DNS encryption by the server's own resolver. Accepted now; they take\n"
-      "# effect when the built-in resolver lands. Until then clients use dns_servers above.\n"
+      "# The built-in resolver (docs/DNS.md): ad blocking from local block lists, and DNS over\n"
+      "# TLS so that no plaintext DNS leaves the server.\n"
       "dns_adblocking: {}\n"
       "dns_encryption: {}\n"
-      "# Block lists (hosts-file format) for dns_adblocking.\n",
+      "# Block lists for dns_adblocking: local files, hosts format or one domain per line.\n",
       yes_no(c.dns_adblocking), yes_no(c.dns_encryption));
   items.clear();
   for (const auto& u : c.adblock_lists) {
     items.push_back(yaml_scalar(u));
   }
   render_list(out, "adblock_lists", items);
+  out += "# Domains never blocked (their subdomains neither).\n";
+  items.clear();
+  for (const auto& d : c.adblock_allow) {
+    items.push_back(yaml_scalar(d));
+  }
+  render_list(out, "adblock_allow", items);
+  out += fmt::format(
+      "# What a blocked name resolves to: 0.0.0.0 (and ::), or nxdomain.\n"
+      "dns_block_response: {}\n"
+      "# Validate DNSSEC signatures.\n"
+      "dns_dnssec: {}\n"
+      "# Resolver cache, MiB.\n"
+      "dns_cache_size: {}\n"
+      "# Send clients' DNS to any server to the built-in resolver (for devices that ignore the\n"
+      "# DNS setting of the tunnel).\n"
+      "dns_force: {}\n"
+      "# Certificate authorities for the upstreams' TLS certificates: a PEM file or a hashed\n"
+      "# directory.\n"
+      "dns_tls_ca: {}\n",
+      yaml_scalar(c.dns_block_response), yes_no(c.dns_dnssec), c.dns_cache_size,
+      yes_no(c.dns_force), yaml_scalar(c.dns_tls_ca));
 
   out += fmt::format(
       "\n"

@@ -4,6 +4,7 @@
 
 #include "platform/firewall_nft.h"
 #include "platform/sysctl.h"
+#include "server/dns_settings.h"
 #include "server/state.h"
 
 namespace waypost::server {
@@ -21,6 +22,24 @@ std::string firewall_script(const ServerConfig& config) {
   // Re-create from scratch in one transaction, replacing a table left by a crash.
   s += fmt::format("add table inet {}\ndelete table inet {}\n", t, t);
   s += fmt::format("table inet {} {{\n", t);
+
+  if (config.dns_force && runs_resolver(config)) {
+    // Phones and browsers with their own DNS settings would otherwise bypass the blocking (and
+    // send DNS in clear): whatever resolver they ask, the built-in one answers. Conntrack
+    // rewrites the replies back to the address they asked.
+    s += "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n";
+    const std::string a4 = server_ipv4(config).to_string();
+    s += fmt::format("    iifname \"{}\" ip daddr != {} meta l4proto {{ tcp, udp }} th dport 53 "
+                     "dnat ip to {}\n",
+                     wg, a4, a4);
+    if (config.ipv6) {
+      const std::string a6 = server_ipv6(config).to_string();
+      s += fmt::format("    iifname \"{}\" ip6 daddr != {} meta l4proto {{ tcp, udp }} th dport 53 "
+                       "dnat ip6 to {}\n",
+                       wg, a6, a6);
+    }
+    s += "  }\n";
+  }
 
   s += "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n";
   s += fmt::format("    ip saddr {} oifname != \"{}\" masquerade\n", v4, wg);
@@ -83,6 +102,14 @@ Result<ServerNetworking> ServerNetworking::apply(const ServerConfig& config) {
   }
   n.active_ = true;
   return n;
+}
+
+Status ServerNetworking::update(const ServerConfig& config) {
+  if (auto st = platform::nft_run(firewall_script(config)); !st) {
+    return make_error("cannot update the firewall table: {}", st.error().message);
+  }
+  active_ = true;
+  return {};
 }
 
 Status ServerNetworking::remove() {

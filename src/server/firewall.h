@@ -3,7 +3,8 @@
 // ("inet waypost-<interface>"), so that other rules on the host are never touched: masquerade
 // of the client pools toward every non-tunnel interface, client-to-client drop, SMB/NetBIOS
 // blocks, IPv6 dropped when it is switched off, and optionally an input policy that leaves only
-// the VPN (and SSH, and DNS from clients) open. Also IP forwarding, restored on stop.
+// the VPN (and SSH, and DNS from clients) open, and with dns_force clients' DNS to any address
+// redirected to the built-in resolver. Also IP forwarding, restored on stop.
 
 #include <string>
 #include <vector>
@@ -24,6 +25,8 @@ class ServerNetworking {
   ServerNetworking(ServerNetworking&&) noexcept = default;
   ServerNetworking& operator=(ServerNetworking&&) noexcept = default;
   ~ServerNetworking() = default;
+  // Replaces the table with the rules for `config` (one transaction; forwarding unchanged).
+  Status update(const ServerConfig& config);
   // Deletes the table and restores the forwarding settings found at apply(). Idempotent.
   Status remove();
 

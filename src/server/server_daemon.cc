@@ -4,6 +4,8 @@
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,9 +13,11 @@
 #include <ctime>
 #include <filesystem>
 
+#include "common/atomic_file.h"
 #include "common/log.h"
 #include "crypto/keys.h"
 #include "server/bundles.h"
+#include "server/dns_settings.h"
 
 namespace waypost::server {
 
@@ -61,7 +65,14 @@ Result<Loaded> load_and_reconcile(const std::string& dir) {
                    !std::filesystem::exists(mobileconfig_path(dir, l.config, name, AppleOs::kIos), ec) ||
                    !std::filesystem::exists(mobileconfig_path(dir, l.config, name, AppleOs::kMacos), ec);
     bool added = std::find(l.changes.added.begin(), l.changes.added.end(), name) != l.changes.added.end();
-    if (missing || added) {
+    // A profile that no longer matches config.yaml (say DNS after dns_encryption changed) is
+    // rewritten, QR code and Apple profiles included.
+    bool stale = false;
+    if (!missing && !added) {
+      auto on_disk = read_file(conf_path(dir, l.config, name));
+      stale = !on_disk || *on_disk != client_conf(l.config, l.state, name);
+    }
+    if (missing || added || stale) {
       if (auto st = write_bundles(dir, l.config, l.state, name); !st) return st.take_error();
     }
   }
@@ -89,14 +100,35 @@ Result<std::unique_ptr<ServerDaemon>> ServerDaemon::start(const std::string& dir
   ServerDaemon* raw = s.get();
   s->iface_->add_teardown([raw]() -> Status {
     if (raw->metrics_fd_ >= 0) {
+      raw->iface_->loop().remove(raw->metrics_fd_);
       ::close(raw->metrics_fd_);
       raw->metrics_fd_ = -1;
+    }
+    if (raw->watch_timer_.valid()) {
+      raw->iface_->loop().remove(raw->watch_timer_.get());
+      raw->watch_timer_.reset();
+    }
+    if (raw->resolver_) {
+      raw->resolver_.reset();
+      spdlog::info("DNS resolver stopped");
     }
     return raw->networking_ ? raw->networking_->remove() : Status{};
   });
   s->iface_->add_command("sync", [raw](const nlohmann::json&) { return raw->sync(); });
   s->iface_->add_command("status", [raw](const nlohmann::json&) { return raw->status(); });
+  s->iface_->add_command("dns_reload", [raw](const nlohmann::json&) { return raw->dns_reload(); });
+  if (runs_resolver(s->config_)) {
+    // A server whose clients are told to use a resolver that is not there would look up and
+    // then fail every name: refuse to start instead, saying why.
+    auto r = s->apply_dns(s->config_);
+    if (!r.value("ok", false)) {
+      return make_error("{} (set dns_adblocking and dns_encryption to false in {} to run without "
+                        "the built-in resolver)",
+                        r.value("error", std::string("DNS resolver failed")), config_path(dir));
+    }
+  }
   if (auto st = s->start_metrics(); !st) return st.take_error();
+  if (auto st = s->start_change_watch(); !st) return st.take_error();
   spdlog::info("server {} ready: {} user(s), endpoint {}:{}", s->config_.wireguard_interface,
                s->state_.users.size(), s->config_.endpoint, s->config_.wireguard_port);
   return s;
@@ -132,14 +164,170 @@ nlohmann::json ServerDaemon::sync() {
     if (config_.ipv6 && u.ipv6) device.add_allowed_ip(*peer, net::Prefix{*u.ipv6, 128});
   }
   state_ = std::move(loaded->state);
-  spdlog::info("users synced: {} added, {} removed", added.size(), removed.size());
-  return {{"ok", true}, {"added", added}, {"removed", removed}};
+  if (!added.empty() || !removed.empty()) {
+    spdlog::info("users synced: {} added, {} removed", added.size(), removed.size());
+  }
+  nlohmann::json out{{"ok", true}, {"added", added}, {"removed", removed}};
+  // DNS keys (and the block lists) apply live too; a bad DNS setting keeps the old resolver.
+  auto dns = apply_dns(loaded->config);
+  if (!dns.value("ok", false)) {
+    out["ok"] = false;
+    out["error"] = dns.value("error", std::string("DNS settings not applied"));
+  }
+  out["dns"] = dns;
+  stamps_ = watched_stamps();
+  return out;
+}
+
+nlohmann::json ServerDaemon::apply_dns(const ServerConfig& wanted) {
+  // Only the DNS keys change here; the rest of config.yaml needs a restart.
+  ServerConfig next = config_;
+  next.dns_adblocking = wanted.dns_adblocking;
+  next.dns_encryption = wanted.dns_encryption;
+  next.dns_servers = wanted.dns_servers;
+  next.adblock_lists = wanted.adblock_lists;
+  next.adblock_allow = wanted.adblock_allow;
+  next.dns_block_response = wanted.dns_block_response;
+  next.dns_dnssec = wanted.dns_dnssec;
+  next.dns_cache_size = wanted.dns_cache_size;
+  next.dns_force = wanted.dns_force;
+  next.dns_tls_ca = wanted.dns_tls_ca;
+  const bool firewall_changed = firewall_script(next) != firewall_script(config_);
+  nlohmann::json out{{"ok", true}};
+  if (!runs_resolver(next)) {
+    if (resolver_) {
+      resolver_.reset();
+      spdlog::info("DNS resolver stopped: dns_adblocking and dns_encryption are off");
+      out["stopped"] = true;
+    }
+  } else {
+    auto settings = resolver_settings(next);
+    if (!settings) return {{"ok", false}, {"error", settings.error().message}};
+    for (const auto& url : settings->skipped_urls) {
+      spdlog::warn("adblock_lists: {} is a URL; Waypost reads local files only (download it "
+                   "and list the file; docs/DNS.md)",
+                   url);
+    }
+    if (resolver_) {
+      if (auto st = resolver_->reload(settings->config); !st) {
+        spdlog::error("DNS settings not applied, the resolver keeps the old ones: {}",
+                      st.error().message);
+        return {{"ok", false}, {"error", st.error().message}};
+      }
+      out["reloaded"] = true;
+    } else {
+      auto r = dns::Resolver::start(settings->config, iface_->loop());
+      if (!r) {
+        dns_problem_ = r.error().message;
+        return {{"ok", false}, {"error", r.error().message}};
+      }
+      resolver_ = std::move(*r);
+      out["started"] = true;
+    }
+    dns_problem_.clear();
+    const auto st = resolver_->status();
+    out["blocked_domains"] = st["lists"]["blocked_domains"];
+    out["allowed_domains"] = st["lists"]["allowed_domains"];
+    out["lists"] = st["lists"]["files"];
+    out["skipped_urls"] = settings->skipped_urls;
+  }
+  config_ = std::move(next);
+  if (firewall_changed && networking_) {
+    if (auto st = networking_->update(config_); !st) {
+      out["ok"] = false;
+      out["error"] = st.error().message;
+    }
+  }
+  return out;
+}
+
+nlohmann::json ServerDaemon::dns_reload() {
+  auto config = load_config(dir_);
+  if (!config) return {{"ok", false}, {"error", config.error().message}};
+  if (!runs_resolver(*config)) {
+    auto out = apply_dns(*config);
+    out["ok"] = false;
+    out["error"] = "the built-in resolver is off (dns_adblocking and dns_encryption are false)";
+    return out;
+  }
+  auto out = apply_dns(*config);
+  stamps_ = watched_stamps();
+  return out;
+}
+
+nlohmann::json ServerDaemon::dns_status() const {
+  if (resolver_) {
+    auto j = resolver_->status();
+    j["running"] = true;
+    return j;
+  }
+  nlohmann::json j{{"running", false}};
+  if (!runs_resolver(config_)) {
+    j["reason"] = "dns_adblocking and dns_encryption are off: clients use dns_servers directly";
+  } else {
+    j["reason"] = dns_problem_.empty() ? "not started" : dns_problem_;
+  }
+  return j;
+}
+
+std::vector<std::pair<std::string, std::string>> ServerDaemon::watched_stamps() const {
+  std::vector<std::string> paths{config_path(dir_)};
+  if (config_.dns_adblocking) {
+    for (const auto& l : config_.adblock_lists) {
+      if (l.starts_with("/")) paths.push_back(l);
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& p : paths) {
+    struct stat st {};
+    std::string stamp = "missing";
+    if (::stat(p.c_str(), &st) == 0) {
+      stamp = fmt::format("{}:{}:{}.{}", st.st_ino, st.st_size, st.st_mtim.tv_sec,
+                          st.st_mtim.tv_nsec);
+    }
+    out.emplace_back(p, stamp);
+  }
+  return out;
+}
+
+Status ServerDaemon::start_change_watch() {
+  stamps_ = watched_stamps();
+  watch_timer_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+  if (!watch_timer_.valid()) return make_error("timerfd: {}", std::strerror(errno));
+  itimerspec its{};
+  its.it_interval.tv_sec = 2;
+  its.it_value.tv_sec = 2;
+  ::timerfd_settime(watch_timer_.get(), 0, &its, nullptr);
+  return iface_->loop().add(watch_timer_.get(), EPOLLIN, [this](uint32_t) {
+    uint64_t ticks = 0;
+    (void)!::read(watch_timer_.get(), &ticks, sizeof(ticks));
+    check_for_changes();
+  });
+}
+
+void ServerDaemon::check_for_changes() {
+  auto now = watched_stamps();
+  if (now == stamps_) return;
+  const bool config_changed = now.empty() || stamps_.empty() || now[0] != stamps_[0];
+  // Remember first: a broken file is reported once, not every two seconds.
+  stamps_ = now;
+  if (config_changed) {
+    spdlog::info("{} changed: applying it", config_path(dir_));
+    auto r = sync();
+    if (!r.value("ok", false)) {
+      spdlog::error("{}: not applied: {}", config_path(dir_), r.value("error", std::string()));
+    }
+  } else {
+    spdlog::info("a block list changed: reloading the DNS resolver");
+    (void)dns_reload();
+  }
 }
 
 nlohmann::json ServerDaemon::status() const {
   auto show = iface_->show_json();
   std::map<std::string, nlohmann::json> by_key;
   for (const auto& p : show["peers"]) by_key[p.value("public_key", "")] = p;
+  const nlohmann::json dns = dns_status();
   nlohmann::json users = nlohmann::json::array();
   for (const auto& [name, u] : state_.users) {
     nlohmann::json j;
@@ -156,9 +344,21 @@ nlohmann::json ServerDaemon::status() const {
       j["rx_bytes"] = p["rx_bytes"];
       j["tx_bytes"] = p["tx_bytes"];
     }
+    if (resolver_) {
+      uint64_t queries = 0, blocked = 0;
+      for (const auto& ip : {j.value("ipv4", std::string()), j.value("ipv6", std::string())}) {
+        if (!ip.empty() && dns.contains("clients") && dns["clients"].contains(ip)) {
+          queries += dns["clients"][ip].value("queries", uint64_t{0});
+          blocked += dns["clients"][ip].value("blocked", uint64_t{0});
+        }
+      }
+      j["dns_queries"] = queries;
+      j["dns_blocked"] = blocked;
+    }
     users.push_back(j);
   }
   return {{"ok", true},
+          {"dns", dns},
           {"interface", config_.wireguard_interface},
           {"endpoint", config_.endpoint},
           {"port", config_.wireguard_port},
@@ -187,7 +387,40 @@ std::string ServerDaemon::metrics() const {
                          u["latest_handshake_age_seconds"].get<int64_t>());
     }
   }
-  return out + tx + age;
+  out += tx + age;
+  const auto& dns = s["dns"];
+  if (dns.value("running", false)) {
+    out += "# HELP waypost_user_dns_queries_total DNS queries from the user to the built-in "
+           "resolver.\n# TYPE waypost_user_dns_queries_total counter\n";
+    std::string blocked = "# HELP waypost_user_dns_blocked_total DNS queries from the user "
+                          "answered as blocked.\n# TYPE waypost_user_dns_blocked_total counter\n";
+    for (const auto& u : s["users"]) {
+      const std::string name = u.value("name", "");
+      out += fmt::format("waypost_user_dns_queries_total{{user=\"{}\"}} {}\n", name,
+                         u.value("dns_queries", uint64_t{0}));
+      blocked += fmt::format("waypost_user_dns_blocked_total{{user=\"{}\"}} {}\n", name,
+                             u.value("dns_blocked", uint64_t{0}));
+    }
+    out += blocked;
+    auto counter = [&](const char* metric, const char* help, const char* key) {
+      out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", metric, help,
+                         dns.value(key, uint64_t{0}));
+    };
+    counter("waypost_dns_queries_total", "DNS queries answered or dropped.", "queries");
+    counter("waypost_dns_blocked_total", "DNS queries answered as blocked.", "blocked");
+    counter("waypost_dns_servfail_total", "DNS queries answered SERVFAIL.", "servfail");
+    counter("waypost_dns_upstream_failures_total", "Upstream lookups that failed.",
+            "upstream_failures");
+    out += fmt::format(
+        "# HELP waypost_dns_upstream_up Whether the upstream resolvers answer (0 when every one "
+        "has been failing).\n# TYPE waypost_dns_upstream_up gauge\nwaypost_dns_upstream_up {}\n",
+        dns.value("upstream_ok", false) ? 1 : 0);
+    out += fmt::format(
+        "# HELP waypost_dns_blocklist_domains Domains on the block lists.\n"
+        "# TYPE waypost_dns_blocklist_domains gauge\nwaypost_dns_blocklist_domains {}\n",
+        dns.contains("lists") ? dns["lists"].value("blocked_domains", uint64_t{0}) : 0);
+  }
+  return out;
 }
 
 Status ServerDaemon::start_metrics() {

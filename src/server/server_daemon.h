@@ -1,7 +1,8 @@
 #pragma once
 // `waypost server up`: the WireGuard interface built from config.yaml and state.json, plus the
-// server's networking (forwarding, NAT, filters), live user changes over the control socket
-// ("sync"), status, and an optional Prometheus endpoint.
+// server's networking (forwarding, NAT, filters), the built-in DNS resolver, live changes over
+// the control socket ("sync", "dns_reload") or by editing config.yaml and the block lists
+// (noticed within seconds), status, and an optional Prometheus endpoint.
 
 #include <memory>
 #include <optional>
@@ -9,6 +10,8 @@
 
 #include "common/result.h"
 #include "daemon/interface_daemon.h"
+#include "dns/resolver.h"
+#include "platform/fd.h"
 #include "server/config.h"
 #include "server/firewall.h"
 #include "server/state.h"
@@ -39,6 +42,16 @@ class ServerDaemon {
   nlohmann::json status() const;
   std::string metrics() const;
   Status start_metrics();
+  // Starts, reconfigures or stops the resolver to match `config` (the DNS keys only; others
+  // need a restart). Returns what changed, or the error, for the control socket.
+  nlohmann::json apply_dns(const ServerConfig& config);
+  nlohmann::json dns_reload();
+  nlohmann::json dns_status() const;
+  // Watches config.yaml and the block lists (a cheap stat every few seconds, which also sees
+  // editors that replace files) and applies changes as `sync` would.
+  Status start_change_watch();
+  void check_for_changes();
+  std::vector<std::pair<std::string, std::string>> watched_stamps() const;
 
   std::string dir_;
   ServerConfig config_;
@@ -46,6 +59,11 @@ class ServerDaemon {
   std::unique_ptr<daemon::InterfaceDaemon> iface_;
   std::optional<ServerNetworking> networking_;
   int metrics_fd_ = -1;
+  // After iface_: destroyed first, while the event loop it registered with still exists.
+  std::unique_ptr<dns::Resolver> resolver_;
+  std::string dns_problem_;  // why the resolver is not running when it should
+  platform::UniqueFd watch_timer_;
+  std::vector<std::pair<std::string, std::string>> stamps_;
 };
 
 }  // namespace waypost::server

@@ -81,8 +81,8 @@ TEST(ClientConf, ParsesBackWithEveryValue) {
   ASSERT_TRUE(parsed->iface.private_key.has_value());
   EXPECT_TRUE(parsed->iface.private_key->equals(u.private_key.span()));
   EXPECT_EQ(strings(parsed->iface.addresses), (Strings{"10.49.0.2/32", "fd12:3456:789a::2/128"}));
-  EXPECT_EQ(strings(parsed->iface.dns_servers),
-            (Strings{"1.1.1.1", "1.0.0.1", "2606:4700:4700::1111", "2606:4700:4700::1001"}));
+  // dns_encryption is on by default: the server's own resolver, on its tunnel addresses.
+  EXPECT_EQ(strings(parsed->iface.dns_servers), (Strings{"10.49.0.1", "fd12:3456:789a::1"}));
   EXPECT_EQ(parsed->iface.mtu, 1420u);
   EXPECT_FALSE(parsed->iface.listen_port.has_value());
   ASSERT_EQ(parsed->peers.size(), 1u);
@@ -104,8 +104,27 @@ TEST(ClientConf, Ipv6OffKeepsTheV6DefaultRouteButNoV6AddressOrDns) {
   auto parsed = wireguard::parse_wg_quick(client_conf(f.config, f.state, "phone"));
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(strings(parsed->iface.addresses), (Strings{"10.49.0.2/32"}));
-  EXPECT_EQ(strings(parsed->iface.dns_servers), (Strings{"1.1.1.1", "1.0.0.1"}));
+  EXPECT_EQ(strings(parsed->iface.dns_servers), (Strings{"10.49.0.1"}));
   EXPECT_EQ(strings(parsed->peers[0].allowed_ips), (Strings{"0.0.0.0/0", "::/0"}));
+}
+
+TEST(ClientConf, DnsServersDirectlyWhenTheResolverIsOff) {
+  Fixture f = make_fixture([](ServerConfig& c) {
+    c.dns_encryption = false;
+    c.dns_adblocking = false;
+  });
+  auto parsed = wireguard::parse_wg_quick(client_conf(f.config, f.state, "phone"));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(strings(parsed->iface.dns_servers),
+            (Strings{"1.1.1.1", "1.0.0.1", "2606:4700:4700::1111", "2606:4700:4700::1001"}));
+  Fixture g = make_fixture([](ServerConfig& c) {
+    c.dns_encryption = false;
+    c.dns_adblocking = true;  // blocking alone runs the resolver too
+    c.ipv6 = false;
+  });
+  parsed = wireguard::parse_wg_quick(client_conf(g.config, g.state, "phone"));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(strings(parsed->iface.dns_servers), (Strings{"10.49.0.1"}));
 }
 
 TEST(ClientConf, MtuKeepaliveAndEndpointForms) {

@@ -48,8 +48,15 @@ TEST(ServerConfig, Defaults) {
   EXPECT_TRUE(c.block_smb);
   EXPECT_TRUE(c.block_netbios);
   EXPECT_FALSE(c.dns_adblocking);
-  EXPECT_FALSE(c.dns_encryption);
+  EXPECT_TRUE(c.dns_encryption);  // Algo's default too
   EXPECT_EQ(strings(c.dns_servers.ipv4), (Strings{"1.1.1.1", "1.0.0.1"}));
+  EXPECT_TRUE(c.dns_servers.tls_names.empty());
+  EXPECT_TRUE(c.adblock_allow.empty());
+  EXPECT_EQ(c.dns_block_response, "0.0.0.0");
+  EXPECT_TRUE(c.dns_dnssec);
+  EXPECT_EQ(c.dns_cache_size, 4u);
+  EXPECT_FALSE(c.dns_force);
+  EXPECT_EQ(c.dns_tls_ca, "/etc/ssl/certs");
   EXPECT_EQ(strings(c.dns_servers.ipv6), (Strings{"2606:4700:4700::1111", "2606:4700:4700::1001"}));
   EXPECT_TRUE(c.adblock_lists.empty());
   EXPECT_FALSE(c.ondemand_cellular);
@@ -91,11 +98,18 @@ block_netbios: false
 dns_adblocking: true
 dns_encryption: true
 dns_servers:
-  ipv4: [9.9.9.9]
+  ipv4: [9.9.9.9, "192.0.2.53#dns.example.net"]
   ipv6:
     - 2620:fe::fe
 adblock_lists:
   - https://example.com/hosts
+  - /etc/waypost/blocklists/hosts
+adblock_allow: [Example.com, cdn.example.org]
+dns_block_response: NXDOMAIN
+dns_dnssec: false
+dns_cache_size: 16
+dns_force: true
+dns_tls_ca: /etc/waypost/test-ca.pem
 ondemand_cellular: true
 ondemand_wifi: true
 ondemand_wifi_exclude: [home, "Café \"5G\""]
@@ -119,9 +133,18 @@ offloads: false
   EXPECT_FALSE(c.block_netbios);
   EXPECT_TRUE(c.dns_adblocking);
   EXPECT_TRUE(c.dns_encryption);
-  EXPECT_EQ(strings(c.dns_servers.ipv4), (Strings{"9.9.9.9"}));
+  EXPECT_EQ(strings(c.dns_servers.ipv4), (Strings{"9.9.9.9", "192.0.2.53"}));
   EXPECT_EQ(strings(c.dns_servers.ipv6), (Strings{"2620:fe::fe"}));
-  EXPECT_EQ(c.adblock_lists, (Strings{"https://example.com/hosts"}));
+  ASSERT_EQ(c.dns_servers.tls_names.size(), 1u);
+  EXPECT_EQ(c.dns_servers.tls_names.begin()->first.to_string(), "192.0.2.53");
+  EXPECT_EQ(c.dns_servers.tls_names.begin()->second, "dns.example.net");
+  EXPECT_EQ(c.adblock_lists, (Strings{"https://example.com/hosts", "/etc/waypost/blocklists/hosts"}));
+  EXPECT_EQ(c.adblock_allow, (Strings{"example.com", "cdn.example.org"}));
+  EXPECT_EQ(c.dns_block_response, "nxdomain");
+  EXPECT_FALSE(c.dns_dnssec);
+  EXPECT_EQ(c.dns_cache_size, 16u);
+  EXPECT_TRUE(c.dns_force);
+  EXPECT_EQ(c.dns_tls_ca, "/etc/waypost/test-ca.pem");
   EXPECT_TRUE(c.ondemand_cellular);
   EXPECT_TRUE(c.ondemand_wifi);
   EXPECT_EQ(c.ondemand_wifi_exclude, (Strings{"home", "Café \"5G\""}));
@@ -283,11 +306,19 @@ TEST(ServerConfig, ErrorMessages) {
       {"dns_servers: [1.1.1.1]\n",
        "line 1: key 'dns_servers': expected a mapping with ipv4 and ipv6 lists, got a list"},
       {"dns_servers:\n  ipv4: [1.1.1]\n",
-       "line 2: key 'dns_servers.ipv4': expected an IPv4 address, got '1.1.1'"},
+       "line 2: key 'dns_servers.ipv4': expected an IPv4 address, optionally #tls-name, got "
+       "'1.1.1'"},
+      {"dns_servers:\n  ipv4: ['1.1.1.1#']\n",
+       "line 2: key 'dns_servers.ipv4': expected an IPv4 address, optionally #tls-name, got "
+       "'1.1.1.1#'"},
+      {"dns_servers:\n  ipv4: ['1.1.1.1#a b']\n",
+       "line 2: key 'dns_servers.ipv4': expected an IPv4 address, optionally #tls-name, got "
+       "'1.1.1.1#a b'"},
       {"dns_servers:\n  ipv4: 1.1.1.1\n",
        "line 2: key 'dns_servers.ipv4': expected a list of IPv4 addresses, got '1.1.1.1'"},
       {"dns_servers:\n  ipv4: [1.1.1.1]\n  ipv6:\n    - 1.0.0.1\n",
-       "line 4: key 'dns_servers.ipv6': expected an IPv6 address, got '1.0.0.1'"},
+       "line 4: key 'dns_servers.ipv6': expected an IPv6 address, optionally #tls-name, got "
+       "'1.0.0.1'"},
       {"dns_servers:\n  ipv6: ['::1']\n",
        "line 2: key 'dns_servers': expected at least one IPv4 address in ipv4"},
       {"dns_servers:\n  ipv4: [1.1.1.1]\n  ipv5: []\n",
@@ -295,10 +326,24 @@ TEST(ServerConfig, ErrorMessages) {
       {"dns_servers:\n  ipv4: [1.1.1.1]\n  ipv4: [1.0.0.1]\n",
        "line 3: duplicate key 'dns_servers.ipv4'"},
       {"adblock_lists: [ftp://example.com/x]\n",
-       "line 1: key 'adblock_lists': expected an http:// or https:// URL, got "
+       "line 1: key 'adblock_lists': expected an absolute file path (or an http(s):// URL), got "
        "'ftp://example.com/x'"},
+      {"adblock_lists: [hosts.txt]\n",
+       "line 1: key 'adblock_lists': expected an absolute file path (or an http(s):// URL), got "
+       "'hosts.txt'"},
       {"adblock_lists: https://example.com/x\n",
-       "line 1: key 'adblock_lists': expected a list of URLs, got 'https://example.com/x'"},
+       "line 1: key 'adblock_lists': expected a list of block list files, got "
+       "'https://example.com/x'"},
+      {"adblock_allow: [\"a b\"]\n",
+       "line 1: key 'adblock_allow': expected a domain name, got 'a b'"},
+      {"dns_block_response: refused\n",
+       "line 1: key 'dns_block_response': expected 0.0.0.0 or nxdomain, got 'refused'"},
+      {"dns_cache_size: 0\n",
+       "line 1: key 'dns_cache_size': expected a cache size in MiB (1-1024), got '0'"},
+      {"dns_tls_ca: certs\n",
+       "line 1: key 'dns_tls_ca': expected an absolute path to a PEM file or a CA directory, got "
+       "'certs'"},
+      {"dns_dnssec: maybe\n", "line 1: key 'dns_dnssec': expected true or false, got 'maybe'"},
       // Apple on-demand.
       {"ondemand_wifi_exclude: [\"\"]\n",
        "line 1: key 'ondemand_wifi_exclude': expected a Wi-Fi network name (1-32 bytes, no "
@@ -402,9 +447,18 @@ ServerConfig everything_changed() {
   c.block_netbios = false;
   c.dns_adblocking = true;
   c.dns_encryption = true;
-  c.dns_servers.ipv4 = {net::IpAddress::parse("9.9.9.9").value()};
+  c.dns_servers.ipv4 = {net::IpAddress::parse("9.9.9.9").value(),
+                        net::IpAddress::parse("192.0.2.53").value()};
   c.dns_servers.ipv6 = {};
-  c.adblock_lists = {"https://example.com/hosts?a=1&b=\"2\"", "http://example.org/#x"};
+  c.dns_servers.tls_names[net::IpAddress::parse("192.0.2.53").value()] = "dns.example.net";
+  c.adblock_lists = {"https://example.com/hosts?a=1&b=\"2\"", "http://example.org/#x",
+                     "/var/lib/block lists/hosts"};
+  c.adblock_allow = {"example.com", "_dmarc.example.org"};
+  c.dns_block_response = "nxdomain";
+  c.dns_dnssec = false;
+  c.dns_cache_size = 64;
+  c.dns_force = true;
+  c.dns_tls_ca = "/usr/local/share/ca certs";
   c.ondemand_cellular = true;
   c.ondemand_wifi = true;
   c.ondemand_wifi_exclude = {"home", "Caf\xc3\xa9 \"5G\"", "a,b", "back\\slash", "#hash", "  x"};
@@ -450,6 +504,12 @@ TEST(ServerConfig, RenderHasEveryKeyWithAComment) {
                           "dns_encryption",
                           "dns_servers",
                           "adblock_lists",
+                          "adblock_allow",
+                          "dns_block_response",
+                          "dns_dnssec",
+                          "dns_cache_size",
+                          "dns_force",
+                          "dns_tls_ca",
                           "ondemand_cellular",
                           "ondemand_wifi",
                           "ondemand_wifi_exclude",
