@@ -178,7 +178,15 @@ Status InterfaceDaemon::open_sockets() {
                           [this](uint32_t) {
                             signalfd_siginfo si{};
                             while (::read(signal_fd_.get(), &si, sizeof(si)) == sizeof(si)) {
-                              if (si.ssi_signo == SIGHUP) continue;
+                              if (si.ssi_signo == SIGHUP) {
+                                // `systemctl reload`: the server re-reads its config; a plain
+                                // interface has nothing to re-read (wg syncconf does that).
+                                if (reload_handler_) {
+                                  spdlog::info("SIGHUP: reloading the configuration");
+                                  reload_handler_();
+                                }
+                                continue;
+                              }
                               spdlog::info("signal {} received, shutting down",
                                            strsignal(int(si.ssi_signo)));
                               loop_.stop();

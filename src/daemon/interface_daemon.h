@@ -54,6 +54,8 @@ class InterfaceDaemon final : public wireguard::DeviceHost {
   using CommandHandler = std::function<nlohmann::json(const nlohmann::json& request)>;
   void add_command(const std::string& name, CommandHandler handler);
   void add_teardown(std::function<Status()> step);
+  // What SIGHUP does (nothing by default).
+  void set_reload_handler(std::function<void()> handler) { reload_handler_ = std::move(handler); }
   wireguard::Device& device() { return device_; }
   platform::EventLoop& loop() { return loop_; }
   const std::string& ifname() const { return options_.ifname; }
@@ -92,6 +94,7 @@ class InterfaceDaemon final : public wireguard::DeviceHost {
   bool torn_down_ = false;
   std::map<std::string, CommandHandler> commands_;
   std::vector<std::function<Status()>> teardown_steps_;
+  std::function<void()> reload_handler_;
 
   // Batch buffers, allocated once.
   static constexpr size_t kTunBatch = 128;

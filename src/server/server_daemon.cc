@@ -117,6 +117,12 @@ Result<std::unique_ptr<ServerDaemon>> ServerDaemon::start(const std::string& dir
   s->iface_->add_command("sync", [raw](const nlohmann::json&) { return raw->sync(); });
   s->iface_->add_command("status", [raw](const nlohmann::json&) { return raw->status(); });
   s->iface_->add_command("dns_reload", [raw](const nlohmann::json&) { return raw->dns_reload(); });
+  s->iface_->set_reload_handler([raw]() {
+    auto r = raw->sync();
+    if (!r.value("ok", false)) {
+      spdlog::error("reload: {}", r.value("error", std::string("failed")));
+    }
+  });
   if (runs_resolver(s->config_)) {
     // A server whose clients are told to use a resolver that is not there would look up and
     // then fail every name: refuse to start instead, saying why.
