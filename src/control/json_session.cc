@@ -27,7 +27,13 @@ class JsonSession final : public Session {
       if (request.is_discarded() || !request.is_object()) {
         response = {{"ok", false}, {"error", "malformed request: expected one JSON object"}};
       } else {
-        response = handler_(request);
+        // Handlers read fields with json::value(), which throws when a field has the wrong type
+        // ({"cmd": 1}); that is a bad request, answered as such, not a reason to die.
+        try {
+          response = handler_(request);
+        } catch (const nlohmann::json::exception& e) {
+          response = {{"ok", false}, {"error", std::string("malformed request: ") + e.what()}};
+        }
       }
       out += response.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       out += '\n';

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target (or some) for a long time and keeps what they learn.
+#
+# Usage: tests/fuzz/run_long.sh [--build DIR] [--seconds S] [--targets a,b] [--out DIR]
+#   --build DIR    a build with -DWAYPOST_FUZZ=ON (default build-asan, as scripts/test.sh makes)
+#   --seconds S    wall-clock seconds per target (default 3600 = one CPU-hour each)
+#   --targets L    comma-separated subset (default: every *_fuzz in DIR/tests/fuzz)
+#   --out DIR      working corpora, crash reproducers and logs (default /var/tmp/waypost-fuzz)
+# Each target starts from its seeds in tests/fuzz/corpus/<target>/ plus whatever an earlier run
+# left in --out, runs single-process (one core) under ASan+UBSan, and prints one line:
+#   <target>: <cpu seconds> CPU s, <runs> runs, corpus <n> files, crashes <n>
+# CPU time comes from the kernel (/proc/<pid>/stat of the fuzzer), not from the wall clock.
+# Crash, leak and timeout reproducers are kept in --out/<target>/artifacts/; copy the ones you
+# fixed into tests/fuzz/corpus/<target>/ so that every test run replays them.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$ROOT/build-asan
+SECONDS_PER=3600
+TARGETS=
+OUT=/var/tmp/waypost-fuzz
+while (($#)); do
+  case $1 in
+    --build) BUILD=${2:?}; shift 2 ;;
+    --seconds) SECONDS_PER=${2:?}; shift 2 ;;
+    --targets) TARGETS=${2:?}; shift 2 ;;
+    --out) OUT=${2:?}; shift 2 ;;
+    -h | --help) sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+[[ $SECONDS_PER =~ ^[0-9]+$ && $SECONDS_PER -ge 1 ]] || { echo "--seconds: a positive number" >&2; exit 2; }
+if [[ -z $TARGETS ]]; then
+  TARGETS=$(cd "$BUILD/tests/fuzz" 2>/dev/null && ls -- *_fuzz | paste -sd, -)
+fi
+[[ -n $TARGETS ]] || { echo "no fuzz targets in $BUILD/tests/fuzz (build with -DWAYPOST_FUZZ=ON)" >&2; exit 2; }
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+tck=$(getconf CLK_TCK)
+status=0
+IFS=, read -r -a list <<<"$TARGETS"
+for t in "${list[@]}"; do
+  bin=$BUILD/tests/fuzz/$t
+  [[ -x $bin ]] || { echo "$t: not built" >&2; status=1; continue; }
+  dir=$OUT/$t
+  mkdir -p "$dir/corpus" "$dir/artifacts"
+  cp -rn "$ROOT/tests/fuzz/corpus/$t/." "$dir/corpus/" 2>/dev/null || true
+  "$bin" -max_total_time="$SECONDS_PER" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    -artifact_prefix="$dir/artifacts/" "$dir/corpus" >"$dir/last.log" 2>&1 &
+  pid=$!
+  cpu=0
+  # Sample the fuzzer's CPU time until it exits (the last sample is within a second of the end).
+  while kill -0 "$pid" 2>/dev/null; do
+    if read -r -a st <"/proc/$pid/stat" 2>/dev/null; then cpu=$(((st[13] + st[14]) / tck)); fi
+    sleep 1
+  done
+  wait "$pid"
+  rc=$?
+  runs=$(grep -Eo 'number_of_executed_units: [0-9]+' "$dir/last.log" | grep -Eo '[0-9]+$' | tail -1)
+  crashes=$(find "$dir/artifacts" -type f | wc -l)
+  echo "$t: $cpu CPU s, ${runs:-?} runs, corpus $(find "$dir/corpus" -type f | wc -l) files, crashes $crashes (exit $rc)"
+  echo "$(date -u +%FT%TZ) $t cpu_s=$cpu runs=${runs:-?} crashes=$crashes exit=$rc" >>"$OUT/history.log"
+  ((rc == 0 && crashes == 0)) || status=1
+done
+exit $status
