@@ -20,6 +20,7 @@
 
 #include "common/bytes.h"
 #include "common/log.h"
+#include "dns/answer_cache.h"
 #include "dns/blocklist.h"
 #include "dns/message.h"
 #include "dns/tls_relay.h"
@@ -56,6 +57,10 @@ Nanos monotonic_now() {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * kNanosPerSecond + ts.tv_nsec;
 }
+
+// The front answer cache takes an eighth of the configured cache size (libunbound's caches
+// keep their own share; see unbound_context.cc), at least 64 KiB.
+size_t answer_cache_bytes(const ResolverConfig& c) { return std::max<size_t>(c.cache_bytes / 8, 64 << 10); }
 
 struct IpHash {
   size_t operator()(const net::IpAddress& a) const {
@@ -139,7 +144,8 @@ struct TcpConn {
 struct Counters {
   uint64_t queries = 0;
   uint64_t tcp_queries = 0;
-  uint64_t answered = 0;  // upstream answers relayed (any rcode but SERVFAIL)
+  uint64_t answered = 0;  // upstream answers relayed (any rcode but SERVFAIL), cached ones too
+  uint64_t cache_hits = 0;  // of those, answered from the front answer cache
   uint64_t blocked = 0;
   uint64_t cname_blocked = 0;  // of those, blocked because of a CNAME target in the answer
   uint64_t servfail = 0;
@@ -196,11 +202,14 @@ struct Resolver::Impl {
   Nanos failing_since = 0;
   std::string last_failure;
 
+  AnswerCache answers;  // answers asked again within their TTL skip libunbound's thread
+
   Query query;  // the query being parsed (kept here: it is ~300 bytes)
   std::array<uint8_t, kMaxUdpQuery> rx;
   std::array<uint8_t, 2 + kMaxTcpMessage> tx;  // answers are built at tx + 2 (TCP length)
 
-  Impl(platform::EventLoop& l, ResolverConfig cfg) : loop(l), config(std::move(cfg)) {}
+  Impl(platform::EventLoop& l, ResolverConfig cfg)
+      : loop(l), config(std::move(cfg)), answers(answer_cache_bytes(config)) {}
 
   ~Impl() {
     for (auto& [id, conn] : conns) loop.remove(conn->fd.get());
@@ -425,6 +434,7 @@ struct Resolver::Impl {
       }
       if (klen && lists->blocked(name)) return send_answer(to, blocked_answer(q, client, false));
     }
+    if (answer_from_cache(q, to)) return;
     if (inflight >= config.max_inflight) {
       ++c.overload;
       WP_LOG_RATELIMITED(warn, "DNS: {} queries waiting for upstreams; refusing more", inflight);
@@ -460,6 +470,26 @@ struct Resolver::Impl {
       if (auto it = conns.find(to.conn); it != conns.end()) ++it->second->pending;
     }
     schedule(p.started + config.upstream_timeout);
+  }
+
+  bool answer_from_cache(const Query& q, const ReplyTo& to) {
+    uint32_t age = 0;
+    const CachedAnswer* hit = answers.find(q.qname(), q.qtype, q.qclass, monotonic_now(), &age);
+    if (hit == nullptr) return false;
+    const ByteSpan packet(hit->packet);
+    const UpstreamScan scan = scan_upstream(packet, q);
+    if (!scan.ok) return false;
+    const size_t limit = to.tcp ? kMaxTcpMessage : q.udp_limit();
+    MutableByteSpan out = answer_buffer();
+    const size_t n = build_from_upstream(q, packet, scan, hit->secure, limit, out);
+    if (n < kHeaderSize) return false;
+    const size_t records = size_t(load_be16(&out[6])) + load_be16(&out[8]) + load_be16(&out[10]);
+    age_record_ttls(out.first(n), scan.records_begin, n, records, age);
+    ++c.answered;
+    ++c.cache_hits;
+    if (load_be16(&out[2]) & kFlagTc) ++c.truncated;
+    send_answer(to, n);
+    return true;
   }
 
   static void unbound_callback(void* data, int err, ub_result* result) {
@@ -517,6 +547,12 @@ struct Resolver::Impl {
         } else {
           ++c.answered;
           upstream_ok();
+          if (scan.rcode == kNoError || scan.rcode == kNxDomain) {
+            const size_t count = size_t(scan.ancount) + scan.nscount + scan.arcount;
+            answers.insert(q.qname(), q.qtype, q.qclass, packet, result->secure != 0,
+                           min_record_ttl(packet, scan.records_begin, scan.records_end, count),
+                           monotonic_now());
+          }
           if (n >= kHeaderSize && (load_be16(tx.data() + 4) & kFlagTc)) ++c.truncated;
         }
       }
@@ -880,6 +916,8 @@ Status Resolver::reload(const ResolverConfig& config) {
   d.schedule(monotonic_now());  // a shorter upstream timeout applies to queries in flight too
   d.lists = std::move(*lists);
   d.lists_loaded_unix = std::time(nullptr);
+  // New lists may block a CNAME target inside a cached answer, new upstreams answer differently.
+  d.answers = AnswerCache(answer_cache_bytes(config));
   if (fresh) {
     // Queries in flight keep their context (and its relay) until they are answered or time
     // out; new queries go to the new one. The cache starts empty.
@@ -906,6 +944,8 @@ nlohmann::json Resolver::status() const {
   j["queries"] = c.queries;
   j["tcp_queries"] = c.tcp_queries;
   j["answered"] = c.answered;
+  j["cache_hits"] = c.cache_hits;
+  j["answer_cache"] = {{"entries", d.answers.entries()}, {"bytes", d.answers.bytes()}};
   j["blocked"] = c.blocked;
   j["cname_blocked"] = c.cname_blocked;
   j["servfail"] = c.servfail;

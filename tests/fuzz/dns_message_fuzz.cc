@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "dns/answer_cache.h"
 #include "dns/blocklist.h"
 #include "dns/message.h"
 
@@ -81,8 +82,14 @@ void fuzz_query_and_answer(ByteSpan query, ByteSpan upstream) {
       size_t n = build_from_upstream(q, upstream, s, secure, limit, out);
       if (n == 0) fail("build_from_upstream failed on a scanned answer");
       check_answer(q, ByteSpan(out.data(), n), limit);
+      // What the answer cache does with a hit: count TTLs down in the built answer.
+      const size_t records = size_t(load_be16(&out[6])) + load_be16(&out[8]) + load_be16(&out[10]);
+      age_record_ttls(MutableByteSpan(out.data(), n), s.records_begin, n, records, 7);
+      check_answer(q, ByteSpan(out.data(), n), limit);
     }
   }
+  const size_t count = size_t(s.ancount) + s.nscount + s.arcount;
+  (void)min_record_ttl(upstream, s.records_begin, s.records_end, count);
 }
 
 void fuzz_lists(std::string_view text) {

@@ -431,6 +431,29 @@ TEST_F(DnsResolverTest, AnswersThroughUnboundOverUdpAndTcp) {
   EXPECT_EQ(s["inflight"], 0);
 }
 
+TEST_F(DnsResolverTest, RepeatedQuestionsAreAnsweredFromTheAnswerCache) {
+  ASSERT_TRUE(start_upstream());
+  start_resolver(config(fmt::format("127.0.0.1@{}", upstream_->plain_port()), false));
+  auto first = ask_udp(port_, make_query(1, "host.waypost.example", kTypeA));
+  ASSERT_TRUE(first);
+  EXPECT_EQ(status()["cache_hits"], 0);
+  // Another ID and another spelling: the client's own ID and question come back.
+  auto again = ask_udp(port_, make_query(0x5151, "HOST.waypost.EXAMPLE", kTypeA));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->id(), 0x5151);
+  EXPECT_EQ(again->addresses(), std::vector<std::string>{"192.0.2.7"});
+  EXPECT_EQ(std::string(again->bytes.begin() + 13, again->bytes.begin() + 17), "HOST");
+  auto nx1 = ask_udp(port_, make_query(2, "nothing.waypost.example", kTypeA));
+  auto nx2 = ask_udp(port_, make_query(3, "nothing.waypost.example", kTypeA));
+  ASSERT_TRUE(nx1 && nx2);
+  EXPECT_EQ(nx2->rcode(), kNxDomain);
+  // The lab zone's NXDOMAIN carries no SOA, so there is no TTL to keep it for: not cached.
+  auto s = status();
+  EXPECT_EQ(s["cache_hits"], 1);
+  EXPECT_EQ(s["answered"], 4);
+  EXPECT_EQ(s["answer_cache"]["entries"], 1);
+}
+
 TEST_F(DnsResolverTest, ListensOnIpv6Too) {
   int probe = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   sockaddr_storage ss;
