@@ -91,6 +91,15 @@ std::string unbound_config_text(const ResolverConfig& c,
   t += fmt::format("  num-queries-per-thread: {}\n", std::max<size_t>(c.max_inflight, 64));
   // RFC 8145 key tag queries would be extra queries for no benefit to our clients.
   t += "  trust-anchor-signaling: no\n";
+  // Recover soon after an upstream outage. unbound backs off from a forwarder that keeps
+  // failing (its timeout doubles up to 120 s; beyond 12 s only one probe per timeout period goes
+  // out and every other query fails at once) and keeps that state for infra-host-ttl (15 min by
+  // default). With the relay as the only forwarder, clients kept getting SERVFAIL for 20-30 s
+  // after the upstream came back from a 20-60 s outage, longer after longer ones. A 5 s host TTL
+  // forgets the backoff every 5 s, so the next query tries the upstream again; what is lost is
+  // only the RTT estimate of a loopback forwarder. (A low infra-cache-max-rtt instead made it
+  // worse with Debian 12's libunbound 1.17: a forwarder at that cap was never probed again.)
+  t += "  infra-host-ttl: 5\n";
   if (tcp_only) t += "  tcp-upstream: yes\n";
   t += "forward-zone:\n";
   t += "  name: \".\"\n";

@@ -113,6 +113,8 @@ TEST(DnsConfig, UnboundConfigIsForwardOnlyAndNeverAsksLibunboundForTls) {
   EXPECT_NE(t.find("module-config: \"validator iterator\""), std::string::npos);
   EXPECT_NE(t.find("msg-cache-size: 1048576"), std::string::npos);
   EXPECT_NE(t.find("rrset-cache-size: 2097152"), std::string::npos);
+  // Quick recovery after an upstream outage (tests/netns/test_dns.sh [down]).
+  EXPECT_NE(t.find("infra-host-ttl: 5\n"), std::string::npos);
   // Debian's libunbound has no TLS: given this option it would send plaintext.
   EXPECT_EQ(t.find("tls-upstream"), std::string::npos);
   c.dnssec = false;
