@@ -25,6 +25,7 @@
 #include "platform/netlink.h"
 #include "platform/sysctl.h"
 #include "server/config.h"
+#include "server/dns_settings.h"
 #include "server/firewall.h"
 #include "server/state.h"
 
@@ -461,6 +462,23 @@ void check_dns(const Options& o, const std::vector<Examined>& ifaces, std::vecto
 
 // --- server ------------------------------------------------------------------------------
 
+void check_resolver(const server::ServerConfig& config, bool running, std::vector<Finding>& out) {
+  nlohmann::json dns;  // null unless the running server tells
+  if (running) {
+    auto r = control::json_request(daemon::control_socket_path(config.wireguard_interface),
+                                   {{"cmd", "status"}}, 3000);
+    if (r && r->is_object() && r->contains("dns")) dns = (*r)["dns"];
+  }
+  std::vector<std::string> urls;
+  for (const auto& l : config.adblock_lists) {
+    if (!l.starts_with("/")) urls.push_back(l);
+  }
+  for (auto& f : resolver_findings(server::runs_resolver(config), config.dns_adblocking, dns,
+                                   config.dns_adblocking ? urls : std::vector<std::string>{})) {
+    out.push_back(std::move(f));
+  }
+}
+
 void check_server(const server::ServerConfig& config, const std::vector<Examined>& ifaces,
                   std::vector<Finding>& out) {
   const std::string ifname = config.wireguard_interface;
@@ -520,6 +538,7 @@ void check_server(const server::ServerConfig& config, const std::vector<Examined
   for (auto& f : ruleset_findings(analysis, table, ifname, running, uplink)) {
     out.push_back(std::move(f));
   }
+  check_resolver(config, running, out);
 }
 
 }  // namespace

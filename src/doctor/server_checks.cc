@@ -317,4 +317,109 @@ Result<nlohmann::json> read_ruleset_json() {
   return j;
 }
 
+namespace {
+// The server's status comes over a socket: a field of the wrong type means "unknown", never an
+// exception.
+bool bool_field(const nlohmann::json& j, const char* key, bool fallback) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() ? it->get<bool>() : fallback;
+}
+}  // namespace
+
+std::vector<Finding> resolver_findings(bool wanted, bool adblocking, const nlohmann::json& dns,
+                                       const std::vector<std::string>& url_lists) {
+  std::vector<Finding> out;
+  Finding f;
+  f.id = "server:dns";
+  if (!wanted) {
+    f.status = Status::kInfo;
+    f.summary =
+        "The built-in DNS resolver is off (dns_adblocking and dns_encryption are false): client "
+        "profiles name the dns_servers of config.yaml, which see the clients' queries in clear.";
+    out.push_back(std::move(f));
+    return out;
+  }
+  if (!dns.is_object()) {
+    f.status = Status::kInfo;
+    f.summary = "The built-in DNS resolver starts with the server; it is not running now.";
+    out.push_back(std::move(f));
+    return out;
+  }
+  const auto u64 = [&](const char* key) {
+    auto it = dns.find(key);
+    return it != dns.end() && it->is_number_unsigned() ? it->get<uint64_t>() : uint64_t{0};
+  };
+  std::string listen;
+  if (auto it = dns.find("listen"); it != dns.end() && it->is_array()) {
+    for (const auto& l : *it) {
+      if (l.is_string()) listen += (listen.empty() ? "" : ", ") + l.get<std::string>();
+    }
+  }
+  std::string upstreams;
+  if (auto it = dns.find("upstreams"); it != dns.end() && it->is_array()) {
+    for (const auto& u : *it) {
+      if (u.is_string()) upstreams += (upstreams.empty() ? "" : ", ") + u.get<std::string>();
+    }
+  }
+  f.data = {{"queries", u64("queries")}, {"blocked", u64("blocked")},
+            {"servfail", u64("servfail")}};
+  if (!bool_field(dns, "running", false)) {
+    f.status = Status::kFail;
+    f.summary = fmt::format("The built-in DNS resolver is not running: {}.",
+                            str_field(dns, "reason").empty() ? "no reason given"
+                                                             : str_field(dns, "reason"));
+    f.fix = "Fix the cause above, then: sudo waypost dns reload";
+  } else if (!bool_field(dns, "upstream_ok", true)) {
+    f.status = Status::kFail;
+    f.summary = fmt::format(
+        "The built-in DNS resolver on {} cannot reach its upstreams ({}): clients get SERVFAIL "
+        "for every name not in the cache.",
+        listen, upstreams);
+    f.detail = str_field(dns, "problem");
+    f.fix = bool_field(dns, "encryption", false)
+                ? "Check that this server reaches the upstreams on TCP port 853 (some networks "
+                  "block it) and that each dns_servers entry has the right #tls-name; or choose "
+                  "other dns_servers in config.yaml (applied live)."
+                : "Check that this server reaches the upstreams on port 53, or choose other "
+                  "dns_servers in config.yaml (applied live).";
+  } else {
+    f.status = Status::kOk;
+    f.summary = fmt::format(
+        "The built-in DNS resolver answers on {} ({} queries, {} blocked), asking {}{}.", listen,
+        u64("queries"), u64("blocked"), upstreams,
+        bool_field(dns, "encryption", false) ? " over TLS" : " in clear");
+  }
+  out.push_back(std::move(f));
+  if (adblocking) {
+    uint64_t domains = 0;
+    if (auto it = dns.find("lists"); it != dns.end() && it->is_object()) {
+      auto d = it->find("blocked_domains");
+      if (d != it->end() && d->is_number_unsigned()) domains = d->get<uint64_t>();
+    }
+    if (bool_field(dns, "running", false) && domains == 0) {
+      Finding w;
+      w.id = "server:dns_blocklists";
+      w.status = Status::kWarn;
+      w.summary = "dns_adblocking is on but the block lists hold no domains: nothing is blocked.";
+      w.fix = url_lists.empty()
+                  ? "List block list files in adblock_lists (config.yaml), e.g. a copy of the "
+                    "StevenBlack hosts file."
+                  : "adblock_lists has URLs, which Waypost does not download: fetch them to "
+                    "files (e.g. a daily cron job with curl) and list the files instead.";
+      out.push_back(std::move(w));
+    }
+  }
+  for (const auto& url : url_lists) {
+    Finding w;
+    w.id = "server:dns_url_list";
+    w.status = Status::kWarn;
+    w.summary = fmt::format("adblock_lists entry {} is a URL and is skipped.", url);
+    w.fix = fmt::format("Download it to a file (e.g. curl -o /etc/waypost/blocklist.txt {}) and "
+                        "list the file; Waypost reloads it when it changes.",
+                        url);
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
 }  // namespace waypost::doctor

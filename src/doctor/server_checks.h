@@ -51,6 +51,12 @@ struct DefaultRouteView {
 };
 Finding default_route_finding(bool ipv6, const DefaultRouteView& route);
 
+// The built-in DNS resolver. `wanted`: config.yaml asks for it (dns_adblocking or
+// dns_encryption); `dns`: the "dns" object of the running server's status (null when the server
+// is not running or did not answer); `url_lists`: adblock_lists entries that are URLs (skipped).
+std::vector<Finding> resolver_findings(bool wanted, bool adblocking, const nlohmann::json& dns,
+                                       const std::vector<std::string>& url_lists);
+
 // The ruleset as JSON through libnftables (the caller's network namespace).
 Result<nlohmann::json> read_ruleset_json();
 

@@ -367,3 +367,55 @@ TEST(DoctorServer, DefaultRoute) {
 
 }  // namespace
 }  // namespace waypost::doctor
+
+namespace waypost::doctor {
+namespace {
+
+TEST(DoctorServer, ResolverFindings) {
+  auto off = resolver_findings(false, false, nullptr, {});
+  ASSERT_EQ(off.size(), 1u);
+  EXPECT_EQ(off[0].status, Status::kInfo);
+  EXPECT_NE(off[0].summary.find("off"), std::string::npos);
+
+  nlohmann::json dns = {{"running", true},
+                        {"listen", {"10.49.0.1:53"}},
+                        {"upstreams", {"1.1.1.1@853#cloudflare-dns.com"}},
+                        {"encryption", true},
+                        {"upstream_ok", true},
+                        {"queries", 10u},
+                        {"blocked", 3u},
+                        {"lists", {{"blocked_domains", 5u}}}};
+  auto ok = resolver_findings(true, true, dns, {});
+  ASSERT_EQ(ok.size(), 1u);
+  EXPECT_EQ(ok[0].status, Status::kOk);
+  EXPECT_NE(ok[0].summary.find("10.49.0.1:53"), std::string::npos) << ok[0].summary;
+  EXPECT_NE(ok[0].summary.find("over TLS"), std::string::npos) << ok[0].summary;
+
+  dns["upstream_ok"] = false;
+  dns["problem"] = "every upstream has failed for 12 s (last error: no answer within 1500 ms)";
+  auto down = resolver_findings(true, false, dns, {});
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_EQ(down[0].status, Status::kFail);
+  EXPECT_EQ(down[0].detail, dns["problem"]);
+  EXPECT_NE(down[0].fix.find("853"), std::string::npos);
+
+  dns["upstream_ok"] = true;
+  dns["lists"]["blocked_domains"] = 0u;
+  auto empty = resolver_findings(true, true, dns, {"https://example.com/hosts"});
+  ASSERT_EQ(empty.size(), 3u);
+  EXPECT_EQ(empty[1].id, "server:dns_blocklists");
+  EXPECT_EQ(empty[1].status, Status::kWarn);
+  EXPECT_NE(empty[1].fix.find("URLs"), std::string::npos);
+  EXPECT_EQ(empty[2].id, "server:dns_url_list");
+
+  auto stopped = resolver_findings(true, false, {{"running", false}, {"reason", "port 53 taken"}}, {});
+  ASSERT_EQ(stopped.size(), 1u);
+  EXPECT_EQ(stopped[0].status, Status::kFail);
+  EXPECT_NE(stopped[0].summary.find("port 53 taken"), std::string::npos);
+  // Garbage from the socket is not a crash.
+  auto junk = resolver_findings(true, true, {{"running", "yes"}, {"listen", 5}}, {});
+  EXPECT_FALSE(junk.empty());
+}
+
+}  // namespace
+}  // namespace waypost::doctor
