@@ -37,6 +37,10 @@
 #   [3] remove `users remove bob`: client 2 loses the internet within 5 s, status and users list
 #            drop bob; a freshly started client 2 sends handshake initiations that the server
 #            never answers (capture on the server uplink), and client 1 still downloads intact
+#   [8] metrics with metrics_listen 127.0.0.1:9586 (set at the restart): /metrics has the peer
+#            count, per-user bytes and handshake age, DNS gauges; not reachable from outside
+#   zero loss: a ping every 20 ms from an unchanged client across `users add` and `users remove`
+#            loses nothing
 #   [7] stop final SIGTERM: exit 0, table and interface gone, no UAPI socket left, IPv4/IPv6
 #            forwarding back to what they were, status says running false
 #
@@ -167,6 +171,22 @@ FWD6_BEFORE=$(nsx "$NS_S" sysctl -n net.ipv6.conf.all.forwarding)
 SPID="" SRUN=0
 
 status_json() { wp server status --dir "$SDIR" --json 2>/dev/null; }
+
+# Zero packet loss for users who are not changed: ping_series_start NAME NS DST COUNT sends a
+# ping every 20 ms in the background; ping_series_wait NAME waits for it (in this shell: a
+# $(...) subshell cannot wait for it) and ping_series_loss NAME prints the loss %.
+ping_series_start() {
+  nsx "$2" ping -n -q -i 0.02 -W 1 -c "$4" "$3" >"$WPT_SCRATCH/ping-$1.txt" 2>&1 &
+  printf -v "PINGS_$1" '%s' "$!"
+  wpt_track_pid "$!"
+}
+ping_series_wait() {
+  local pid_var=PINGS_$1
+  wait "${!pid_var}" 2>/dev/null
+}
+ping_series_loss() {
+  grep -Eo '[0-9.]+% packet loss' "$WPT_SCRATCH/ping-$1.txt" | grep -Eo '^[0-9.]+' || echo "?"
+}
 server_running() { [[ $(status_json | json_q 'j["running"]') == true ]]; }
 link_up() { ip -n "$NS_S" link show dev "$IF_SRV" 2>/dev/null | grep -q '[<,]UP[,>]'; }
 
@@ -319,6 +339,7 @@ PACED=$(awk -v r="$RATE" 'BEGIN { printf "%.1f", 100 * 1048576 / r }')
 PACED_LIMIT=$(awk -v p="$PACED" 'BEGIN { print p + 3 }')
 log "paced download: $((RATE / 1024 / 1024)) MiB/s, $PACED s for 100 MiB (baseline $BASE_MBIT Mbit/s)"
 http_get_start big "${NSC[1]}" "$URL4/f100?c1big" "$RATE" 90
+ping_series_start add "${NSC[2]}" "$HOST4" 200
 sleep 1.5
 assert_ok "[2] the 100 MiB download is under way" http_get_running big
 t0=$EPOCHREALTIME
@@ -328,6 +349,9 @@ else
   fail "[2] users add carol: $(head -c 600 "$OUT.add")"
 fi
 assert_ok "[2] the download was still running when users add returned" http_get_running big
+ping_series_wait add
+loss=$(ping_series_loss add)
+assert_eq "$loss" 0 "[2] client 2 (bob) lost no ping across users add (200 pings every 20 ms): ${loss}% loss"
 if out=$(http_get_wait big "$SHA100"); then
   pass "[2] download across users add: $out"
   secs=$(http_field big seconds) maxw=$(http_field big max_wait)
@@ -366,7 +390,7 @@ SNAP1=$(snapshot)
 server_stop
 check_stopped "restart"
 sed -i -E -e 's/^(BetweenClients_DROP:[[:space:]]*)true/\1false/' -e 's/^(dns_adblocking:[[:space:]]*)false/\1true/' \
-  -e 's/^(dns_encryption:[[:space:]]*)false/\1true/' "$CFG"
+  -e 's/^(dns_encryption:[[:space:]]*)false/\1true/' -e 's/^metrics_listen:.*/metrics_listen: "127.0.0.1:9586"/' "$CFG"
 cfg_text=$(cat "$CFG")
 assert_match "$cfg_text" "^BetweenClients_DROP:[[:space:]]*false" "config.yaml edited: BetweenClients_DROP false"
 assert_match "$cfg_text" "^dns_adblocking:[[:space:]]*true" "config.yaml edited: dns_adblocking true"
@@ -394,12 +418,37 @@ assert_http_get "[5] client 1 download after the restart" c1r "${NSC[1]}" "$URL4
 assert_ok "[4b] client 1 pings client 2's tunnel address $A2 (BetweenClients_DROP false)" ping_ok "${NSC[1]}" "$A2" 5
 assert_ok "[4b] client 1 pings client 2's tunnel address $A2_6 over IPv6" ping_ok "${NSC[1]}" "$A2_6" 5
 
+# --- [8] Prometheus text endpoint (metrics_listen, loopback only) ---------------------------
+METRICS_TXT=$(nsx "$NS_S" timeout 10 "$WPT_PY" -c 'import urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:9586/metrics", timeout=5).read().decode())' 2>&1)
+assert_match "$METRICS_TXT" '^waypost_peers 3$' "[8] /metrics: waypost_peers 3"
+for u in alice bob carol; do
+  assert_match "$METRICS_TXT" "^waypost_user_rx_bytes\\{user=\"$u\"\\} [0-9]+$" "[8] /metrics: rx bytes of $u"
+  assert_match "$METRICS_TXT" "^waypost_user_tx_bytes\\{user=\"$u\"\\} [0-9]+$" "[8] /metrics: tx bytes of $u"
+done
+# Counters start with the process: since the restart alice downloaded 20 MiB (sent to her).
+alice_tx=$(grep -E '^waypost_user_tx_bytes\{user="alice"\}' <<<"$METRICS_TXT" | awk '{print $2}')
+if ((${alice_tx:-0} > 20000000)); then pass "[8] alice's tx bytes count her 20 MiB download ($alice_tx)"; else
+  fail "[8] alice's tx bytes: '${alice_tx}' (expected > 20000000)"
+fi
+assert_match "$METRICS_TXT" '^waypost_user_handshake_age_seconds\{user="alice"\} [0-9]+$' "[8] /metrics: handshake age of alice"
+assert_match "$METRICS_TXT" '^# TYPE waypost_user_rx_bytes counter$' "[8] /metrics: TYPE lines"
+assert_match "$METRICS_TXT" '^waypost_dns_upstream_up [01]$' "[8] /metrics: DNS resolver gauges (resolver on)"
+assert_not "[8] /metrics is not reachable on the server's uplink address" \
+  nsx "$NS_I" timeout 5 "$WPT_PY" -c 'import urllib.request
+urllib.request.urlopen("http://'"$UP4_S"':9586/metrics", timeout=2)'
+
 # --- [3] users remove ------------------------------------------------------------------------
 BOB_PUB=$(wg_pub "$(conf_values "$BUNDLE/bob.conf" PrivateKey)")
 assert_ok "[3] client 2 reaches $HOST4 before the removal" ping_ok "${NSC[2]}" "$HOST4" 3
+ping_series_start rm "${NSC[1]}" "$HOST4" 150
+sleep 1
 if wp users remove bob --dir "$SDIR" >"$OUT.rm" 2>&1; then pass "[3] users remove bob"; else
   fail "[3] users remove bob: $(head -c 600 "$OUT.rm")"
 fi
+ping_series_wait rm
+loss=$(ping_series_loss rm)
+assert_eq "$loss" 0 "[3] client 1 (alice) lost no ping across users remove bob (150 pings every 20 ms): ${loss}% loss"
 assert_wait 5 "[3] client 2 no longer reaches $HOST4 (within 5 s)" ping_none "${NSC[2]}" "$HOST4" 2
 assert_not "[3] client 2 cannot download either" \
   nsx "${NSC[2]}" timeout 10 "$WPT_PY" "$WPT_LIB_DIR/httpget.py" "$URL4/f20?c2gone" --timeout 4
