@@ -11,6 +11,11 @@ void register_server_commands(CLI::App& app);
 void register_doctor_command(CLI::App& app);
 void register_dns_commands(CLI::App& app);
 
+// For `up` and `server up` on CPUs with AVX-512: re-executes the program once with
+// OPENSSL_ia32cap masking AVX512F, so that libcrypto seals and opens packets with its 256-bit
+// code (see crypto_cpu.cc for why). Returns if there is nothing to do. Call first in main().
+void prefer_narrow_crypto_paths(int argc, char** argv);
+
 // Prints "waypost: <message>" to stderr; returns the exit status to use.
 int fail(const std::string& message);
 

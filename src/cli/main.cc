@@ -12,6 +12,7 @@ int fail(const std::string& message) {
 }  // namespace waypost::cli
 
 int main(int argc, char** argv) {
+  waypost::cli::prefer_narrow_crypto_paths(argc, argv);
   CLI::App app{"Waypost: a WireGuard VPN daemon (userspace, wg(8)-compatible)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "waypost 0.1.0");
