@@ -50,7 +50,14 @@ void prefer_narrow_crypto_paths(int argc, char** argv) {
   // The part after ':' masks the second capability word (CPUID leaf 7 EBX); bit 16 = AVX512F,
   // which gates every 512-bit path in OpenSSL 3.
   if (setenv("OPENSSL_ia32cap", ":~0x10000", 1) != 0) return;
-  execv("/proc/self/exe", argv);
+  // Through the binary's real path rather than /proc/self/exe, which would rename the process
+  // (its comm, as ps, top and the journal show it) to "exe".
+  char path[4096];
+  const ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (n > 0) {
+    path[n] = '\0';
+    execv(path, argv);
+  }
   // Could not re-execute (no /proc?): carry on as we are, with the default paths.
   unsetenv("OPENSSL_ia32cap");
 #endif
