@@ -33,7 +33,10 @@ std::string Peer::describe() const {
 // --- construction and configuration --------------------------------------------------------
 
 Device::Device(Environment env)
-    : env_(env), rate_limiter_(env.random.u64()), probe_id_(uint16_t(env.random.u32())) {
+    : env_(env),
+      rate_limiter_(env.random.u64()),
+      probe_id_(uint16_t(env.random.u32())),
+      jitter_state_(env.random.u64()) {
   tx_jobs_.reserve(512);
   rx_jobs_.reserve(1024);
 }
