@@ -469,12 +469,9 @@ void check_resolver(const server::ServerConfig& config, bool running, std::vecto
                                    {{"cmd", "status"}}, 3000);
     if (r && r->is_object() && r->contains("dns")) dns = (*r)["dns"];
   }
-  std::vector<std::string> urls;
-  for (const auto& l : config.adblock_lists) {
-    if (!l.starts_with("/")) urls.push_back(l);
-  }
-  for (auto& f : resolver_findings(server::runs_resolver(config), config.dns_adblocking, dns,
-                                   config.dns_adblocking ? urls : std::vector<std::string>{})) {
+  const auto urls = config.dns_adblocking ? server::url_blocklists(config)
+                                           : std::vector<std::string>{};
+  for (auto& f : resolver_findings(server::runs_resolver(config), config.dns_adblocking, dns, urls)) {
     out.push_back(std::move(f));
   }
 }

@@ -92,17 +92,9 @@ std::string render_server_config(const ServerConfig& c) {
       "dns_encryption: {}\n"
       "# Block lists for dns_adblocking: local files, hosts format or one domain per line.\n",
       yes_no(c.dns_adblocking), yes_no(c.dns_encryption));
-  items.clear();
-  for (const auto& u : c.adblock_lists) {
-    items.push_back(yaml_scalar(u));
-  }
-  render_list(out, "adblock_lists", items);
+  render_scalars(out, "adblock_lists", c.adblock_lists);
   out += "# Domains never blocked (their subdomains neither).\n";
-  items.clear();
-  for (const auto& d : c.adblock_allow) {
-    items.push_back(yaml_scalar(d));
-  }
-  render_list(out, "adblock_allow", items);
+  render_scalars(out, "adblock_allow", c.adblock_allow);
   out += fmt::format(
       "# What a blocked name resolves to: 0.0.0.0 (and ::), or nxdomain.\n"
       "dns_block_response: {}\n"
@@ -128,11 +120,7 @@ std::string render_server_config(const ServerConfig& c) {
       "ondemand_wifi: {}\n"
       "# Wi-Fi networks (SSIDs) where the VPN stays off, e.g. your home network.\n",
       yes_no(c.ondemand_cellular), yes_no(c.ondemand_wifi));
-  items.clear();
-  for (const auto& s : c.ondemand_wifi_exclude) {
-    items.push_back(yaml_scalar(s));
-  }
-  render_list(out, "ondemand_wifi_exclude", items);
+  render_scalars(out, "ondemand_wifi_exclude", c.ondemand_wifi_exclude);
 
   out += fmt::format(
       "\n"

@@ -23,6 +23,8 @@ std::string yaml_scalar(std::string_view s);
 std::string yaml_number_like(std::string_view s);
 void render_list(std::string& out, std::string_view key, const std::vector<std::string>& items,
                  std::string_view indent = "");
+// render_list of free-form strings, each as yaml_scalar.
+void render_scalars(std::string& out, std::string_view key, const std::vector<std::string>& values);
 std::string yes_no(bool b);
 
 // 1-based line of a YAML position.

@@ -6,6 +6,22 @@
 
 namespace waypost::server {
 
+std::vector<std::string> local_blocklists(const ServerConfig& config) {
+  std::vector<std::string> out;
+  for (const auto& l : config.adblock_lists) {
+    if (l.starts_with("/")) out.push_back(l);
+  }
+  return out;
+}
+
+std::vector<std::string> url_blocklists(const ServerConfig& config) {
+  std::vector<std::string> out;
+  for (const auto& l : config.adblock_lists) {
+    if (!l.starts_with("/")) out.push_back(l);
+  }
+  return out;
+}
+
 bool runs_resolver(const ServerConfig& config) {
   return config.dns_adblocking || config.dns_encryption;
 }
@@ -38,13 +54,8 @@ Result<ResolverSettings> resolver_settings(const ServerConfig& config) {
   r.cache_bytes = size_t{config.dns_cache_size} << 20;
   r.adblocking = config.dns_adblocking;
   if (r.adblocking) {
-    for (const auto& l : config.adblock_lists) {
-      if (l.starts_with("/")) {
-        r.blocklists.push_back(l);
-      } else {
-        s.skipped_urls.push_back(l);
-      }
-    }
+    r.blocklists = local_blocklists(config);
+    s.skipped_urls = url_blocklists(config);
   }
   r.allowlist = config.adblock_allow;
   auto br = dns::parse_block_response(config.dns_block_response);

@@ -11,6 +11,11 @@
 
 namespace waypost::server {
 
+// adblock_lists split into what the resolver reads (absolute paths) and what it skips (URLs:
+// Waypost never downloads at run time, docs/DNS.md).
+std::vector<std::string> local_blocklists(const ServerConfig& config);
+std::vector<std::string> url_blocklists(const ServerConfig& config);
+
 // The server runs its own resolver when it blocks ads or encrypts upstream DNS (as Algo runs
 // dnscrypt-proxy for either); otherwise clients are given dns_servers directly.
 bool runs_resolver(const ServerConfig& config);

@@ -279,9 +279,7 @@ nlohmann::json ServerDaemon::dns_status() const {
 std::vector<std::pair<std::string, std::string>> ServerDaemon::watched_stamps() const {
   std::vector<std::string> paths{config_path(dir_)};
   if (config_.dns_adblocking) {
-    for (const auto& l : config_.adblock_lists) {
-      if (l.starts_with("/")) paths.push_back(l);
-    }
+    for (auto& l : local_blocklists(config_)) paths.push_back(std::move(l));
   }
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& p : paths) {
