@@ -3,7 +3,10 @@
 #
 # Usage: tests/fuzz/run_long.sh [--build DIR] [--seconds S] [--targets a,b] [--out DIR]
 #   --build DIR    a build with -DWAYPOST_FUZZ=ON (default build-asan, as scripts/test.sh makes)
-#   --seconds S    wall-clock seconds per target (default 3600 = one CPU-hour each)
+#   --seconds S    wall-clock seconds per target (default 3600 = one CPU-hour each on an idle core)
+#   --cpu-seconds C  stop a target once it has used C CPU seconds (wall clock limit still applies;
+#                  use it with a large --seconds when the fuzzers share the machine, e.g. under
+#                  `chrt -i 0`, so that a busy machine does not shorten the run)
 #   --targets L    comma-separated subset (default: every *_fuzz in DIR/tests/fuzz)
 #   --out DIR      working corpora, crash reproducers and logs (default /var/tmp/waypost-fuzz)
 # Each target starts from its seeds in tests/fuzz/corpus/<target>/ plus whatever an earlier run
@@ -16,12 +19,14 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$ROOT/build-asan
 SECONDS_PER=3600
+CPU_LIMIT=0
 TARGETS=
 OUT=/var/tmp/waypost-fuzz
 while (($#)); do
   case $1 in
     --build) BUILD=${2:?}; shift 2 ;;
     --seconds) SECONDS_PER=${2:?}; shift 2 ;;
+    --cpu-seconds) CPU_LIMIT=${2:?}; shift 2 ;;
     --targets) TARGETS=${2:?}; shift 2 ;;
     --out) OUT=${2:?}; shift 2 ;;
     -h | --help) sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
@@ -29,6 +34,7 @@ while (($#)); do
   esac
 done
 [[ $SECONDS_PER =~ ^[0-9]+$ && $SECONDS_PER -ge 1 ]] || { echo "--seconds: a positive number" >&2; exit 2; }
+[[ $CPU_LIMIT =~ ^[0-9]+$ ]] || { echo "--cpu-seconds: a number" >&2; exit 2; }
 if [[ -z $TARGETS ]]; then
   TARGETS=$(cd "$BUILD/tests/fuzz" 2>/dev/null && ls -- *_fuzz | paste -sd, -)
 fi
@@ -48,13 +54,18 @@ for t in "${list[@]}"; do
     -artifact_prefix="$dir/artifacts/" "$dir/corpus" >"$dir/last.log" 2>&1 &
   pid=$!
   cpu=0
+  stopped=0
   # Sample the fuzzer's CPU time until it exits (the last sample is within a second of the end).
   while kill -0 "$pid" 2>/dev/null; do
     if read -r -a st <"/proc/$pid/stat" 2>/dev/null; then cpu=$(((st[13] + st[14]) / tck)); fi
+    # libFuzzer ends cleanly on SIGINT: final stats are printed and the corpus is kept.
+    if ((CPU_LIMIT > 0 && cpu >= CPU_LIMIT)); then kill -INT "$pid" 2>/dev/null; stopped=1; fi
     sleep 1
   done
   wait "$pid"
   rc=$?
+  # 72 is libFuzzer's exit status after SIGINT; here it means the CPU budget was reached.
+  ((stopped && rc == 72)) && rc=0
   runs=$(grep -Eo 'number_of_executed_units: [0-9]+' "$dir/last.log" | grep -Eo '[0-9]+$' | tail -1)
   crashes=$(find "$dir/artifacts" -type f | wc -l)
   echo "$t: $cpu CPU s, ${runs:-?} runs, corpus $(find "$dir/corpus" -type f | wc -l) files, crashes $crashes (exit $rc)"
