@@ -7,6 +7,8 @@
 #   --cpu-seconds C  stop a target once it has used C CPU seconds (wall clock limit still applies;
 #                  use it with a large --seconds when the fuzzers share the machine, e.g. under
 #                  `chrt -i 0`, so that a busy machine does not shorten the run)
+#   --timeout T    seconds one input may run before it counts as a hang (default 10; raise it when
+#                  the fuzzers may be paused with SIGSTOP, e.g. while a benchmark runs)
 #   --targets L    comma-separated subset (default: every *_fuzz in DIR/tests/fuzz)
 #   --out DIR      working corpora, crash reproducers and logs (default /var/tmp/waypost-fuzz)
 # Each target starts from its seeds in tests/fuzz/corpus/<target>/ plus whatever an earlier run
@@ -20,12 +22,14 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$ROOT/build-asan
 SECONDS_PER=3600
 CPU_LIMIT=0
+UNIT_TIMEOUT=10
 TARGETS=
 OUT=/var/tmp/waypost-fuzz
 while (($#)); do
   case $1 in
     --build) BUILD=${2:?}; shift 2 ;;
     --seconds) SECONDS_PER=${2:?}; shift 2 ;;
+    --timeout) UNIT_TIMEOUT=${2:?}; shift 2 ;;
     --cpu-seconds) CPU_LIMIT=${2:?}; shift 2 ;;
     --targets) TARGETS=${2:?}; shift 2 ;;
     --out) OUT=${2:?}; shift 2 ;;
@@ -34,6 +38,7 @@ while (($#)); do
   esac
 done
 [[ $SECONDS_PER =~ ^[0-9]+$ && $SECONDS_PER -ge 1 ]] || { echo "--seconds: a positive number" >&2; exit 2; }
+[[ $UNIT_TIMEOUT =~ ^[0-9]+$ && $UNIT_TIMEOUT -ge 1 ]] || { echo "--timeout: a positive number" >&2; exit 2; }
 [[ $CPU_LIMIT =~ ^[0-9]+$ ]] || { echo "--cpu-seconds: a number" >&2; exit 2; }
 if [[ -z $TARGETS ]]; then
   TARGETS=$(cd "$BUILD/tests/fuzz" 2>/dev/null && ls -- *_fuzz | paste -sd, -)
@@ -50,7 +55,7 @@ for t in "${list[@]}"; do
   dir=$OUT/$t
   mkdir -p "$dir/corpus" "$dir/artifacts"
   cp -rn "$ROOT/tests/fuzz/corpus/$t/." "$dir/corpus/" 2>/dev/null || true
-  "$bin" -max_total_time="$SECONDS_PER" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  "$bin" -max_total_time="$SECONDS_PER" -timeout="$UNIT_TIMEOUT" -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$dir/artifacts/" "$dir/corpus" >"$dir/last.log" 2>&1 &
   pid=$!
   cpu=0
