@@ -7,34 +7,36 @@
 #     --quick         smoke run: --duration 2 --ping-count 10
 #     --json          print only JSON on stdout (progress and the table go to stderr)
 #     --cases LIST    comma-separated subset of: plain,wggo,wp-wggo,wp-wp (default: all four)
-#     --ping-count N  pings (at 0.05 s intervals) for the RTT figure (default 20)
+#     --ping-count N  pings (at 0.02 s intervals) for the RTT figure (default 100)
 #   Environment: WAYPOST_BIN (default /work/main/build/src/waypost); WPT_WAYPOST_IMPL=wireguard-go
 #   runs wireguard-go in Waypost's place (to check the script itself); WPT_KEEP=1 keeps logs.
 #
 # Topology (tests/netns/lib.sh "routed"): client ns -- router ns -- server ns over two veth
 # links, forwarding in the router. Every case runs iperf3 TCP client->server for S seconds with
-# 1 stream and with 4 streams (-P 4), and ping -c N -i 0.05 for the RTT:
+# 1 stream and with 4 streams (-P 4), and ping -c N -i 0.02 for the RTT:
 #   plain    the routed path itself, no tunnel (outer addresses)
 #   wggo     wireguard-go (client) <-> wireguard-go (server), tunnel MTU 1420
 #   wp-wggo  Waypost (client) <-> wireguard-go (server), tunnel MTU 1420
 #   wp-wp    Waypost (client) <-> Waypost (server), tunnel MTU 1420
 # Per daemon: peak RSS (VmHWM from /proc/<pid>/status at the end of the case) and CPU seconds
 # (utime+stime from /proc/<pid>/stat, consumed during the two iperf3 runs), each summed over the
-# daemon's process tree. Added RTT = tunnel RTT - plain RTT (the plain case's, else a baseline
-# taken when the topology comes up). A case whose daemon
+# daemon's process tree. RTT is the median of the N pings (the mean is in the JSON too: on a
+# small VM a few pings wait milliseconds for the hypervisor, whichever daemon forwards them, and
+# they decide a mean). Added RTT = tunnel RTT - plain RTT (the plain case's, else a baseline
+# taken when the topology comes up); "x wggo" after it is that added RTT over wireguard-go's. A case whose daemon
 # is missing or fails to carry traffic prints "n/a" with the reason and the run goes on.
 # Exit status: 0 unless the topology or the plain case fails. See bench/README.md.
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DURATION=10
-PING_COUNT=20
+PING_COUNT=100
 JSON=0
 CASES=plain,wggo,wp-wggo,wp-wp
 usage() { sed -n '2,/^$/{s/^# \{0,1\}//;p}' "$0"; }
 while (($#)); do
   case $1 in
     --duration) DURATION=${2:?}; shift 2 ;;
-    --quick) DURATION=2 PING_COUNT=10; shift ;;
+    --quick) DURATION=2 PING_COUNT=20; shift ;;
     --json) JSON=1; shift ;;
     --cases) CASES=${2:?}; shift 2 ;;
     --ping-count) PING_COUNT=${2:?}; shift 2 ;;
@@ -96,8 +98,18 @@ d = json.load(open(sys.argv[1]))
 print("%.3f" % (d["end"]["sum_received"]["bits_per_second"] / 1e9))' "$out" 2>/dev/null
 }
 
-# record NAME STATUS G1 G4 RTT DAEMONS: one result row; DAEMONS "role:impl:pid:rss_kb:cpu_s ..."
-record() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"; }
+# ping_stats NS DST COUNT INTERVAL: "median mean" of the round-trip times in ms ("" on failure).
+ping_stats() {
+  ip netns exec "$1" ping -n -c "$3" -i "$4" -W 2 "$2" 2>/dev/null |
+    sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' | sort -g |
+    awk '{ v[NR] = $1; s += $1 } END {
+      if (NR == 0) exit
+      m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+      printf "%.3f %.3f\n", m, s / NR }'
+}
+
+# record NAME STATUS G1 G4 RTT DAEMONS RTT_MEAN: one result row; DAEMONS "role:impl:pid:rss_kb:cpu_s ..."
+record() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"; }
 
 # case_logs: the last lines of both daemons' logs of the current case, to stderr.
 case_logs() {
@@ -109,7 +121,7 @@ case_logs() {
 
 # run_case NAME DST CLIENT_IMPL SERVER_IMPL (impls empty for the plain case)
 run_case() {
-  local name=$1 dst=$2 cimpl=${3:-} simpl=${4:-} pids=() roles=() impls=() c0=() i g1 g4 rtt daemons=""
+  local name=$1 dst=$2 cimpl=${3:-} simpl=${4:-} pids=() roles=() impls=() c0=() i g1 g4 rtt rtt_mean daemons=""
   log "case $name: starting"
   if [[ -n $cimpl ]]; then
     if [[ ($cimpl == wp || $simpl == wp) ]] && wpt_is_real_waypost && [[ ! -x $WAYPOST_BIN ]]; then
@@ -130,7 +142,7 @@ run_case() {
     tunnel_down
     return
   fi
-  rtt=$(ping_avg_ms "$NS_C" "$dst" "$PING_COUNT" 0.05)
+  read -r rtt rtt_mean < <(ping_stats "$NS_C" "$dst" "$PING_COUNT" 0.02)
   for i in "${!pids[@]}"; do c0[i]=$(cpu_ticks "${pids[i]}"); done
   g1=$(iperf_gbps "$dst" 1)
   g4=$(iperf_gbps "$dst" 4)
@@ -139,16 +151,16 @@ run_case() {
     daemons+="$(awk -v a="${c0[i]:-0}" -v b="$(cpu_ticks "${pids[i]}")" -v t="$CLK_TCK" 'BEGIN { if (b == "") print ""; else printf "%.2f", (b - a) / t }') "
   done
   if [[ -z $g1 && -z $g4 ]]; then
-    record "$name" "n/a: iperf3 failed" "" "" "$rtt" "$daemons"
+    record "$name" "n/a: iperf3 failed" "" "" "$rtt" "$daemons" "$rtt_mean"
   else
-    record "$name" ok "$g1" "$g4" "$rtt" "$daemons"
+    record "$name" ok "$g1" "$g4" "$rtt" "$daemons" "$rtt_mean"
   fi
   log "case $name: 1 stream ${g1:-n/a} Gbit/s, 4 streams ${g4:-n/a} Gbit/s, rtt ${rtt:-n/a} ms"
   tunnel_down
 }
 
 topo_routed
-BASE_RTT=$(ping_avg_ms "$NS_C" "$OUT4_S" "$PING_COUNT" 0.05)
+read -r BASE_RTT _ < <(ping_stats "$NS_C" "$OUT4_S" "$PING_COUNT" 0.02)
 log "routed topology up; plain RTT ${BASE_RTT:-n/a} ms; iperf3 ${DURATION}s per run"
 
 rc=0
@@ -170,14 +182,14 @@ path, as_json, duration, ping_count, base_rtt, impl = sys.argv[1:7]
 num = lambda s: float(s) if s not in ("", None) else None
 rows = []
 for line in open(path):
-    name, status, g1, g4, rtt, daemons = (line.rstrip("\n").split("\t") + [""] * 6)[:6]
+    name, status, g1, g4, rtt, daemons, rtt_mean = (line.rstrip("\n").split("\t") + [""] * 7)[:7]
     ds = []
     for d in daemons.split():
         role, impl_name, pid, rss, cpu = (d.split("|") + [""] * 5)[:5]
         ds.append({"role": role, "impl": impl_name, "pid": int(pid),
                    "peak_rss_mb": round(int(rss) / 1024, 1) if rss else None, "cpu_s": num(cpu)})
     rows.append({"case": name, "status": status, "gbps_1": num(g1), "gbps_4": num(g4),
-                 "rtt_ms": num(rtt), "daemons": ds})
+                 "rtt_ms": num(rtt), "rtt_mean_ms": num(rtt_mean), "daemons": ds})
 by = {r["case"]: r for r in rows}
 base = (by.get("plain") or {}).get("rtt_ms") or num(base_rtt)
 def ratio(r, ref, k):
@@ -188,17 +200,19 @@ for r in rows:
         r["x_wggo_" + k[-1]] = ratio(r, "wggo", k)
         r["x_plain_" + k[-1]] = ratio(r, "plain", k)
     r["added_rtt_ms"] = round(r["rtt_ms"] - base, 3) if r["rtt_ms"] is not None and base is not None else None
+for r in rows:
+    r["x_wggo_added_rtt"] = ratio(r, "wggo", "added_rtt_ms")
 doc = {"duration_s": int(duration), "ping_count": int(ping_count), "plain_rtt_ms": base,
        "waypost_impl": impl, "cases": rows}
 
 def f(v, fmt="%.2f"):
     return "n/a" if v is None else fmt % v
 out = []
-hdr = "%-8s %7s %7s %13s %15s %7s %7s %13s %13s" % (
-    "case", "1str", "4str", "x wggo", "x plain", "RTT", "+RTT", "peak RSS MB", "CPU s")
-out.append(hdr)
-out.append("%-8s %7s %7s %13s %15s %7s %7s %13s %13s" % (
-    "", "Gbit/s", "Gbit/s", "1str / 4str", "1str / 4str", "ms", "ms", "client/server", "client/server"))
+row = "%-8s %7s %7s %13s %15s %7s %7s %6s %13s %13s"
+out.append(row % (
+    "case", "1str", "4str", "x wggo", "x plain", "RTT", "+RTT", "x wggo", "peak RSS MB", "CPU s"))
+out.append(row % (
+    "", "Gbit/s", "Gbit/s", "1str / 4str", "1str / 4str", "ms", "ms", "+RTT", "client/server", "client/server"))
 for r in rows:
     if r["status"] != "ok" and r["gbps_1"] is None:
         out.append("%-8s n/a (%s)" % (r["case"], r["status"].removeprefix("n/a: ")))
@@ -206,10 +220,10 @@ for r in rows:
     ds = r["daemons"]
     rss = "/".join(f(d["peak_rss_mb"], "%.1f") for d in ds) or "-"
     cpu = "/".join(f(d["cpu_s"]) for d in ds) or "-"
-    out.append("%-8s %7s %7s %13s %15s %7s %7s %13s %13s" % (
+    out.append(row % (
         r["case"], f(r["gbps_1"]), f(r["gbps_4"]),
         f(r["x_wggo_1"]) + " / " + f(r["x_wggo_4"]), f(r["x_plain_1"], "%.3f") + " / " + f(r["x_plain_4"], "%.3f"),
-        f(r["rtt_ms"], "%.3f"), f(r["added_rtt_ms"], "%.3f"), rss, cpu))
+        f(r["rtt_ms"], "%.3f"), f(r["added_rtt_ms"], "%.3f"), f(r["x_wggo_added_rtt"]), rss, cpu))
 table = "\n".join(out)
 if as_json == "1":
     print(table, file=sys.stderr)
