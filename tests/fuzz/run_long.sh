@@ -11,6 +11,7 @@
 #                  the fuzzers may be paused with SIGSTOP, e.g. while a benchmark runs)
 #   --targets L    comma-separated subset (default: every *_fuzz in DIR/tests/fuzz)
 #   --out DIR      working corpora, crash reproducers and logs (default /var/tmp/waypost-fuzz)
+# Ctrl-C (or SIGTERM) stops the running fuzzer cleanly, records its CPU time and starts no other.
 # Each target starts from its seeds in tests/fuzz/corpus/<target>/ plus whatever an earlier run
 # left in --out, runs single-process (one core) under ASan+UBSan, and prints one line:
 #   <target>: <cpu seconds> CPU s, <runs> runs, corpus <n> files, crashes <n>
@@ -48,6 +49,11 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 tck=$(getconf CLK_TCK)
 status=0
+interrupted=0
+pid=
+# Ctrl-C or kill: the running fuzzer is asked to stop (it keeps its corpus), its CPU time is
+# recorded like any other run, and no further target starts.
+trap 'interrupted=1; [[ -n $pid ]] && kill -INT "$pid" 2>/dev/null' INT TERM
 IFS=, read -r -a list <<<"$TARGETS"
 for t in "${list[@]}"; do
   bin=$BUILD/tests/fuzz/$t
@@ -69,12 +75,19 @@ for t in "${list[@]}"; do
   done
   wait "$pid"
   rc=$?
-  # 72 is libFuzzer's exit status after SIGINT; here it means the CPU budget was reached.
-  ((stopped && rc == 72)) && rc=0
+  # A signal that arrives during `wait` ends the wait, not the fuzzer.
+  while ((rc > 128)) && kill -0 "$pid" 2>/dev/null; do
+    wait "$pid"
+    rc=$?
+  done
+  # 72 is libFuzzer's exit status after SIGINT: the CPU budget was reached, or we were stopped.
+  ((rc == 72 && (stopped || interrupted))) && rc=0
   runs=$(grep -Eo 'number_of_executed_units: [0-9]+' "$dir/last.log" | grep -Eo '[0-9]+$' | tail -1)
   crashes=$(find "$dir/artifacts" -type f | wc -l)
   echo "$t: $cpu CPU s, ${runs:-?} runs, corpus $(find "$dir/corpus" -type f | wc -l) files, crashes $crashes (exit $rc)"
   echo "$(date -u +%FT%TZ) $t cpu_s=$cpu runs=${runs:-?} crashes=$crashes exit=$rc" >>"$OUT/history.log"
   ((rc == 0 && crashes == 0)) || status=1
+  pid=
+  ((interrupted)) && break
 done
 exit $status
