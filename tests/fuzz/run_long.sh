@@ -83,7 +83,9 @@ for t in "${list[@]}"; do
   # 72 is libFuzzer's exit status after SIGINT: the CPU budget was reached, or we were stopped.
   ((rc == 72 && (stopped || interrupted))) && rc=0
   runs=$(grep -Eo 'number_of_executed_units: [0-9]+' "$dir/last.log" | grep -Eo '[0-9]+$' | tail -1)
-  crashes=$(find "$dir/artifacts" -type f | wc -l)
+  # slow-unit-* files only say an input took long on the wall clock (e.g. while paused).
+  crashes=$(find "$dir/artifacts" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
+    -o -name 'oom-*' \) | wc -l)
   echo "$t: $cpu CPU s, ${runs:-?} runs, corpus $(find "$dir/corpus" -type f | wc -l) files, crashes $crashes (exit $rc)"
   echo "$(date -u +%FT%TZ) $t cpu_s=$cpu runs=${runs:-?} crashes=$crashes exit=$rc" >>"$OUT/history.log"
   ((rc == 0 && crashes == 0)) || status=1
