@@ -4,7 +4,7 @@
 # Usage (as root):
 #   bench/run.sh [--duration S] [--quick] [--json] [--cases LIST] [--ping-count N]
 #     --duration S    seconds per iperf3 run (default 10)
-#     --quick         smoke run: --duration 2 --ping-count 10
+#     --quick         smoke run: --duration 2 --ping-count 20
 #     --json          print only JSON on stdout (progress and the table go to stderr)
 #     --cases LIST    comma-separated subset of: plain,wggo,wp-wggo,wp-wp (default: all four)
 #     --ping-count N  pings (at 0.02 s intervals) for the RTT figure (default 100)
@@ -23,8 +23,9 @@
 # daemon's process tree. RTT is the median of the N pings (the mean is in the JSON too: on a
 # small VM a few pings wait milliseconds for the hypervisor, whichever daemon forwards them, and
 # they decide a mean). Added RTT = tunnel RTT - plain RTT (the plain case's, else a baseline
-# taken when the topology comes up); "x wggo" after it is that added RTT over wireguard-go's. A case whose daemon
-# is missing or fails to carry traffic prints "n/a" with the reason and the run goes on.
+# taken when the topology comes up); "x wggo" after it is that added RTT over wireguard-go's.
+# A case whose daemon is missing or fails to carry traffic prints "n/a" with the reason and the
+# run goes on.
 # Exit status: 0 unless the topology or the plain case fails. See bench/README.md.
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -96,16 +97,6 @@ iperf_gbps() {
   "$WPT_PY" -c 'import json,sys
 d = json.load(open(sys.argv[1]))
 print("%.3f" % (d["end"]["sum_received"]["bits_per_second"] / 1e9))' "$out" 2>/dev/null
-}
-
-# ping_stats NS DST COUNT INTERVAL: "median mean" of the round-trip times in ms ("" on failure).
-ping_stats() {
-  ip netns exec "$1" ping -n -c "$3" -i "$4" -W 2 "$2" 2>/dev/null |
-    sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' | sort -g |
-    awk '{ v[NR] = $1; s += $1 } END {
-      if (NR == 0) exit
-      m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-      printf "%.3f %.3f\n", m, s / NR }'
 }
 
 # record NAME STATUS G1 G4 RTT DAEMONS RTT_MEAN: one result row; DAEMONS "role:impl:pid:rss_kb:cpu_s ..."
@@ -200,7 +191,7 @@ for r in rows:
         r["x_wggo_" + k[-1]] = ratio(r, "wggo", k)
         r["x_plain_" + k[-1]] = ratio(r, "plain", k)
     r["added_rtt_ms"] = round(r["rtt_ms"] - base, 3) if r["rtt_ms"] is not None and base is not None else None
-for r in rows:
+for r in rows:  # a second pass: wggo's own added RTT must exist first
     r["x_wggo_added_rtt"] = ratio(r, "wggo", "added_rtt_ms")
 doc = {"duration_s": int(duration), "ping_count": int(ping_count), "plain_rtt_ms": base,
        "waypost_impl": impl, "cases": rows}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target (or some) for a long time and keeps what they learn.
 #
-# Usage: tests/fuzz/run_long.sh [--build DIR] [--seconds S] [--targets a,b] [--out DIR]
+# Usage: tests/fuzz/run_long.sh [--build DIR] [--seconds S] [--cpu-seconds C] [--timeout T]
+#                               [--targets a,b] [--out DIR]
 #   --build DIR    a build with -DWAYPOST_FUZZ=ON (default build-asan, as scripts/test.sh makes)
 #   --seconds S    wall-clock seconds per target (default 3600 = one CPU-hour each on an idle core)
 #   --cpu-seconds C  stop a target once it has used C CPU seconds (wall clock limit still applies;

@@ -531,10 +531,14 @@ ping_none() {
   ! ip netns exec "$1" ping -n -q -c "${3:-3}" -i 0.3 -W 1 "$2" >/dev/null 2>&1
 }
 
-# ping_avg_ms NS ADDR COUNT INTERVAL: average RTT in ms ("" on failure).
-ping_avg_ms() {
-  ip netns exec "$1" ping -n -q -c "$3" -i "$4" -W 2 "$2" 2>/dev/null |
-    awk -F'/' '/^(rtt|round-trip)/ { print $5 }'
+# ping_stats NS DST COUNT INTERVAL: "median mean" of the round-trip times in ms ("" on failure).
+ping_stats() {
+  ip netns exec "$1" ping -n -c "$3" -i "$4" -W 2 "$2" 2>/dev/null |
+    sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' | sort -g |
+    awk '{ v[NR] = $1; s += $1 } END {
+      if (NR == 0) exit
+      m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+      printf "%.3f %.3f\n", m, s / NR }'
 }
 
 # xfer_start HANDLE NS_FROM NS_TO DST_ADDR [BYTES] [RATE_BYTES_PER_S] [TIMEOUT_S]

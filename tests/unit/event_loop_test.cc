@@ -7,8 +7,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <string>
 #include <thread>
-#include <vector>
 
 namespace waypost::platform {
 namespace {
