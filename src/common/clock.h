@@ -25,6 +25,12 @@ class Clock {
   virtual ~Clock() = default;
   virtual Nanos now() const = 0;
   virtual WallTime wall() const = 0;
+  // Wall time on the kernel's tick-granular clock: the one time(2) reads. A timestamp shown to
+  // users next to time(2) (the "latest handshake" that `wg show` subtracts from time(NULL)) must
+  // come from it; with the precise clock a handshake a millisecond after a second boundary looks
+  // like it happened in the future until the next tick, and `wg` prints "System clock wound
+  // backward".
+  virtual WallTime wall_coarse() const { return wall(); }
 };
 
 class SystemClock final : public Clock {
@@ -40,6 +46,11 @@ class SystemClock final : public Clock {
   WallTime wall() const override {
     timespec ts{};
     clock_gettime(CLOCK_REALTIME, &ts);
+    return {ts.tv_sec, ts.tv_nsec};
+  }
+  WallTime wall_coarse() const override {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
     return {ts.tv_sec, ts.tv_nsec};
   }
 };

@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -317,7 +318,7 @@ nlohmann::json InterfaceDaemon::show_json() const {
   for (const auto& a : options_.config.iface.dns_servers) dns.push_back(a.to_string());
   j["dns"] = dns;
   if (setup_ && setup_->dns_warning()) j["dns_warning"] = *setup_->dns_warning();
-  const WallTime now = clock_.wall();
+  const WallTime now = clock_.wall_coarse();
   json peers = json::array();
   auto state = device_.uapi_state();
   for (const auto& p : state.peers) {
@@ -330,7 +331,7 @@ nlohmann::json InterfaceDaemon::show_json() const {
     pj["allowed_ips"] = allowed;
     pj["latest_handshake"] = p.last_handshake.sec;
     pj["latest_handshake_age_seconds"] =
-        p.last_handshake.sec == 0 ? json(nullptr) : json(now.sec - p.last_handshake.sec);
+        p.last_handshake.sec == 0 ? json(nullptr) : json(std::max<int64_t>(0, now.sec - p.last_handshake.sec));
     pj["rx_bytes"] = p.rx_bytes;
     pj["tx_bytes"] = p.tx_bytes;
     pj["persistent_keepalive"] = p.persistent_keepalive;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 namespace waypost::dns {
 
@@ -35,17 +36,26 @@ size_t uncompressed_name_length(ByteSpan p, size_t pos) {
 // Walks a possibly compressed name at `pos` whose in-place part must end by `limit`. Pointers
 // must point strictly backwards and past the header, and after a jump from position j every byte
 // read must lie before j. That rules out loops, and guarantees the name only uses bytes that
-// precede it, which are the bytes an answer copied up to this point contains. Returns the
-// position after the in-place part, or 0 if invalid.
-size_t check_name(ByteSpan p, size_t pos, size_t limit) {
+// precede it, which are the bytes an answer copied up to this point contains. When `frozen` is
+// given (one flag per packet byte), no byte read after a jump may be flagged: the answer cache
+// rewrites TTL fields, and a name pointing into one would change under it. Returns the position
+// after the in-place part, or 0 if invalid.
+size_t check_name(ByteSpan p, size_t pos, size_t limit, ByteSpan frozen = {}) {
   size_t end = 0;
   size_t bound = std::min(limit, p.size());
   size_t wire = 0;
+  auto touches_frozen = [&](size_t from, size_t n) {
+    if (end == 0 || frozen.empty()) return false;  // in place: never inside an earlier field
+    for (size_t i = from; i < from + n && i < frozen.size(); ++i) {
+      if (frozen[i]) return true;
+    }
+    return false;
+  };
   for (;;) {
     if (pos >= bound) return 0;
     const uint8_t len = p[pos];
     if ((len & 0xC0) == 0xC0) {
-      if (pos + 2 > bound) return 0;
+      if (pos + 2 > bound || touches_frozen(pos, 2)) return 0;
       const size_t target = size_t(len & 0x3F) << 8 | p[pos + 1];
       if (target >= pos || target < kHeaderSize) return 0;
       if (end == 0) end = pos + 2;
@@ -55,7 +65,7 @@ size_t check_name(ByteSpan p, size_t pos, size_t limit) {
     }
     if (len & 0xC0) return 0;
     wire += size_t(len) + 1;
-    if (wire > kMaxNameWire) return 0;
+    if (wire > kMaxNameWire || touches_frozen(pos, size_t(len) + 1)) return 0;
     if (len == 0) return end ? end : pos + 1;
     pos += 1 + size_t(len);
   }
@@ -344,13 +354,18 @@ UpstreamScan scan_upstream(ByteSpan p, const Query& q) {
   s.records_begin = pos;
   s.records_end = pos;
   const size_t total = size_t(an) + ns + ar;
+  // TTL bytes seen so far (see check_name); reused so answers cost no allocation once warm.
+  static thread_local std::vector<uint8_t> ttl_bytes;
+  ttl_bytes.assign(p.size(), 0);
+  const ByteSpan frozen(ttl_bytes);
   bool opt_seen = false;
   for (size_t i = 0; i < total; ++i) {
     if (opt_seen) return s;  // the OPT record must be the last one
     const size_t rr_start = pos;
-    pos = check_name(p, pos, p.size());
+    pos = check_name(p, pos, p.size(), frozen);
     if (pos == 0 || pos + 10 > p.size()) return s;
     const uint16_t type = load_be16(p.data() + pos);
+    std::fill_n(ttl_bytes.begin() + ptrdiff_t(pos + 4), 4, uint8_t{1});
     const uint16_t rdlength = load_be16(p.data() + pos + 8);
     const size_t rdata = pos + 10;
     const size_t rdata_end = rdata + rdlength;
@@ -361,7 +376,7 @@ UpstreamScan scan_upstream(ByteSpan p, const Query& q) {
     if (compressed_rdata(type, prefix, names, suffix)) {
       size_t at = rdata + prefix;
       for (int n = 0; n < names; ++n) {
-        at = check_name(p, at, rdata_end);
+        at = check_name(p, at, rdata_end, frozen);
         if (at == 0) return s;
       }
       if (at + suffix != rdata_end) return s;
