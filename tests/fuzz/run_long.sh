@@ -17,8 +17,9 @@
 # left in --out, runs single-process (one core) under ASan+UBSan, and prints one line:
 #   <target>: <cpu seconds> CPU s, <runs> runs, corpus <n> files, crashes <n>
 # CPU time comes from the kernel (/proc/<pid>/stat of the fuzzer), not from the wall clock.
-# Crash, leak and timeout reproducers are kept in --out/<target>/artifacts/; copy the ones you
-# fixed into tests/fuzz/corpus/<target>/ so that every test run replays them.
+# Crash, leak and timeout reproducers are kept in --out/<target>/artifacts/ ("crashes" counts the
+# ones this run wrote); copy the ones you fixed into tests/fuzz/corpus/<target>/ so that every
+# test run replays them.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$ROOT/build-asan
@@ -62,6 +63,7 @@ for t in "${list[@]}"; do
   dir=$OUT/$t
   mkdir -p "$dir/corpus" "$dir/artifacts"
   cp -rn "$ROOT/tests/fuzz/corpus/$t/." "$dir/corpus/" 2>/dev/null || true
+  touch "$dir/started"  # crashes are counted per run: reproducers written after this
   "$bin" -max_total_time="$SECONDS_PER" -timeout="$UNIT_TIMEOUT" -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$dir/artifacts/" "$dir/corpus" >"$dir/last.log" 2>&1 &
   pid=$!
@@ -85,7 +87,7 @@ for t in "${list[@]}"; do
   ((rc == 72 && (stopped || interrupted))) && rc=0
   runs=$(grep -Eo 'number_of_executed_units: [0-9]+' "$dir/last.log" | grep -Eo '[0-9]+$' | tail -1)
   # slow-unit-* files only say an input took long on the wall clock (e.g. while paused).
-  crashes=$(find "$dir/artifacts" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
+  crashes=$(find "$dir/artifacts" -type f -newer "$dir/started" \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
     -o -name 'oom-*' \) | wc -l)
   echo "$t: $cpu CPU s, ${runs:-?} runs, corpus $(find "$dir/corpus" -type f | wc -l) files, crashes $crashes (exit $rc)"
   echo "$(date -u +%FT%TZ) $t cpu_s=$cpu runs=${runs:-?} crashes=$crashes exit=$rc" >>"$OUT/history.log"
