@@ -69,6 +69,8 @@ done
 WPT_NAME=bench-dns WPT_REPORT_FD=2 WPT_NO_SUMMARY=1
 # shellcheck source=../tests/netns/lib.sh
 source "$BENCH_DIR/../tests/netns/lib.sh"
+# shellcheck source=proc_figures.sh
+source "$BENCH_DIR/proc_figures.sh"
 wpt_require_root
 wpt_require_tools ip ping ps timeout
 CLK_TCK=$(getconf CLK_TCK)
@@ -88,27 +90,8 @@ DNSMASQ=$(command -v dnsmasq || { [[ -x /usr/sbin/dnsmasq ]] && echo /usr/sbin/d
 UNBOUND=$(command -v unbound || { [[ -x /usr/sbin/unbound ]] && echo /usr/sbin/unbound; } || true)
 
 # ---------------------------------------------------------------------------------------------
-# Process figures (summed over a daemon's process tree, as in bench/run.sh)
+# Process figures (tree_pids, cpu_ticks and status_kb come from proc_figures.sh)
 
-tree_pids() {
-  local p
-  echo "$1"
-  for p in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree_pids "$p"; done
-}
-# cpu_ticks PID: utime+stime in clock ticks; "" if PID is gone.
-cpu_ticks() {
-  [[ -n ${1:-} && -r /proc/$1/stat ]] || return 0
-  local p
-  for p in $(tree_pids "$1"); do sed -e 's/^.*) //' "/proc/$p/stat" 2>/dev/null; done |
-    awk '{ t += $12 + $13 } END { print t + 0 }'
-}
-# status_kb PID FIELD: a kB field of /proc/PID/status (VmRSS, VmHWM), summed over the tree.
-status_kb() {
-  [[ -n ${1:-} && -r /proc/$1/status ]] || return 0
-  local p
-  for p in $(tree_pids "$1"); do cat "/proc/$p/status" 2>/dev/null; done |
-    awk -v k="$2:" '$1 == k { s += $2 } END { print s + 0 }'
-}
 # children_cpu_s VAR: sets VAR to the user+system CPU seconds of this shell's waited-for
 # children so far (bash `times`, second line; not in $(...), whose subshell has no children of
 # ours), taken around the foreground dnsperf for the load generator's CPU.

@@ -51,33 +51,13 @@ done
 WPT_NAME=bench WPT_REPORT_FD=2 WPT_NO_SUMMARY=1 WPT_WP_LOG_LEVEL=info
 # shellcheck source=../tests/netns/lib.sh
 source "$BENCH_DIR/../tests/netns/lib.sh"
+# shellcheck source=proc_figures.sh
+source "$BENCH_DIR/proc_figures.sh"
 wpt_require_root
 wpt_require_tools wireguard-go wg ip ping iperf3 ss timeout
 RESULTS=$WPT_SCRATCH/results.tsv
 : >"$RESULTS"
 CLK_TCK=$(getconf CLK_TCK)
-
-# tree_pids PID: PID and its descendants (a daemon that forks helpers is measured whole).
-tree_pids() {
-  local p
-  echo "$1"
-  for p in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree_pids "$p"; done
-}
-# cpu_ticks PID: utime+stime in clock ticks (fields 14 and 15 of /proc/<pid>/stat), summed
-# over the process tree; "" if PID is gone.
-cpu_ticks() {
-  [[ -r /proc/$1/stat ]] || return 0
-  local p
-  for p in $(tree_pids "$1"); do sed -e 's/^.*) //' "/proc/$p/stat" 2>/dev/null; done |
-    awk '{ t += $12 + $13 } END { print t + 0 }'
-}
-# peak_rss_kb PID: VmHWM in kB, summed over the process tree.
-peak_rss_kb() {
-  [[ -r /proc/$1/status ]] || return 0
-  local p
-  for p in $(tree_pids "$1"); do cat "/proc/$p/status" 2>/dev/null; done |
-    awk '/^VmHWM:/ { k += $2 } END { print k + 0 }'
-}
 
 tcp_listening() { ip netns exec "$1" ss -Htln | awk '{ print $4 }' | grep -q ":$2\$"; }
 
@@ -138,7 +118,7 @@ run_case() {
   g1=$(iperf_gbps "$dst" 1)
   g4=$(iperf_gbps "$dst" 4)
   for i in "${!pids[@]}"; do
-    daemons+="${roles[i]}|${impls[i]}|${pids[i]}|$(peak_rss_kb "${pids[i]}")|"
+    daemons+="${roles[i]}|${impls[i]}|${pids[i]}|$(status_kb "${pids[i]}" VmHWM)|"
     daemons+="$(awk -v a="${c0[i]:-0}" -v b="$(cpu_ticks "${pids[i]}")" -v t="$CLK_TCK" 'BEGIN { if (b == "") print ""; else printf "%.2f", (b - a) / t }') "
   done
   if [[ -z $g1 && -z $g4 ]]; then
