@@ -6,25 +6,12 @@
 
 #include "dns/answer_cache.h"
 #include "dns/message.h"
+#include "test_util.h"
 
 namespace waypost::dns {
 namespace {
 
-// "www.example.com" in wire format.
-std::vector<uint8_t> wire(const char* dotted) {
-  std::vector<uint8_t> out;
-  std::string s(dotted);
-  size_t start = 0;
-  while (start < s.size()) {
-    size_t dot = s.find('.', start);
-    if (dot == std::string::npos) dot = s.size();
-    out.push_back(uint8_t(dot - start));
-    out.insert(out.end(), s.begin() + long(start), s.begin() + long(dot));
-    start = dot + 1;
-  }
-  out.push_back(0);
-  return out;
-}
+std::vector<uint8_t> wire(const char* dotted) { return test::dns_wire_name(dotted); }
 
 // A response: header, question, then A records with the given TTLs (compressed owner names),
 // then an OPT record (whose "TTL" field must never be touched).

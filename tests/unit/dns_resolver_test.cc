@@ -29,6 +29,7 @@
 #include "common/bytes.h"
 #include "dns/message.h"
 #include "dns/resolver.h"
+#include "test_util.h"
 
 extern char** environ;
 
@@ -63,15 +64,8 @@ std::vector<uint8_t> make_query(uint16_t id, std::string_view name, uint16_t qty
                                 bool edns = false) {
   std::vector<uint8_t> q = {uint8_t(id >> 8),     uint8_t(id), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0,
                             uint8_t(edns ? 1 : 0)};
-  size_t start = 0;
-  while (start < name.size()) {
-    size_t dot = name.find('.', start);
-    if (dot == std::string_view::npos) dot = name.size();
-    q.push_back(uint8_t(dot - start));
-    q.insert(q.end(), name.begin() + long(start), name.begin() + long(dot));
-    start = dot + 1;
-  }
-  q.push_back(0);
+  const auto wire = test::dns_wire_name(name);
+  q.insert(q.end(), wire.begin(), wire.end());
   q.insert(q.end(), {uint8_t(qtype >> 8), uint8_t(qtype), 0, 1});
   if (edns) q.insert(q.end(), {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0});
   return q;
