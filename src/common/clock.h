@@ -25,12 +25,6 @@ class Clock {
   virtual ~Clock() = default;
   virtual Nanos now() const = 0;
   virtual WallTime wall() const = 0;
-  // Wall time on the kernel's tick-granular clock: the one time(2) reads. A timestamp shown to
-  // users next to time(2) (the "latest handshake" that `wg show` subtracts from time(NULL)) must
-  // come from it; with the precise clock a handshake a millisecond after a second boundary looks
-  // like it happened in the future until the next tick, and `wg` prints "System clock wound
-  // backward".
-  virtual WallTime wall_coarse() const { return wall(); }
 };
 
 class SystemClock final : public Clock {
@@ -43,12 +37,12 @@ class SystemClock final : public Clock {
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return ts.tv_sec * kNanosPerSecond + ts.tv_nsec;
   }
+  // Wall time on the tick-granular clock, the one time(2) reads. The "latest handshake" stamp is
+  // shown next to time(2) (`wg show` subtracts it from time(NULL)); the precise clock runs up to a
+  // tick ahead of time(2) after each second boundary, and a handshake completed then would look
+  // like it happened in the future ("System clock wound backward"). TAI64N stamps are rounded to
+  // ~16.8 ms anyway, far coarser than a tick.
   WallTime wall() const override {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return {ts.tv_sec, ts.tv_nsec};
-  }
-  WallTime wall_coarse() const override {
     timespec ts{};
     clock_gettime(CLOCK_REALTIME_COARSE, &ts);
     return {ts.tv_sec, ts.tv_nsec};

@@ -318,7 +318,7 @@ nlohmann::json InterfaceDaemon::show_json() const {
   for (const auto& a : options_.config.iface.dns_servers) dns.push_back(a.to_string());
   j["dns"] = dns;
   if (setup_ && setup_->dns_warning()) j["dns_warning"] = *setup_->dns_warning();
-  const WallTime now = clock_.wall_coarse();
+  const WallTime now = clock_.wall();
   json peers = json::array();
   auto state = device_.uapi_state();
   for (const auto& p : state.peers) {
@@ -330,8 +330,10 @@ nlohmann::json InterfaceDaemon::show_json() const {
     for (const auto& a : p.allowed_ips) allowed.push_back(a.to_string());
     pj["allowed_ips"] = allowed;
     pj["latest_handshake"] = p.last_handshake.sec;
+    // Clamped: a wall clock stepped back must not show a negative age.
     pj["latest_handshake_age_seconds"] =
-        p.last_handshake.sec == 0 ? json(nullptr) : json(std::max<int64_t>(0, now.sec - p.last_handshake.sec));
+        p.last_handshake.sec == 0 ? json(nullptr)
+                                  : json(std::max<int64_t>(0, now.sec - p.last_handshake.sec));
     pj["rx_bytes"] = p.rx_bytes;
     pj["tx_bytes"] = p.tx_bytes;
     pj["persistent_keepalive"] = p.persistent_keepalive;

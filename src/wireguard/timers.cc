@@ -49,7 +49,7 @@ void timers_handshake_complete(Peer& peer) {
   peer.device().cancel_timer(peer, kTimerRetransmitHandshake);
   peer.handshake_attempts = 0;
   peer.sent_lastminute_handshake = false;
-  peer.last_handshake = peer.device().clock().wall_coarse();
+  peer.last_handshake = peer.device().clock().wall();
   ++peer.counters.handshakes_completed;
   spdlog::info("{}: handshake complete", peer.describe());
   peer.device().start_path_probing(peer);
