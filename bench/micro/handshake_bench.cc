@@ -47,9 +47,12 @@ int main(int argc, char** argv) {
   int peers = 256, rounds = 8;
   bool json = false;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--peers") && i + 1 < argc) peers = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--json")) json = true;
+    if (!std::strcmp(argv[i], "--peers") && i + 1 < argc)
+      peers = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--rounds") && i + 1 < argc)
+      rounds = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--json"))
+      json = true;
   }
   spdlog::set_level(spdlog::level::off);
   ManualClock clock;
@@ -66,7 +69,8 @@ int main(int argc, char** argv) {
     inits[size_t(i)].identity.set_private_key(k.private_key());
     inits[size_t(i)].handshake.set_static_keys(inits[size_t(i)].identity, rkey.public_key());
     inits[size_t(i)].cookie.set_remote_public_key(rkey.public_key());
-    inits[size_t(i)].from = net::Endpoint::from(net::IpAddress::v4(0xc6336400u + uint32_t(i)), 40000);
+    inits[size_t(i)].from =
+        net::Endpoint::from(net::IpAddress::v4(0xc6336400u + uint32_t(i)), 40000);
     responder.add_peer(k.public_key());
   }
 
@@ -74,8 +78,9 @@ int main(int argc, char** argv) {
     msgs.clear();
     for (auto& in : inits) {
       std::vector<uint8_t> m(wireguard::initiation::kSize);
-      wireguard::create_initiation(std::span<uint8_t, wireguard::initiation::kSize>(m.data(), m.size()),
-                                   in.handshake, in.identity, rng.u32() | 1, clock, rng);
+      wireguard::create_initiation(
+          std::span<uint8_t, wireguard::initiation::kSize>(m.data(), m.size()), in.handshake,
+          in.identity, rng.u32() | 1, clock, rng);
       in.cookie.add_macs(m, clock);
       msgs.push_back(std::move(m));
     }
@@ -122,10 +127,11 @@ int main(int argc, char** argv) {
   const double full_rate = double(responses) / full_time;
   const double cookie_rate = double(cookies) / cookie_time;
   if (json) {
-    std::printf("{\"handshake_responses\": %llu, \"responses_per_second\": %.0f, "
-                "\"cookie_replies\": %llu, \"cookie_replies_per_second\": %.0f}\n",
-                static_cast<unsigned long long>(responses), full_rate,
-                static_cast<unsigned long long>(cookies), cookie_rate);
+    std::printf(
+        "{\"handshake_responses\": %llu, \"responses_per_second\": %.0f, "
+        "\"cookie_replies\": %llu, \"cookie_replies_per_second\": %.0f}\n",
+        static_cast<unsigned long long>(responses), full_rate,
+        static_cast<unsigned long long>(cookies), cookie_rate);
   } else {
     std::printf("handshake responses: %llu in %.3f s = %.0f per second (one core)\n",
                 static_cast<unsigned long long>(responses), full_time, full_rate);

@@ -110,7 +110,8 @@ void register_dns_commands(CLI::App& app) {
   auto* status_cmd = dns_cmd->add_subcommand("status", "Queries, blocks, upstream health");
   status_cmd->add_option("--dir", *status_dir, "State directory")->capture_default_str();
   status_cmd->add_flag("--json", *status_json, "Machine-readable output");
-  status_cmd->callback([status_dir, status_json]() { std::exit(dns_status(*status_dir, *status_json)); });
+  status_cmd->callback(
+      [status_dir, status_json]() { std::exit(dns_status(*status_dir, *status_json)); });
 }
 
 }  // namespace waypost::cli

@@ -138,7 +138,9 @@ int cmd_up(const UpOptions& up) {
   return run_background(std::move(*options), up);
 }
 
-bool process_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+bool process_alive(pid_t pid) {
+  return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+}
 
 int cmd_down(const std::string& ifname) {
   const std::string sock = daemon::control_socket_path(ifname);
@@ -188,18 +190,22 @@ std::string human_age(int64_t s) {
 
 void print_text(const nlohmann::json& j) {
   std::printf("interface: %s\n", j.value("interface", "").c_str());
-  if (j.contains("public_key")) std::printf("  public key: %s\n", j["public_key"].get<std::string>().c_str());
+  if (j.contains("public_key"))
+    std::printf("  public key: %s\n", j["public_key"].get<std::string>().c_str());
   std::printf("  private key: (hidden)\n");
   std::printf("  listening port: %d\n", j.value("listen_port", 0));
   if (j.value("fwmark", 0u) != 0) std::printf("  fwmark: 0x%x\n", j.value("fwmark", 0u));
   std::printf("  mtu: %u\n", j.value("mtu", 0u));
-  if (j.contains("dns_warning")) std::printf("  warning: %s\n", j["dns_warning"].get<std::string>().c_str());
+  if (j.contains("dns_warning"))
+    std::printf("  warning: %s\n", j["dns_warning"].get<std::string>().c_str());
   for (const auto& p : j["peers"]) {
     std::printf("\npeer: %s\n", p.value("public_key", "").c_str());
     if (p.value("preshared_key", false)) std::printf("  preshared key: (hidden)\n");
-    if (p.contains("endpoint")) std::printf("  endpoint: %s\n", p["endpoint"].get<std::string>().c_str());
+    if (p.contains("endpoint"))
+      std::printf("  endpoint: %s\n", p["endpoint"].get<std::string>().c_str());
     std::string allowed;
-    for (const auto& a : p["allowed_ips"]) allowed += (allowed.empty() ? "" : ", ") + a.get<std::string>();
+    for (const auto& a : p["allowed_ips"])
+      allowed += (allowed.empty() ? "" : ", ") + a.get<std::string>();
     std::printf("  allowed ips: %s\n", allowed.empty() ? "(none)" : allowed.c_str());
     if (!p["latest_handshake_age_seconds"].is_null()) {
       std::printf("  latest handshake: %s\n",
@@ -232,15 +238,16 @@ std::vector<std::string> running_interfaces() {
 }
 
 int cmd_show(const std::string& ifname, bool json) {
-  std::vector<std::string> names = ifname.empty() ? running_interfaces()
-                                                  : std::vector<std::string>{ifname};
+  std::vector<std::string> names =
+      ifname.empty() ? running_interfaces() : std::vector<std::string>{ifname};
   nlohmann::json all = nlohmann::json::array();
   int rc = 0;
   for (const auto& name : names) {
     auto r = control::json_request(daemon::control_socket_path(name), {{"cmd", "show"}});
     if (!r) {
       if (!ifname.empty()) {
-        return fail("interface " + name + " is not running under waypost (" + r.error().message + ")");
+        return fail("interface " + name + " is not running under waypost (" + r.error().message +
+                    ")");
       }
       continue;
     }
@@ -252,7 +259,12 @@ int cmd_show(const std::string& ifname, bool json) {
       print_text(*r);
     }
   }
-  if (json) std::printf("%s\n", (ifname.empty() ? all : all.empty() ? nlohmann::json() : all[0]).dump(2).c_str());
+  if (json)
+    std::printf("%s\n", (ifname.empty() ? all
+                         : all.empty()  ? nlohmann::json()
+                                        : all[0])
+                            .dump(2)
+                            .c_str());
   return rc;
 }
 
@@ -263,7 +275,8 @@ void register_interface_commands(CLI::App& app) {
   auto* up_cmd = app.add_subcommand("up", "Bring up an interface from a wg-quick style config");
   up_cmd->add_option("config", up->config_path, "Config file; the interface is named after it")
       ->required();
-  up_cmd->add_flag("--foreground,-f", up->foreground, "Stay in the foreground (systemd, debugging)");
+  up_cmd->add_flag("--foreground,-f", up->foreground,
+                   "Stay in the foreground (systemd, debugging)");
   up_cmd->add_option("--log-level", up->log_level, "trace, debug, info, warn, error");
   up_cmd->add_option("--log-file", up->log_file,
                      "Log file (default: stderr in the foreground, /var/log/waypost/<name>.log)");

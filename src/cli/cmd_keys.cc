@@ -16,7 +16,7 @@ namespace {
 
 // If stdout is a regular file (`waypost genkey > key`), make it private before writing a secret.
 void protect_stdout() {
-  struct stat st{};
+  struct stat st {};
   if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
     if (fchmod(STDOUT_FILENO, 0600) != 0) {
       std::fprintf(stderr, "waypost: warning: writing a secret to a file others can read\n");
@@ -45,16 +45,15 @@ void register_key_commands(CLI::App& app) {
     crypto::system_random().fill(key.span());
     print_secret(key);
   });
-  app.add_subcommand("pubkey", "Read a private key on stdin, print its public key")
-      ->callback([]() {
-        std::string line;
-        std::getline(std::cin, line);
-        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-        auto key = crypto::private_key_from_base64(line);
-        secure_wipe(line.data(), line.size());
-        if (!key) std::exit(fail("pubkey: " + key.error().message));
-        std::printf("%s\n", crypto::key_to_base64(crypto::public_from_private(*key)).c_str());
-      });
+  app.add_subcommand("pubkey", "Read a private key on stdin, print its public key")->callback([]() {
+    std::string line;
+    std::getline(std::cin, line);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    auto key = crypto::private_key_from_base64(line);
+    secure_wipe(line.data(), line.size());
+    if (!key) std::exit(fail("pubkey: " + key.error().message));
+    std::printf("%s\n", crypto::key_to_base64(crypto::public_from_private(*key)).c_str());
+  });
 }
 
 }  // namespace waypost::cli

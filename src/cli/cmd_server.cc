@@ -83,8 +83,9 @@ std::vector<std::string> split_list(const std::string& s) {
 int server_init(const InitOptions& o, bool quiet_if_exists = false) {
   if (std::filesystem::exists(server::config_path(o.dir)) && !o.force) {
     if (quiet_if_exists) return 0;
-    return fail(server::config_path(o.dir) +
-                " already exists (the server is initialised; edit it, or use --force to start over)");
+    return fail(
+        server::config_path(o.dir) +
+        " already exists (the server is initialised; edit it, or use --force to start over)");
   }
   server::ServerConfig c;
   c.users = split_list(o.users);
@@ -193,12 +194,14 @@ int server_status(const std::string& dir, bool json) {
          {"interface", config->wireguard_interface},
          {"endpoint", config->endpoint},
          {"port", config->wireguard_port},
-         {"public_key", state->private_key.is_zero()
-                            ? std::string()
-                            : crypto::key_to_base64(crypto::public_from_private(state->private_key))}};
+         {"public_key",
+          state->private_key.is_zero()
+              ? std::string()
+              : crypto::key_to_base64(crypto::public_from_private(state->private_key))}};
     nlohmann::json users = nlohmann::json::array();
     for (const auto& [name, u] : state->users) {
-      nlohmann::json j{{"name", name}, {"public_key", crypto::key_to_base64(u.public_key)},
+      nlohmann::json j{{"name", name},
+                       {"public_key", crypto::key_to_base64(u.public_key)},
                        {"ipv4", u.ipv4.to_string()}};
       if (config->ipv6 && u.ipv6) j["ipv6"] = u.ipv6->to_string();
       users.push_back(j);
@@ -217,12 +220,13 @@ int server_status(const std::string& dir, bool json) {
               "received / sent");
   for (const auto& u : s["users"]) {
     std::string hs = "never";
-    if (u.contains("latest_handshake_age_seconds") && !u["latest_handshake_age_seconds"].is_null()) {
+    if (u.contains("latest_handshake_age_seconds") &&
+        !u["latest_handshake_age_seconds"].is_null()) {
       hs = std::to_string(u["latest_handshake_age_seconds"].get<int64_t>()) + " s ago";
     }
     std::string addr = u.value("ipv4", "");
-    std::printf("  %-14s %-16s %-24s %-22s %llu / %llu\n", u.value("name", "").c_str(), addr.c_str(),
-                u.value("endpoint", "-").c_str(), hs.c_str(),
+    std::printf("  %-14s %-16s %-24s %-22s %llu / %llu\n", u.value("name", "").c_str(),
+                addr.c_str(), u.value("endpoint", "-").c_str(), hs.c_str(),
                 static_cast<unsigned long long>(u.value("rx_bytes", uint64_t{0})),
                 static_cast<unsigned long long>(u.value("tx_bytes", uint64_t{0})));
   }
@@ -292,7 +296,8 @@ int change_users(const std::string& dir, const std::vector<std::string>& add,
   if (!new_config) return fail(new_config.error().message);
   auto state = server::load_state(dir);
   if (!state) return fail(state.error().message);
-  auto changes = server::reconcile(*state, *new_config, crypto::system_random(), std::time(nullptr));
+  auto changes =
+      server::reconcile(*state, *new_config, crypto::system_random(), std::time(nullptr));
   if (!changes) return fail(changes.error().message);
   if (auto st = server::save_state(dir, *state); !st) return fail(st.error().message);
   if (auto st = write_file_atomic(server::config_path(dir), *new_text, 0600); !st) {
@@ -304,7 +309,8 @@ int change_users(const std::string& dir, const std::vector<std::string>& add,
       return fail(st.error().message);
     }
     const auto& u = state->users.at(name);
-    std::printf("waypost: added %s (%s%s)\n  profile: %s\n", name.c_str(), u.ipv4.to_string().c_str(),
+    std::printf("waypost: added %s (%s%s)\n  profile: %s\n", name.c_str(),
+                u.ipv4.to_string().c_str(),
                 u.ipv6 && new_config->ipv6 ? (", " + u.ipv6->to_string()).c_str() : "",
                 server::conf_path(dir, *new_config, name).c_str());
   }
@@ -321,7 +327,8 @@ int print_user_qr(const std::string& dir, const std::string& user) {
   if (state->users.count(user) == 0) return fail("no user named '" + user + "'");
   auto qr = server::qr_terminal(server::client_conf(*config, *state, user));
   if (!qr) return fail(qr.error().message);
-  std::printf("%s\nScan with the WireGuard app to add the tunnel for %s.\n", qr->c_str(), user.c_str());
+  std::printf("%s\nScan with the WireGuard app to add the tunnel for %s.\n", qr->c_str(),
+              user.c_str());
   std::fflush(stdout);
   return 0;
 }
@@ -395,7 +402,8 @@ void register_server_commands(CLI::App& app) {
   server_cmd->require_subcommand(1);
 
   auto init = std::make_shared<InitOptions>();
-  auto* init_cmd = server_cmd->add_subcommand("init", "Create config.yaml, keys and client profiles");
+  auto* init_cmd =
+      server_cmd->add_subcommand("init", "Create config.yaml, keys and client profiles");
   init_cmd->add_option("--dir", init->dir, "State directory")->capture_default_str();
   init_cmd->add_option("--endpoint", init->endpoint,
                        "Host name or IP clients connect to (default: the default route's address)");
@@ -423,7 +431,8 @@ void register_server_commands(CLI::App& app) {
   auto* status_cmd = server_cmd->add_subcommand("status", "Users, handshakes, endpoints, traffic");
   status_cmd->add_option("--dir", *status_dir, "State directory")->capture_default_str();
   status_cmd->add_flag("--json", *status_json, "Machine-readable output");
-  status_cmd->callback([status_dir, status_json]() { std::exit(server_status(*status_dir, *status_json)); });
+  status_cmd->callback(
+      [status_dir, status_json]() { std::exit(server_status(*status_dir, *status_json)); });
 
   auto* users_cmd = app.add_subcommand("users", "Add, remove and show VPN users");
   users_cmd->require_subcommand(1);

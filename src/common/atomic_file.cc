@@ -29,13 +29,15 @@ bool write_all(int fd, std::string_view data) {
 }
 }  // namespace
 
-void set_atomic_write_hook(std::function<void(const std::string& path)> h) { hook() = std::move(h); }
+void set_atomic_write_hook(std::function<void(const std::string& path)> h) {
+  hook() = std::move(h);
+}
 
 Status write_file_atomic(const std::string& path, std::string_view content, mode_t mode) {
   std::filesystem::path target(path);
   std::filesystem::path dir = target.parent_path().empty() ? "." : target.parent_path();
-  std::string tmp = (dir / ("." + target.filename().string() + ".tmp." + std::to_string(getpid())))
-                        .string();
+  std::string tmp =
+      (dir / ("." + target.filename().string() + ".tmp." + std::to_string(getpid()))).string();
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0) return make_error("cannot create {}: {}", tmp, std::strerror(errno));
   // The umask may have narrowed the mode; set exactly what was asked.
@@ -86,11 +88,13 @@ Result<std::string> read_file(const std::string& path, size_t max_bytes) {
 }
 
 Status check_private_file(const std::string& path) {
-  struct stat st{};
-  if (::stat(path.c_str(), &st) != 0) return make_error("cannot stat {}: {}", path, std::strerror(errno));
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return make_error("cannot stat {}: {}", path, std::strerror(errno));
   if ((st.st_mode & 077) != 0) {
-    return make_error("{} holds secrets but is readable by others (mode {:o}); fix it with: chmod 600 {}",
-                      path, st.st_mode & 0777, path);
+    return make_error(
+        "{} holds secrets but is readable by others (mode {:o}); fix it with: chmod 600 {}", path,
+        st.st_mode & 0777, path);
   }
   return {};
 }

@@ -55,7 +55,9 @@ inline uint16_t checksum_fold(uint64_t sum) {
 }
 
 // The value to store in a checksum field: the complement of the folded sum.
-inline uint16_t checksum_finish(uint64_t sum) { return uint16_t(~checksum_fold(sum)); }
+inline uint16_t checksum_finish(uint64_t sum) {
+  return uint16_t(~checksum_fold(sum));
+}
 
 // Pseudo-header sums (RFC 793 / RFC 8200 section 8.1) for an upper-layer packet of `length`.
 inline uint64_t pseudo_header_v4(const uint8_t* ip_header, uint8_t protocol, uint32_t length) {

@@ -11,8 +11,12 @@ namespace waypost {
 using Nanos = int64_t;  // monotonic nanoseconds
 constexpr Nanos kNanosPerMilli = 1'000'000;
 constexpr Nanos kNanosPerSecond = 1'000'000'000;
-constexpr Nanos seconds(int64_t s) { return s * kNanosPerSecond; }
-constexpr Nanos millis(int64_t ms) { return ms * kNanosPerMilli; }
+constexpr Nanos seconds(int64_t s) {
+  return s * kNanosPerSecond;
+}
+constexpr Nanos millis(int64_t ms) {
+  return ms * kNanosPerMilli;
+}
 constexpr Nanos kNever = INT64_MAX;
 
 struct WallTime {

@@ -35,10 +35,10 @@ void init_logging(const std::string& level, const std::string& file_path = {});
 
 }  // namespace waypost
 
-#define WP_LOG_RATELIMITED(lvl, ...)                                          \
-  do {                                                                        \
-    static thread_local ::waypost::LogLimiter wp_log_limiter_;                \
-    if (spdlog::should_log(spdlog::level::lvl) && wp_log_limiter_.allow()) {  \
-      spdlog::log(spdlog::level::lvl, __VA_ARGS__);                           \
-    }                                                                         \
+#define WP_LOG_RATELIMITED(lvl, ...)                                         \
+  do {                                                                       \
+    static thread_local ::waypost::LogLimiter wp_log_limiter_;               \
+    if (spdlog::should_log(spdlog::level::lvl) && wp_log_limiter_.allow()) { \
+      spdlog::log(spdlog::level::lvl, __VA_ARGS__);                          \
+    }                                                                        \
   } while (0)

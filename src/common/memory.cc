@@ -50,8 +50,8 @@ size_t trim_resident_code() {
     unsigned long long offset = 0;
     char dev[16] = {};
     unsigned long inode = 0;
-    int n = std::sscanf(line, "%lx-%lx %4s %llx %15s %lu %255s", &s, &e, p, &offset, dev, &inode,
-                        path);
+    int n =
+        std::sscanf(line, "%lx-%lx %4s %llx %15s %lu %255s", &s, &e, p, &offset, dev, &inode, path);
     if (n >= 6 && std::strchr(line, '-') != nullptr && line[0] != ' ' &&
         std::strncmp(line, "Private", 7) != 0) {
       finish();

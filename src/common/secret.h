@@ -48,6 +48,8 @@ inline bool constant_time_equal(std::span<const uint8_t> a, std::span<const uint
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-inline void secure_wipe(void* p, size_t n) { OPENSSL_cleanse(p, n); }
+inline void secure_wipe(void* p, size_t n) {
+  OPENSSL_cleanse(p, n);
+}
 
 }  // namespace waypost

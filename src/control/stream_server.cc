@@ -37,8 +37,8 @@ Result<platform::UniqueFd> connect_unix(const std::string& path) {
 }
 
 Result<std::unique_ptr<StreamServer>> StreamServer::listen(const std::string& path,
-                                                          platform::EventLoop& loop,
-                                                          SessionFactory factory) {
+                                                           platform::EventLoop& loop,
+                                                           SessionFactory factory) {
   std::error_code ec;
   auto dir = std::filesystem::path(path).parent_path();
   std::filesystem::create_directories(dir, ec);
@@ -46,9 +46,10 @@ Result<std::unique_ptr<StreamServer>> StreamServer::listen(const std::string& pa
   ::chmod(dir.c_str(), 0755);
 
   if (auto live = connect_unix(path); live) {
-    return make_error("{} is in use by another running process (an interface with this name may "
-                      "be up in another network namespace)",
-                      path);
+    return make_error(
+        "{} is in use by another running process (an interface with this name may "
+        "be up in another network namespace)",
+        path);
   }
   ::unlink(path.c_str());
 
@@ -145,7 +146,8 @@ void StreamServer::on_connection(int fd, uint32_t events) {
     close_connection(fd);
     return;
   }
-  (void)loop_.modify(fd, c.out.empty() ? (EPOLLIN | EPOLLRDHUP) : (EPOLLIN | EPOLLOUT | EPOLLRDHUP));
+  (void)loop_.modify(fd,
+                     c.out.empty() ? (EPOLLIN | EPOLLRDHUP) : (EPOLLIN | EPOLLOUT | EPOLLRDHUP));
 }
 
 }  // namespace waypost::control

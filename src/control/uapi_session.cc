@@ -17,9 +17,8 @@ class UapiSession final : public Session {
     while (auto next = reader_.next()) {
       if (!next->ok()) {
         spdlog::info("UAPI: {}", next->error().message);
-        out += wireguard::format_uapi_errno(next->error().code != 0
-                                                ? next->error().code
-                                                : wireguard::kUapiErrorProtocol);
+        out += wireguard::format_uapi_errno(
+            next->error().code != 0 ? next->error().code : wireguard::kUapiErrorProtocol);
         return false;
       }
       const auto& req = next->value();
@@ -31,14 +30,14 @@ class UapiSession final : public Session {
       if (!set) {
         spdlog::info("UAPI set rejected: {}", set.error().message);
         out += wireguard::format_uapi_errno(set.error().code != 0 ? set.error().code
-                                                                   : wireguard::kUapiErrorInvalid);
+                                                                  : wireguard::kUapiErrorInvalid);
         continue;
       }
       auto st = device_.apply(*set);
       if (!st) {
         spdlog::info("UAPI set failed: {}", st.error().message);
         out += wireguard::format_uapi_errno(st.error().code != 0 ? st.error().code
-                                                                  : wireguard::kUapiErrorInvalid);
+                                                                 : wireguard::kUapiErrorInvalid);
         continue;
       }
       if (after_set_) after_set_();

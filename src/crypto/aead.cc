@@ -57,8 +57,8 @@ bool ChaChaPoly::seal(uint64_t counter, std::span<const uint8_t> plaintext, std:
   }
   if (EVP_EncryptFinal_ex(c, out.data() + plaintext.size(), &len) != 1) return false;
   OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG,
-                                        out.data() + plaintext.size(), kAeadTagSize),
+      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, out.data() + plaintext.size(),
+                                        kAeadTagSize),
       OSSL_PARAM_construct_end()};
   return EVP_CIPHER_CTX_get_params(c, params) == 1;
 }
@@ -158,8 +158,8 @@ bool xaead_seal(std::span<uint8_t> out, std::span<const uint8_t, kKeySize> key,
   if (kSodiumReady < 0 || out.size() != plaintext.size() + kAeadTagSize) return false;
   unsigned long long len = 0;
   return crypto_aead_xchacha20poly1305_ietf_encrypt(out.data(), &len, plaintext.data(),
-                                                    plaintext.size(), ad.data(), ad.size(),
-                                                    nullptr, nonce.data(), key.data()) == 0;
+                                                    plaintext.size(), ad.data(), ad.size(), nullptr,
+                                                    nonce.data(), key.data()) == 0;
 }
 
 bool xaead_open(std::span<uint8_t> out, std::span<const uint8_t, kKeySize> key,

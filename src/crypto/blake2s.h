@@ -12,7 +12,8 @@ constexpr size_t kHashSize = 32;
 constexpr size_t kMacSize = 16;
 
 // HASH(a || b || ...)
-void blake2s_hash(std::span<uint8_t, kHashSize> out, std::initializer_list<std::span<const uint8_t>> parts);
+void blake2s_hash(std::span<uint8_t, kHashSize> out,
+                  std::initializer_list<std::span<const uint8_t>> parts);
 // MAC(key, data): keyed BLAKE2s with a 16-byte output; key is 1..32 bytes.
 void blake2s_mac(std::span<uint8_t, kMacSize> out, std::span<const uint8_t> key,
                  std::initializer_list<std::span<const uint8_t>> parts);

@@ -4,7 +4,9 @@
 
 namespace waypost::crypto {
 
-std::string key_to_base64(std::span<const uint8_t, kKeySize> key) { return to_base64(key); }
+std::string key_to_base64(std::span<const uint8_t, kKeySize> key) {
+  return to_base64(key);
+}
 
 Result<PublicKey> public_key_from_base64(std::string_view text) {
   PublicKey k{};

@@ -42,14 +42,16 @@ InterfaceDaemon::InterfaceDaemon(DaemonOptions options, platform::EventLoop loop
 
 bool offloads_enabled(bool configured) {
   const char* env = std::getenv("WAYPOST_OFFLOADS");
-  if (env != nullptr && (std::string(env) == "0" || std::string(env) == "off" ||
-                         std::string(env) == "false")) {
+  if (env != nullptr &&
+      (std::string(env) == "0" || std::string(env) == "off" || std::string(env) == "false")) {
     return false;
   }
   return configured;
 }
 
-InterfaceDaemon::~InterfaceDaemon() { (void)teardown(); }
+InterfaceDaemon::~InterfaceDaemon() {
+  (void)teardown();
+}
 
 Result<std::unique_ptr<InterfaceDaemon>> InterfaceDaemon::start(DaemonOptions options) {
   const std::string ifname = options.ifname;
@@ -100,13 +102,15 @@ Result<std::unique_ptr<InterfaceDaemon>> InterfaceDaemon::start(DaemonOptions op
   if (!d->options_.config.iface.mtu) {
     if (auto rm = platform::RouteMonitor::open()) {
       d->route_monitor_.emplace(std::move(*rm));
-      (void)d->loop_.add(d->route_monitor_->fd(), EPOLLIN, [raw](uint32_t) { raw->on_route_change(); });
+      (void)d->loop_.add(d->route_monitor_->fd(), EPOLLIN,
+                         [raw](uint32_t) { raw->on_route_change(); });
     }
   }
   if (d->setup_->dns_warning()) spdlog::warn("{}", *d->setup_->dns_warning());
 
   // Everything that needed full root is done.
-  if (auto st = drop_privileges(); !st) spdlog::warn("could not drop privileges: {}", st.error().message);
+  if (auto st = drop_privileges(); !st)
+    spdlog::warn("could not drop privileges: {}", st.error().message);
   d->kick_persistent_keepalives();
   // The device holds the peers now; the parsed copy would only cost memory (per peer).
   d->options_.config.peers.clear();
@@ -297,7 +301,9 @@ Result<uint16_t> InterfaceDaemon::bind_port(uint16_t port) {
   return udp_.port();
 }
 
-Status InterfaceDaemon::set_fwmark(uint32_t mark) { return udp_.set_fwmark(mark); }
+Status InterfaceDaemon::set_fwmark(uint32_t mark) {
+  return udp_.set_fwmark(mark);
+}
 
 nlohmann::json InterfaceDaemon::show_json() const {
   using nlohmann::json;

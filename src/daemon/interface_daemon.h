@@ -13,8 +13,8 @@
 
 #include "common/clock.h"
 #include "common/memory.h"
-#include "common/work_pool.h"
 #include "common/result.h"
+#include "common/work_pool.h"
 #include "control/stream_server.h"
 #include "crypto/random.h"
 #include "daemon/interface_setup.h"
@@ -99,7 +99,6 @@ class InterfaceDaemon final : public wireguard::DeviceHost {
   // Batch buffers, allocated once.
   static constexpr size_t kTunBatch = 128;
   PageBuffer tun_slots_;
-
 };
 
 // Whether this process may configure networking (root or CAP_NET_ADMIN).

@@ -29,7 +29,11 @@ void notify(const char* message) {
 }
 }  // namespace
 
-void notify_ready() { notify("READY=1"); }
-void notify_stopping() { notify("STOPPING=1"); }
+void notify_ready() {
+  notify("READY=1");
+}
+void notify_stopping() {
+  notify("STOPPING=1");
+}
 
 }  // namespace waypost::daemon

@@ -8,7 +8,9 @@ namespace waypost::daemon {
 inline std::string uapi_socket_path(const std::string& ifname) {
   return "/var/run/wireguard/" + ifname + ".sock";
 }
-inline std::string control_dir() { return "/var/run/waypost"; }
+inline std::string control_dir() {
+  return "/var/run/waypost";
+}
 inline std::string control_socket_path(const std::string& ifname) {
   return control_dir() + "/" + ifname + ".sock";
 }

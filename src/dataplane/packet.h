@@ -11,9 +11,9 @@
 
 namespace waypost::dataplane {
 
-constexpr uint32_t kHeadroom = 64;   // WireGuard needs 16; room left for ESP-in-UDP later
-constexpr uint32_t kTailroom = 64;   // WireGuard: up to 15 padding + 16 tag
-constexpr uint32_t kMaxMtu = 9200;   // largest inner packet (jumbo frames)
+constexpr uint32_t kHeadroom = 64;  // WireGuard needs 16; room left for ESP-in-UDP later
+constexpr uint32_t kTailroom = 64;  // WireGuard: up to 15 padding + 16 tag
+constexpr uint32_t kMaxMtu = 9200;  // largest inner packet (jumbo frames)
 constexpr uint32_t kSlotSize = kHeadroom + kMaxMtu + kTailroom;
 
 struct Packet {

@@ -14,8 +14,7 @@ uint32_t answer_probe(const uint8_t* packet, uint32_t size, uint8_t* out) {
   if (!v6) {
     l4 = uint32_t(packet[0] & 0x0f) * 4;
     if ((packet[0] >> 4) != 4 || l4 < 20 || packet[9] != 1 || size < l4 + 16 ||
-        load_be16(packet + 2) != size || (load_be16(packet + 6) & 0x3fff) != 0 ||
-        packet[l4] != 8) {
+        load_be16(packet + 2) != size || (load_be16(packet + 6) & 0x3fff) != 0 || packet[l4] != 8) {
       return 0;
     }
   } else {
@@ -85,7 +84,8 @@ bool PathMtu::consume_reply(const uint8_t* packet, uint32_t size, uint16_t id, N
   if (!probing_ || size < kProbeMinSizeV4) return false;
   // Cheap filter first: only ICMP echo replies can be ours.
   const int version = packet[0] >> 4;
-  if (!(version == 4 && size > 20 && packet[9] == 1) && !(version == 6 && size > 40 && packet[6] == 58)) {
+  if (!(version == 4 && size > 20 && packet[9] == 1) &&
+      !(version == 6 && size > 40 && packet[6] == 58)) {
     return false;
   }
   auto reply = parse_probe_reply(packet, size, id);

@@ -108,8 +108,8 @@ void Router::apply_mtu(Tunnel& t, const Packet& p, std::vector<Packet>& out) {
     // The error comes "from" the destination the packet could not reach: a source the local
     // stack accepts on this interface (our own address would look martian) and, for forwarded
     // traffic, one that the NAT translates back like the rest of the connection.
-    const net::IpAddress from = v6 ? net::IpAddress::v6_bytes(p.data + 24)
-                                   : net::IpAddress::v4_bytes(p.data + 16);
+    const net::IpAddress from =
+        v6 ? net::IpAddress::v6_bytes(p.data + 24) : net::IpAddress::v4_bytes(p.data + 16);
     uint32_t n = make_packet_too_big(p.data, p.size, mtu, from, slot, kMaxMtu);
     if (n != 0) {
       ++counters_.too_big;

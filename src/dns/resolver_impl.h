@@ -63,7 +63,9 @@ inline Nanos monotonic_now() {
 
 // The front answer cache takes an eighth of the configured cache size (libunbound's caches
 // keep their own share; see unbound_context.cc), at least 64 KiB.
-inline size_t answer_cache_bytes(const ResolverConfig& c) { return std::max<size_t>(c.cache_bytes / 8, 64 << 10); }
+inline size_t answer_cache_bytes(const ResolverConfig& c) {
+  return std::max<size_t>(c.cache_bytes / 8, 64 << 10);
+}
 
 struct IpHash {
   size_t operator()(const net::IpAddress& a) const {
@@ -147,7 +149,7 @@ struct TcpConn {
 struct Counters {
   uint64_t queries = 0;
   uint64_t tcp_queries = 0;
-  uint64_t answered = 0;  // upstream answers relayed (any rcode but SERVFAIL), cached ones too
+  uint64_t answered = 0;    // upstream answers relayed (any rcode but SERVFAIL), cached ones too
   uint64_t cache_hits = 0;  // of those, answered from the front answer cache
   uint64_t blocked = 0;
   uint64_t cname_blocked = 0;  // of those, blocked because of a CNAME target in the answer

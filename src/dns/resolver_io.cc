@@ -196,8 +196,7 @@ void Resolver::Impl::on_tcp(uint64_t id, uint32_t events) {
   if ((events & EPOLLOUT) && !conn.dead) tcp_flush(conn);
   if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !conn.eof) {
     while (!conn.dead && !conn.eof) {
-      ssize_t n =
-          ::read(conn.fd.get(), conn.in.data() + conn.in_len, conn.in.size() - conn.in_len);
+      ssize_t n = ::read(conn.fd.get(), conn.in.data() + conn.in_len, conn.in.size() - conn.in_len);
       if (n == 0) {
         conn.eof = true;
         break;

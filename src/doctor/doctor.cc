@@ -469,9 +469,10 @@ void check_resolver(const server::ServerConfig& config, bool running, std::vecto
                                    {{"cmd", "status"}}, 3000);
     if (r && r->is_object() && r->contains("dns")) dns = (*r)["dns"];
   }
-  const auto urls = config.dns_adblocking ? server::url_blocklists(config)
-                                           : std::vector<std::string>{};
-  for (auto& f : resolver_findings(server::runs_resolver(config), config.dns_adblocking, dns, urls)) {
+  const auto urls =
+      config.dns_adblocking ? server::url_blocklists(config) : std::vector<std::string>{};
+  for (auto& f :
+       resolver_findings(server::runs_resolver(config), config.dns_adblocking, dns, urls)) {
     out.push_back(std::move(f));
   }
 }

@@ -361,13 +361,13 @@ std::vector<Finding> resolver_findings(bool wanted, bool adblocking, const nlohm
       if (u.is_string()) upstreams += (upstreams.empty() ? "" : ", ") + u.get<std::string>();
     }
   }
-  f.data = {{"queries", u64("queries")}, {"blocked", u64("blocked")},
-            {"servfail", u64("servfail")}};
+  f.data = {
+      {"queries", u64("queries")}, {"blocked", u64("blocked")}, {"servfail", u64("servfail")}};
   if (!bool_field(dns, "running", false)) {
     f.status = Status::kFail;
-    f.summary = fmt::format("The built-in DNS resolver is not running: {}.",
-                            str_field(dns, "reason").empty() ? "no reason given"
-                                                             : str_field(dns, "reason"));
+    f.summary = fmt::format(
+        "The built-in DNS resolver is not running: {}.",
+        str_field(dns, "reason").empty() ? "no reason given" : str_field(dns, "reason"));
     f.fix = "Fix the cause above, then: sudo waypost dns reload";
   } else if (!bool_field(dns, "upstream_ok", true)) {
     f.status = Status::kFail;
@@ -414,9 +414,10 @@ std::vector<Finding> resolver_findings(bool wanted, bool adblocking, const nlohm
     w.id = "server:dns_url_list";
     w.status = Status::kWarn;
     w.summary = fmt::format("adblock_lists entry {} is a URL and is skipped.", url);
-    w.fix = fmt::format("Download it to a file (e.g. curl -o /etc/waypost/blocklist.txt {}) and "
-                        "list the file; Waypost reloads it when it changes.",
-                        url);
+    w.fix = fmt::format(
+        "Download it to a file (e.g. curl -o /etc/waypost/blocklist.txt {}) and "
+        "list the file; Waypost reloads it when it changes.",
+        url);
     out.push_back(std::move(w));
   }
   return out;

@@ -94,7 +94,9 @@ Result<Prefix> parse_prefix(std::string_view text, bool clear) {
 }
 }  // namespace
 
-Result<Prefix> Prefix::parse(std::string_view text) { return parse_prefix(text, true); }
+Result<Prefix> Prefix::parse(std::string_view text) {
+  return parse_prefix(text, true);
+}
 Result<Prefix> Prefix::parse_interface_address(std::string_view text) {
   return parse_prefix(text, false);
 }
@@ -225,7 +227,9 @@ Result<Endpoint> Endpoint::resolve(std::string_view text) {
   return *e;
 }
 
-bool Endpoint::is_v4() const { return IN6_IS_ADDR_V4MAPPED(&addr.sin6_addr); }
+bool Endpoint::is_v4() const {
+  return IN6_IS_ADDR_V4MAPPED(&addr.sin6_addr);
+}
 
 IpAddress Endpoint::ip() const {
   if (is_v4()) return IpAddress::v4_bytes(&addr.sin6_addr.s6_addr[12]);

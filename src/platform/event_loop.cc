@@ -50,7 +50,9 @@ void EventLoop::run(const std::function<Nanos()>& before_wait) {
     if (stopped_) break;
     int timeout_ms = -1;
     if (sleep != kNever) {
-      timeout_ms = sleep <= 0 ? 0 : int(std::min<Nanos>((sleep + kNanosPerMilli - 1) / kNanosPerMilli, 60'000));
+      timeout_ms =
+          sleep <= 0 ? 0
+                     : int(std::min<Nanos>((sleep + kNanosPerMilli - 1) / kNanosPerMilli, 60'000));
     }
     int n = epoll_wait(epoll_.get(), events, kMaxEvents, timeout_ms);
     if (n < 0) {

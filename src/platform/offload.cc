@@ -15,8 +15,8 @@ constexpr uint8_t kTcpFin = 0x01, kTcpPsh = 0x08, kTcpAck = 0x10, kTcpCwr = 0x80
 
 struct Headers {
   bool v6 = false;
-  size_t ip_len = 0;   // IP header length
-  size_t l4_len = 0;   // TCP or UDP header length
+  size_t ip_len = 0;  // IP header length
+  size_t l4_len = 0;  // TCP or UDP header length
   uint8_t proto = 0;
 };
 
@@ -190,8 +190,8 @@ bool TcpCoalescer::try_append(uint8_t* packet, size_t len) {
       return false;
     }
   } else {
-    if (packet[0] != 0x45 || packet[1] != head_[1] || packet[8] != head_[8] ||
-        packet[9] != kTcp || (load_be16(packet + 6) & 0x3fff) != 0 ||
+    if (packet[0] != 0x45 || packet[1] != head_[1] || packet[8] != head_[8] || packet[9] != kTcp ||
+        (load_be16(packet + 6) & 0x3fff) != 0 ||
         (load_be16(packet + 6) & 0x4000) != (load_be16(head_ + 6) & 0x4000) ||
         std::memcmp(packet + 12, head_ + 12, 8) != 0) {
       return false;
@@ -205,10 +205,10 @@ bool TcpCoalescer::try_append(uint8_t* packet, size_t len) {
   const size_t payload = len - ip_len_ - tcp_len_;
   const uint8_t flags = tcp[13];
   if ((flags & kTcpAck) == 0 || (flags & ~(kTcpAck | kTcpPsh)) != 0) return false;
-  if (std::memcmp(tcp, head_tcp, 4) != 0) return false;             // ports
-  if (load_be32(tcp + 4) != next_seq_) return false;                // in order
-  if (std::memcmp(tcp + 8, head_tcp + 8, 4) != 0) return false;     // same ack
-  if (std::memcmp(tcp + 14, head_tcp + 14, 2) != 0) return false;   // same window
+  if (std::memcmp(tcp, head_tcp, 4) != 0) return false;                        // ports
+  if (load_be32(tcp + 4) != next_seq_) return false;                           // in order
+  if (std::memcmp(tcp + 8, head_tcp + 8, 4) != 0) return false;                // same ack
+  if (std::memcmp(tcp + 14, head_tcp + 14, 2) != 0) return false;              // same window
   if (std::memcmp(tcp + 20, head_tcp + 20, tcp_len_ - 20) != 0) return false;  // same options
   if (payload == 0 || payload > seg_payload_) return false;
   const size_t new_l4 = tcp_len_ + total_payload_ + payload;

@@ -58,8 +58,7 @@ struct SegmentSink {
 // packets. GSO TCPv4/TCPv6/UDP_L4 packets become MSS-sized segments with full checksums; other
 // packets are copied as one, with a partial checksum completed. Returns the number of packets
 // produced, or -1 if the packet is malformed (dropped).
-int segment_packet(const virtio_net_hdr& hdr, const uint8_t* packet, size_t len,
-                   SegmentSink& sink);
+int segment_packet(const virtio_net_hdr& hdr, const uint8_t* packet, size_t len, SegmentSink& sink);
 
 // Upper bound of segments segment_packet() will produce for this packet.
 size_t segment_count(const virtio_net_hdr& hdr, size_t len);

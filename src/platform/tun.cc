@@ -29,16 +29,16 @@ Result<TunDevice> TunDevice::create(std::string_view name, bool offloads) {
   }
   std::string n(name);
   if (if_nametoindex(n.c_str()) != 0) {
-    return make_error("interface {} already exists (is it already up? try: waypost down {})", n,
-                      n);
+    return make_error("interface {} already exists (is it already up? try: waypost down {})", n, n);
   }
   int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     int e = errno;
     if (e == ENOENT || e == ENODEV || e == ENXIO) {
-      return make_error("/dev/net/tun is not available ({}): the kernel needs TUN support "
-                        "(modprobe tun), and containers must pass the device through",
-                        std::strerror(e));
+      return make_error(
+          "/dev/net/tun is not available ({}): the kernel needs TUN support "
+          "(modprobe tun), and containers must pass the device through",
+          std::strerror(e));
     }
     if (e == EACCES || e == EPERM) {
       return make_error("cannot open /dev/net/tun ({}): run as root or with CAP_NET_ADMIN",
@@ -53,9 +53,10 @@ Result<TunDevice> TunDevice::create(std::string_view name, bool offloads) {
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int e = errno;
     if (e == EPERM || e == EACCES) {
-      return make_error("cannot create interface {}: permission denied (run as root or with "
-                        "CAP_NET_ADMIN)",
-                        n);
+      return make_error(
+          "cannot create interface {}: permission denied (run as root or with "
+          "CAP_NET_ADMIN)",
+          n);
     }
     if (e == EBUSY || e == EEXIST) return make_error("interface {} already exists", n);
     return make_error("cannot create interface {}: {}", n, std::strerror(e));

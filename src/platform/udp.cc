@@ -15,7 +15,9 @@
 
 namespace waypost::platform {
 
-UdpSocket::UdpSocket(UdpSocket&& o) noexcept { *this = std::move(o); }
+UdpSocket::UdpSocket(UdpSocket&& o) noexcept {
+  *this = std::move(o);
+}
 
 UdpSocket& UdpSocket::operator=(UdpSocket&& o) noexcept {
   if (this != &o) {
@@ -142,12 +144,13 @@ size_t UdpSocket::receive(int max_calls, const Deliver& deliver) {
         ++truncated_;
         continue;
       }
-      auto from = net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&addrs[i]),
-                                               h.msg_namelen);
+      auto from =
+          net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&addrs[i]), h.msg_namelen);
       if (!from) continue;
       size_t seg = msgs[i].msg_len;
       if (gro_) {
-        for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
+        for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr;
+             c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
           if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
             int v = 0;
             std::memcpy(&v, CMSG_DATA(c), sizeof(v));

@@ -27,8 +27,8 @@ class UdpSocket final : public dataplane::DatagramSink {
  public:
   static constexpr size_t kMaxQueued = 512;  // datagrams between flushes
   static constexpr size_t kMaxGsoSegments = 64;
-  static constexpr size_t kRecvMessages = 32;   // messages per recvmmsg without GRO
-  static constexpr size_t kGroMessages = 8;     // 64 KB buffers per recvmmsg with GRO
+  static constexpr size_t kRecvMessages = 32;  // messages per recvmmsg without GRO
+  static constexpr size_t kGroMessages = 8;    // 64 KB buffers per recvmmsg with GRO
 
   // Binds to `port` on all addresses (0 = a free port chosen by the kernel).
   static Result<UdpSocket> bind(uint16_t port, uint32_t fwmark, bool offloads);
@@ -73,9 +73,9 @@ class UdpSocket final : public dataplane::DatagramSink {
   };
   std::vector<Queued> queue_;
 
-  PageBuffer rx_;  // receive buffers
-  size_t rx_slot_ = 0;       // size of one receive buffer
-  size_t rx_count_ = 0;      // buffers per recvmmsg
+  PageBuffer rx_;        // receive buffers
+  size_t rx_slot_ = 0;   // size of one receive buffer
+  size_t rx_count_ = 0;  // buffers per recvmmsg
   std::vector<dataplane::Datagram> rx_views_;
 
   uint64_t send_errors_ = 0;

@@ -468,9 +468,9 @@ Status read_adblock_lists(const Field& f, std::vector<std::string>& out) {
   for (const YAML::Node& item : *items) {
     // Local files are read by the resolver; URLs are accepted (Algo configs list them) but not
     // downloaded by the daemon, which says so in its status (docs/DNS.md).
-    const bool ok = item.IsScalar() && (valid_url(item.Scalar()) ||
-                                        (item.Scalar().starts_with("/") &&
-                                         !has_control_chars(item.Scalar())));
+    const bool ok =
+        item.IsScalar() && (valid_url(item.Scalar()) ||
+                            (item.Scalar().starts_with("/") && !has_control_chars(item.Scalar())));
     if (!ok) {
       return f.expected_item(item, "an absolute file path (or an http(s):// URL)");
     }

@@ -24,38 +24,38 @@ struct DnsServers {
 
 struct ServerConfig {
   // --- Algo keys ------------------------------------------------------------------------
-  std::vector<std::string> users;            // users: [phone, laptop]
-  bool wireguard_enabled = true;             // wireguard_enabled
-  uint16_t wireguard_port = 51820;           // wireguard_port
+  std::vector<std::string> users;               // users: [phone, laptop]
+  bool wireguard_enabled = true;                // wireguard_enabled
+  uint16_t wireguard_port = 51820;              // wireguard_port
   uint16_t wireguard_persistent_keepalive = 0;  // wireguard_PersistentKeepalive (seconds, 0 = off)
-  net::Prefix wireguard_network_ipv4;        // wireguard_network_ipv4 (default 10.49.0.0/16)
-  net::Prefix wireguard_network_ipv6;        // wireguard_network_ipv6 (a ULA /48, random at init)
-  bool ipv6 = true;                          // ipv6: IPv6 inside the tunnel
-  uint32_t reduce_mtu = 0;                   // reduce_mtu: 0 = automatic; else client MTU 1420 - n
-  bool between_clients_drop = true;          // BetweenClients_DROP
-  bool block_smb = true;                     // block_smb
-  bool block_netbios = true;                 // block_netbios
-  bool dns_adblocking = false;               // dns_adblocking: the built-in resolver blocks ads
-  bool dns_encryption = true;                // dns_encryption: the resolver asks over TLS only
-  DnsServers dns_servers;                    // dns_servers: {ipv4: [...], ipv6: [...]}
-  std::vector<std::string> adblock_lists;    // adblock_lists: local files (URLs are skipped)
-  bool ondemand_cellular = false;            // ondemand_cellular (Apple profiles)
-  bool ondemand_wifi = false;                // ondemand_wifi (Apple profiles)
+  net::Prefix wireguard_network_ipv4;           // wireguard_network_ipv4 (default 10.49.0.0/16)
+  net::Prefix wireguard_network_ipv6;      // wireguard_network_ipv6 (a ULA /48, random at init)
+  bool ipv6 = true;                        // ipv6: IPv6 inside the tunnel
+  uint32_t reduce_mtu = 0;                 // reduce_mtu: 0 = automatic; else client MTU 1420 - n
+  bool between_clients_drop = true;        // BetweenClients_DROP
+  bool block_smb = true;                   // block_smb
+  bool block_netbios = true;               // block_netbios
+  bool dns_adblocking = false;             // dns_adblocking: the built-in resolver blocks ads
+  bool dns_encryption = true;              // dns_encryption: the resolver asks over TLS only
+  DnsServers dns_servers;                  // dns_servers: {ipv4: [...], ipv6: [...]}
+  std::vector<std::string> adblock_lists;  // adblock_lists: local files (URLs are skipped)
+  bool ondemand_cellular = false;          // ondemand_cellular (Apple profiles)
+  bool ondemand_wifi = false;              // ondemand_wifi (Apple profiles)
   std::vector<std::string> ondemand_wifi_exclude;  // ondemand_wifi_exclude: SSIDs (list or "a,b")
 
   // --- Waypost keys -----------------------------------------------------------------------
-  std::vector<std::string> adblock_allow;    // adblock_allow: domains never blocked
+  std::vector<std::string> adblock_allow;      // adblock_allow: domains never blocked
   std::string dns_block_response = "0.0.0.0";  // dns_block_response: "0.0.0.0" or "nxdomain"
-  bool dns_dnssec = true;                    // dns_dnssec: validate answers
-  uint32_t dns_cache_size = 4;               // dns_cache_size: resolver cache, MiB
-  bool dns_force = false;                    // dns_force: redirect clients' DNS to the resolver
-  std::string dns_tls_ca = "/etc/ssl/certs";  // dns_tls_ca: CAs for upstream TLS (file or dir)
-  std::string endpoint;                      // endpoint: host name or IP clients connect to
-  std::string wireguard_interface = "wp0";   // wireguard_interface: the server's interface name
-  bool restrict_input = false;               // restrict_input: drop input except VPN/SSH/DNS
-  uint16_t ssh_port = 22;                    // ssh_port: kept open when restrict_input is on
-  std::string metrics_listen;                // metrics_listen: "127.0.0.1:9586"; "" = off
-  bool offloads = true;                      // offloads: GSO/GRO (performance; later)
+  bool dns_dnssec = true;                      // dns_dnssec: validate answers
+  uint32_t dns_cache_size = 4;                 // dns_cache_size: resolver cache, MiB
+  bool dns_force = false;                      // dns_force: redirect clients' DNS to the resolver
+  std::string dns_tls_ca = "/etc/ssl/certs";   // dns_tls_ca: CAs for upstream TLS (file or dir)
+  std::string endpoint;                        // endpoint: host name or IP clients connect to
+  std::string wireguard_interface = "wp0";     // wireguard_interface: the server's interface name
+  bool restrict_input = false;                 // restrict_input: drop input except VPN/SSH/DNS
+  uint16_t ssh_port = 22;                      // ssh_port: kept open when restrict_input is on
+  std::string metrics_listen;                  // metrics_listen: "127.0.0.1:9586"; "" = off
+  bool offloads = true;                        // offloads: GSO/GRO (performance; later)
 
   ServerConfig();
 };

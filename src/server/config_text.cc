@@ -94,7 +94,8 @@ std::string yaml_number_like(std::string_view s) {
   return plain ? std::string(s) : yaml_scalar(s);
 }
 
-void render_scalars(std::string& out, std::string_view key, const std::vector<std::string>& values) {
+void render_scalars(std::string& out, std::string_view key,
+                    const std::vector<std::string>& values) {
   std::vector<std::string> items;
   items.reserve(values.size());
   for (const auto& v : values) items.push_back(yaml_scalar(v));

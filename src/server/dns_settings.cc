@@ -39,7 +39,8 @@ Result<ResolverSettings> resolver_settings(const ServerConfig& config) {
   for (const auto* list : {&config.dns_servers.ipv4, &config.dns_servers.ipv6}) {
     for (const auto& a : *list) {
       std::string text = a.to_string();
-      if (auto it = config.dns_servers.tls_names.find(a); it != config.dns_servers.tls_names.end()) {
+      if (auto it = config.dns_servers.tls_names.find(a);
+          it != config.dns_servers.tls_names.end()) {
         text += "#" + it->second;
       }
       auto u = dns::parse_upstream(text, r.encryption);

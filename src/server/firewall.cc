@@ -29,14 +29,16 @@ std::string firewall_script(const ServerConfig& config) {
     // rewrites the replies back to the address they asked.
     s += "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n";
     const std::string a4 = server_ipv4(config).to_string();
-    s += fmt::format("    iifname \"{}\" ip daddr != {} meta l4proto {{ tcp, udp }} th dport 53 "
-                     "dnat ip to {}\n",
-                     wg, a4, a4);
+    s += fmt::format(
+        "    iifname \"{}\" ip daddr != {} meta l4proto {{ tcp, udp }} th dport 53 "
+        "dnat ip to {}\n",
+        wg, a4, a4);
     if (config.ipv6) {
       const std::string a6 = server_ipv6(config).to_string();
-      s += fmt::format("    iifname \"{}\" ip6 daddr != {} meta l4proto {{ tcp, udp }} th dport 53 "
-                       "dnat ip6 to {}\n",
-                       wg, a6, a6);
+      s += fmt::format(
+          "    iifname \"{}\" ip6 daddr != {} meta l4proto {{ tcp, udp }} th dport 53 "
+          "dnat ip6 to {}\n",
+          wg, a6, a6);
     }
     s += "  }\n";
   }
@@ -51,7 +53,8 @@ std::string firewall_script(const ServerConfig& config) {
     // Clients route ::/0 into the tunnel; with IPv6 off it ends here instead of leaking.
     s += fmt::format("    iifname \"{}\" meta nfproto ipv6 drop\n", wg);
   }
-  if (config.between_clients_drop) s += fmt::format("    iifname \"{}\" oifname \"{}\" drop\n", wg, wg);
+  if (config.between_clients_drop)
+    s += fmt::format("    iifname \"{}\" oifname \"{}\" drop\n", wg, wg);
   if (config.block_smb) {
     s += fmt::format("    iifname \"{}\" tcp dport 445 drop\n", wg);
     s += fmt::format("    oifname \"{}\" tcp dport 445 drop\n", wg);
@@ -115,7 +118,8 @@ Status ServerNetworking::update(const ServerConfig& config) {
 Status ServerNetworking::remove() {
   std::string failures;
   if (active_) {
-    auto st = platform::nft_run(fmt::format("add table inet {}\ndelete table inet {}\n", table_, table_));
+    auto st =
+        platform::nft_run(fmt::format("add table inet {}\ndelete table inet {}\n", table_, table_));
     if (!st) failures += st.error().message;
     active_ = false;
   }

@@ -60,11 +60,13 @@ Result<Loaded> load_and_reconcile(const std::string& dir) {
   // Bundles are derived data: (re)write any that are missing, e.g. after a crash.
   for (const auto& [name, u] : l.state.users) {
     std::error_code ec;
-    bool missing = !std::filesystem::exists(conf_path(dir, l.config, name), ec) ||
-                   !std::filesystem::exists(png_path(dir, l.config, name), ec) ||
-                   !std::filesystem::exists(mobileconfig_path(dir, l.config, name, AppleOs::kIos), ec) ||
-                   !std::filesystem::exists(mobileconfig_path(dir, l.config, name, AppleOs::kMacos), ec);
-    bool added = std::find(l.changes.added.begin(), l.changes.added.end(), name) != l.changes.added.end();
+    bool missing =
+        !std::filesystem::exists(conf_path(dir, l.config, name), ec) ||
+        !std::filesystem::exists(png_path(dir, l.config, name), ec) ||
+        !std::filesystem::exists(mobileconfig_path(dir, l.config, name, AppleOs::kIos), ec) ||
+        !std::filesystem::exists(mobileconfig_path(dir, l.config, name, AppleOs::kMacos), ec);
+    bool added =
+        std::find(l.changes.added.begin(), l.changes.added.end(), name) != l.changes.added.end();
     // A profile that no longer matches config.yaml (say DNS after dns_encryption changed) is
     // rewritten, QR code and Apple profiles included.
     bool stale = false;
@@ -128,9 +130,10 @@ Result<std::unique_ptr<ServerDaemon>> ServerDaemon::start(const std::string& dir
     // then fail every name: refuse to start instead, saying why.
     auto r = s->apply_dns(s->config_);
     if (!r.value("ok", false)) {
-      return make_error("{} (set dns_adblocking and dns_encryption to false in {} to run without "
-                        "the built-in resolver)",
-                        r.value("error", std::string("DNS resolver failed")), config_path(dir));
+      return make_error(
+          "{} (set dns_adblocking and dns_encryption to false in {} to run without "
+          "the built-in resolver)",
+          r.value("error", std::string("DNS resolver failed")), config_path(dir));
     }
   }
   if (auto st = s->start_metrics(); !st) return st.take_error();
@@ -210,9 +213,10 @@ nlohmann::json ServerDaemon::apply_dns(const ServerConfig& wanted) {
     auto settings = resolver_settings(next);
     if (!settings) return {{"ok", false}, {"error", settings.error().message}};
     for (const auto& url : settings->skipped_urls) {
-      spdlog::warn("adblock_lists: {} is a URL; Waypost reads local files only (download it "
-                   "and list the file; docs/DNS.md)",
-                   url);
+      spdlog::warn(
+          "adblock_lists: {} is a URL; Waypost reads local files only (download it "
+          "and list the file; docs/DNS.md)",
+          url);
     }
     if (resolver_) {
       if (auto st = resolver_->reload(settings->config); !st) {
@@ -286,8 +290,8 @@ std::vector<std::pair<std::string, std::string>> ServerDaemon::watched_stamps() 
     struct stat st {};
     std::string stamp = "missing";
     if (::stat(p.c_str(), &st) == 0) {
-      stamp = fmt::format("{}:{}:{}.{}", st.st_ino, st.st_size, st.st_mtim.tv_sec,
-                          st.st_mtim.tv_nsec);
+      stamp =
+          fmt::format("{}:{}:{}.{}", st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
     }
     out.emplace_back(p, stamp);
   }
@@ -376,17 +380,23 @@ std::string ServerDaemon::metrics() const {
   std::string out;
   out += "# HELP waypost_peers Configured WireGuard peers (users).\n# TYPE waypost_peers gauge\n";
   out += fmt::format("waypost_peers {}\n", s["users"].size());
-  out += "# HELP waypost_user_rx_bytes Bytes received from the user.\n"
-         "# TYPE waypost_user_rx_bytes counter\n";
-  std::string tx = "# HELP waypost_user_tx_bytes Bytes sent to the user.\n"
-                   "# TYPE waypost_user_tx_bytes counter\n";
-  std::string age = "# HELP waypost_user_handshake_age_seconds Seconds since the last handshake "
-                    "(absent if never).\n# TYPE waypost_user_handshake_age_seconds gauge\n";
+  out +=
+      "# HELP waypost_user_rx_bytes Bytes received from the user.\n"
+      "# TYPE waypost_user_rx_bytes counter\n";
+  std::string tx =
+      "# HELP waypost_user_tx_bytes Bytes sent to the user.\n"
+      "# TYPE waypost_user_tx_bytes counter\n";
+  std::string age =
+      "# HELP waypost_user_handshake_age_seconds Seconds since the last handshake "
+      "(absent if never).\n# TYPE waypost_user_handshake_age_seconds gauge\n";
   for (const auto& u : s["users"]) {
     const std::string name = u.value("name", "");
-    out += fmt::format("waypost_user_rx_bytes{{user=\"{}\"}} {}\n", name, u.value("rx_bytes", uint64_t{0}));
-    tx += fmt::format("waypost_user_tx_bytes{{user=\"{}\"}} {}\n", name, u.value("tx_bytes", uint64_t{0}));
-    if (u.contains("latest_handshake_age_seconds") && !u["latest_handshake_age_seconds"].is_null()) {
+    out += fmt::format("waypost_user_rx_bytes{{user=\"{}\"}} {}\n", name,
+                       u.value("rx_bytes", uint64_t{0}));
+    tx += fmt::format("waypost_user_tx_bytes{{user=\"{}\"}} {}\n", name,
+                      u.value("tx_bytes", uint64_t{0}));
+    if (u.contains("latest_handshake_age_seconds") &&
+        !u["latest_handshake_age_seconds"].is_null()) {
       age += fmt::format("waypost_user_handshake_age_seconds{{user=\"{}\"}} {}\n", name,
                          u["latest_handshake_age_seconds"].get<int64_t>());
     }
@@ -394,10 +404,12 @@ std::string ServerDaemon::metrics() const {
   out += tx + age;
   const auto& dns = s["dns"];
   if (dns.value("running", false)) {
-    out += "# HELP waypost_user_dns_queries_total DNS queries from the user to the built-in "
-           "resolver.\n# TYPE waypost_user_dns_queries_total counter\n";
-    std::string blocked = "# HELP waypost_user_dns_blocked_total DNS queries from the user "
-                          "answered as blocked.\n# TYPE waypost_user_dns_blocked_total counter\n";
+    out +=
+        "# HELP waypost_user_dns_queries_total DNS queries from the user to the built-in "
+        "resolver.\n# TYPE waypost_user_dns_queries_total counter\n";
+    std::string blocked =
+        "# HELP waypost_user_dns_blocked_total DNS queries from the user "
+        "answered as blocked.\n# TYPE waypost_user_dns_blocked_total counter\n";
     for (const auto& u : s["users"]) {
       const std::string name = u.value("name", "");
       out += fmt::format("waypost_user_dns_queries_total{{user=\"{}\"}} {}\n", name,
@@ -446,7 +458,8 @@ Status ServerDaemon::start_metrics() {
       ::listen(fd, 8) < 0) {
     int e = errno;
     ::close(fd);
-    return make_error("cannot listen on {} for metrics: {}", config_.metrics_listen, std::strerror(e));
+    return make_error("cannot listen on {} for metrics: {}", config_.metrics_listen,
+                      std::strerror(e));
   }
   metrics_fd_ = fd;
   // Minimal HTTP/1.0: one request per connection, answered at once with the metrics text. Reads

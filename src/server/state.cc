@@ -198,14 +198,16 @@ Result<ServerState> state_from_json(std::string_view text) {
       auto k = crypto::private_key_from_base64(*upk);
       auto p = crypto::private_key_from_base64(*psk);
       auto a = net::IpAddress::parse(*ip4);
-      if (!k || !p || !a || !a->is_v4()) return make_error("state.json: user '{}' is invalid", name);
+      if (!k || !p || !a || !a->is_v4())
+        return make_error("state.json: user '{}' is invalid", name);
       u.private_key = *k;
       u.public_key = crypto::public_from_private(u.private_key);
       u.preshared_key = *p;
       u.ipv4 = *a;
       if (auto ip6 = get_string(uj, "ipv6")) {
         auto a6 = net::IpAddress::parse(*ip6);
-        if (!a6 || a6->is_v4()) return make_error("state.json: user '{}' has an invalid ipv6", name);
+        if (!a6 || a6->is_v4())
+          return make_error("state.json: user '{}' has an invalid ipv6", name);
         u.ipv6 = *a6;
       }
       if (auto c = uj.find("created"); c != uj.end() && c->is_number_integer()) {
@@ -217,8 +219,12 @@ Result<ServerState> state_from_json(std::string_view text) {
   return s;
 }
 
-std::string config_path(const std::string& dir) { return dir + "/config.yaml"; }
-std::string state_path(const std::string& dir) { return dir + "/state.json"; }
+std::string config_path(const std::string& dir) {
+  return dir + "/config.yaml";
+}
+std::string state_path(const std::string& dir) {
+  return dir + "/state.json";
+}
 
 Result<ServerConfig> load_config(const std::string& dir) {
   auto text = read_file(config_path(dir));

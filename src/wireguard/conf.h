@@ -27,7 +27,7 @@ struct ConfPeer {
 struct ConfInterface {
   std::optional<crypto::PrivateKey> private_key;
   std::optional<uint16_t> listen_port;
-  std::optional<uint32_t> fwmark;  // "off" or 0 means none
+  std::optional<uint32_t> fwmark;      // "off" or 0 means none
   std::vector<net::Prefix> addresses;  // host bits kept: 10.0.0.2/24
   std::vector<net::IpAddress> dns_servers;
   std::vector<std::string> dns_search;  // non-IP entries of DNS=

@@ -10,10 +10,16 @@ namespace waypost::wireguard {
 
 namespace {
 // MAC1 covers everything before it; MAC2 everything before MAC2, i.e. including MAC1.
-size_t mac1_offset(size_t size) { return size - 2 * kMacSize; }
-size_t mac2_offset(size_t size) { return size - kMacSize; }
+size_t mac1_offset(size_t size) {
+  return size - 2 * kMacSize;
+}
+size_t mac2_offset(size_t size) {
+  return size - kMacSize;
+}
 
-bool expired(Nanos birth, Nanos lifetime, Nanos now) { return birth == kNever || now - birth >= lifetime; }
+bool expired(Nanos birth, Nanos lifetime, Nanos now) {
+  return birth == kNever || now - birth >= lifetime;
+}
 }  // namespace
 
 std::array<uint8_t, 32> derive_label_key(std::string_view label, const crypto::PublicKey& key) {

@@ -41,8 +41,8 @@ struct KeyHash {
 // Why packets were dropped; shown by `waypost show --json`.
 struct DeviceCounters {
   uint64_t rx_datagrams = 0;
-  uint64_t rx_bad_message = 0;        // unknown type or wrong length
-  uint64_t rx_unknown_index = 0;      // no session with that receiver index
+  uint64_t rx_bad_message = 0;    // unknown type or wrong length
+  uint64_t rx_unknown_index = 0;  // no session with that receiver index
   uint64_t rx_expired_session = 0;
   uint64_t rx_decrypt_failed = 0;
   uint64_t rx_replayed = 0;
@@ -161,8 +161,8 @@ class Device {
   struct CryptoJob {
     Peer* peer;
     Keypair* keypair;
-    uint8_t* data;      // plaintext (seal) or ciphertext (open), tag follows
-    uint32_t length;    // plaintext/ciphertext length without the tag
+    uint8_t* data;    // plaintext (seal) or ciphertext (open), tag follows
+    uint32_t length;  // plaintext/ciphertext length without the tag
     uint64_t counter;
     uint32_t datagram;  // receive: index in the batch
     bool ok;

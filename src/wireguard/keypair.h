@@ -23,9 +23,9 @@ struct Keypair {
         local_index(keys.local_index),
         remote_index(keys.remote_index) {}
 
-  crypto::ChaChaPoly sender;    // keyed contexts for the loop thread
+  crypto::ChaChaPoly sender;  // keyed contexts for the loop thread
   crypto::ChaChaPoly receiver;
-  Secret<32> send_key;          // the raw keys, for crypto worker threads
+  Secret<32> send_key;  // the raw keys, for crypto worker threads
   Secret<32> receive_key;
   uint64_t send_counter = 0;  // the next nonce to use
   ReplayWindow replay;

@@ -168,16 +168,22 @@ bool create_initiation(std::span<uint8_t, initiation::kSize> msg, Handshake& hs,
 
 const char* to_string(InitiationError e) {
   switch (e) {
-    case InitiationError::kNone: return "ok";
-    case InitiationError::kNoLocalKey: return "no private key configured";
-    case InitiationError::kBadEphemeral: return "invalid ephemeral key";
+    case InitiationError::kNone:
+      return "ok";
+    case InitiationError::kNoLocalKey:
+      return "no private key configured";
+    case InitiationError::kBadEphemeral:
+      return "invalid ephemeral key";
     case InitiationError::kDecryptStatic:
       return "cannot decrypt the initiator's static key (it does not use our public key)";
-    case InitiationError::kUnknownPeer: return "unknown peer public key";
+    case InitiationError::kUnknownPeer:
+      return "unknown peer public key";
     case InitiationError::kDecryptTimestamp:
       return "cannot decrypt the timestamp (the peer's private key does not match its public key)";
-    case InitiationError::kReplayedTimestamp: return "replayed or old timestamp";
-    case InitiationError::kFlood: return "too many initiations from this peer";
+    case InitiationError::kReplayedTimestamp:
+      return "replayed or old timestamp";
+    case InitiationError::kFlood:
+      return "too many initiations from this peer";
   }
   return "?";
 }

@@ -5,8 +5,9 @@
 //
 // Handshake state, per peer:
 //
-//   initiator:  kZeroed --create_initiation--> kCreatedInitiation --consume_response--> kConsumedResponse
-//   responder:  kZeroed --consume_initiation--> kConsumedInitiation --create_response--> kCreatedResponse
+//   initiator:  kZeroed --create_initiation--> kCreatedInitiation --consume_response-->
+//   kConsumedResponse responder:  kZeroed --consume_initiation--> kConsumedInitiation
+//   --create_response--> kCreatedResponse
 //
 // and begin_session() turns kConsumedResponse / kCreatedResponse into a keypair and returns the
 // handshake to kZeroed. A new initiation may replace any state (the newest attempt wins).
@@ -40,8 +41,9 @@ enum class HandshakeState : uint8_t {
 
 // Our static identity plus what can be precomputed from it.
 struct LocalIdentity {
-  crypto::X25519Key static_key;             // invalid while no private key is configured
-  std::array<uint8_t, 32> initial_hash{};  // HASH(HASH(HASH(construction) || identifier) || our public)
+  crypto::X25519Key static_key;  // invalid while no private key is configured
+  std::array<uint8_t, 32>
+      initial_hash{};  // HASH(HASH(HASH(construction) || identifier) || our public)
 
   void set_private_key(const crypto::PrivateKey& key);
   void clear();
@@ -53,7 +55,7 @@ struct Handshake {
   HandshakeState state = HandshakeState::kZeroed;
   crypto::PublicKey remote_static{};
   Secret<32> precomputed_static_static;  // DH(our static, their static); zero if unusable
-  crypto::SymmetricKey preshared_key;     // zeros when none
+  crypto::SymmetricKey preshared_key;    // zeros when none
   crypto::X25519Key local_ephemeral;
   crypto::PublicKey remote_ephemeral{};
   Secret<32> chaining_key;
@@ -82,7 +84,7 @@ enum class InitiationError : uint8_t {
   kUnknownPeer,       // the static key decrypted but belongs to no configured peer
   kDecryptTimestamp,  // wrong static-static key: the peer's private key does not match
   kReplayedTimestamp,
-  kFlood,             // initiations from this peer faster than 50 per second
+  kFlood,  // initiations from this peer faster than 50 per second
 };
 const char* to_string(InitiationError e);
 

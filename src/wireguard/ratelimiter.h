@@ -5,8 +5,8 @@
 // denies, which only affects sources that already proved their address with a cookie.
 
 #include <array>
-#include <memory>
 #include <cstdint>
+#include <memory>
 
 #include "common/clock.h"
 #include "net/ip.h"

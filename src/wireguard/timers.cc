@@ -98,7 +98,9 @@ void on_new_handshake(Peer& peer) {
   peer.device().send_handshake_initiation(peer, false);
 }
 
-void on_zero_key_material(Peer& peer) { peer.device().zero_key_material(peer); }
+void on_zero_key_material(Peer& peer) {
+  peer.device().zero_key_material(peer);
+}
 
 void on_persistent_keepalive(Peer& peer) {
   if (peer.persistent_keepalive_interval != 0) peer.device().send_keepalive(peer);
@@ -108,13 +110,26 @@ void on_persistent_keepalive(Peer& peer) {
 
 void timers_fire(Peer& peer, int kind) {
   switch (kind) {
-    case kTimerRetransmitHandshake: on_retransmit_handshake(peer); break;
-    case kTimerSendKeepalive: on_send_keepalive(peer); break;
-    case kTimerNewHandshake: on_new_handshake(peer); break;
-    case kTimerZeroKeyMaterial: on_zero_key_material(peer); break;
-    case kTimerPersistentKeepalive: on_persistent_keepalive(peer); break;
-    case kTimerPathProbe: peer.device().send_path_probe(peer); break;
-    default: break;
+    case kTimerRetransmitHandshake:
+      on_retransmit_handshake(peer);
+      break;
+    case kTimerSendKeepalive:
+      on_send_keepalive(peer);
+      break;
+    case kTimerNewHandshake:
+      on_new_handshake(peer);
+      break;
+    case kTimerZeroKeyMaterial:
+      on_zero_key_material(peer);
+      break;
+    case kTimerPersistentKeepalive:
+      on_persistent_keepalive(peer);
+      break;
+    case kTimerPathProbe:
+      peer.device().send_path_probe(peer);
+      break;
+    default:
+      break;
   }
 }
 

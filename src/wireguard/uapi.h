@@ -20,10 +20,10 @@
 namespace waypost::wireguard {
 
 // Error codes the protocol reports (negated errno values, as wireguard-go writes them).
-constexpr int kUapiErrorIo = -5;           // -EIO
-constexpr int kUapiErrorInvalid = -22;     // -EINVAL
-constexpr int kUapiErrorProtocol = -71;    // -EPROTO
-constexpr int kUapiErrorPortInUse = -98;   // -EADDRINUSE
+constexpr int kUapiErrorIo = -5;          // -EIO
+constexpr int kUapiErrorInvalid = -22;    // -EINVAL
+constexpr int kUapiErrorProtocol = -71;   // -EPROTO
+constexpr int kUapiErrorPortInUse = -98;  // -EADDRINUSE
 
 struct UapiAllowedIp {
   net::Prefix prefix;

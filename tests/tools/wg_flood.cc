@@ -31,12 +31,12 @@
 // Exit status: 0 when at least one datagram was sent, 1 otherwise, 2 on usage errors.
 
 #include <arpa/inet.h>
-#include <csignal>
 #include <netinet/in.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <algorithm>
 #include <array>
@@ -71,7 +71,9 @@ using waypost::store_be16;
 using waypost::store_be32;
 
 volatile std::sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) {
+  g_stop = 1;
+}
 
 constexpr double kMaxDuration = 600;
 constexpr uint64_t kMaxPackets = 200'000'000;
@@ -280,11 +282,16 @@ bool parse_hex_line(std::string_view line, std::vector<uint8_t>& out) {
   int hi = -1;
   for (char c : line) {
     int v;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-    else if (c == ' ' || c == '\t' || c == ':' || c == '\r') continue;
-    else return false;
+    if (c >= '0' && c <= '9')
+      v = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      v = c - 'A' + 10;
+    else if (c == ' ' || c == '\t' || c == ':' || c == '\r')
+      continue;
+    else
+      return false;
     if (hi < 0) {
       hi = v;
     } else {
@@ -330,8 +337,10 @@ bool load_pcap(const std::vector<uint8_t>& f, int dport, std::vector<std::vector
   uint32_t magic;
   std::memcpy(&magic, f.data(), 4);
   bool swap;
-  if (magic == 0xa1b2c3d4 || magic == 0xa1b23c4d) swap = false;
-  else if (magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1) swap = true;
+  if (magic == 0xa1b2c3d4 || magic == 0xa1b23c4d)
+    swap = false;
+  else if (magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1)
+    swap = true;
   else {
     err = "not a classic pcap file";
     return false;
@@ -419,7 +428,8 @@ bool load_replay(const std::string& path, int dport, std::vector<std::vector<uin
     std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
     ++lineno;
-    if (const size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    if (const size_t hash = line.find('#'); hash != std::string_view::npos)
+      line = line.substr(0, hash);
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     if (!parse_hex_line(line, dg) || dg.empty() || dg.size() > kMaxPayload) {
       err = path + ":" + std::to_string(lineno) + ": not a hex datagram";
@@ -514,7 +524,8 @@ Options parse_options(int argc, char** argv) {
   if (o.min_size < 1 || o.max_size < o.min_size || o.max_size > 1472) {
     usage("need 1 <= --min-size <= --max-size <= 1472");
   }
-  if (o.spoof && o.spoof->base.family != o.target->family) usage("--spoof-from family differs from --target's");
+  if (o.spoof && o.spoof->base.family != o.target->family)
+    usage("--spoof-from family differs from --target's");
   if (o.spoof && o.bind) usage("--bind and --spoof-from exclude each other");
   if (o.bind && o.bind->family != o.target->family) usage("--bind family differs from --target's");
   if (o.mode == "initiations" && o.pubkey.empty()) usage("initiations needs --pubkey");
@@ -556,7 +567,8 @@ int main(int argc, char** argv) {
   }
 
   uint64_t seed = o.seed;
-  if (seed == 0 && getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) seed = uint64_t(time(nullptr));
+  if (seed == 0 && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+    seed = uint64_t(time(nullptr));
   Prng rng(seed);
 
   // Packet cap: --count, else what the rate allows in the duration; always the hard cap.
@@ -650,8 +662,9 @@ int main(int argc, char** argv) {
         std::memset(payload, 0, len);
         payload[0] = uint8_t(waypost::wireguard::MessageType::kHandshakeInitiation);
         rng.fill(payload + ini::kSender, ini::kMac1 - ini::kSender);
-        waypost::crypto::blake2s_mac(std::span<uint8_t, waypost::crypto::kMacSize>(payload + ini::kMac1, 16),
-                                     mac1_key, {{payload, ini::kMac1}});
+        waypost::crypto::blake2s_mac(
+            std::span<uint8_t, waypost::crypto::kMacSize>(payload + ini::kMac1, 16), mac1_key,
+            {{payload, ini::kMac1}});
       } else if (o.mode == "garbage") {
         len = o.min_size + size_t(rng.below(o.max_size - o.min_size + 1));
         rng.fill(payload, len);

@@ -11,7 +11,9 @@
 namespace waypost::dns {
 namespace {
 
-std::vector<uint8_t> wire(const char* dotted) { return test::dns_wire_name(dotted); }
+std::vector<uint8_t> wire(const char* dotted) {
+  return test::dns_wire_name(dotted);
+}
 
 // A response: header, question, then A records with the given TTLs (compressed owner names),
 // then an OPT record (whose "TTL" field must never be touched).

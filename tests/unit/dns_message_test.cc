@@ -258,7 +258,9 @@ TEST(DnsMessage, NamesPointingIntoTtlFieldsAreRejected) {
   Query q = parse_ok(hex(kDigPlainA));
   const std::string question = "000085800001000200000000076578616d706c6503636f6d0000010001";
   // Record 1 at offset 29: TTL at 35..38 (zero, so byte 35 reads as the root name).
-  const std::string first = "c00c0001000100000000" "00040a000001";
+  const std::string first =
+      "c00c0001000100000000"
+      "00040a000001";
   auto into_ttl = hex(question + first + "c023000100010000003c00040a000002");
   EXPECT_FALSE(scan_upstream(into_ttl, q).ok);
   // The same shape pointing at byte 42 of the first record's RDATA (a zero byte) is accepted.

@@ -408,7 +408,8 @@ TEST(DoctorServer, ResolverFindings) {
   EXPECT_NE(empty[1].fix.find("URLs"), std::string::npos);
   EXPECT_EQ(empty[2].id, "server:dns_url_list");
 
-  auto stopped = resolver_findings(true, false, {{"running", false}, {"reason", "port 53 taken"}}, {});
+  auto stopped =
+      resolver_findings(true, false, {{"running", false}, {"reason", "port 53 taken"}}, {});
   ASSERT_EQ(stopped.size(), 1u);
   EXPECT_EQ(stopped[0].status, Status::kFail);
   EXPECT_NE(stopped[0].summary.find("port 53 taken"), std::string::npos);

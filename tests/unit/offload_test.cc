@@ -64,8 +64,8 @@ bool checksums_valid(const uint8_t* p, size_t len) {
   const bool v6 = (p[0] >> 4) == 6;
   const size_t ip = v6 ? 40 : size_t(p[0] & 15) * 4;
   if (!v6 && checksum_fold(checksum_add(0, p, ip)) != 0xffff) return false;
-  uint64_t sum = v6 ? pseudo_header_v6(p, 6, uint32_t(len - ip))
-                    : pseudo_header_v4(p, 6, uint32_t(len - ip));
+  uint64_t sum =
+      v6 ? pseudo_header_v6(p, 6, uint32_t(len - ip)) : pseudo_header_v4(p, 6, uint32_t(len - ip));
   return checksum_fold(checksum_add(sum, p + ip, len - ip)) == 0xffff;
 }
 
@@ -73,7 +73,9 @@ struct VecSink : SegmentSink {
   std::vector<std::vector<uint8_t>> out;
   std::vector<uint8_t> scratch = std::vector<uint8_t>(70000);
   uint8_t* next(size_t) override { return scratch.data(); }
-  void commit(size_t len) override { out.emplace_back(scratch.begin(), scratch.begin() + long(len)); }
+  void commit(size_t len) override {
+    out.emplace_back(scratch.begin(), scratch.begin() + long(len));
+  }
 };
 
 class Offload : public ::testing::TestWithParam<bool> {};
@@ -122,7 +124,8 @@ TEST_P(Offload, CoalescerRebuildsOneSuperPacket) {
   auto emit = [&](const TcpCoalescer::Group& g) {
     groups.push_back(g);
     std::vector<uint8_t> f;
-    for (size_t k = 0; k < g.count; ++k) f.insert(f.end(), g.pieces[k].data, g.pieces[k].data + g.pieces[k].len);
+    for (size_t k = 0; k < g.count; ++k)
+      f.insert(f.end(), g.pieces[k].data, g.pieces[k].data + g.pieces[k].len);
     flat.push_back(f);
   };
   for (auto& s : segs) c.add(s.data(), s.size(), emit);
@@ -211,7 +214,9 @@ TEST(Offload, MalformedSuperPacketsAreRejected) {
 }
 
 INSTANTIATE_TEST_SUITE_P(IpVersions, Offload, ::testing::Values(false, true),
-                         [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "IPv6" : "IPv4"; });
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                           return p.param ? "IPv6" : "IPv4";
+                         });
 
 }  // namespace
 }  // namespace waypost::platform

@@ -62,7 +62,9 @@ std::vector<uint8_t> tcp_syn(const char* src, const char* dst, uint16_t mss, boo
   return p;
 }
 
-uint16_t mss_of(const std::vector<uint8_t>& p) { return load_be16(&p[42]); }
+uint16_t mss_of(const std::vector<uint8_t>& p) {
+  return load_be16(&p[42]);
+}
 
 class PathMtuTest : public ::testing::Test {
  protected:
@@ -143,9 +145,9 @@ TEST_F(PathMtuTest, TooBigPacketsGetIcmpOrAreFragmented) {
 }
 
 TEST_F(PathMtuTest, ProbingFollowsThePathWhenItGrows) {
-  p.max_datagram = 65535;  // the narrow link is gone
+  p.max_datagram = 65535;                          // the narrow link is gone
   p.a.device.set_persistent_keepalive(*p.pa, 25);  // keeps a session up for the re-probe
-  for (int i = 0; i < 7000; ++i) {  // past the 10-minute re-probe
+  for (int i = 0; i < 7000; ++i) {                 // past the 10-minute re-probe
     p.advance(millis(100));
     answer_pings(p.a);
     answer_pings(p.b);

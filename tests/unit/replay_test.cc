@@ -18,14 +18,14 @@ constexpr uint64_t W = ReplayWindow::kWindowSize;
 TEST(ReplayWindow, KnownAnswerTable) {
   // After the highest accepted counter H, counters in [H - W, H] not seen before are accepted.
   const Row rows[] = {
-      {0, true},           {1, true},           {1, false},          {9, true},
-      {8, true},           {7, true},           {7, false},          {W, true},
-      {W - 1, true},       {W - 1, false},      {W - 2, true},       {2, true},  // H - W <= 2
-      {2, false},          {W + 16, true},      {3, false},          {W + 16, false},
-      {W * 3, true},       {W * 3 - 1, true},   {W * 3 - 2, true},   {W * 2 + 1, true},
+      {0, true},           {1, true},           {1, false},           {9, true},
+      {8, true},           {7, true},           {7, false},           {W, true},
+      {W - 1, true},       {W - 1, false},      {W - 2, true},        {2, true},  // H - W <= 2
+      {2, false},          {W + 16, true},      {3, false},           {W + 16, false},
+      {W * 3, true},       {W * 3 - 1, true},   {W * 3 - 2, true},    {W * 2 + 1, true},
       {W * 2, true},  // exactly H - W
-      {W * 3 + 1, true},   {W * 3, false},      {W * 2 + 1, false},  {W * 2, false},
-      {0, false},          {W * 100, true},     {W * 99, true},      {W * 99 + 1, true},
+      {W * 3 + 1, true},   {W * 3, false},      {W * 2 + 1, false},   {W * 2, false},
+      {0, false},          {W * 100, true},     {W * 99, true},       {W * 99 + 1, true},
       {W * 99 + 1, false}, {W * 99 - 1, false}, {W * 100 + 64, true}, {W * 100 + 63, true},
   };
 

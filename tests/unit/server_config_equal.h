@@ -15,15 +15,15 @@ inline bool same_config(const server::ServerConfig& a, const server::ServerConfi
          a.block_smb == b.block_smb && a.block_netbios == b.block_netbios &&
          a.dns_adblocking == b.dns_adblocking && a.dns_encryption == b.dns_encryption &&
          a.dns_servers.ipv4 == b.dns_servers.ipv4 && a.dns_servers.ipv6 == b.dns_servers.ipv6 &&
-         a.dns_servers.tls_names == b.dns_servers.tls_names &&
-         a.adblock_allow == b.adblock_allow && a.dns_block_response == b.dns_block_response &&
-         a.dns_dnssec == b.dns_dnssec && a.dns_cache_size == b.dns_cache_size &&
-         a.dns_force == b.dns_force && a.dns_tls_ca == b.dns_tls_ca &&
-         a.adblock_lists == b.adblock_lists && a.ondemand_cellular == b.ondemand_cellular &&
-         a.ondemand_wifi == b.ondemand_wifi && a.ondemand_wifi_exclude == b.ondemand_wifi_exclude &&
-         a.endpoint == b.endpoint && a.wireguard_interface == b.wireguard_interface &&
-         a.restrict_input == b.restrict_input && a.ssh_port == b.ssh_port &&
-         a.metrics_listen == b.metrics_listen && a.offloads == b.offloads;
+         a.dns_servers.tls_names == b.dns_servers.tls_names && a.adblock_allow == b.adblock_allow &&
+         a.dns_block_response == b.dns_block_response && a.dns_dnssec == b.dns_dnssec &&
+         a.dns_cache_size == b.dns_cache_size && a.dns_force == b.dns_force &&
+         a.dns_tls_ca == b.dns_tls_ca && a.adblock_lists == b.adblock_lists &&
+         a.ondemand_cellular == b.ondemand_cellular && a.ondemand_wifi == b.ondemand_wifi &&
+         a.ondemand_wifi_exclude == b.ondemand_wifi_exclude && a.endpoint == b.endpoint &&
+         a.wireguard_interface == b.wireguard_interface && a.restrict_input == b.restrict_input &&
+         a.ssh_port == b.ssh_port && a.metrics_listen == b.metrics_listen &&
+         a.offloads == b.offloads;
 }
 
 }  // namespace waypost::test

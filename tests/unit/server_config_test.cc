@@ -138,7 +138,8 @@ offloads: false
   ASSERT_EQ(c.dns_servers.tls_names.size(), 1u);
   EXPECT_EQ(c.dns_servers.tls_names.begin()->first.to_string(), "192.0.2.53");
   EXPECT_EQ(c.dns_servers.tls_names.begin()->second, "dns.example.net");
-  EXPECT_EQ(c.adblock_lists, (Strings{"https://example.com/hosts", "/etc/waypost/blocklists/hosts"}));
+  EXPECT_EQ(c.adblock_lists,
+            (Strings{"https://example.com/hosts", "/etc/waypost/blocklists/hosts"}));
   EXPECT_EQ(c.adblock_allow, (Strings{"example.com", "cdn.example.org"}));
   EXPECT_EQ(c.dns_block_response, "nxdomain");
   EXPECT_FALSE(c.dns_dnssec);

@@ -7,7 +7,9 @@
 namespace waypost::server {
 namespace {
 
-net::IpAddress ip(const char* text) { return net::IpAddress::parse(text).value(); }
+net::IpAddress ip(const char* text) {
+  return net::IpAddress::parse(text).value();
+}
 
 TEST(ServerDnsSettings, DefaultsListenOnTheTunnelAddressesAndAskOverTls) {
   ServerConfig c;
@@ -81,9 +83,9 @@ TEST(ServerDnsSettings, ClientsGetTheResolverOrDnsServers) {
   EXPECT_EQ(client_dns_servers(c, false).size(), 1u);
   c.dns_encryption = false;
   EXPECT_FALSE(runs_resolver(c));
-  EXPECT_EQ(client_dns_servers(c, true), (std::vector<net::IpAddress>{
-                                             ip("1.1.1.1"), ip("1.0.0.1"),
-                                             ip("2606:4700:4700::1111"), ip("2606:4700:4700::1001")}));
+  EXPECT_EQ(client_dns_servers(c, true),
+            (std::vector<net::IpAddress>{ip("1.1.1.1"), ip("1.0.0.1"), ip("2606:4700:4700::1111"),
+                                         ip("2606:4700:4700::1001")}));
 }
 
 TEST(ServerDnsSettings, DnsForceRedirectsOnlyWhenTheResolverRuns) {

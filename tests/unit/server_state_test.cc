@@ -77,7 +77,7 @@ TEST(ServerState, JsonRoundTripAndFilesArePrivate) {
   ASSERT_TRUE(reconcile(s, config_with({"phone"}), rng, 5).ok());
   auto dir = temp_dir();
   ASSERT_TRUE(save_state(dir, s).ok());
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(state_path(dir).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   auto back = load_state(dir);

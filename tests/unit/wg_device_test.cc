@@ -149,7 +149,7 @@ TEST(WgDevice, RetransmitsThenGivesUp) {
   p.a.send_inner(ipv4_packet("10.0.0.1", "10.0.0.2", 10));
   p.a.link.sent.clear();  // the initiation is lost
   p.advance(seconds(5) + millis(400), /*offline=*/true);
-  EXPECT_EQ(p.a.link.sent.size(), 1u);  // retried after REKEY_TIMEOUT + jitter
+  EXPECT_EQ(p.a.link.sent.size(), 1u);      // retried after REKEY_TIMEOUT + jitter
   size_t total = 1 + p.a.link.sent.size();  // the first initiation and the first retry
   p.a.link.sent.clear();
   for (int i = 0; i < 40; ++i) {

@@ -29,9 +29,7 @@ class MemoryLink final : public dataplane::DatagramSink {
 
 class MemoryTun final : public dataplane::PacketSink {
  public:
-  void push(uint8_t* data, uint32_t size) override {
-    packets.emplace_back(data, data + size);
-  }
+  void push(uint8_t* data, uint32_t size) override { packets.emplace_back(data, data + size); }
   void flush() override {}
   std::vector<std::vector<uint8_t>> packets;
 };
@@ -143,7 +141,7 @@ class Pair {
     while (!from.link.sent.empty()) {
       SentDatagram d = std::move(from.link.sent.front());
       from.link.sent.pop_front();
-      if (!(d.to == to.address)) continue;  // addressed elsewhere: lost
+      if (!(d.to == to.address)) continue;          // addressed elsewhere: lost
       if (d.bytes.size() > max_datagram) continue;  // too big for the path: silently lost
       deliver_one(d.bytes, from.address, to);
       ++n;
