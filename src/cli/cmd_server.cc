@@ -274,7 +274,10 @@ int change_users(const std::string& dir, const std::vector<std::string>& add,
   auto lock = server::DirLock::acquire(dir);
   if (!lock) return fail(lock.error().message);
   auto text = read_file(server::config_path(dir));
-  if (!text) return fail(text.error().message + " (run `waypost server init` first)");
+  if (!text) {
+    if (!text.error().is(ErrorKind::kNotFound)) return fail(text.error().message);
+    return fail(text.error().message + " (run `waypost server init` first)");
+  }
   auto config = server::parse_server_config(*text);
   if (!config) return fail(server::config_path(dir) + ": " + config.error().message);
   std::vector<std::string> users = config->users;

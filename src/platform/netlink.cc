@@ -162,10 +162,8 @@ bool split_payload(const std::vector<uint8_t>& payload, Header& header, ByteSpan
   return true;
 }
 
-Error wrap(const Error& e, std::string what) {
-  Error out{std::move(what) + ": " + e.message};
-  out.code = e.code;
-  return out;
+Error wrap(const Error& e, const std::string& what) {
+  return e.context(what);
 }
 
 // Parses the nexthop list of a multipath route far enough to name its first device and gateway.
@@ -191,7 +189,7 @@ uint32_t metrics_mtu(const Attrs& attrs) {
 Result<int> open_socket(uint32_t groups, bool nonblocking) {
   int flags = SOCK_RAW | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0);
   int fd = socket(AF_NETLINK, flags, NETLINK_ROUTE);
-  if (fd < 0) return make_error("cannot open rtnetlink socket: {}", errno_text(errno));
+  if (fd < 0) return make_errno_error(errno, "cannot open rtnetlink socket: {}", errno_text(errno));
   int one = 1;
   // Best effort: older kernels lack these. Extended acks carry the kernel's own explanation;
   // capped acks keep error replies from echoing our whole request back.
@@ -205,7 +203,7 @@ Result<int> open_socket(uint32_t groups, bool nonblocking) {
   if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0) {
     int err = errno;
     close(fd);
-    return make_error("cannot bind rtnetlink socket: {}", errno_text(err));
+    return make_errno_error(err, "cannot bind rtnetlink socket: {}", errno_text(err));
   }
   return fd;
 }
@@ -251,8 +249,8 @@ Status Netlink::transact(std::vector<uint8_t>& request, std::vector<Message>* re
     sent = sendto(fd_, request.data(), request.size(), 0, reinterpret_cast<sockaddr*>(&kernel),
                   sizeof(kernel));
   } while (sent < 0 && errno == EINTR);
-  if (sent < 0) return Error{"send: " + errno_text(errno), errno};
-  if (size_t(sent) != request.size()) return Error{"short send to rtnetlink", EIO};
+  if (sent < 0) return make_errno_error(errno, "send: {}", errno_text(errno));
+  if (size_t(sent) != request.size()) return Error{"short send to rtnetlink", EIO, ErrorKind::kIo};
 
   std::vector<uint8_t> buf(kReceiveBufferSize);
   for (;;) {
@@ -266,9 +264,9 @@ Status Netlink::transact(std::vector<uint8_t>& request, std::vector<Message>* re
     ssize_t n = recvmsg(fd_, &msg, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Error{"receive: " + errno_text(errno), errno};
+      return make_errno_error(errno, "receive: {}", errno_text(errno));
     }
-    if (msg.msg_flags & MSG_TRUNC) return Error{"rtnetlink reply truncated", EMSGSIZE};
+    if (msg.msg_flags & MSG_TRUNC) return Error{"rtnetlink reply truncated", EMSGSIZE, ErrorKind::kProtocol};
     if (from.nl_pid != 0) continue;  // only the kernel answers requests
 
     ByteSpan data(buf.data(), size_t(n));
@@ -276,7 +274,7 @@ Status Netlink::transact(std::vector<uint8_t>& request, std::vector<Message>* re
       nlmsghdr h;
       std::memcpy(&h, data.data(), sizeof(h));
       if (h.nlmsg_len < sizeof(nlmsghdr) || h.nlmsg_len > data.size()) {
-        return Error{"malformed rtnetlink reply", EPROTO};
+        return Error{"malformed rtnetlink reply", EPROTO, ErrorKind::kProtocol};
       }
       ByteSpan payload = data.subspan(NLMSG_HDRLEN, h.nlmsg_len - NLMSG_HDRLEN);
       size_t step = std::min<size_t>(NLMSG_ALIGN(h.nlmsg_len), data.size());
@@ -284,7 +282,7 @@ Status Netlink::transact(std::vector<uint8_t>& request, std::vector<Message>* re
       if (h.nlmsg_seq != hdr.nlmsg_seq) continue;
 
       if (h.nlmsg_type == NLMSG_ERROR) {
-        if (payload.size() < sizeof(nlmsgerr)) return Error{"malformed rtnetlink ack", EPROTO};
+        if (payload.size() < sizeof(nlmsgerr)) return Error{"malformed rtnetlink ack", EPROTO, ErrorKind::kProtocol};
         nlmsgerr e;
         std::memcpy(&e, payload.data(), sizeof(e));
         if (e.error == 0) return {};
@@ -304,13 +302,13 @@ Status Netlink::transact(std::vector<uint8_t>& request, std::vector<Message>* re
             }
           }
         }
-        return Error{text, err};
+        return Error{text, err, error_kind_from_errno(err)};
       }
       if (h.nlmsg_type == NLMSG_DONE) {
         if (payload.size() >= sizeof(int)) {
           int status;
           std::memcpy(&status, payload.data(), sizeof(status));
-          if (status < 0) return Error{errno_text(-status), -status};
+          if (status < 0) return Error{errno_text(-status), -status, error_kind_from_errno(-status)};
         }
         return {};
       }
@@ -345,7 +343,7 @@ Request link_request(uint16_t type, uint16_t flags, int ifindex) {
 
 Result<int> Netlink::link_index(std::string_view name) {
   if (name.empty() || name.size() >= IFNAMSIZ) {
-    return make_error("invalid interface name '{}'", name);
+    return make_error(ErrorKind::kParse, "invalid interface name '{}'", name);
   }
   Request r = link_request(RTM_GETLINK, 0, 0);
   r.attr_str(IFLA_IFNAME, name);
@@ -419,7 +417,7 @@ Status Netlink::set_mtu(int ifindex, uint32_t mtu) {
 
 Status Netlink::create_link(std::string_view name, std::string_view kind) {
   if (name.empty() || name.size() >= IFNAMSIZ) {
-    return make_error("invalid interface name '{}'", name);
+    return make_error(ErrorKind::kParse, "invalid interface name '{}'", name);
   }
   Request r = link_request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
   r.attr_str(IFLA_IFNAME, name);

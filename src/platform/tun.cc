@@ -83,19 +83,19 @@ namespace {
 // Hands out the caller's slots; when they run out, delivers the full batch and starts over.
 class SlotSink final : public SegmentSink {
  public:
-  SlotSink(uint8_t* slots, size_t nslots, std::vector<dataplane::Packet>& batch,
+  SlotSink(uint8_t* slots, size_t nslots, std::vector<net::Packet>& batch,
            const TunDevice::Deliver& deliver)
       : slots_(slots), nslots_(nslots), batch_(batch), deliver_(deliver) {}
   uint8_t* next(size_t capacity) override {
-    if (capacity > dataplane::kMaxMtu) return nullptr;
+    if (capacity > net::kMaxMtu) return nullptr;
     if (batch_.size() == nslots_) {
       deliver_(batch_);
       batch_.clear();
     }
-    return slots_ + batch_.size() * dataplane::kSlotSize + dataplane::kHeadroom;
+    return slots_ + batch_.size() * net::kSlotSize + net::kHeadroom;
   }
   void commit(size_t len) override {
-    uint8_t* data = slots_ + batch_.size() * dataplane::kSlotSize + dataplane::kHeadroom;
+    uint8_t* data = slots_ + batch_.size() * net::kSlotSize + net::kHeadroom;
     batch_.push_back({data, uint32_t(len)});
     ++count_;
   }
@@ -104,21 +104,21 @@ class SlotSink final : public SegmentSink {
  private:
   uint8_t* slots_;
   size_t nslots_;
-  std::vector<dataplane::Packet>& batch_;
+  std::vector<net::Packet>& batch_;
   const TunDevice::Deliver& deliver_;
   size_t count_ = 0;
 };
 }  // namespace
 
 size_t TunDevice::read(uint8_t* slots, size_t nslots, int max_reads, const Deliver& deliver) {
-  thread_local std::vector<dataplane::Packet> batch;
+  thread_local std::vector<net::Packet> batch;
   batch.clear();
   batch.reserve(nslots);
   SlotSink sink(slots, nslots, batch, deliver);
   for (int i = 0; i < max_reads; ++i) {
     if (!vnet_) {
-      uint8_t* data = sink.next(dataplane::kMaxMtu);
-      ssize_t r = ::read(fd_.get(), data, dataplane::kMaxMtu);
+      uint8_t* data = sink.next(net::kMaxMtu);
+      ssize_t r = ::read(fd_.get(), data, net::kMaxMtu);
       if (r <= 0) break;
       sink.commit(size_t(r));
       continue;

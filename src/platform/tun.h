@@ -16,13 +16,13 @@
 
 #include "common/memory.h"
 #include "common/result.h"
-#include "dataplane/packet.h"
+#include "net/packet.h"
 #include "platform/fd.h"
 #include "platform/offload.h"
 
 namespace waypost::platform {
 
-class TunDevice final : public dataplane::PacketSink {
+class TunDevice final : public net::PacketSink {
  public:
   // Creates a new TUN interface named `name`. Fails plainly if the name is taken, if
   // /dev/net/tun is missing, or without CAP_NET_ADMIN. `offloads` asks for TSO/checksum
@@ -33,7 +33,7 @@ class TunDevice final : public dataplane::PacketSink {
   const std::string& name() const { return name_; }
   bool offloads() const { return vnet_; }
 
-  using Deliver = std::function<void(std::span<dataplane::Packet>)>;
+  using Deliver = std::function<void(std::span<net::Packet>)>;
   // Reads what is waiting (at most `max_reads` reads), placing packet i of a batch at
   // slots + i * kSlotSize + kHeadroom, and calls `deliver` whenever the `nslots` slots are full
   // and at the end. Slots are reused after `deliver` returns. Returns the number of packets.

@@ -102,7 +102,7 @@ Result<UdpSocket> UdpSocket::bind(uint16_t port, uint32_t fwmark, bool offloads)
 }
 
 void UdpSocket::init_buffers() {
-  rx_slot_ = gro_ ? 65536 : dataplane::kSlotSize;
+  rx_slot_ = gro_ ? 65536 : net::kSlotSize;
   rx_count_ = gro_ ? kGroMessages : kRecvMessages;
   rx_ = PageBuffer(rx_count_ * rx_slot_);
   rx_views_.reserve(gro_ ? kGroMessages * 64 : kRecvMessages);

@@ -18,12 +18,12 @@
 
 #include "common/memory.h"
 #include "common/result.h"
-#include "dataplane/packet.h"
+#include "net/packet.h"
 #include "platform/fd.h"
 
 namespace waypost::platform {
 
-class UdpSocket final : public dataplane::DatagramSink {
+class UdpSocket final : public net::DatagramSink {
  public:
   static constexpr size_t kMaxQueued = 512;  // datagrams between flushes
   static constexpr size_t kMaxGsoSegments = 64;
@@ -44,7 +44,7 @@ class UdpSocket final : public dataplane::DatagramSink {
   bool gso() const { return gso_; }
   Status set_fwmark(uint32_t mark);
 
-  using Deliver = std::function<void(std::span<dataplane::Datagram>)>;
+  using Deliver = std::function<void(std::span<net::Datagram>)>;
   // Receives what is waiting (at most `max_calls` recvmmsg calls) and calls `deliver` once per
   // call. Buffers are reused after `deliver` returns. Returns the number of datagrams.
   size_t receive(int max_calls, const Deliver& deliver);
@@ -76,7 +76,7 @@ class UdpSocket final : public dataplane::DatagramSink {
   PageBuffer rx_;        // receive buffers
   size_t rx_slot_ = 0;   // size of one receive buffer
   size_t rx_count_ = 0;  // buffers per recvmmsg
-  std::vector<dataplane::Datagram> rx_views_;
+  std::vector<net::Datagram> rx_views_;
 
   uint64_t send_errors_ = 0;
   uint64_t truncated_ = 0;

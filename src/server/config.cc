@@ -705,11 +705,11 @@ Status validate_user_name(std::string_view name) {
 Result<ServerConfig> parse_server_config(std::string_view yaml) {
   // yaml-cpp reports errors by throwing; nothing may escape this function.
   try {
-    return parse_document(load_single_document(std::string(yaml)));
+    return parse_document(load_single_document(std::string(yaml))).or_kind(ErrorKind::kParse);
   } catch (const YAML::Exception& e) {
-    return make_error("line {}: {}", line_of(e.mark), e.msg);
+    return make_error(ErrorKind::kParse, "line {}: {}", line_of(e.mark), e.msg);
   } catch (const std::exception& e) {
-    return make_error("line 1: cannot read the configuration: {}", e.what());
+    return make_error(ErrorKind::kParse, "line 1: cannot read the configuration: {}", e.what());
   }
 }
 

@@ -168,7 +168,8 @@ std::string state_to_json(const ServerState& state) {
   return out;
 }
 
-Result<ServerState> state_from_json(std::string_view text) {
+namespace {
+Result<ServerState> parse_state_json(std::string_view text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return make_error("state.json is not valid JSON");
   ServerState s;
@@ -218,6 +219,11 @@ Result<ServerState> state_from_json(std::string_view text) {
   }
   return s;
 }
+}  // namespace
+
+Result<ServerState> state_from_json(std::string_view text) {
+  return parse_state_json(text).or_kind(ErrorKind::kParse);
+}
 
 std::string config_path(const std::string& dir) {
   return dir + "/config.yaml";
@@ -229,10 +235,13 @@ std::string state_path(const std::string& dir) {
 Result<ServerConfig> load_config(const std::string& dir) {
   auto text = read_file(config_path(dir));
   if (!text) {
-    return make_error("{} (run `waypost server init` first)", text.error().message);
+    // Only a missing file means "not set up yet"; a permission or I/O error is said as it is.
+    if (!text.error().is(ErrorKind::kNotFound)) return text.take_error();
+    return make_error(ErrorKind::kNotFound, "{} (run `waypost server init` first)",
+                      text.error().message);
   }
   auto c = parse_server_config(*text);
-  if (!c) return make_error("{}: {}", config_path(dir), c.error().message);
+  if (!c) return c.take_error().context(config_path(dir));
   return c;
 }
 

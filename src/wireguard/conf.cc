@@ -577,7 +577,7 @@ void append_line(std::string& out, std::string_view key, std::string_view value)
 }  // namespace
 
 Result<WgQuickConfig> parse_wg_quick(std::string_view text) {
-  return Parser().run(text);
+  return Parser().run(text).or_kind(ErrorKind::kParse);
 }
 
 std::string format_wg_quick(const WgQuickConfig& config) {

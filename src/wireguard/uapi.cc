@@ -36,12 +36,14 @@ Error with_code(Error e, int code) {
 
 template <typename... Args>
 Error invalid(fmt::format_string<Args...> format, Args&&... args) {
-  return with_code(make_error(format, std::forward<Args>(args)...), kUapiErrorInvalid);
+  return with_code(make_error(ErrorKind::kParse, format, std::forward<Args>(args)...),
+                   kUapiErrorInvalid);
 }
 
 template <typename... Args>
 Error protocol(fmt::format_string<Args...> format, Args&&... args) {
-  return with_code(make_error(format, std::forward<Args>(args)...), kUapiErrorProtocol);
+  return with_code(make_error(ErrorKind::kProtocol, format, std::forward<Args>(args)...),
+                   kUapiErrorProtocol);
 }
 
 // Decimal as Go's strconv.ParseUint(value, 10, bits) reads it: digits only, no sign.
