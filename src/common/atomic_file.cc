@@ -93,7 +93,8 @@ Status check_private_file(const std::string& path) {
     return make_errno_error(errno, "cannot stat {}: {}", path, std::strerror(errno));
   if ((st.st_mode & 077) != 0) {
     return make_error(
-        ErrorKind::kPermission, "{} holds secrets but is readable by others (mode {:o}); fix it with: chmod 600 {}", path,
+        ErrorKind::kPermission,
+        "{} holds secrets but is readable by others (mode {:o}); fix it with: chmod 600 {}", path,
         st.st_mode & 0777, path);
   }
   return {};
