@@ -133,31 +133,39 @@ Status InterfaceDaemon::configure_device() {
     spdlog::warn("test knob WAYPOST_TEST_REKEY_AFTER={}: rekeying every {} s", t, std::atoi(t));
     device_.set_rekey_after_time(seconds(std::atoi(t)));
   }
-  device_.set_private_key(*conf.iface.private_key);
+  device_.set_up(false);
   device_.set_listen_port_value(udp_.port());
   device_.set_fwmark_value(conf.iface.fwmark.value_or(0));
+  wireguard::DeviceSpec spec;
+  spec.private_key = *conf.iface.private_key;
   for (const auto& pc : conf.peers) {
-    wireguard::Peer* peer = device_.add_peer(pc.public_key);
-    if (peer == nullptr) {
-      spdlog::warn("ignoring [Peer] at line {}: it has this interface's own public key", pc.line);
-      continue;
-    }
-    if (pc.preshared_key) device_.set_preshared_key(*peer, *pc.preshared_key);
+    wireguard::PeerSpec ps;
+    ps.public_key = pc.public_key;
+    if (pc.preshared_key) ps.preshared_key = *pc.preshared_key;
     if (pc.endpoint) {
       auto ep = net::Endpoint::resolve(*pc.endpoint);
       if (!ep) return make_error("[Peer] at line {}: {}", pc.line, ep.error().message);
-      peer->endpoint = *ep;
-      peer->endpoint_configured = true;
+      ps.endpoint = *ep;
     }
-    for (const auto& prefix : pc.allowed_ips) device_.add_allowed_ip(*peer, prefix);
-    peer->persistent_keepalive_interval = pc.persistent_keepalive;
+    ps.allowed_ips = pc.allowed_ips;
+    ps.persistent_keepalive = pc.persistent_keepalive;
+    spec.peers.push_back(std::move(ps));
   }
+  auto changes = device_.configure(spec);
+  if (!changes) return changes.take_error();
+  for (const auto& pc : conf.peers) {
+    if (device_.find_peer(pc.public_key) == nullptr) {
+      spdlog::warn("ignoring [Peer] at line {}: it has this interface's own public key", pc.line);
+    }
+  }
+  spdlog::debug("configuration applied: {}", changes->summary());
   return {};
 }
 
 void InterfaceDaemon::kick_persistent_keepalives() {
   // As when a kernel interface comes up: peers with a persistent keepalive say hello at once,
   // which also starts their handshake.
+  device_.set_up(true);
   std::vector<wireguard::Peer*> peers;
   device_.for_each_peer([&](const wireguard::Peer& p) {
     if (p.persistent_keepalive_interval != 0 && p.endpoint) {

@@ -21,6 +21,20 @@
 
 namespace waypost::server {
 
+std::vector<wireguard::PeerSpec> user_peers(const ServerState& state, bool ipv6) {
+  std::vector<wireguard::PeerSpec> peers;
+  peers.reserve(state.users.size());
+  for (const auto& [name, u] : state.users) {
+    wireguard::PeerSpec p;
+    p.public_key = u.public_key;
+    p.preshared_key = u.preshared_key;
+    p.allowed_ips.push_back(net::Prefix{u.ipv4, 32});
+    if (ipv6 && u.ipv6) p.allowed_ips.push_back(net::Prefix{*u.ipv6, 128});
+    peers.push_back(std::move(p));
+  }
+  return peers;
+}
+
 wireguard::WgQuickConfig server_interface_config(const ServerConfig& config,
                                                  const ServerState& state) {
   wireguard::WgQuickConfig c;
@@ -32,12 +46,11 @@ wireguard::WgQuickConfig server_interface_config(const ServerConfig& config,
     c.iface.addresses.push_back(
         net::Prefix{server_ipv6(config), config.wireguard_network_ipv6.length});
   }
-  for (const auto& [name, u] : state.users) {
+  for (auto& spec : user_peers(state, config.ipv6)) {
     wireguard::ConfPeer p;
-    p.public_key = u.public_key;
-    p.preshared_key = u.preshared_key;
-    p.allowed_ips.push_back(net::Prefix{u.ipv4, 32});
-    if (config.ipv6 && u.ipv6) p.allowed_ips.push_back(net::Prefix{*u.ipv6, 128});
+    p.public_key = spec.public_key;
+    p.preshared_key = spec.preshared_key;
+    p.allowed_ips = std::move(spec.allowed_ips);
     c.peers.push_back(std::move(p));
   }
   return c;
@@ -147,31 +160,22 @@ nlohmann::json ServerDaemon::sync() {
   auto loaded = load_and_reconcile(dir_);
   if (!loaded) return {{"ok", false}, {"error", loaded.error().message}};
   auto& device = iface_->device();
-  // Remove peers of users that are gone: their sessions end now and their handshakes are
-  // refused from now on (unknown key).
+  // The device's peers become exactly the users: peers of users that are gone are removed (their
+  // sessions end now and their handshakes are refused from now on: unknown key), new users are
+  // added, and everybody else's sessions are untouched.
+  wireguard::DeviceSpec spec = device.spec();
+  spec.peers = user_peers(loaded->state, config_.ipv6);
+  auto changes = device.configure(spec);
+  if (!changes) return {{"ok", false}, {"error", changes.error().message}};
+  std::map<crypto::PublicKey, std::string> names;
+  for (const auto& [name, u] : loaded->state.users) names[u.public_key] = name;
+  for (const auto& [name, u] : state_.users) names.emplace(u.public_key, name);
   nlohmann::json removed = nlohmann::json::array(), added = nlohmann::json::array();
-  std::map<crypto::PublicKey, std::string> wanted;
-  for (const auto& [name, u] : loaded->state.users) wanted[u.public_key] = name;
-  std::vector<crypto::PublicKey> stale;
-  device.for_each_peer([&](const wireguard::Peer& p) {
-    if (wanted.count(p.public_key()) == 0) stale.push_back(p.public_key());
-  });
+  for (const auto& key : changes->added) added.push_back(names[key]);
   for (const auto& [name, u] : state_.users) {
     if (loaded->state.users.count(name) == 0) removed.push_back(name);
   }
-  for (const auto& key : stale) device.remove_peer(key);
-  // Add or update the others; existing sessions are untouched.
-  for (const auto& [name, u] : loaded->state.users) {
-    wireguard::Peer* peer = device.find_peer(u.public_key);
-    if (peer == nullptr) {
-      peer = device.add_peer(u.public_key);
-      if (peer == nullptr) continue;
-      added.push_back(name);
-    }
-    device.set_preshared_key(*peer, u.preshared_key);
-    device.add_allowed_ip(*peer, net::Prefix{u.ipv4, 32});
-    if (config_.ipv6 && u.ipv6) device.add_allowed_ip(*peer, net::Prefix{*u.ipv6, 128});
-  }
+  spdlog::debug("user sync: {}", changes->summary());
   state_ = std::move(loaded->state);
   if (!added.empty() || !removed.empty()) {
     spdlog::info("users synced: {} added, {} removed", added.size(), removed.size());

@@ -19,6 +19,8 @@
 namespace waypost::server {
 
 // The wg-quick style config of the server interface for this config and state.
+// Each user as the WireGuard peer the device should have (its keys and tunnel addresses).
+std::vector<wireguard::PeerSpec> user_peers(const ServerState& state, bool ipv6);
 wireguard::WgQuickConfig server_interface_config(const ServerConfig& config,
                                                  const ServerState& state);
 

@@ -109,8 +109,9 @@ void Device::set_persistent_keepalive(Peer& peer, uint16_t seconds) {
   peer.persistent_keepalive_interval = seconds;
   if (seconds == 0) {
     cancel_timer(peer, kTimerPersistentKeepalive);
-  } else if (was_off && peer.endpoint) {
-    // Turning it on opens the NAT mapping right away rather than after the first interval.
+  } else if (was_off && peer.endpoint && up_) {
+    // Turning it on opens the NAT mapping right away rather than after the first interval (on a
+    // device that is not up yet, that happens when it comes up, as in the kernel).
     send_keepalive(peer);
   }
 }

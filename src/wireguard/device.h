@@ -23,6 +23,7 @@
 #include "dataplane/packet.h"
 #include "dataplane/router.h"
 #include "wireguard/cookie.h"
+#include "wireguard/device_spec.h"
 #include "wireguard/handshake_queue.h"
 #include "wireguard/peer.h"
 #include "wireguard/ratelimiter.h"
@@ -102,6 +103,10 @@ class Device {
   // peer's tunnel address to probe.
   void set_local_addresses(std::vector<net::Prefix> addresses);
   uint32_t mtu() const { return mtu_; }
+  // Whether the interface is up (the kernel's IFF_UP): a device configured before it comes up
+  // sends nothing until then. The daemon configures first, then brings the interface up and
+  // says hello to peers with a persistent keepalive. Tests and UAPI see an up device.
+  void set_up(bool up) { up_ = up; }
   uint16_t listen_port() const { return listen_port_; }
   void set_listen_port_value(uint16_t port) { listen_port_ = port; }
   uint32_t fwmark() const { return fwmark_; }
@@ -112,7 +117,14 @@ class Device {
     for (const auto& [key, peer] : peers_) f(*peer);
   }
 
-  // UAPI: applies a parsed set request with the kernel's semantics; reads the full state.
+  // The one way configuration changes: makes the device what `spec` describes, touching only
+  // what differs (peers that stay keep their sessions), and says what changed. spec() is the
+  // current configuration in the same form.
+  Result<ConfigChanges> configure(const DeviceSpec& spec);
+  DeviceSpec spec() const;
+
+  // UAPI: applies a parsed set request with the kernel's semantics (through configure); reads the
+  // full state.
   Status apply(const UapiSet& set);
   UapiDeviceState uapi_state() const;
 
@@ -230,6 +242,7 @@ class Device {
   uint64_t jitter_state_ = 0;
   PageBuffer probe_buffer_;
   uint32_t mtu_ = 1420;
+  bool up_ = true;
   uint16_t listen_port_ = 0;
   uint32_t fwmark_ = 0;
 

@@ -1,5 +1,8 @@
-// Applying configuration to a Device: the UAPI set semantics of the Linux module and
-// wireguard-go, and the state that `get` reports.
+// Applying configuration to a Device (device_spec.h): the one function every configuration
+// path goes through, the UAPI set semantics of the Linux module and wireguard-go on top of it,
+// and the state that `get` reports.
+#include <algorithm>
+#include <set>
 #include <unordered_map>
 
 #include "common/log.h"
@@ -7,66 +10,158 @@
 
 namespace waypost::wireguard {
 
-Status Device::apply(const UapiSet& set) {
-  if (set.private_key) {
-    if (set.private_key->is_zero()) {
-      set_private_key(std::nullopt);
-    } else {
-      set_private_key(*set.private_key);
-    }
+namespace {
+
+bool same_private_key(const LocalIdentity& identity, const std::optional<crypto::PrivateKey>& key) {
+  if (!key || key->is_zero()) return !identity.has_key();
+  return identity.has_key() && identity.static_key.private_key().equals(key->span());
+}
+
+}  // namespace
+
+DeviceSpec Device::spec() const {
+  DeviceSpec spec;
+  if (identity_.has_key()) spec.private_key = identity_.static_key.private_key();
+  spec.listen_port = listen_port_;
+  spec.fwmark = fwmark_;
+  std::unordered_map<const dataplane::Tunnel*, size_t> slot;
+  spec.peers.reserve(peers_.size());
+  for (const auto& [key, peer] : peers_) {
+    PeerSpec p;
+    p.public_key = peer->public_key();
+    p.preshared_key = peer->handshake.preshared_key;
+    p.persistent_keepalive = peer->persistent_keepalive_interval;
+    // endpoint stays nullopt: the peer keeps the one it has, configured or learned.
+    slot[peer.get()] = spec.peers.size();
+    spec.peers.push_back(std::move(p));
   }
-  if (set.listen_port && env_.host != nullptr) {
-    auto bound = env_.host->bind_port(*set.listen_port);
-    if (!bound) {
-      Error e = bound.take_error();
-      e.code = kUapiErrorPortInUse;
-      return e;
-    }
-    listen_port_ = *bound;
-  } else if (set.listen_port) {
-    listen_port_ = *set.listen_port;
+  env_.router.table().for_each([&](const net::Prefix& prefix, dataplane::Tunnel* t) {
+    auto it = slot.find(t);
+    if (it != slot.end()) spec.peers[it->second].allowed_ips.push_back(prefix);
+  });
+  return spec;
+}
+
+Result<ConfigChanges> Device::configure(const DeviceSpec& spec) {
+  ConfigChanges changes;
+  if (!same_private_key(identity_, spec.private_key)) {
+    set_private_key(spec.private_key && !spec.private_key->is_zero() ? spec.private_key
+                                                                     : std::nullopt);
+    changes.private_key = true;
   }
-  if (set.fwmark) {
+  if (spec.listen_port && *spec.listen_port != listen_port_) {
     if (env_.host != nullptr) {
-      auto st = env_.host->set_fwmark(*set.fwmark);
+      auto bound = env_.host->bind_port(*spec.listen_port);
+      if (!bound) {
+        Error e = bound.take_error();
+        e.code = kUapiErrorPortInUse;
+        return e;
+      }
+      listen_port_ = *bound;
+    } else {
+      listen_port_ = *spec.listen_port;
+    }
+    changes.listen_port = true;
+  }
+  if (spec.fwmark && *spec.fwmark != fwmark_) {
+    if (env_.host != nullptr) {
+      auto st = env_.host->set_fwmark(*spec.fwmark);
       if (!st) {
         Error e = st.take_error();
         e.code = kUapiErrorPortInUse;  // what wireguard-go reports for a failed fwmark update
         return e;
       }
     }
-    fwmark_ = *set.fwmark;
+    fwmark_ = *spec.fwmark;
+    changes.fwmark = true;
   }
-  if (set.replace_peers) remove_all_peers();
 
-  for (const UapiPeerChange& change : set.peers) {
-    if (change.remove) {
-      remove_peer(change.public_key);
-      continue;
-    }
-    Peer* peer = find_peer(change.public_key);
-    if (peer == nullptr) {
-      if (change.update_only) continue;
-      peer = add_peer(change.public_key);
-      if (peer == nullptr) continue;  // our own key: ignored, as wg does
-    }
-    if (change.preshared_key) set_preshared_key(*peer, *change.preshared_key);
-    if (change.endpoint) {
-      peer->endpoint = *change.endpoint;
-      peer->endpoint_configured = true;
-    }
-    if (change.replace_allowed_ips) clear_allowed_ips(*peer);
-    for (const UapiAllowedIp& a : change.allowed_ips) {
-      if (a.remove) {
-        remove_allowed_ip(*peer, a.prefix);
-      } else {
-        add_allowed_ip(*peer, a.prefix);
+  // 1. Peers that go (all of them for recreate_peers); a new private key may also have removed
+  //    the peer that has its public key.
+  std::unordered_map<crypto::PublicKey, bool, KeyHash> wanted;
+  for (const auto& ps : spec.peers) wanted[ps.public_key] = true;
+  std::vector<crypto::PublicKey> going;
+  for (const auto& [key, peer] : peers_) {
+    if (spec.recreate_peers || wanted.count(key) == 0) going.push_back(key);
+  }
+  for (const auto& key : going) {
+    remove_peer(key);
+    changes.removed.push_back(key);
+  }
+
+  // 2. Allowed IPs each remaining peer no longer has, all withdrawn before any is added, so that a
+  //    prefix moving from one peer to another ends up with its new owner.
+  std::unordered_map<const dataplane::Tunnel*, std::set<net::Prefix>> owned;
+  env_.router.table().for_each(
+      [&](const net::Prefix& prefix, dataplane::Tunnel* t) { owned[t].insert(prefix); });
+  std::unordered_map<const Peer*, bool> updated;
+  for (const auto& ps : spec.peers) {
+    Peer* peer = find_peer(ps.public_key);
+    if (peer == nullptr) continue;
+    auto& has = owned[peer];
+    const std::set<net::Prefix> want(ps.allowed_ips.begin(), ps.allowed_ips.end());
+    for (auto it = has.begin(); it != has.end();) {
+      if (want.count(*it) != 0) {
+        ++it;
+        continue;
       }
+      remove_allowed_ip(*peer, *it);
+      ++changes.allowed_ips_removed;
+      updated[peer] = true;
+      it = has.erase(it);
+    }
+  }
+
+  // 3. New peers, and the settings and allowed IPs of every peer.
+  for (const auto& ps : spec.peers) {
+    Peer* peer = find_peer(ps.public_key);
+    const bool is_new = peer == nullptr;
+    if (is_new) {
+      peer = add_peer(ps.public_key);
+      if (peer == nullptr) continue;  // our own key (ignored, as wg does) or the peer limit
+      changes.added.push_back(ps.public_key);
+    }
+    bool changed = false;
+    if (!peer->handshake.preshared_key.equals(ps.preshared_key.span())) {
+      set_preshared_key(*peer, ps.preshared_key);
+      changed = true;
+    }
+    if (ps.endpoint &&
+        (!peer->endpoint || !(*peer->endpoint == *ps.endpoint) || !peer->endpoint_configured)) {
+      peer->endpoint = *ps.endpoint;
+      peer->endpoint_configured = true;
+      changed = true;
+    }
+    auto& has = owned[peer];
+    for (const auto& prefix : ps.allowed_ips) {
+      if (!has.insert(prefix).second) continue;
+      add_allowed_ip(*peer, prefix);
+      ++changes.allowed_ips_added;
+      changed = true;
     }
     // Last, so that a keepalive sent because it was switched on uses the new endpoint.
-    if (change.persistent_keepalive) set_persistent_keepalive(*peer, *change.persistent_keepalive);
+    if (peer->persistent_keepalive_interval != ps.persistent_keepalive) {
+      set_persistent_keepalive(*peer, ps.persistent_keepalive);
+      changed = true;
+    }
+    if (changed && !is_new) updated[peer] = true;
+  }
+  for (const auto& ps : spec.peers) {
+    Peer* peer = find_peer(ps.public_key);
+    if (peer != nullptr && updated.count(peer) != 0 &&
+        std::find(changes.added.begin(), changes.added.end(), ps.public_key) ==
+            changes.added.end()) {
+      changes.updated.push_back(ps.public_key);
+    }
   }
   flush();
+  return changes;
+}
+
+Status Device::apply(const UapiSet& set) {
+  auto changes = configure(apply_uapi_set(spec(), set));
+  if (!changes) return changes.take_error();
+  if (!changes->empty()) spdlog::debug("UAPI set: {}", changes->summary());
   return {};
 }
 
