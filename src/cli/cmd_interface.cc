@@ -20,6 +20,7 @@
 #include "daemon/interface_daemon.h"
 #include "daemon/notify.h"
 #include "daemon/paths.h"
+#include "daemon/status.h"
 #include "wireguard/conf.h"
 
 namespace waypost::cli {
@@ -160,73 +161,6 @@ int cmd_down(const std::string& ifname) {
   return 0;
 }
 
-std::string human_bytes(uint64_t b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = double(b);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char out[32];
-  std::snprintf(out, sizeof(out), u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
-  return out;
-}
-
-std::string human_age(int64_t s) {
-  if (s < 0) s = 0;
-  std::string out;
-  auto part = [&](int64_t n, const char* unit) {
-    if (n == 0) return;
-    if (!out.empty()) out += ", ";
-    out += std::to_string(n) + " " + unit + (n == 1 ? "" : "s");
-  };
-  part(s / 86400, "day");
-  part(s / 3600 % 24, "hour");
-  part(s / 60 % 60, "minute");
-  part(s % 60, "second");
-  return out.empty() ? "now" : out + " ago";
-}
-
-void print_text(const nlohmann::json& j) {
-  std::printf("interface: %s\n", j.value("interface", "").c_str());
-  if (j.contains("public_key"))
-    std::printf("  public key: %s\n", j["public_key"].get<std::string>().c_str());
-  std::printf("  private key: (hidden)\n");
-  std::printf("  listening port: %d\n", j.value("listen_port", 0));
-  if (j.value("fwmark", 0u) != 0) std::printf("  fwmark: 0x%x\n", j.value("fwmark", 0u));
-  std::printf("  mtu: %u\n", j.value("mtu", 0u));
-  if (j.contains("dns_warning"))
-    std::printf("  warning: %s\n", j["dns_warning"].get<std::string>().c_str());
-  for (const auto& p : j["peers"]) {
-    std::printf("\npeer: %s\n", p.value("public_key", "").c_str());
-    if (p.value("preshared_key", false)) std::printf("  preshared key: (hidden)\n");
-    if (p.contains("endpoint"))
-      std::printf("  endpoint: %s\n", p["endpoint"].get<std::string>().c_str());
-    std::string allowed;
-    for (const auto& a : p["allowed_ips"])
-      allowed += (allowed.empty() ? "" : ", ") + a.get<std::string>();
-    std::printf("  allowed ips: %s\n", allowed.empty() ? "(none)" : allowed.c_str());
-    if (!p["latest_handshake_age_seconds"].is_null()) {
-      std::printf("  latest handshake: %s\n",
-                  human_age(p["latest_handshake_age_seconds"].get<int64_t>()).c_str());
-    }
-    if (p.value("rx_bytes", uint64_t{0}) || p.value("tx_bytes", uint64_t{0})) {
-      std::printf("  transfer: %s received, %s sent\n", human_bytes(p["rx_bytes"]).c_str(),
-                  human_bytes(p["tx_bytes"]).c_str());
-    }
-    if (p.contains("path_mtu")) {
-      std::printf("  path mtu: %u%s\n", p.value("path_mtu", 0u),
-                  p.value("path_mtu_searching", false) ? " (probing)"
-                  : p.value("path_mtu_probing", false) ? " (probed)"
-                                                       : "");
-    }
-    if (p.value("persistent_keepalive", 0) != 0) {
-      std::printf("  persistent keepalive: every %d seconds\n", p.value("persistent_keepalive", 0));
-    }
-  }
-}
-
 std::vector<std::string> running_interfaces() {
   std::vector<std::string> out;
   std::error_code ec;
@@ -256,7 +190,7 @@ int cmd_show(const std::string& ifname, bool json) {
       all.push_back(*r);
     } else {
       if (&name != &names.front()) std::printf("\n");
-      print_text(*r);
+      std::fputs(daemon::render_text(daemon::interface_status_from_json(*r)).c_str(), stdout);
     }
   }
   if (json)

@@ -22,6 +22,7 @@
 #include "server/config.h"
 #include "server/server_daemon.h"
 #include "server/state.h"
+#include "server/status.h"
 
 namespace waypost::cli {
 
@@ -182,72 +183,33 @@ int server_status(const std::string& dir, bool json) {
   auto config = server::load_config(dir);
   if (!config) return fail(config.error().message);
   auto r = control::json_request(control_path(*config), {{"cmd", "status"}});
-  nlohmann::json s;
+  server::ServerStatus s;
   if (r && r->value("ok", false)) {
-    s = *r;
-    s.erase("ok");
-    s["running"] = true;
+    s = server::server_status_from_json(*r);
+    s.running = true;
   } else {
     auto state = server::load_state(dir);
     if (!state) return fail(state.error().message);
-    s = {{"running", false},
-         {"interface", config->wireguard_interface},
-         {"endpoint", config->endpoint},
-         {"port", config->wireguard_port},
-         {"public_key",
-          state->private_key.is_zero()
-              ? std::string()
-              : crypto::key_to_base64(crypto::public_from_private(state->private_key))}};
-    nlohmann::json users = nlohmann::json::array();
-    for (const auto& [name, u] : state->users) {
-      nlohmann::json j{{"name", name},
-                       {"public_key", crypto::key_to_base64(u.public_key)},
-                       {"ipv4", u.ipv4.to_string()}};
-      if (config->ipv6 && u.ipv6) j["ipv6"] = u.ipv6->to_string();
-      users.push_back(j);
+    s.interface = config->wireguard_interface;
+    s.endpoint = config->endpoint;
+    s.port = config->wireguard_port;
+    if (!state->private_key.is_zero()) {
+      s.public_key = crypto::key_to_base64(crypto::public_from_private(state->private_key));
     }
-    s["users"] = users;
+    for (const auto& [name, u] : state->users) {
+      server::UserStatus us;
+      us.name = name;
+      us.public_key = crypto::key_to_base64(u.public_key);
+      us.ipv4 = u.ipv4.to_string();
+      if (config->ipv6 && u.ipv6) us.ipv6 = u.ipv6->to_string();
+      s.users.push_back(std::move(us));
+    }
   }
   if (json) {
-    std::printf("%s\n", s.dump(2).c_str());
+    std::printf("%s\n", to_json(s, true).dump(2).c_str());
     return 0;
   }
-  std::printf("server %s: %s, endpoint %s:%d\n", s.value("interface", "").c_str(),
-              s.value("running", false) ? "running" : "not running",
-              s.value("endpoint", "").c_str(), s.value("port", 0));
-  std::printf("  public key: %s\n", s.value("public_key", "").c_str());
-  std::printf("\n  %-14s %-16s %-24s %-22s %s\n", "user", "address", "endpoint", "last handshake",
-              "received / sent");
-  for (const auto& u : s["users"]) {
-    std::string hs = "never";
-    if (u.contains("latest_handshake_age_seconds") &&
-        !u["latest_handshake_age_seconds"].is_null()) {
-      hs = std::to_string(u["latest_handshake_age_seconds"].get<int64_t>()) + " s ago";
-    }
-    std::string addr = u.value("ipv4", "");
-    std::printf("  %-14s %-16s %-24s %-22s %llu / %llu\n", u.value("name", "").c_str(),
-                addr.c_str(), u.value("endpoint", "-").c_str(), hs.c_str(),
-                static_cast<unsigned long long>(u.value("rx_bytes", uint64_t{0})),
-                static_cast<unsigned long long>(u.value("tx_bytes", uint64_t{0})));
-  }
-  if (s.contains("dns")) {
-    const auto& d = s["dns"];
-    if (d.value("running", false)) {
-      std::printf("\n  DNS resolver: %llu queries, %llu blocked, upstream %s%s\n",
-                  static_cast<unsigned long long>(d.value("queries", uint64_t{0})),
-                  static_cast<unsigned long long>(d.value("blocked", uint64_t{0})),
-                  d.value("upstream_ok", true) ? "ok" : "FAILING: ",
-                  d.value("upstream_ok", true) ? "" : d.value("problem", "").c_str());
-      for (const auto& u : s["users"]) {
-        if (u.value("dns_blocked", uint64_t{0}) == 0) continue;
-        std::printf("    %-14s %llu of %llu queries blocked\n", u.value("name", "").c_str(),
-                    static_cast<unsigned long long>(u.value("dns_blocked", uint64_t{0})),
-                    static_cast<unsigned long long>(u.value("dns_queries", uint64_t{0})));
-      }
-    } else {
-      std::printf("\n  DNS resolver: not running (%s)\n", d.value("reason", "").c_str());
-    }
-  }
+  std::fputs(render_text(s).c_str(), stdout);
   return 0;
 }
 

@@ -313,59 +313,53 @@ Status InterfaceDaemon::set_fwmark(uint32_t mark) {
   return udp_.set_fwmark(mark);
 }
 
-nlohmann::json InterfaceDaemon::show_json() const {
-  using nlohmann::json;
-  json j;
-  j["interface"] = options_.ifname;
-  j["pid"] = getpid();
+InterfaceStatus InterfaceDaemon::status() const {
+  InterfaceStatus s;
+  s.name = options_.ifname;
+  s.pid = getpid();
   if (device_.identity().has_key()) {
-    j["public_key"] = crypto::key_to_base64(device_.identity().static_key.public_key());
+    s.public_key = crypto::key_to_base64(device_.identity().static_key.public_key());
   }
-  j["listen_port"] = device_.listen_port();
-  j["fwmark"] = device_.fwmark();
-  j["mtu"] = device_.mtu();
-  j["offloads"] = {{"tun", tun_.offloads()}, {"udp_gso", udp_.gso()}, {"udp_gro", udp_.gro()}};
-  json addrs = json::array();
-  for (const auto& a : options_.config.iface.addresses) addrs.push_back(a.to_string());
-  j["addresses"] = addrs;
-  json dns = json::array();
-  for (const auto& a : options_.config.iface.dns_servers) dns.push_back(a.to_string());
-  j["dns"] = dns;
-  if (setup_ && setup_->dns_warning()) j["dns_warning"] = *setup_->dns_warning();
+  s.listen_port = device_.listen_port();
+  s.fwmark = device_.fwmark();
+  s.mtu = device_.mtu();
+  s.offloads = {tun_.offloads(), udp_.gso(), udp_.gro()};
+  for (const auto& a : options_.config.iface.addresses) s.addresses.push_back(a.to_string());
+  s.dns_known = true;
+  for (const auto& a : options_.config.iface.dns_servers) s.dns.push_back(a.to_string());
+  if (setup_ && setup_->dns_warning()) s.dns_warning = *setup_->dns_warning();
   const WallTime now = clock_.wall();
-  json peers = json::array();
   auto state = device_.uapi_state();
+  s.peers.reserve(state.peers.size());
   for (const auto& p : state.peers) {
-    json pj;
-    pj["public_key"] = crypto::key_to_base64(p.public_key);
-    pj["preshared_key"] = !p.preshared_key.is_zero();
-    if (p.endpoint) pj["endpoint"] = p.endpoint->to_string();
-    json allowed = json::array();
-    for (const auto& a : p.allowed_ips) allowed.push_back(a.to_string());
-    pj["allowed_ips"] = allowed;
-    pj["latest_handshake"] = p.last_handshake.sec;
+    PeerStatus ps;
+    ps.public_key = crypto::key_to_base64(p.public_key);
+    ps.preshared_key = !p.preshared_key.is_zero();
+    if (p.endpoint) ps.endpoint = p.endpoint->to_string();
+    for (const auto& a : p.allowed_ips) ps.allowed_ips.push_back(a.to_string());
+    ps.latest_handshake = p.last_handshake.sec;
     // Clamped: a wall clock stepped back must not show a negative age.
-    pj["latest_handshake_age_seconds"] =
-        p.last_handshake.sec == 0 ? json(nullptr)
-                                  : json(std::max<int64_t>(0, now.sec - p.last_handshake.sec));
-    pj["rx_bytes"] = p.rx_bytes;
-    pj["tx_bytes"] = p.tx_bytes;
-    pj["persistent_keepalive"] = p.persistent_keepalive;
-    if (auto* peer = const_cast<wireguard::Device&>(device_).find_peer(p.public_key)) {
-      pj["endpoint_configured"] = peer->endpoint_configured;
-      const auto& path = peer->path();
-      pj["path_mtu"] = path.mtu();
-      pj["path_mtu_probing"] = path.probing();
-      pj["path_mtu_searching"] = path.searching();
-      pj["path_mtu_probes_sent"] = path.probes_sent();
-      pj["path_mtu_blackholes_suspected"] = path.blackholes_suspected();
+    if (p.last_handshake.sec != 0) {
+      ps.handshake_age = std::max<int64_t>(0, now.sec - p.last_handshake.sec);
     }
-    peers.push_back(pj);
+    ps.rx_bytes = p.rx_bytes;
+    ps.tx_bytes = p.tx_bytes;
+    ps.persistent_keepalive = p.persistent_keepalive;
+    if (auto* peer = const_cast<wireguard::Device&>(device_).find_peer(p.public_key)) {
+      ps.endpoint_configured = peer->endpoint_configured;
+      const auto& path = peer->path();
+      ps.has_path = true;
+      ps.path_mtu = path.mtu();
+      ps.path_probing = path.probing();
+      ps.path_searching = path.searching();
+      ps.path_probes_sent = path.probes_sent();
+      ps.path_blackholes = path.blackholes_suspected();
+    }
+    s.peers.push_back(std::move(ps));
   }
-  j["peers"] = peers;
   const auto& c = device_.counters();
   const auto& rc = router_.counters();
-  j["counters"] = {
+  s.counters = {
       {"rx_datagrams", c.rx_datagrams},
       {"rx_bad_message", c.rx_bad_message},
       {"rx_unknown_index", c.rx_unknown_index},
@@ -394,9 +388,13 @@ nlohmann::json InterfaceDaemon::show_json() const {
       {"tun_write_errors", tun_.write_errors()},
       {"tun_malformed", tun_.malformed()},
   };
-  j["under_load"] = device_.under_load();
-  j["capabilities"] = fmt::format("{:#x}", effective_capabilities());
-  return j;
+  s.under_load = device_.under_load();
+  s.capabilities = fmt::format("{:#x}", effective_capabilities());
+  return s;
+}
+
+nlohmann::json InterfaceDaemon::show_json() const {
+  return to_json(status());
 }
 
 nlohmann::json InterfaceDaemon::handle_control(const nlohmann::json& request) {

@@ -18,6 +18,7 @@
 #include "control/stream_server.h"
 #include "crypto/random.h"
 #include "daemon/interface_setup.h"
+#include "daemon/status.h"
 #include "dataplane/router.h"
 #include "platform/event_loop.h"
 #include "platform/netlink.h"
@@ -59,6 +60,8 @@ class InterfaceDaemon final : public wireguard::DeviceHost {
   wireguard::Device& device() { return device_; }
   platform::EventLoop& loop() { return loop_; }
   const std::string& ifname() const { return options_.ifname; }
+  // What `show` reports, typed; show_json() is its JSON form (the control socket's `show`).
+  InterfaceStatus status() const;
   nlohmann::json show_json() const;
 
   // DeviceHost

@@ -14,24 +14,6 @@ std::string age_text(int64_t s) {
   return fmt::format("{} days ago", s / 86400);
 }
 
-// Typed field access that never throws: a missing or mistyped field gives the fallback.
-std::string get_str(const nlohmann::json& j, const char* key, const std::string& fallback = "") {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
-}
-int64_t get_int(const nlohmann::json& j, const char* key, int64_t fallback = 0) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<int64_t>() : fallback;
-}
-uint64_t get_uint(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
-}
-bool get_bool(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_boolean() && it->get<bool>();
-}
-
 // "203.0.113.1 51820" for nc, from "203.0.113.1:51820" or "[2001:db8::1]:51820".
 std::string host_space_port(const std::string& endpoint) {
   size_t colon = endpoint.rfind(':');
@@ -53,57 +35,11 @@ std::string short_key(const std::string& public_key) {
 }
 
 uint64_t counter(const InterfaceView& iface, const std::string& name) {
-  return get_uint(iface.counters, name.c_str());
+  return iface.counter(name);
 }
 
 InterfaceView parse_show(const nlohmann::json& j) {
-  InterfaceView v;
-  if (!j.is_object()) return v;
-  v.name = get_str(j, "interface");
-  v.pid = int(get_int(j, "pid"));
-  v.mtu = uint32_t(get_int(j, "mtu"));
-  v.fwmark = uint32_t(get_int(j, "fwmark"));
-  v.listen_port = int(get_int(j, "listen_port"));
-  v.dns_warning = get_str(j, "dns_warning");
-  if (auto it = j.find("dns"); it != j.end() && it->is_array()) {
-    v.dns_known = true;
-    for (const auto& d : *it) {
-      if (d.is_string()) v.dns.push_back(d.get<std::string>());
-    }
-  }
-  if (auto it = j.find("counters"); it != j.end() && it->is_object()) v.counters = *it;
-  if (auto it = j.find("peers"); it != j.end() && it->is_array()) {
-    for (const auto& pj : *it) {
-      if (!pj.is_object()) continue;
-      PeerView p;
-      p.public_key = get_str(pj, "public_key");
-      p.endpoint = get_str(pj, "endpoint");
-      if (p.endpoint == "(none)") p.endpoint.clear();
-      if (auto e = pj.find("endpoint_configured"); e != pj.end() && e->is_boolean()) {
-        p.endpoint_configured = e->get<bool>();
-      }
-      if (auto a = pj.find("allowed_ips"); a != pj.end() && a->is_array()) {
-        for (const auto& x : *a) {
-          if (x.is_string()) p.allowed_ips.push_back(x.get<std::string>());
-        }
-      }
-      p.latest_handshake = get_int(pj, "latest_handshake");
-      if (auto a = pj.find("latest_handshake_age_seconds"); a != pj.end() && a->is_number()) {
-        p.handshake_age = a->get<int64_t>();
-      }
-      p.rx_bytes = get_uint(pj, "rx_bytes");
-      p.tx_bytes = get_uint(pj, "tx_bytes");
-      p.persistent_keepalive = int(get_int(pj, "persistent_keepalive"));
-      p.has_path = pj.contains("path_mtu");
-      p.path_mtu = uint32_t(get_int(pj, "path_mtu"));
-      p.path_probing = get_bool(pj, "path_mtu_probing");
-      p.path_searching = get_bool(pj, "path_mtu_searching");
-      p.path_probes_sent = get_uint(pj, "path_mtu_probes_sent");
-      p.path_blackholes = get_uint(pj, "path_mtu_blackholes_suspected");
-      v.peers.push_back(std::move(p));
-    }
-  }
-  return v;
+  return daemon::interface_status_from_json(j);
 }
 
 bool has_configured_endpoint(const PeerView& peer) {

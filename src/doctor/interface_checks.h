@@ -11,43 +11,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/status.h"
 #include "doctor/findings.h"
 
 namespace waypost::doctor {
 
-struct PeerView {
-  std::string public_key;
-  std::string endpoint;  // "" if none
-  // Whether the endpoint comes from the config (Endpoint=) rather than being learned from the
-  // peer's packets; nullopt when the daemon does not say ("endpoint_configured" in show).
-  std::optional<bool> endpoint_configured;
-  std::vector<std::string> allowed_ips;
-  int64_t latest_handshake = 0;          // unix seconds, 0 = never
-  std::optional<int64_t> handshake_age;  // seconds
-  uint64_t rx_bytes = 0;
-  uint64_t tx_bytes = 0;
-  int persistent_keepalive = 0;
-  bool has_path = false;  // the daemon reports path MTU state
-  uint32_t path_mtu = 0;
-  bool path_probing = false;
-  bool path_searching = false;
-  uint64_t path_probes_sent = 0;
-  uint64_t path_blackholes = 0;
-};
+// The daemon's typed status (daemon/status.h) is what the checks look at.
+using PeerView = daemon::PeerStatus;
+using InterfaceView = daemon::InterfaceStatus;
 
-struct InterfaceView {
-  std::string name;
-  int pid = 0;
-  uint32_t mtu = 0;
-  uint32_t fwmark = 0;
-  int listen_port = 0;
-  std::vector<std::string> dns;  // the DNS= servers, when the daemon reports them
-  bool dns_known = false;        // the daemon reported a "dns" field at all
-  std::string dns_warning;
-  std::vector<PeerView> peers;
-  nlohmann::json counters = nlohmann::json::object();
-};
-
+// The control socket's `show` reply, read tolerantly (daemon::interface_status_from_json).
 InterfaceView parse_show(const nlohmann::json& show);
 
 // The peer has an endpoint the user configured (taken as configured when the daemon does not

@@ -18,6 +18,7 @@
 #include "crypto/keys.h"
 #include "server/bundles.h"
 #include "server/dns_settings.h"
+#include "server/status.h"
 
 namespace waypost::server {
 
@@ -130,7 +131,11 @@ Result<std::unique_ptr<ServerDaemon>> ServerDaemon::start(const std::string& dir
     return raw->networking_ ? raw->networking_->remove() : Status{};
   });
   s->iface_->add_command("sync", [raw](const nlohmann::json&) { return raw->sync(); });
-  s->iface_->add_command("status", [raw](const nlohmann::json&) { return raw->status(); });
+  s->iface_->add_command("status", [raw](const nlohmann::json&) {
+    auto j = to_json(raw->status(), false);
+    j["ok"] = true;
+    return j;
+  });
   s->iface_->add_command("dns_reload", [raw](const nlohmann::json&) { return raw->dns_reload(); });
   s->iface_->set_reload_handler([raw]() {
     auto r = raw->sync();
@@ -335,112 +340,52 @@ void ServerDaemon::check_for_changes() {
   }
 }
 
-nlohmann::json ServerDaemon::status() const {
-  auto show = iface_->show_json();
-  std::map<std::string, nlohmann::json> by_key;
-  for (const auto& p : show["peers"]) by_key[p.value("public_key", "")] = p;
-  const nlohmann::json dns = dns_status();
-  nlohmann::json users = nlohmann::json::array();
+ServerStatus ServerDaemon::status() const {
+  const daemon::InterfaceStatus iface = iface_->status();
+  std::map<std::string, const daemon::PeerStatus*> by_key;
+  for (const auto& p : iface.peers) by_key[p.public_key] = &p;
+  ServerStatus s;
+  s.running = true;
+  s.dns = dns_status();
+  s.interface = config_.wireguard_interface;
+  s.endpoint = config_.endpoint;
+  s.port = config_.wireguard_port;
+  s.public_key = crypto::key_to_base64(state_.public_key);
+  s.counters = iface.counters;
+  const nlohmann::json* clients = nullptr;
+  if (s.dns.is_object()) {
+    if (auto it = s.dns.find("clients"); it != s.dns.end() && it->is_object()) clients = &*it;
+  }
   for (const auto& [name, u] : state_.users) {
-    nlohmann::json j;
-    j["name"] = name;
-    j["public_key"] = crypto::key_to_base64(u.public_key);
-    j["ipv4"] = u.ipv4.to_string();
-    if (config_.ipv6 && u.ipv6) j["ipv6"] = u.ipv6->to_string();
-    auto it = by_key.find(j["public_key"].get<std::string>());
-    if (it != by_key.end()) {
-      const auto& p = it->second;
-      if (p.contains("endpoint")) j["endpoint"] = p["endpoint"];
-      j["latest_handshake"] = p["latest_handshake"];
-      j["latest_handshake_age_seconds"] = p["latest_handshake_age_seconds"];
-      j["rx_bytes"] = p["rx_bytes"];
-      j["tx_bytes"] = p["tx_bytes"];
+    UserStatus us;
+    us.name = name;
+    us.public_key = crypto::key_to_base64(u.public_key);
+    us.ipv4 = u.ipv4.to_string();
+    if (config_.ipv6 && u.ipv6) us.ipv6 = u.ipv6->to_string();
+    if (auto it = by_key.find(us.public_key); it != by_key.end()) {
+      const daemon::PeerStatus& p = *it->second;
+      us.session = true;
+      us.endpoint = p.endpoint;
+      us.latest_handshake = p.latest_handshake;
+      us.handshake_age = p.handshake_age;
+      us.rx_bytes = p.rx_bytes;
+      us.tx_bytes = p.tx_bytes;
     }
     if (resolver_) {
-      uint64_t queries = 0, blocked = 0;
-      for (const auto& ip : {j.value("ipv4", std::string()), j.value("ipv6", std::string())}) {
-        if (!ip.empty() && dns.contains("clients") && dns["clients"].contains(ip)) {
-          queries += dns["clients"][ip].value("queries", uint64_t{0});
-          blocked += dns["clients"][ip].value("blocked", uint64_t{0});
-        }
+      us.dns_counted = true;
+      for (const auto& ip : {us.ipv4, us.ipv6}) {
+        if (ip.empty() || clients == nullptr || !clients->contains(ip)) continue;
+        us.dns_queries += (*clients)[ip].value("queries", uint64_t{0});
+        us.dns_blocked += (*clients)[ip].value("blocked", uint64_t{0});
       }
-      j["dns_queries"] = queries;
-      j["dns_blocked"] = blocked;
     }
-    users.push_back(j);
+    s.users.push_back(std::move(us));
   }
-  return {{"ok", true},
-          {"dns", dns},
-          {"interface", config_.wireguard_interface},
-          {"endpoint", config_.endpoint},
-          {"port", config_.wireguard_port},
-          {"public_key", crypto::key_to_base64(state_.public_key)},
-          {"users", users},
-          {"counters", show["counters"]}};
+  return s;
 }
 
 std::string ServerDaemon::metrics() const {
-  auto s = status();
-  std::string out;
-  out += "# HELP waypost_peers Configured WireGuard peers (users).\n# TYPE waypost_peers gauge\n";
-  out += fmt::format("waypost_peers {}\n", s["users"].size());
-  out +=
-      "# HELP waypost_user_rx_bytes Bytes received from the user.\n"
-      "# TYPE waypost_user_rx_bytes counter\n";
-  std::string tx =
-      "# HELP waypost_user_tx_bytes Bytes sent to the user.\n"
-      "# TYPE waypost_user_tx_bytes counter\n";
-  std::string age =
-      "# HELP waypost_user_handshake_age_seconds Seconds since the last handshake "
-      "(absent if never).\n# TYPE waypost_user_handshake_age_seconds gauge\n";
-  for (const auto& u : s["users"]) {
-    const std::string name = u.value("name", "");
-    out += fmt::format("waypost_user_rx_bytes{{user=\"{}\"}} {}\n", name,
-                       u.value("rx_bytes", uint64_t{0}));
-    tx += fmt::format("waypost_user_tx_bytes{{user=\"{}\"}} {}\n", name,
-                      u.value("tx_bytes", uint64_t{0}));
-    if (u.contains("latest_handshake_age_seconds") &&
-        !u["latest_handshake_age_seconds"].is_null()) {
-      age += fmt::format("waypost_user_handshake_age_seconds{{user=\"{}\"}} {}\n", name,
-                         u["latest_handshake_age_seconds"].get<int64_t>());
-    }
-  }
-  out += tx + age;
-  const auto& dns = s["dns"];
-  if (dns.value("running", false)) {
-    out +=
-        "# HELP waypost_user_dns_queries_total DNS queries from the user to the built-in "
-        "resolver.\n# TYPE waypost_user_dns_queries_total counter\n";
-    std::string blocked =
-        "# HELP waypost_user_dns_blocked_total DNS queries from the user "
-        "answered as blocked.\n# TYPE waypost_user_dns_blocked_total counter\n";
-    for (const auto& u : s["users"]) {
-      const std::string name = u.value("name", "");
-      out += fmt::format("waypost_user_dns_queries_total{{user=\"{}\"}} {}\n", name,
-                         u.value("dns_queries", uint64_t{0}));
-      blocked += fmt::format("waypost_user_dns_blocked_total{{user=\"{}\"}} {}\n", name,
-                             u.value("dns_blocked", uint64_t{0}));
-    }
-    out += blocked;
-    auto counter = [&](const char* metric, const char* help, const char* key) {
-      out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", metric, help,
-                         dns.value(key, uint64_t{0}));
-    };
-    counter("waypost_dns_queries_total", "DNS queries answered or dropped.", "queries");
-    counter("waypost_dns_blocked_total", "DNS queries answered as blocked.", "blocked");
-    counter("waypost_dns_servfail_total", "DNS queries answered SERVFAIL.", "servfail");
-    counter("waypost_dns_upstream_failures_total", "Upstream lookups that failed.",
-            "upstream_failures");
-    out += fmt::format(
-        "# HELP waypost_dns_upstream_up Whether the upstream resolvers answer (0 when every one "
-        "has been failing).\n# TYPE waypost_dns_upstream_up gauge\nwaypost_dns_upstream_up {}\n",
-        dns.value("upstream_ok", false) ? 1 : 0);
-    out += fmt::format(
-        "# HELP waypost_dns_blocklist_domains Domains on the block lists.\n"
-        "# TYPE waypost_dns_blocklist_domains gauge\nwaypost_dns_blocklist_domains {}\n",
-        dns.contains("lists") ? dns["lists"].value("blocked_domains", uint64_t{0}) : 0);
-  }
-  return out;
+  return render_prometheus(status());
 }
 
 Status ServerDaemon::start_metrics() {

@@ -15,6 +15,7 @@
 #include "server/config.h"
 #include "server/firewall.h"
 #include "server/state.h"
+#include "server/status.h"
 
 namespace waypost::server {
 
@@ -41,7 +42,7 @@ class ServerDaemon {
  private:
   ServerDaemon() = default;
   nlohmann::json sync();
-  nlohmann::json status() const;
+  ServerStatus status() const;
   std::string metrics() const;
   Status start_metrics();
   // Starts, reconfigures or stops the resolver to match `config` (the DNS keys only; others

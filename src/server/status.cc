@@ -1,0 +1,194 @@
+#include "server/status.h"
+
+#include <fmt/format.h>
+
+namespace waypost::server {
+
+namespace {
+
+std::string get_str(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+uint64_t get_uint(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+}
+
+nlohmann::json user_json(const UserStatus& u) {
+  using nlohmann::json;
+  json j;
+  j["name"] = u.name;
+  j["public_key"] = u.public_key;
+  j["ipv4"] = u.ipv4;
+  if (!u.ipv6.empty()) j["ipv6"] = u.ipv6;
+  if (u.session) {
+    if (!u.endpoint.empty()) j["endpoint"] = u.endpoint;
+    j["latest_handshake"] = u.latest_handshake;
+    j["latest_handshake_age_seconds"] = u.handshake_age ? json(*u.handshake_age) : json(nullptr);
+    j["rx_bytes"] = u.rx_bytes;
+    j["tx_bytes"] = u.tx_bytes;
+  }
+  if (u.dns_counted) {
+    j["dns_queries"] = u.dns_queries;
+    j["dns_blocked"] = u.dns_blocked;
+  }
+  return j;
+}
+
+UserStatus user_from_json(const nlohmann::json& j) {
+  UserStatus u;
+  u.name = get_str(j, "name");
+  u.public_key = get_str(j, "public_key");
+  u.ipv4 = get_str(j, "ipv4");
+  u.ipv6 = get_str(j, "ipv6");
+  u.session = j.contains("rx_bytes");
+  u.endpoint = get_str(j, "endpoint");
+  if (auto it = j.find("latest_handshake"); it != j.end() && it->is_number()) {
+    u.latest_handshake = it->get<int64_t>();
+  }
+  if (auto it = j.find("latest_handshake_age_seconds"); it != j.end() && it->is_number()) {
+    u.handshake_age = it->get<int64_t>();
+  }
+  u.rx_bytes = get_uint(j, "rx_bytes");
+  u.tx_bytes = get_uint(j, "tx_bytes");
+  u.dns_counted = j.contains("dns_queries");
+  u.dns_queries = get_uint(j, "dns_queries");
+  u.dns_blocked = get_uint(j, "dns_blocked");
+  return u;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const ServerStatus& s, bool with_running) {
+  nlohmann::json j;
+  if (with_running) j["running"] = s.running;
+  if (!s.dns.is_null()) j["dns"] = s.dns;
+  j["interface"] = s.interface;
+  j["endpoint"] = s.endpoint;
+  j["port"] = s.port;
+  j["public_key"] = s.public_key;
+  nlohmann::json users = nlohmann::json::array();
+  for (const auto& u : s.users) users.push_back(user_json(u));
+  j["users"] = std::move(users);
+  if (s.counters) {
+    nlohmann::json counters = nlohmann::json::object();
+    for (const auto& [name, value] : *s.counters) counters[name] = value;
+    j["counters"] = std::move(counters);
+  }
+  return j;
+}
+
+ServerStatus server_status_from_json(const nlohmann::json& j) {
+  ServerStatus s;
+  if (!j.is_object()) return s;
+  s.running = j.value("running", false);
+  s.interface = get_str(j, "interface");
+  s.endpoint = get_str(j, "endpoint");
+  if (auto it = j.find("port"); it != j.end() && it->is_number_integer()) s.port = it->get<int>();
+  s.public_key = get_str(j, "public_key");
+  if (auto it = j.find("users"); it != j.end() && it->is_array()) {
+    for (const auto& u : *it) {
+      if (u.is_object()) s.users.push_back(user_from_json(u));
+    }
+  }
+  if (auto it = j.find("counters"); it != j.end() && it->is_object()) {
+    s.counters.emplace();
+    for (const auto& [name, value] : it->items()) {
+      if (value.is_number_unsigned()) (*s.counters)[name] = value.get<uint64_t>();
+    }
+  }
+  if (auto it = j.find("dns"); it != j.end() && it->is_object()) s.dns = *it;
+  return s;
+}
+
+std::string render_text(const ServerStatus& s) {
+  std::string out = fmt::format("server {}: {}, endpoint {}:{}\n", s.interface,
+                                s.running ? "running" : "not running", s.endpoint, s.port);
+  out += fmt::format("  public key: {}\n", s.public_key);
+  out += fmt::format("\n  {:<14} {:<16} {:<24} {:<22} {}\n", "user", "address", "endpoint",
+                     "last handshake", "received / sent");
+  for (const auto& u : s.users) {
+    const std::string hs =
+        u.handshake_age ? fmt::format("{} s ago", *u.handshake_age) : std::string("never");
+    out += fmt::format("  {:<14} {:<16} {:<24} {:<22} {} / {}\n", u.name, u.ipv4,
+                       u.endpoint.empty() ? "-" : u.endpoint, hs, u.rx_bytes, u.tx_bytes);
+  }
+  if (s.dns.is_object()) {
+    const auto& d = s.dns;
+    if (d.value("running", false)) {
+      const bool ok = d.value("upstream_ok", true);
+      out += fmt::format("\n  DNS resolver: {} queries, {} blocked, upstream {}{}\n",
+                         d.value("queries", uint64_t{0}), d.value("blocked", uint64_t{0}),
+                         ok ? "ok" : "FAILING: ", ok ? "" : d.value("problem", ""));
+      for (const auto& u : s.users) {
+        if (u.dns_blocked == 0) continue;
+        out += fmt::format("    {:<14} {} of {} queries blocked\n", u.name, u.dns_blocked,
+                           u.dns_queries);
+      }
+    } else {
+      out += fmt::format("\n  DNS resolver: not running ({})\n", d.value("reason", ""));
+    }
+  }
+  return out;
+}
+
+std::string render_prometheus(const ServerStatus& s) {
+  std::string out;
+  out += "# HELP waypost_peers Configured WireGuard peers (users).\n# TYPE waypost_peers gauge\n";
+  out += fmt::format("waypost_peers {}\n", s.users.size());
+  out +=
+      "# HELP waypost_user_rx_bytes Bytes received from the user.\n"
+      "# TYPE waypost_user_rx_bytes counter\n";
+  std::string tx =
+      "# HELP waypost_user_tx_bytes Bytes sent to the user.\n"
+      "# TYPE waypost_user_tx_bytes counter\n";
+  std::string age =
+      "# HELP waypost_user_handshake_age_seconds Seconds since the last handshake "
+      "(absent if never).\n# TYPE waypost_user_handshake_age_seconds gauge\n";
+  for (const auto& u : s.users) {
+    out += fmt::format("waypost_user_rx_bytes{{user=\"{}\"}} {}\n", u.name, u.rx_bytes);
+    tx += fmt::format("waypost_user_tx_bytes{{user=\"{}\"}} {}\n", u.name, u.tx_bytes);
+    if (u.handshake_age) {
+      age += fmt::format("waypost_user_handshake_age_seconds{{user=\"{}\"}} {}\n", u.name,
+                         *u.handshake_age);
+    }
+  }
+  out += tx + age;
+  const auto& dns = s.dns;
+  if (dns.is_object() && dns.value("running", false)) {
+    out +=
+        "# HELP waypost_user_dns_queries_total DNS queries from the user to the built-in "
+        "resolver.\n# TYPE waypost_user_dns_queries_total counter\n";
+    std::string blocked =
+        "# HELP waypost_user_dns_blocked_total DNS queries from the user "
+        "answered as blocked.\n# TYPE waypost_user_dns_blocked_total counter\n";
+    for (const auto& u : s.users) {
+      out +=
+          fmt::format("waypost_user_dns_queries_total{{user=\"{}\"}} {}\n", u.name, u.dns_queries);
+      blocked +=
+          fmt::format("waypost_user_dns_blocked_total{{user=\"{}\"}} {}\n", u.name, u.dns_blocked);
+    }
+    out += blocked;
+    auto counter = [&](const char* metric, const char* help, const char* key) {
+      out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", metric, help,
+                         dns.value(key, uint64_t{0}));
+    };
+    counter("waypost_dns_queries_total", "DNS queries answered or dropped.", "queries");
+    counter("waypost_dns_blocked_total", "DNS queries answered as blocked.", "blocked");
+    counter("waypost_dns_servfail_total", "DNS queries answered SERVFAIL.", "servfail");
+    counter("waypost_dns_upstream_failures_total", "Upstream lookups that failed.",
+            "upstream_failures");
+    out += fmt::format(
+        "# HELP waypost_dns_upstream_up Whether the upstream resolvers answer (0 when every one "
+        "has been failing).\n# TYPE waypost_dns_upstream_up gauge\nwaypost_dns_upstream_up {}\n",
+        dns.value("upstream_ok", false) ? 1 : 0);
+    out += fmt::format(
+        "# HELP waypost_dns_blocklist_domains Domains on the block lists.\n"
+        "# TYPE waypost_dns_blocklist_domains gauge\nwaypost_dns_blocklist_domains {}\n",
+        dns.contains("lists") ? dns["lists"].value("blocked_domains", uint64_t{0}) : 0);
+  }
+  return out;
+}
+
+}  // namespace waypost::server
