@@ -285,6 +285,39 @@ size_t packet_name_to_lookup_key(ByteSpan p, size_t pos, std::span<char, 254> ou
   return 0;
 }
 
+size_t build_query(uint16_t id, std::string_view name, uint16_t qtype, MutableByteSpan out) {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  if (name.empty() || name.size() > 253) return 0;
+  const size_t need = kHeaderSize + name.size() + 2 + 4;
+  if (out.size() < need) return 0;
+  uint8_t* p = write_header(out.data(), id, kFlagRd, 1, 0, 0, 0);
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t dot = name.find('.', start);
+    if (dot == std::string_view::npos) dot = name.size();
+    const size_t len = dot - start;
+    if (len == 0 || len > 63) return 0;
+    *p++ = uint8_t(len);
+    std::memcpy(p, name.data() + start, len);
+    p += len;
+    start = dot + 1;
+  }
+  *p++ = 0;  // root label
+  put16(p, qtype);
+  put16(p + 2, kClassIn);
+  p += 4;
+  return size_t(p - out.data());
+}
+
+bool parse_reply_header(ByteSpan packet, ReplyHeader& out) {
+  if (packet.size() < kHeaderSize) return false;
+  out.id = load_be16(packet.data());
+  out.flags = load_be16(packet.data() + 2);
+  out.rcode = out.flags & 0x000f;
+  out.answers = load_be16(packet.data() + 6);
+  return true;
+}
+
 size_t build_error(const Query& q, uint16_t rcode, MutableByteSpan out) {
   const size_t qlen = q.has_question ? q.question_len : 0;
   const size_t need = kHeaderSize + qlen + (q.edns ? kOptSize : 0);

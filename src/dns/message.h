@@ -94,6 +94,23 @@ enum class ParseStatus : uint8_t {
   kBadVers,  // EDNS version other than 0
 };
 
+// A client-side query for one name (recursion desired, class IN, no EDNS), as `waypost doctor`
+// sends. `name` is text ("example.com", a trailing dot allowed); returns the length written, 0 if
+// the name is not a valid DNS name or `out` is too small.
+size_t build_query(uint16_t id, std::string_view name, uint16_t qtype, MutableByteSpan out);
+
+// The header of an answer, for a client that only needs to know whether and how it was answered.
+struct ReplyHeader {
+  uint16_t id = 0;
+  uint16_t flags = 0;
+  uint16_t rcode = 0;  // the header's 4 bits (no EDNS extension)
+  uint16_t answers = 0;
+  bool is_response() const { return (flags & 0x8000) != 0; }
+  bool truncated() const { return (flags & kFlagTc) != 0; }
+};
+// False if the packet is shorter than a header.
+bool parse_reply_header(ByteSpan packet, ReplyHeader& out);
+
 // Parses a query. `out` is filled as far as parsing got (id and flags whenever the header was
 // readable), so error answers can echo what they can.
 ParseStatus parse_query(ByteSpan packet, Query& out);

@@ -2,45 +2,34 @@
 
 #include <fmt/format.h>
 
+#include <array>
+
+#include "common/bytes.h"
+#include "dns/message.h"
+
 namespace waypost::doctor {
 
 Result<std::string> build_dns_query(uint16_t id, std::string_view name, uint16_t qtype) {
-  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
-  if (name.empty() || name.size() > 253) return make_error("'{}' is not a valid DNS name", name);
-  std::string q;
-  q += char(id >> 8);
-  q += char(id & 0xff);
-  q += '\x01';  // RD
-  q += '\x00';
-  q += std::string("\x00\x01\x00\x00\x00\x00\x00\x00", 8);  // QDCOUNT 1, others 0
-  size_t start = 0;
-  while (start <= name.size()) {
-    size_t dot = name.find('.', start);
-    if (dot == std::string_view::npos) dot = name.size();
-    size_t len = dot - start;
-    if (len == 0 || len > 63) return make_error("'{}' is not a valid DNS name", name);
-    q += char(len);
-    q += name.substr(start, len);
-    start = dot + 1;
-  }
-  q += '\x00';
-  q += char(qtype >> 8);
-  q += char(qtype & 0xff);
-  q += '\x00';
-  q += '\x01';  // class IN
-  return q;
+  std::array<uint8_t, 512> buf{};
+  const size_t n = dns::build_query(id, name, qtype, buf);
+  if (n == 0) return make_error(ErrorKind::kParse, "'{}' is not a valid DNS name", name);
+  return std::string(reinterpret_cast<const char*>(buf.data()), n);
 }
 
 Result<DnsReply> parse_dns_reply(std::string_view reply, uint16_t id) {
-  if (reply.size() < 12) return make_error("reply too short ({} bytes)", reply.size());
-  auto u8 = [&](size_t i) { return uint8_t(reply[i]); };
+  dns::ReplyHeader h;
+  if (!dns::parse_reply_header(as_bytes(reply), h)) {
+    return make_error(ErrorKind::kProtocol, "reply too short ({} bytes)", reply.size());
+  }
+  if (h.id != id) {
+    return make_error(ErrorKind::kProtocol, "reply id {} does not match query id {}", h.id, id);
+  }
+  if (!h.is_response()) return make_error(ErrorKind::kProtocol, "not a response (QR bit clear)");
   DnsReply r;
-  r.id = uint16_t(u8(0) << 8 | u8(1));
-  if (r.id != id) return make_error("reply id {} does not match query id {}", r.id, id);
-  if ((u8(2) & 0x80) == 0) return make_error("not a response (QR bit clear)");
-  r.truncated = (u8(2) & 0x02) != 0;
-  r.rcode = u8(3) & 0x0f;
-  r.answers = uint16_t(u8(6) << 8 | u8(7));
+  r.id = h.id;
+  r.truncated = h.truncated();
+  r.rcode = uint8_t(h.rcode);
+  r.answers = h.answers;
   return r;
 }
 

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/checksum.h"
 #include "crypto/random.h"
 #include "platform/netlink.h"
 
@@ -40,15 +41,6 @@ int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-uint16_t checksum(const uint8_t* data, size_t len) {
-  uint32_t sum = 0;
-  size_t i = 0;
-  for (; i + 1 < len; i += 2) sum += uint32_t(data[i]) << 8 | data[i + 1];
-  if (i < len) sum += uint32_t(data[i]) << 8;
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return uint16_t(~sum);
 }
 
 socklen_t to_sockaddr(const net::IpAddress& a, uint16_t port, sockaddr_storage& ss) {
@@ -267,7 +259,7 @@ ProbeResult IcmpEchoProber::probe(uint32_t payload) {
   packet[7] = uint8_t(seq);
   for (uint32_t i = 0; i < payload; ++i) packet[8 + i] = uint8_t(0x20 + i % 64);
   if (!v6 && raw_) {
-    uint16_t sum = checksum(packet.data(), packet.size());
+    const uint16_t sum = checksum_finish(checksum_add(0, packet.data(), packet.size()));
     packet[2] = uint8_t(sum >> 8);
     packet[3] = uint8_t(sum);
   }
