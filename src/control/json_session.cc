@@ -58,21 +58,22 @@ Result<nlohmann::json> json_request(const std::string& path, const nlohmann::jso
   if (!fd) return fd.take_error();
   std::string line = request.dump() + "\n";
   if (::send(fd->get(), line.data(), line.size(), MSG_NOSIGNAL) != ssize_t(line.size())) {
-    return make_error("cannot send to {}: {}", path, std::strerror(errno));
+    return make_errno_error(errno, "cannot send to {}: {}", path, std::strerror(errno));
   }
   std::string in;
   char buf[16384];
   while (in.find('\n') == std::string::npos) {
     pollfd p{fd->get(), POLLIN, 0};
     int r = ::poll(&p, 1, timeout_ms);
-    if (r <= 0) return make_error("no answer from {}", path);
+    if (r <= 0) return make_error(ErrorKind::kProtocol, "no answer from {}", path);
     ssize_t n = ::recv(fd->get(), buf, sizeof(buf), 0);
-    if (n <= 0) return make_error("connection to {} closed", path);
+    if (n <= 0) return make_error(ErrorKind::kProtocol, "connection to {} closed", path);
     in.append(buf, size_t(n));
-    if (in.size() > (64u << 20)) return make_error("answer from {} too large", path);
+    if (in.size() > (64u << 20))
+      return make_error(ErrorKind::kProtocol, "answer from {} too large", path);
   }
   auto j = nlohmann::json::parse(in.substr(0, in.find('\n')), nullptr, false);
-  if (j.is_discarded()) return make_error("malformed answer from {}", path);
+  if (j.is_discarded()) return make_error(ErrorKind::kProtocol, "malformed answer from {}", path);
   return j;
 }
 

@@ -29,9 +29,9 @@ Result<platform::UniqueFd> connect_unix(const std::string& path) {
   sockaddr_un addr{};
   if (!make_address(path, addr)) return make_error("socket path too long: {}", path);
   platform::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return make_error("socket: {}", std::strerror(errno));
+  if (!fd.valid()) return make_errno_error(errno, "socket: {}", std::strerror(errno));
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0) {
-    return make_error("cannot connect to {}: {}", path, std::strerror(errno));
+    return make_errno_error(errno, "cannot connect to {}: {}", path, std::strerror(errno));
   }
   return fd;
 }
@@ -56,13 +56,14 @@ Result<std::unique_ptr<StreamServer>> StreamServer::listen(const std::string& pa
   sockaddr_un addr{};
   if (!make_address(path, addr)) return make_error("socket path too long: {}", path);
   platform::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return make_error("socket: {}", std::strerror(errno));
+  if (!fd.valid()) return make_errno_error(errno, "socket: {}", std::strerror(errno));
   // Created 0600 from the start: no window in which another user could connect.
   mode_t old = ::umask(0177);
   int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
   ::umask(old);
-  if (rc < 0) return make_error("cannot bind {}: {}", path, std::strerror(errno));
-  if (::listen(fd.get(), 16) < 0) return make_error("listen {}: {}", path, std::strerror(errno));
+  if (rc < 0) return make_errno_error(errno, "cannot bind {}: {}", path, std::strerror(errno));
+  if (::listen(fd.get(), 16) < 0)
+    return make_errno_error(errno, "listen {}: {}", path, std::strerror(errno));
 
   std::unique_ptr<StreamServer> server(new StreamServer(loop, std::move(factory)));
   server->path_ = path;

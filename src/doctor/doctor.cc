@@ -82,8 +82,7 @@ bool same_netns(int pid) {
 }
 
 bool permission_problem(const Error& e) {
-  return e.message.find("Permission denied") != std::string::npos ||
-         e.message.find("EACCES") != std::string::npos;
+  return e.is(ErrorKind::kPermission);
 }
 
 std::optional<net::IpAddress> endpoint_ip(const std::string& endpoint) {
