@@ -551,11 +551,12 @@ xfer_start() {
   echo "$tmo" >"$d/timeout"
   port=$((20000 + (RANDOM % 20000)))
   ip netns exec "$to" timeout $((tmo + 5)) "$WPT_PY" "$WPT_XFER" recv --bind "$dst" --port "$port" \
-    --ready "$d/ready" --timeout "$tmo" >"$d/recv.json" 2>"$d/recv.err" &
+    --ready "$d/ready" --progress "$d/progress" --timeout "$tmo" >"$d/recv.json" 2>"$d/recv.err" &
   pid=$!
   wpt_track_pid "$pid"
   echo "$pid" >"$d/recv.pid"
-  if ! wait_for 10 test -f "$d/ready"; then
+  # Bounded generously: a Python start-up on a busy host can take seconds.
+  if ! wait_for 30 test -f "$d/ready"; then
     echo "receiver did not start: $(cat "$d/recv.err")" >"$d/error"
     return 1
   fi
@@ -567,6 +568,12 @@ xfer_start() {
 }
 
 xfer_running() { wpt_pid_alive "$(cat "$WPT_SCRATCH/xfer/$1/send.pid" 2>/dev/null)"; }
+
+# xfer_received HANDLE: bytes the receiver has read so far (0 before the first byte).
+xfer_received() { local n; n=$(cat "$WPT_SCRATCH/xfer/$1/progress" 2>/dev/null); echo "${n:-0}"; }
+
+# xfer_received_at_least HANDLE BYTES: the receiver has read at least BYTES.
+xfer_received_at_least() { (($(xfer_received "$1") >= $2)); }
 
 # xfer_wait HANDLE: wait for both ends (each bounded by its own timeout), compare byte counts
 # and SHA-256; prints one line with the throughput. Returns 0 if the data arrived intact.
@@ -605,10 +612,11 @@ sys.exit(0 if ok else 1)
 EOF
 }
 
-# xfer_seconds HANDLE: how long the receiver took (first byte to EOF), after xfer_wait.
-xfer_seconds() {
-  "$WPT_PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).read())["seconds"])' \
-    "$WPT_SCRATCH/xfer/$1/recv.json" 2>/dev/null
+# xfer_field HANDLE KEY: a field of the receiver's JSON result, after xfer_wait: seconds (first
+# byte to EOF), max_wait (the longest wait for data after the first byte), bytes, mbit_s.
+xfer_field() {
+  "$WPT_PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).read())[sys.argv[2]])' \
+    "$WPT_SCRATCH/xfer/$1/recv.json" "$2" 2>/dev/null
 }
 
 # xfer NS_FROM NS_TO DST_ADDR [BYTES] [RATE] [TIMEOUT]: foreground transfer; 0 if intact.
