@@ -102,19 +102,30 @@ wpt_pid_alive() {
   [[ -n $st && $st != Z ]]
 }
 
-# Stop one recorded PID: TERM, wait up to ~3 s, then KILL.
-wpt_stop_pid() {
+# wpt_wait_exit PID SECS: poll every 0.1 s until PID has exited; fails if it still runs after
+# SECS (whole seconds).
+wpt_wait_exit() {
   local pid=$1 i
-  wpt_pid_alive "$pid" || return 0
-  kill -TERM "$pid" 2>/dev/null
-  for ((i = 0; i < 30; i++)); do
-    wpt_pid_alive "$pid" || break
+  for ((i = 0; i < $2 * 10; i++)); do
+    wpt_pid_alive "$pid" || return 0
     sleep 0.1
   done
-  if wpt_pid_alive "$pid"; then kill -KILL "$pid" 2>/dev/null; fi
+  ! wpt_pid_alive "$pid"
+}
+
+# wpt_stop_pid PID [GRACE_S]: stop one recorded PID: TERM, wait up to GRACE_S (default 3) s,
+# then KILL.
+wpt_stop_pid() {
+  local pid=$1
+  wpt_pid_alive "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null
+  wpt_wait_exit "$pid" "${2:-3}" || kill -KILL "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   return 0
 }
+
+# secs_since EPOCHREALTIME_VALUE: seconds elapsed since then, one decimal.
+secs_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 
 wpt_cleanup() {
   local rc=$? entry ns ifn pid
@@ -355,6 +366,18 @@ endpoint() { if [[ $1 == *:* ]]; then echo "[$1]:$2"; else echo "$1:$2"; fi; }
 # conf_path VAR IFNAME: path of the config file for IFNAME in the scratch dir.
 conf_path() { printf -v "$1" '%s' "$WPT_SCRATCH/conf/$2.conf"; }
 
+# conf_pair_new: fresh keys and interface names for a client/server tunnel: sets PRIV_C PUB_C
+# PRIV_S PUB_S, IF_C IF_S (wpt_new_ifname) and CONF_C CONF_S (their config paths; the files are
+# written with conf_interface / conf_peer).
+conf_pair_new() {
+  PRIV_C=$(wg_genkey) PRIV_S=$(wg_genkey)
+  PUB_C=$(wg_pub "$PRIV_C") PUB_S=$(wg_pub "$PRIV_S")
+  wpt_new_ifname IF_C
+  wpt_new_ifname IF_S
+  conf_path CONF_C "$IF_C"
+  conf_path CONF_S "$IF_S"
+}
+
 # conf_interface FILE PRIVKEY LISTENPORT ADDRESSES [MTU] [EXTRA_LINE...]
 #   ADDRESSES comma-separated with prefix lengths; LISTENPORT or MTU may be "" to omit.
 conf_interface() {
@@ -411,10 +434,11 @@ conf_ifname() { basename "$1" .conf; }
 
 wg_sock() { echo "$WPT_UAPI_DIR/$1.sock"; }
 
+# iface_up NS IF: the interface exists and is up.
+iface_up() { ip -n "$1" link show dev "$2" 2>/dev/null | grep -q '[<,]UP[,>]'; }
+
 # iface_ready NS IF: the tunnel interface exists, is up and answers on its UAPI socket.
-iface_ready() {
-  ip -n "$1" link show dev "$2" 2>/dev/null | grep -q '[<,]UP[,>]' && wg show "$2" >/dev/null 2>&1
-}
+iface_ready() { iface_up "$1" "$2" && wg show "$2" >/dev/null 2>&1; }
 
 # iface_configure NS IF CONF: what wg-quick does after creating the interface: addresses, MTU,
 # link up, a route per AllowedIPs entry (no default-route policy routing: tests never use /0).
@@ -444,8 +468,8 @@ wggo_up() {
   pid=$!
   wpt_track_pid "$pid"
   printf -v "$pvar" '%s' "$pid"
-  if ! wait_for 10 test -S "$(wg_sock "$ifn")"; then
-    fail "wireguard-go $ifn in $ns did not start"
+  if ! wait_for 20 test -S "$(wg_sock "$ifn")"; then
+    fail "wireguard-go $ifn in $ns did not start within 20 s"
     return 1
   fi
   if ! wg setconf "$ifn" <(conf_strip "$conf") 2>>"$log"; then
@@ -477,7 +501,7 @@ wp_up() {
   wpt_track_pid "$pid"
   printf -v "$pvar" '%s' "$pid"
   local i
-  for ((i = 0; i < 150; i++)); do
+  for ((i = 0; i < 300; i++)); do
     iface_ready "$ns" "$ifn" && break
     if ! wpt_pid_alive "$pid"; then
       fail "waypost up $ifn exited early"
@@ -486,7 +510,7 @@ wp_up() {
     sleep 0.1
   done
   if ! iface_ready "$ns" "$ifn"; then
-    fail "waypost $ifn in $ns not up within 15 s"
+    fail "waypost $ifn in $ns not up within 30 s"
     return 1
   fi
   vlog "waypost $ifn up in $ns (pid $pid)"
@@ -551,11 +575,12 @@ xfer_start() {
   echo "$tmo" >"$d/timeout"
   port=$((20000 + (RANDOM % 20000)))
   ip netns exec "$to" timeout $((tmo + 5)) "$WPT_PY" "$WPT_XFER" recv --bind "$dst" --port "$port" \
-    --ready "$d/ready" --timeout "$tmo" >"$d/recv.json" 2>"$d/recv.err" &
+    --ready "$d/ready" --progress "$d/progress" --timeout "$tmo" >"$d/recv.json" 2>"$d/recv.err" &
   pid=$!
   wpt_track_pid "$pid"
   echo "$pid" >"$d/recv.pid"
-  if ! wait_for 10 test -f "$d/ready"; then
+  # Bounded generously: a Python start-up on a busy host can take seconds.
+  if ! wait_for 30 test -f "$d/ready"; then
     echo "receiver did not start: $(cat "$d/recv.err")" >"$d/error"
     return 1
   fi
@@ -567,6 +592,12 @@ xfer_start() {
 }
 
 xfer_running() { wpt_pid_alive "$(cat "$WPT_SCRATCH/xfer/$1/send.pid" 2>/dev/null)"; }
+
+# xfer_received HANDLE: bytes the receiver has read so far (0 before the first byte).
+xfer_received() { local n; n=$(cat "$WPT_SCRATCH/xfer/$1/progress" 2>/dev/null); echo "${n:-0}"; }
+
+# xfer_received_at_least HANDLE BYTES: the receiver has read at least BYTES.
+xfer_received_at_least() { (($(xfer_received "$1") >= $2)); }
 
 # xfer_wait HANDLE: wait for both ends (each bounded by its own timeout), compare byte counts
 # and SHA-256; prints one line with the throughput. Returns 0 if the data arrived intact.
@@ -605,10 +636,11 @@ sys.exit(0 if ok else 1)
 EOF
 }
 
-# xfer_seconds HANDLE: how long the receiver took (first byte to EOF), after xfer_wait.
-xfer_seconds() {
-  "$WPT_PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).read())["seconds"])' \
-    "$WPT_SCRATCH/xfer/$1/recv.json" 2>/dev/null
+# xfer_field HANDLE KEY: a field of the receiver's JSON result, after xfer_wait: seconds (first
+# byte to EOF), max_wait (the longest wait for data after the first byte), bytes, mbit_s.
+xfer_field() {
+  "$WPT_PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).read())[sys.argv[2]])' \
+    "$WPT_SCRATCH/xfer/$1/recv.json" "$2" 2>/dev/null
 }
 
 # xfer NS_FROM NS_TO DST_ADDR [BYTES] [RATE] [TIMEOUT]: foreground transfer; 0 if intact.
@@ -665,14 +697,9 @@ cap_read() {
 # Sets IF_C IF_S PID_C PID_S PRIV_C PUB_C PRIV_S PUB_S PSK_KEY CONF_C CONF_S.
 tunnel_up() {
   local cimpl=$1 simpl=$2 fam=$3 usepsk=$4 init=$5 ka=${6:-} ep_c="" ep_s=""
-  PRIV_C=$(wg_genkey) PRIV_S=$(wg_genkey)
-  PUB_C=$(wg_pub "$PRIV_C") PUB_S=$(wg_pub "$PRIV_S")
+  conf_pair_new
   PSK_KEY=""
   ((usepsk)) && PSK_KEY=$(wg_genpsk)
-  wpt_new_ifname IF_C
-  wpt_new_ifname IF_S
-  conf_path CONF_C "$IF_C"
-  conf_path CONF_S "$IF_S"
   if [[ $fam == 6 ]]; then
     [[ $init == client || $init == both ]] && ep_c=$(endpoint "$OUT6_S" 51002)
     [[ $init == server || $init == both ]] && ep_s=$(endpoint "$OUT6_C" 51001)
@@ -761,7 +788,7 @@ http_serve() {
   pid=$!
   wpt_track_pid "$pid"
   printf -v "$pvar" '%s' "$pid"
-  wait_for 10 tcp_listening "$ns" "$port"
+  wait_for 20 tcp_listening "$ns" "$port"
 }
 
 # tcp_listening NS PORT: something in NS listens on TCP PORT.

@@ -143,19 +143,14 @@ mtu_lab_down() {
 # the lab's client and server ("" as an MTU leaves it out: automatic for waypost). The server
 # knows the client only by key and its /32 + /128 (as a road-warrior server does, no Endpoint);
 # the client has the server's Endpoint (outer IPv4 or IPv6) and its /32 + /128.
-# Sets IF_C IF_S CONF_C CONF_S PUB_C PUB_S.
+# Sets IF_C IF_S CONF_C CONF_S PRIV_C PRIV_S PUB_C PUB_S (conf_pair_new).
 mtu_conf_pair() {
-  local cmtu=$1 smtu=$2 fam=$3 priv_c priv_s ep
-  priv_c=$(wg_genkey) priv_s=$(wg_genkey)
-  PUB_C=$(wg_pub "$priv_c") PUB_S=$(wg_pub "$priv_s")
-  wpt_new_ifname IF_C
-  wpt_new_ifname IF_S
-  conf_path CONF_C "$IF_C"
-  conf_path CONF_S "$IF_S"
+  local cmtu=$1 smtu=$2 fam=$3 ep
+  conf_pair_new
   if [[ $fam == 6 ]]; then ep=$(endpoint "$OUT6_S" 51002); else ep=$(endpoint "$OUT4_S" 51002); fi
-  conf_interface "$CONF_C" "$priv_c" 51001 "$MTU_TUN4_C/24,$MTU_TUN6_C/64" "$cmtu"
+  conf_interface "$CONF_C" "$PRIV_C" 51001 "$MTU_TUN4_C/24,$MTU_TUN6_C/64" "$cmtu"
   conf_peer "$CONF_C" "$PUB_S" "$MTU_TUN4_S/32,$MTU_TUN6_S/128" "$ep"
-  conf_interface "$CONF_S" "$priv_s" 51002 "$MTU_TUN4_S/24,$MTU_TUN6_S/64" "$smtu"
+  conf_interface "$CONF_S" "$PRIV_S" 51002 "$MTU_TUN4_S/24,$MTU_TUN6_S/64" "$smtu"
   conf_peer "$CONF_S" "$PUB_C" "$MTU_TUN4_C/32,$MTU_TUN6_C/128"
 }
 

@@ -193,8 +193,7 @@ fi
 
 status_json() { wp server status --dir "$SDIR" --json 2>/dev/null; }
 dns_json() { status_json | json_q "$1"; }
-link_up() { ip -n "$NS_S" link show dev "$IF_SRV" 2>/dev/null | grep -q '[<,]UP[,>]'; }
-server_ready() { link_up && [[ $(dns_json '[j["running"], j["dns"]["running"]]') == '[true, true]' ]]; }
+server_ready() { iface_up "$NS_S" "$IF_SRV" && [[ $(dns_json '[j["running"], j["dns"]["running"]]') == '[true, true]' ]]; }
 ip netns exec "$NS_S" "$WAYPOST_BIN" server up --dir "$SDIR" --log-level debug >"$WPT_SCRATCH/logs/server.log" 2>&1 &
 SPID=$!
 wpt_track_pid "$SPID"
@@ -436,7 +435,7 @@ fi
 assert_eq "$(dns_json 'j["dns"]["upstream_ok"]')" true "[down] status: dns.upstream_ok true again"
 
 kill -TERM "$SPID" 2>/dev/null
-wait_for 10 eval '! wpt_pid_alive "$SPID"'
+wpt_wait_exit "$SPID" 10
 wait "$SPID"
 assert_eq "$?" 0 "server exited 0 on SIGTERM"
 wpt_finish

@@ -183,12 +183,7 @@ assert all(f["status"] in ("ok","info","warn","fail") for f in j["findings"])' "
 
 # ---------------------------------------------------------------------------------------------
 # [tunnel] a running Waypost client against a Waypost server across the blackhole
-PRIV_C=$(wg_genkey) PRIV_S=$(wg_genkey)
-PUB_C=$(wg_pub "$PRIV_C") PUB_S=$(wg_pub "$PRIV_S")
-wpt_new_ifname IF_C
-wpt_new_ifname IF_S
-conf_path CONF_C "$IF_C"
-conf_path CONF_S "$IF_S"
+conf_pair_new
 conf_interface "$CONF_C" "$PRIV_C" 51001 "$TUN4_C/24" 1420
 conf_peer "$CONF_C" "$PUB_S" "$TUN4_S/32" "$(endpoint "$S4" 51002)"
 conf_interface "$CONF_S" "$PRIV_S" 51002 "$TUN4_S/24" 1420
@@ -381,11 +376,6 @@ assert_eq "$(fq "$OUT" server:forward_policy:ip:filter "f['status']")" ok \
   "[server] once the tunnel is accepted both ways: ok"
 nsx "$NS_S" nft delete table ip filter
 
-kill -TERM "$SPID" 2>/dev/null
-for ((i = 0; i < 100; i++)); do
-  wpt_pid_alive "$SPID" || break
-  sleep 0.1
-done
-wpt_stop_pid "$SPID"
+wpt_stop_pid "$SPID" 10
 
 wpt_finish

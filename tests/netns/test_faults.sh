@@ -36,18 +36,12 @@ wpt_require_tools wireguard-go wg ip ping timeout nft
 wpt_require_waypost
 
 RELAY_PORT=51900
-ms_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 
 topo_routed
 RELAY_EP=192.168.242.254:$RELAY_PORT
 UPSTREAM=$OUT4_S:51002
 
-PRIV_C=$(wg_genkey) PRIV_S=$(wg_genkey)
-PUB_C=$(wg_pub "$PRIV_C") PUB_S=$(wg_pub "$PRIV_S")
-wpt_new_ifname IF_C
-wpt_new_ifname IF_S
-conf_path CONF_C "$IF_C"
-conf_path CONF_S "$IF_S"
+conf_pair_new
 conf_interface "$CONF_C" "$PRIV_C" 51001 "$TUN4_C/24,$TUN6_C/64" 1420
 conf_peer "$CONF_C" "$PUB_S" "$TUN4_S/32,$TUN6_S/128" "$RELAY_EP"
 conf_interface "$CONF_S" "$PRIV_S" 51002 "$TUN4_S/24,$TUN6_S/64" 1420
@@ -72,7 +66,7 @@ rep0=$(wp_counter "$NS_C" "$IF_C" rx_replayed)
 t0=$EPOCHREALTIME
 assert_xfer "(a) 50 MiB server->client under loss/dup/reorder/jitter" "$NS_S" "$NS_C" "$TUN4_C" \
   $((50 * 1024 * 1024)) 0 120
-log "(a) took $(ms_since "$t0") s; relay: $(udp_impair_stats "$RELAY_PID")"
+log "(a) took $(secs_since "$t0") s; relay: $(udp_impair_stats "$RELAY_PID")"
 rep1=$(wp_counter "$NS_C" "$IF_C" rx_replayed)
 dropped=$(relay_stat dropped) duplicated=$(relay_stat duplicated) delayed=$(relay_stat delayed)
 if ((dropped > 100 && duplicated > 10 && delayed > 100)); then
@@ -135,7 +129,7 @@ sleep 2
 rm -f "$(wg_sock "$IF_S")"  # SIGKILL left the UAPI socket behind
 wggo_up PID_S "$NS_S" "$CONF_S" || die "(c) wireguard-go did not restart"
 if wait_for 40 handshake_done "$IF_S" "$PUB_C"; then
-  pass "(c) session re-established without operator action ($(ms_since "$t_kill") s after the kill)"
+  pass "(c) session re-established without operator action ($(secs_since "$t_kill") s after the kill)"
 else
   fail "(c) no new handshake within 40 s of the restart"
 fi
@@ -166,9 +160,9 @@ while awk -v a="$t_down" -v b="$EPOCHREALTIME" 'BEGIN { exit !(b - a < 60) }'; d
 wpt_stop_pid "$OUT_PING"
 ip -n "$NS_R" link set dev "$VETH_RC" up
 t_up=$EPOCHREALTIME
-log "(e) link up again after $(ms_since "$t_down") s"
+log "(e) link up again after $(secs_since "$t_down") s"
 if wait_for 30 nsx "$NS_C" ping -n -q -c 1 -W 1 "$TUN4_S"; then
-  pass "(e) traffic resumed $(ms_since "$t_up") s after the link came back"
+  pass "(e) traffic resumed $(secs_since "$t_up") s after the link came back"
 else
   fail "(e) no traffic within 30 s of the link coming back"
 fi
@@ -176,7 +170,7 @@ fi
 # retries after the link's return completes.
 hs_moved() { local t; t=$(hs_server); [[ -n $t && $t != 0 && $t != "$hs_before_down" ]]; }
 if wait_for 20 hs_moved; then
-  pass "(e) a new handshake completed $(ms_since "$t_up") s after the link came back"
+  pass "(e) a new handshake completed $(secs_since "$t_up") s after the link came back"
 else
   fail "(e) no new handshake within 20 s of the link coming back"
 fi
@@ -218,7 +212,7 @@ server_start() {
   SPID=$!
   wpt_track_pid "$SPID"
   for ((i = 0; i < 150; i++)); do
-    ip -n "$NS_DS" link show dev "$IF_SRV" 2>/dev/null | grep -q '[<,]UP[,>]' && wg show "$IF_SRV" >/dev/null 2>&1 && return 0
+    iface_ready "$NS_DS" "$IF_SRV" && return 0
     wpt_pid_alive "$SPID" || return 1
     sleep 0.1
   done
@@ -233,19 +227,18 @@ wgq_client_up PID_DC "$NS_DC" "$KA_PROFILE" "$IF_DC" 203.0.113.1 || die "(d) cli
 assert_eq "$(wg show "$IF_DC" persistent-keepalive | awk '{ print $2 }')" 5 "(d) client has PersistentKeepalive 5"
 assert_ok "(d) client pings the server's tunnel address $SRV_TUN4" ping_ok "$NS_DC" "$SRV_TUN4" 10
 kill -TERM "$SPID"
-for ((i = 0; i < 100; i++)); do wpt_pid_alive "$SPID" || break; sleep 0.1; done
-if wpt_pid_alive "$SPID"; then fail "(d) server did not exit within 10 s of SIGTERM"; fi
+wpt_wait_exit "$SPID" 10 || fail "(d) server did not exit within 10 s of SIGTERM"
 wait "$SPID" 2>/dev/null
 log "(d) server stopped (exit $?)"
 sleep 2
 server_start || die "(d) server did not start again: $(tail -n 5 "$WPT_SCRATCH/logs/server$SRUN.log" | tr '\n' '|')"
 t_restart=$EPOCHREALTIME
 if wait_for 30 nsx "$NS_DC" ping -n -q -c 1 -W 1 "$SRV_TUN4"; then
-  pass "(d) the untouched client is back $(ms_since "$t_restart") s after the server restart"
+  pass "(d) the untouched client is back $(secs_since "$t_restart") s after the server restart"
 else
   fail "(d) the client did not get through within 30 s of the server restart"
 fi
 assert_ok "(d) the client is the same wireguard-go process" wpt_pid_alive "$PID_DC"
 kill -TERM "$SPID"
-for ((i = 0; i < 100; i++)); do wpt_pid_alive "$SPID" || break; sleep 0.1; done
+wpt_wait_exit "$SPID" 10
 wpt_finish

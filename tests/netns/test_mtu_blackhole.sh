@@ -9,8 +9,11 @@
 # server namespace; the client fetches it from the server's tunnel address. Uploads use xfer.py
 # (client -> server, SHA-256 compared). Tunnel: client 192.0.2.1/24 fd00:192::1/64, server .2
 # / ::2; the server knows the client by its /32 + /128 only (as a road-warrior server does), so
-# a Waypost server probes the client's path. Every transfer is bounded by MTU_XFER_TIMEOUT
-# (default 20 s). Each case runs with IPv4 and with IPv6 outer transport.
+# a Waypost server probes the client's path. A control's transfer must stall for
+# MTU_XFER_TIMEOUT (default 20 s); a transfer that must complete is bounded by MTU_DONE_TIMEOUT
+# (default 60 s: it ends as soon as it completes, the bound only keeps a busy host from turning
+# a slow success into a failure), and so are the waits for Waypost's path MTU search. Each case
+# runs with IPv4 and with IPv6 outer transport.
 #
 # LIMIT below is the largest inner packet whose WireGuard datagram fits the narrow link when
 # the sender pads to 16 bytes (interface MTU 1420): IPv4 outer 1392, IPv6 outer 1360.
@@ -50,9 +53,15 @@
 #       completes and mss_clamped (client + server) > 0.
 #
 # The four controls run first, side by side (each stall takes the full timeout), and are
-# collected at the end, which keeps the whole test at about three minutes.
+# collected at the end, which keeps the whole test at about three minutes. A control transfer
+# that completes proves the lab wrong ("LAB BROKEN", a failure). One that fails for another
+# reason than a timeout (say the receiver did not start in time on a busy host) proves nothing
+# either way, so it is started again in the same lab (at most MTU_CTL_ATTEMPTS times, default 3)
+# before it counts as a failure. Setting up the four labs takes longer than the stall window on
+# a busy host, so a control found already timed out at the early check is a stall, not an error.
 #
-# Environment: MTU_XFER_TIMEOUT (s, default 20); MTU_NARROW (default 1454); MTU_FAMILIES
+# Environment: MTU_XFER_TIMEOUT (s, default 20); MTU_DONE_TIMEOUT (s, default 60);
+# MTU_CTL_ATTEMPTS (default 3); MTU_NARROW (default 1454); MTU_FAMILIES
 # (default "4 6"); WPT_WAYPOST_IMPL=wireguard-go runs the controls only (every other case
 # needs Waypost's MTU policy and is skipped).
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2154,SC2317
@@ -64,6 +73,8 @@ wpt_require_tools wireguard-go wg ip nft ping timeout ss sha256sum
 wpt_require_waypost
 
 T=${MTU_XFER_TIMEOUT:-20}
+TD=${MTU_DONE_TIMEOUT:-60}
+CTL_ATTEMPTS=${MTU_CTL_ATTEMPTS:-3}
 FAMILIES=${MTU_FAMILIES:-4 6}
 BIG=$((2 * 1024 * 1024))
 PORT=8080
@@ -113,14 +124,15 @@ label() { # label SIDE FAM CASE DESC
   L="[narrow@$1 IPv$2-outer ($3) $4]"
 }
 
-# Background transfers through the tunnel, inner IPv4 and IPv6 side by side: TAG-4 and TAG-6.
-dl_start() { # dl_start TAG FILE
-  http_get_start "$1-4" "$NS_C" "$(url4 "$2")" 0 "$T"
-  http_get_start "$1-6" "$NS_C" "$(url6 "$2")" 0 "$T"
+# Background transfers through the tunnel, inner IPv4 and IPv6 side by side: TAG-4 and TAG-6,
+# bounded by TIMEOUT (default TD).
+dl_start() { # dl_start TAG FILE [TIMEOUT]
+  http_get_start "$1-4" "$NS_C" "$(url4 "$2")" 0 "${3:-$TD}"
+  http_get_start "$1-6" "$NS_C" "$(url6 "$2")" 0 "${3:-$TD}"
 }
-up_start() { # up_start TAG BYTES
-  xfer_start "$1-4" "$NS_C" "$NS_S" "$MTU_TUN4_S" "$2" 0 "$T"
-  xfer_start "$1-6" "$NS_C" "$NS_S" "$MTU_TUN6_S" "$2" 0 "$T"
+up_start() { # up_start TAG BYTES [TIMEOUT]
+  xfer_start "$1-4" "$NS_C" "$NS_S" "$MTU_TUN4_S" "$2" 0 "${3:-$TD}"
+  xfer_start "$1-6" "$NS_C" "$NS_S" "$MTU_TUN6_S" "$2" 0 "${3:-$TD}"
 }
 # expect_done KIND TAG MSG: both transfers complete intact.
 expect_done() {
@@ -134,39 +146,69 @@ expect_done() {
   done
   return $ok
 }
-# expect_stall KIND TAG MSG: neither transfer completes, and each timed out (it did not fail
-# for another reason, such as a refused connection).
+# The controls' transfers. Control TAG keeps its lab (CTL_NSES: client, router and server
+# namespaces) until phase 3; its transfers are TAG-4 and TAG-6 (inner IPv4 / IPv6), each bounded
+# by the stall window T; CTL_TRIES counts the attempts of each.
+# ctl_xfer_start TAG H: (re)start transfer H of control TAG in its lab.
+ctl_xfer_start() {
+  local tag=$1 h=$2 ns_c ns_s url dst
+  read -r ns_c _ ns_s <<<"${CTL_NSES[$tag]}"
+  CTL_TRIES[$h]=$((${CTL_TRIES[$h]:-0} + 1))
+  if [[ ${CTL_SIDE[$tag]} == client ]]; then
+    if [[ ${h##*-} == 6 ]]; then url=$(url6 f2m); else url=$(url4 f2m); fi
+    http_get_start "$h" "$ns_c" "$url" 0 "$T"
+  else
+    rm -rf "$WPT_SCRATCH/xfer/$h"  # a fresh ready file, results and pid files for this attempt
+    if [[ ${h##*-} == 6 ]]; then dst=$MTU_TUN6_S; else dst=$MTU_TUN4_S; fi
+    xfer_start "$h" "$ns_c" "$ns_s" "$dst" "$BIG" 0 "$T"
+  fi
+}
+ctl_xfer_running() { # ctl_xfer_running TAG H
+  if [[ ${CTL_SIDE[$1]} == client ]]; then http_get_running "$2"; else xfer_running "$2"; fi
+}
+# ctl_xfer_outcome TAG H: waits for transfer H (bounded by its own timeout) and sets CTL_OUT to
+# its summary line. Returns 0 if it completed intact (the lab is broken), 1 if it timed out (the
+# blackhole stall), 2 if it failed in some other way (says nothing about the lab).
+ctl_xfer_outcome() {
+  local tag=$1 h=$2 err
+  if [[ ${CTL_SIDE[$tag]} == client ]]; then
+    CTL_OUT=$(http_get_wait "$h" "$SHA") && return 0
+    err=$(cat "$WPT_SCRATCH/http/$h.err" 2>/dev/null)
+  else
+    CTL_OUT=$(xfer_wait "$h") && return 0
+    err=$(cat "$WPT_SCRATCH/xfer/$h/send.err" "$WPT_SCRATCH/xfer/$h/recv.err" 2>/dev/null)
+  fi
+  if grep -qi 'timed out\|TimeoutError' <<<"$err"; then return 1; fi
+  return 2
+}
+# expect_stall TAG MSG: neither transfer of control TAG completes, and each timed out. A transfer
+# that failed for another reason (such as a receiver that did not start in time) is started
+# again, up to CTL_ATTEMPTS attempts in all.
 expect_stall() {
-  local kind=$1 tag=$2 msg=$3 h out err
+  local tag=$1 msg=$2 h rc
   for h in "$tag-4" "$tag-6"; do
-    if [[ $kind == dl ]]; then
-      out=$(http_get_wait "$h" "$SHA") && {
-        fail "LAB BROKEN: $msg, inner IPv${h##*-}: completed ($out): the blackhole is not reproduced, so nothing else here proves anything"
-        continue
-      }
-      err=$(cat "$WPT_SCRATCH/http/$h.err" 2>/dev/null)
-    else
-      out=$(xfer_wait "$h") && {
-        fail "LAB BROKEN: $msg, inner IPv${h##*-}: completed ($out): the blackhole is not reproduced, so nothing else here proves anything"
-        continue
-      }
-      err=$(cat "$WPT_SCRATCH/xfer/$h/send.err" "$WPT_SCRATCH/xfer/$h/recv.err" 2>/dev/null)
-    fi
-    if grep -qi 'timed out\|TimeoutError' <<<"$err"; then
-      pass "$msg, inner IPv${h##*-}: stalled, not complete within $T s ($out)"
-    else
-      fail "$msg, inner IPv${h##*-}: failed, but not by stalling: $out"
-    fi
+    while true; do
+      ctl_xfer_outcome "$tag" "$h"
+      rc=$?
+      ((rc == 2 && ${CTL_TRIES[$h]} < CTL_ATTEMPTS)) || break
+      log "$msg, inner IPv${h##*-}: attempt ${CTL_TRIES[$h]} failed, not by stalling ($CTL_OUT): again"
+      ctl_xfer_start "$tag" "$h"
+    done
+    case $rc in
+      0) fail "LAB BROKEN: $msg, inner IPv${h##*-}: completed ($CTL_OUT): the blackhole is not reproduced, so nothing else here proves anything" ;;
+      1) pass "$msg, inner IPv${h##*-}: stalled, not complete within $T s ($CTL_OUT)" ;;
+      *) fail "$msg, inner IPv${h##*-}: failed, but not by stalling, in ${CTL_TRIES[$h]} attempts: $CTL_OUT" ;;
+    esac
   done
 }
 
 # Waypost path MTU checks. path_in_window MSG NS IF PEERPUB FAM: the search has settled (within
-# 30 s) and the path MTU is in [LIMIT-7, LIMIT].
+# TD s) and the path MTU is in [LIMIT-7, LIMIT].
 path_in_window() {
   local msg=$1 ns=$2 ifn=$3 peer=$4 fam=$5 limit mtu
   limit=$(mtu_wg_limit "$fam")
-  if ! wait_for 30 mtu_path_settled "$ns" "$ifn" "$peer"; then
-    fail "$msg: path MTU search not settled within 30 s ($(mtu_path_summary "$ns" "$ifn" "$peer"))"
+  if ! wait_for "$TD" mtu_path_settled "$ns" "$ifn" "$peer"; then
+    fail "$msg: path MTU search not settled within $TD s ($(mtu_path_summary "$ns" "$ifn" "$peer"))"
     return 1
   fi
   mtu=$(mtu_peer_field "$ns" "$ifn" "$peer" path_mtu)
@@ -196,7 +238,7 @@ counter_positive() { # counter_positive MSG NS IF NAME [NS2 IF2]: NAME (summed o
 iface_mtu() { ip -n "$1" -o link show dev "$2" 2>/dev/null | grep -o 'mtu [0-9]*' | cut -d' ' -f2; }
 
 # --- Phase 1: the controls, side by side -----------------------------------------------------
-declare -A CTL_SIDE CTL_NSES CTL_NS_R CTL_LABEL
+declare -A CTL_SIDE CTL_NSES CTL_NS_R CTL_LABEL CTL_TRIES
 CTLS=()
 for side in client server; do
   for fam in $FAMILIES; do
@@ -204,34 +246,43 @@ for side in client server; do
     lab "$side" "$fam" wggo wggo 1420 1420 || die "$L the control lab did not come up"
     tag=ctl$MTU_LAB_SEQ
     if [[ $side == client ]]; then
-      assert_http_get "$L small GET through the tunnel" "$tag-small" "$NS_C" "$(url4 small)" "$SHA_SMALL" 0 10
+      assert_http_get "$L small GET through the tunnel" "$tag-small" "$NS_C" "$(url4 small)" "$SHA_SMALL" 0 "$TD"
       assert_http_get "$L plain routed 2 MiB GET (outside the tunnel) completes" "$tag-plain" "$NS_C" \
-        "$(outer_url "$fam" f2m)" "$SHA" 0 "$T"
-      dl_start "$tag" f2m
+        "$(outer_url "$fam" f2m)" "$SHA" 0 "$TD"
     else
-      assert_xfer "$L small upload through the tunnel" "$NS_C" "$NS_S" "$MTU_TUN4_S" 1000 0 "$T"
+      assert_xfer "$L small upload through the tunnel" "$NS_C" "$NS_S" "$MTU_TUN4_S" 1000 0 "$TD"
       if [[ $fam == 6 ]]; then dst=$OUT6_S; else dst=$OUT4_S; fi
-      assert_xfer "$L plain routed 2 MiB upload (outside the tunnel) completes" "$NS_C" "$NS_S" "$dst" "$BIG" 0 "$T"
-      up_start "$tag" "$BIG"
+      assert_xfer "$L plain routed 2 MiB upload (outside the tunnel) completes" "$NS_C" "$NS_S" "$dst" "$BIG" 0 "$TD"
     fi
     CTLS+=("$tag")
     CTL_SIDE[$tag]=$side CTL_NS_R[$tag]=$NS_R CTL_LABEL[$tag]=$L
     CTL_NSES[$tag]="${MTU_LAB_NSES[*]}"
     MTU_LAB_NSES=()  # kept until phase 3
+    ctl_xfer_start "$tag" "$tag-4"
+    ctl_xfer_start "$tag" "$tag-6"
   done
 done
-# A control that ends within a few seconds proves the lab wrong (or broken): stop right here.
+# A control that completes proves the lab wrong (or broken): stop right here. In a broken lab the
+# 2 MiB take a fraction of a second; 3 s more give the last one started time to show it (a busy
+# host that is slower than that only delays the verdict to phase 3). A control that already
+# ended otherwise either timed out (setting up the labs took longer than its stall window: phase
+# 3 counts that as the stall) or failed for another reason: then it is started again now.
 sleep 3
 for tag in "${CTLS[@]}"; do
   for h in "$tag-4" "$tag-6"; do
-    if [[ ${CTL_SIDE[$tag]} == client ]]; then running=http_get_running; else running=xfer_running; fi
-    if ! "$running" "$h"; then
-      if [[ ${CTL_SIDE[$tag]} == client ]]; then out=$(http_get_wait "$h" "$SHA"); else out=$(xfer_wait "$h"); fi
-      die "LAB BROKEN: ${CTL_LABEL[$tag]} the 2 MiB transfer (inner IPv${h##*-}) ended within 3 s ($out): the blackhole is not reproduced"
-    fi
+    ctl_xfer_running "$tag" "$h" && continue
+    ctl_xfer_outcome "$tag" "$h"
+    case $? in
+      0) die "LAB BROKEN: ${CTL_LABEL[$tag]} the 2 MiB transfer (inner IPv${h##*-}) completed ($CTL_OUT): the blackhole is not reproduced" ;;
+      1) log "${CTL_LABEL[$tag]} inner IPv${h##*-}: already timed out (stalled) before the early check" ;;
+      *)
+        log "${CTL_LABEL[$tag]} inner IPv${h##*-}: attempt ${CTL_TRIES[$h]} failed, not by stalling ($CTL_OUT): again"
+        ctl_xfer_start "$tag" "$h"
+        ;;
+    esac
   done
 done
-log "controls stalling as expected after 3 s; Waypost cases run meanwhile"
+log "no control completed; Waypost cases run meanwhile"
 
 # --- Phase 2: Waypost ------------------------------------------------------------------------
 if wpt_is_real_waypost; then
@@ -257,7 +308,7 @@ if wpt_is_real_waypost; then
       # from Waypost's ICMP.
       counter_positive "$L server" "$NS_S" "$IF_S" icmp_too_big_sent
       path_in_window "$L server's path MTU toward the client" "$NS_S" "$IF_S" "$PUB_C" "$fam"
-      assert_http_get "$L 2 MiB GET after the search settled" "$tag-again" "$NS_C" "$(url4 f2m)" "$SHA" 0 "$T"
+      assert_http_get "$L 2 MiB GET after the search settled" "$tag-again" "$NS_C" "$(url4 f2m)" "$SHA" 0 "$TD"
       counter_positive "$L server" "$NS_S" "$IF_S" mss_clamped
       log "$L server: $(mtu_path_summary "$NS_S" "$IF_S" "$PUB_C")"
       mtu_lab_down
@@ -272,7 +323,7 @@ if wpt_is_real_waypost; then
       expect_done dl "$tag" "$L 2 MiB GET right after the handshake"
       path_in_window "$L server's path MTU toward the client" "$NS_S" "$IF_S" "$PUB_C" "$fam"
       path_in_window "$L client's path MTU toward the server" "$NS_C" "$IF_C" "$PUB_S" "$fam"
-      assert_http_get "$L 2 MiB GET after the searches settled" "$tag-again" "$NS_C" "$(url4 f2m)" "$SHA" 0 "$T"
+      assert_http_get "$L 2 MiB GET after the searches settled" "$tag-again" "$NS_C" "$(url4 f2m)" "$SHA" 0 "$TD"
       counter_positive "$L client + server" "$NS_C" "$IF_C" mss_clamped "$NS_S" "$IF_S"
     fi
     mtu_lab_down
@@ -290,7 +341,7 @@ if wpt_is_real_waypost; then
       dl_start "$tag" f2m
       expect_done dl "$tag" "$L 2 MiB GET right after the handshake"
       path_in_window "$L client's path MTU toward the server" "$NS_C" "$IF_C" "$PUB_S" "$fam"
-      assert_http_get "$L 2 MiB GET after the search settled" "$tag-again" "$NS_C" "$(url4 f2m)" "$SHA" 0 "$T"
+      assert_http_get "$L 2 MiB GET after the search settled" "$tag-again" "$NS_C" "$(url4 f2m)" "$SHA" 0 "$TD"
       counter_positive "$L client" "$NS_C" "$IF_C" mss_clamped
     fi
     mtu_lab_down
@@ -298,10 +349,10 @@ if wpt_is_real_waypost; then
     # (b) Waypost server + stock client, narrow link next to the server: uploads.
     label server "$fam" b "Waypost server + wireguard-go client, MTU 1420"
     if lab server "$fam" wp wggo 1420 1420; then
-      if wait_for 30 path_dropped "$NS_S" "$IF_S" "$PUB_C" "$limit"; then
+      if wait_for "$TD" path_dropped "$NS_S" "$IF_S" "$PUB_C" "$limit"; then
         pass "$L server's path MTU toward the client dropped to <= $limit ($(mtu_path_summary "$NS_S" "$IF_S" "$PUB_C"))"
       else
-        fail "$L server's path MTU toward the client did not drop to <= $limit within 30 s ($(mtu_path_summary "$NS_S" "$IF_S" "$PUB_C"))"
+        fail "$L server's path MTU toward the client did not drop to <= $limit within $TD s ($(mtu_path_summary "$NS_S" "$IF_S" "$PUB_C"))"
       fi
       tag=ub$MTU_LAB_SEQ
       up_start "$tag" "$BIG"
@@ -321,7 +372,7 @@ if wpt_is_real_waypost; then
       counter_positive "$L client + server" "$NS_C" "$IF_C" icmp_too_big_sent "$NS_S" "$IF_S"
       path_in_window "$L client's path MTU toward the server" "$NS_C" "$IF_C" "$PUB_S" "$fam"
       path_in_window "$L server's path MTU toward the client" "$NS_S" "$IF_S" "$PUB_C" "$fam"
-      assert_xfer "$L 2 MiB upload after the searches settled" "$NS_C" "$NS_S" "$MTU_TUN4_S" "$BIG" 0 "$T"
+      assert_xfer "$L 2 MiB upload after the searches settled" "$NS_C" "$NS_S" "$MTU_TUN4_S" "$BIG" 0 "$TD"
       counter_positive "$L client + server" "$NS_C" "$IF_C" mss_clamped "$NS_S" "$IF_S"
     fi
     mtu_lab_down
@@ -334,9 +385,9 @@ fi
 for tag in "${CTLS[@]}"; do
   L=${CTL_LABEL[$tag]}
   if [[ ${CTL_SIDE[$tag]} == client ]]; then
-    expect_stall dl "$tag" "$L 2 MiB GET through the tunnel"
+    expect_stall "$tag" "$L 2 MiB GET through the tunnel"
   else
-    expect_stall up "$tag" "$L 2 MiB upload through the tunnel"
+    expect_stall "$tag" "$L 2 MiB upload through the tunnel"
   fi
   NS_R=${CTL_NS_R[$tag]}
   drops=$(mtu_blackhole_drops)

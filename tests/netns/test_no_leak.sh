@@ -113,12 +113,7 @@ probe() { # probe NS ADDR: prints what got through; 0 if anything did
 assert_ok "lab: the probe gets answers in the clear ($(probe "$NS_C" "$HOST4"))" probe "$NS_C" "$HOST4"
 
 # --- server (does not know the client yet) and full-tunnel client -----------------------------
-PRIV_C=$(wg_genkey) PRIV_S=$(wg_genkey)
-PUB_C=$(wg_pub "$PRIV_C") PUB_S=$(wg_pub "$PRIV_S")
-wpt_new_ifname IF_S
-wpt_new_ifname IF_C
-conf_path CONF_S "$IF_S"
-conf_path CONF_C "$IF_C"
+conf_pair_new
 conf_interface "$CONF_S" "$PRIV_S" "$EP_PORT" "10.66.0.1/24,fd00:66::1/64" 1420
 wggo_up PID_S "$NS_S" "$CONF_S" || die "server did not start"
 conf_interface "$CONF_C" "$PRIV_C" "" "$IN4_C/32,$IN6_C/128" 1420

@@ -82,15 +82,11 @@ assert_no_secrets() {
 # Interface mode
 # ================================================================================================
 topo_pair
-PRIV_C=$(wg_genkey) PRIV_S=$(wg_genkey) PSK1=$(wg_genpsk)
-PUB_C=$(wg_pub "$PRIV_C") PUB_S=$(wg_pub "$PRIV_S")
+conf_pair_new
+PSK1=$(wg_genpsk)
 add_secret "client private key" "$PRIV_C"
 add_secret "server private key" "$PRIV_S"
 add_secret "preshared key 1" "$PSK1"
-wpt_new_ifname IF_C
-wpt_new_ifname IF_S
-conf_path CONF_C "$IF_C"
-conf_path CONF_S "$IF_S"
 conf_interface "$CONF_C" "$PRIV_C" 51001 "$TUN4_C/24,$TUN6_C/64" 1420
 conf_peer "$CONF_C" "$PUB_S" "$TUN4_S/32,$TUN6_S/128" "$(endpoint "$OUT4_S" 51002)" "$PSK1"
 conf_interface "$CONF_S" "$PRIV_S" 51002 "$TUN4_S/24,$TUN6_S/64" 1420
@@ -256,7 +252,7 @@ WP server status --dir "$SDIR" --json >"$OUTS/status.json" 2>&1
 assert_match "$(cat "$OUTS/status.json")" "carol" "server status --json lists carol"
 nsx "$NS_C" ping -n -q -c 4 -i 0.3 "$SRV_TUN4" >/dev/null 2>&1
 kill -TERM "$SPID"
-for ((i = 0; i < 100; i++)); do wpt_pid_alive "$SPID" || break; sleep 0.1; done
+wpt_wait_exit "$SPID" 10
 wait "$SPID" 2>/dev/null
 
 # Every key in state.json (server and users, past and present) and in the bundles.

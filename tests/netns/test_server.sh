@@ -188,7 +188,7 @@ ping_series_loss() {
   grep -Eo '[0-9.]+% packet loss' "$WPT_SCRATCH/ping-$1.txt" | grep -Eo '^[0-9.]+' || echo "?"
 }
 server_running() { [[ $(status_json | json_q 'j["running"]') == true ]]; }
-link_up() { ip -n "$NS_S" link show dev "$IF_SRV" 2>/dev/null | grep -q '[<,]UP[,>]'; }
+link_up() { iface_up "$NS_S" "$IF_SRV"; }
 
 # server_start: `server up` in the background of the test, ready = link up and status running.
 server_start() {
@@ -212,15 +212,10 @@ server_start() {
 
 # server_stop: SIGTERM, wait up to 10 s; SERVER_RC is its exit status.
 server_stop() {
-  local i
   SERVER_RC=""
   [[ -n $SPID ]] || return 1
   kill -TERM "$SPID" 2>/dev/null
-  for ((i = 0; i < 100; i++)); do
-    wpt_pid_alive "$SPID" || break
-    sleep 0.1
-  done
-  if wpt_pid_alive "$SPID"; then
+  if ! wpt_wait_exit "$SPID" 10; then
     fail "server did not exit within 10 s of SIGTERM"
     kill -KILL "$SPID" 2>/dev/null
   fi

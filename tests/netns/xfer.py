@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Bulk TCP transfer with an end-to-end checksum, for the namespace tests.
 
-  xfer.py recv --bind ADDR --port P --ready FILE [--timeout S]
+  xfer.py recv --bind ADDR --port P --ready FILE [--timeout S] [--progress FILE]
       Listen, create FILE once listening, accept one connection, read to EOF, print one JSON
-      line {"role","bytes","sha256","seconds","mbit_s"} and exit.
+      line {"role","bytes","sha256","seconds","mbit_s","max_wait"} and exit. max_wait: the
+      longest single wait for data once the first byte arrived (a stall of the path shows up
+      in it however slow or paced the transfer is). With --progress, the number of bytes
+      received so far is written to that file (replaced atomically) every ~0.1 s.
   xfer.py send --host ADDR --port P --bytes N [--seed S] [--rate BYTES_PER_S] [--timeout S]
       Connect, send N bytes of deterministic pseudo-random data (seeded), half-close, wait for
       the receiver to close, print the same JSON line for what was sent.
@@ -15,6 +18,7 @@ Exit status: 0 on success, 1 on any error (the error is printed to stderr).
 import argparse
 import hashlib
 import json
+import os
 import random
 import socket
 import sys
@@ -23,10 +27,19 @@ import time
 CHUNK = 64 * 1024
 
 
-def result(role, nbytes, digest, seconds):
+def result(role, nbytes, digest, seconds, **extra):
     mbit = (nbytes * 8 / seconds / 1e6) if seconds > 0 else 0.0
-    print(json.dumps({"role": role, "bytes": nbytes, "sha256": digest,
-                      "seconds": round(seconds, 3), "mbit_s": round(mbit, 1)}), flush=True)
+    r = {"role": role, "bytes": nbytes, "sha256": digest, "seconds": round(seconds, 3),
+         "mbit_s": round(mbit, 1)}
+    r.update(extra)
+    print(json.dumps(r), flush=True)
+
+
+def write_progress(path, nbytes):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(f"{nbytes}\n")
+    os.replace(tmp, path)
 
 
 def family_of(addr):
@@ -47,21 +60,34 @@ def recv(args):
     h = hashlib.sha256()
     total = 0
     start = None
+    max_wait = 0.0
+    next_progress = 0.0
+    if args.progress:
+        write_progress(args.progress, 0)
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError(f"receive timed out after {total} bytes")
         conn.settimeout(remaining)
+        t0 = time.monotonic()
         data = conn.recv(CHUNK * 4)
+        t1 = time.monotonic()
         if not data:
             break
         if start is None:
-            start = time.monotonic()
+            start = t1
+        else:
+            max_wait = max(max_wait, t1 - t0)
         h.update(data)
         total += len(data)
+        if args.progress and t1 >= next_progress:
+            write_progress(args.progress, total)
+            next_progress = t1 + 0.1
     elapsed = time.monotonic() - start if start is not None else 0.0
     conn.close()
-    result("recv", total, h.hexdigest(), elapsed)
+    if args.progress:
+        write_progress(args.progress, total)
+    result("recv", total, h.hexdigest(), elapsed, max_wait=round(max_wait, 3))
 
 
 def send(args):
@@ -107,6 +133,7 @@ def main():
     r.add_argument("--port", type=int, required=True)
     r.add_argument("--ready", required=True)
     r.add_argument("--timeout", type=float, default=60)
+    r.add_argument("--progress", help="file to write the byte count received so far to")
     s = sub.add_parser("send")
     s.add_argument("--host", required=True)
     s.add_argument("--port", type=int, required=True)
