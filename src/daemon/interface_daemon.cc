@@ -347,6 +347,7 @@ nlohmann::json InterfaceDaemon::show_json() const {
       pj["endpoint_configured"] = peer->endpoint_configured;
       const auto& path = peer->path();
       pj["path_mtu"] = path.mtu();
+      pj["path_mtu_confirmed"] = path.mss_mtu();  // what new TCP connections are clamped to
       pj["path_mtu_probing"] = path.probing();
       pj["path_mtu_searching"] = path.searching();
       pj["path_mtu_probes_sent"] = path.probes_sent();

@@ -195,6 +195,39 @@ TEST(PmtuSearch, LateReplyOverturnsSeveralFailures) {
   EXPECT_FALSE(s.searching());
 }
 
+// What a new TCP connection may be promised (confirmed_mtu) is only ever what the path carries,
+// from the first moment of the first round on; mtu() starts optimistic (ceiling).
+TEST(PmtuSearch, ConfirmedMtuNeverExceedsThePath) {
+  for (uint32_t path : {1420u, 1392u, 1340u, 1328u, 1300u, 1280u}) {
+    Simulation sim(1280, 1420, Path{path});
+    EXPECT_EQ(sim.search().confirmed_mtu(), 1280u);
+    EXPECT_EQ(sim.search().mtu(), 1420u);
+    sim.run(seconds(60), [&] {
+      EXPECT_LE(sim.search().confirmed_mtu(), path) << path;
+      EXPECT_LE(sim.search().confirmed_mtu(), sim.search().mtu()) << path;
+    });
+    expect_converged(sim.search(), path);
+    EXPECT_EQ(sim.search().confirmed_mtu(), sim.search().mtu()) << path;
+  }
+  // A good path: the full size is confirmed one round trip after the first probe.
+  Simulation good(1280, 1420, Path{1500, millis(30)});
+  good.run(millis(50));
+  EXPECT_EQ(good.search().confirmed_mtu(), 1420u);
+}
+
+// A round re-checks what it relied on: until that is confirmed again, only the floor is
+// promised, while mtu() keeps the old value (on a path that has not changed, for a round trip).
+TEST(PmtuSearch, RestartPromisesOnlyWhatItConfirmsAgain) {
+  Simulation sim(1280, 1420, Path{1340});
+  sim.run_until_idle();
+  const uint32_t settled = sim.search().mtu();
+  sim.search().restart(sim.now());
+  EXPECT_EQ(sim.search().mtu(), settled);
+  EXPECT_EQ(sim.search().confirmed_mtu(), 1280u);
+  sim.run(millis(50));
+  EXPECT_EQ(sim.search().confirmed_mtu(), settled);
+}
+
 TEST(PmtuSearch, PeriodicReprobeFindsGrownPath) {
   Simulation sim(1280, 1500, Path{1400});
   sim.run_until_idle();
