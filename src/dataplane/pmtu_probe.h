@@ -36,7 +36,8 @@ namespace waypost::dataplane {
 // What mtu() reports: the size the round started with (the ceiling for the first round, so a
 // good path loses nothing while the search runs) until that size, or a smaller one, fails;
 // from then on the largest confirmed size, which rises as probes succeed. So a blackhole costs at
-// most kAttempts * kProbeTimeout before the reported MTU drops to a safe value.
+// most kAttempts * kProbeTimeout before the reported MTU drops to a safe value. A size that
+// failed is never reported again in that round, even if a late reply reopens the search.
 //
 // What confirmed_mtu() reports: only what this round has confirmed (the floor until the first
 // reply). That is what promises which outlive the round must use, above all the MSS of a new TCP

@@ -228,6 +228,29 @@ TEST(PmtuSearch, RestartPromisesOnlyWhatItConfirmsAgain) {
   EXPECT_EQ(sim.search().confirmed_mtu(), settled);
 }
 
+// A late reply reopens the sizes above it, but the size the round started with, which failed,
+// is not reported again: it has to be confirmed first.
+TEST(PmtuSearch, LateReplyDoesNotBringBackAFailedStartingSize) {
+  PmtuSearch s(1280, 1420);
+  Nanos t = seconds(10);
+  ASSERT_EQ(s.probe_to_send(t), 1420u);
+  ASSERT_EQ(s.probe_to_send(t += seconds(1)), 1420u);
+  ASSERT_EQ(s.probe_to_send(t += seconds(1)), 1350u);  // 1420 failed
+  EXPECT_EQ(s.mtu(), 1280u);
+  ASSERT_EQ(s.probe_to_send(t += seconds(1)), 1350u);
+  ASSERT_EQ(s.probe_to_send(t += seconds(1)), 1315u);  // 1350 failed
+  // The path was only slow: the reply to 1350 arrives now.
+  s.on_reply(1350, t += millis(300));
+  EXPECT_EQ(s.mtu(), 1350u);
+  EXPECT_EQ(s.confirmed_mtu(), 1350u);
+  EXPECT_TRUE(s.searching());
+  // Above 1350 is unknown again, 1420 included: probed, but not reported meanwhile.
+  EXPECT_EQ(s.probe_to_send(t += millis(10)), 1420u);
+  EXPECT_EQ(s.mtu(), 1350u);
+  EXPECT_EQ(s.probe_to_send(t += seconds(1)), 1420u);
+  EXPECT_EQ(s.mtu(), 1350u);
+}
+
 TEST(PmtuSearch, PeriodicReprobeFindsGrownPath) {
   Simulation sim(1280, 1500, Path{1400});
   sim.run_until_idle();
