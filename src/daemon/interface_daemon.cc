@@ -350,6 +350,7 @@ InterfaceStatus InterfaceDaemon::status() const {
       const auto& path = peer->path();
       ps.has_path = true;
       ps.path_mtu = path.mtu();
+      ps.path_mtu_confirmed = path.mss_mtu();  // what new TCP connections are clamped to
       ps.path_probing = path.probing();
       ps.path_searching = path.searching();
       ps.path_probes_sent = path.probes_sent();

@@ -52,6 +52,7 @@ PeerStatus peer_from_json(const nlohmann::json& pj) {
   p.persistent_keepalive = int(get_int(pj, "persistent_keepalive"));
   p.has_path = pj.contains("path_mtu");
   p.path_mtu = uint32_t(get_int(pj, "path_mtu"));
+  p.path_mtu_confirmed = uint32_t(get_int(pj, "path_mtu_confirmed"));
   p.path_probing = get_bool(pj, "path_mtu_probing");
   p.path_searching = get_bool(pj, "path_mtu_searching");
   p.path_probes_sent = get_uint(pj, "path_mtu_probes_sent");
@@ -81,6 +82,7 @@ nlohmann::json to_json(const PeerStatus& p) {
   if (p.endpoint_configured) pj["endpoint_configured"] = *p.endpoint_configured;
   if (p.has_path) {
     pj["path_mtu"] = p.path_mtu;
+    pj["path_mtu_confirmed"] = p.path_mtu_confirmed;
     pj["path_mtu_probing"] = p.path_probing;
     pj["path_mtu_searching"] = p.path_searching;
     pj["path_mtu_probes_sent"] = p.path_probes_sent;

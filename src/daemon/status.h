@@ -31,6 +31,7 @@ struct PeerStatus {
   int persistent_keepalive = 0;  // seconds, 0 = off
   bool has_path = false;         // path MTU state is reported
   uint32_t path_mtu = 0;
+  uint32_t path_mtu_confirmed = 0;  // the largest size probed this round: new TCP flows' MSS
   bool path_probing = false;
   bool path_searching = false;
   uint64_t path_probes_sent = 0;

@@ -31,6 +31,11 @@ class PathMtu {
   // The largest inner packet this tunnel should carry now. Without a probe target it is the
   // interface MTU (nothing better is known).
   uint32_t mtu() const { return probing_ ? search_.mtu() : interface_mtu_; }
+  // What MSS clamping promises a new TCP connection: the size the search has confirmed, which
+  // is below mtu() while the search still relies on an unverified starting size (right after a
+  // handshake, for the first round). A connection keeps its MSS for life, so it must not be
+  // promised a size that may turn out not to fit (pmtu_probe.h).
+  uint32_t mss_mtu() const { return probing_ ? search_.confirmed_mtu() : interface_mtu_; }
   uint32_t interface_mtu() const { return interface_mtu_; }
   void set_interface_mtu(uint32_t mtu);
 

@@ -83,6 +83,11 @@ std::optional<uint32_t> PmtuSearch::probe_to_send(Nanos now) {
         return probe_size_;
       }
       failed_ = std::min(failed_, probe_size_);
+      if (assumed_ >= failed_) {
+        // The size the round started with is disproved: stop reporting it, so that a late reply
+        // which reopens the sizes above a confirmed one cannot bring it back.
+        assumed_ = confirmed_;
+      }
     }
     probe_size_ = 0;
   }

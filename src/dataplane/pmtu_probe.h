@@ -36,7 +36,15 @@ namespace waypost::dataplane {
 // What mtu() reports: the size the round started with (the ceiling for the first round, so a
 // good path loses nothing while the search runs) until that size, or a smaller one, fails;
 // from then on the largest confirmed size, which rises as probes succeed. So a blackhole costs at
-// most kAttempts * kProbeTimeout before the reported MTU drops to a safe value.
+// most kAttempts * kProbeTimeout before the reported MTU drops to a safe value. A size that
+// failed is never reported again in that round, even if a late reply reopens the search.
+//
+// What confirmed_mtu() reports: only what this round has confirmed (the floor until the first
+// reply). That is what promises which outlive the round must use, above all the MSS of a new TCP
+// connection: clamped once, on its SYN, it holds for the connection's life, and a connection
+// promised the unverified starting size right after a handshake would send segments that
+// vanish, and stay dead until its sender, backing off, retransmits after the verdict and gets an
+// ICMP error from us (3 s for a connection opened with the session).
 //
 // Replies count whenever they arrive: a reply after its size was declared failed overturns the
 // verdict (the path was just slow), and the search continues from there.
@@ -61,6 +69,9 @@ class PmtuSearch {
 
   // The MTU to use for this peer now (see above). Always within [floor, ceiling].
   uint32_t mtu() const;
+  // The largest size confirmed in this round (see above): <= mtu(), equal to it once the size
+  // the round started with has been confirmed or has failed.
+  uint32_t confirmed_mtu() const { return confirmed_; }
   // Starts a new round unless one is under way: periodically, and when the caller suspects
   // large-packet loss (LargePacketLossDetector). The round checks the current value and also
   // looks upward, since paths grow as well as shrink.

@@ -76,7 +76,8 @@ uint8_t* Router::arena_slot() {
 void Router::apply_mtu(Tunnel& t, const Packet& p, std::vector<Packet>& out) {
   const uint32_t mtu = t.path().mtu();
   const bool v6 = (p.data[0] >> 4) == 6;
-  if (is_tcp_syn(p.data, p.size) && clamp_tcp_mss(p.data, p.size, mss_for_mtu(mtu, v6))) {
+  if (is_tcp_syn(p.data, p.size) &&
+      clamp_tcp_mss(p.data, p.size, mss_for_mtu(t.path().mss_mtu(), v6))) {
     ++counters_.mss_clamped;
   }
   if (p.size <= mtu) {
@@ -159,7 +160,7 @@ bool Router::accept(Tunnel& from, Packet packet) {
   // The peer's SYN tells our side what segment size to send back: make it fit the path.
   if (is_tcp_syn(packet.data, packet.size) &&
       clamp_tcp_mss(packet.data, packet.size,
-                    mss_for_mtu(from.path().mtu(), (packet.data[0] >> 4) == 6))) {
+                    mss_for_mtu(from.path().mss_mtu(), (packet.data[0] >> 4) == 6))) {
     ++counters_.mss_clamped;
   }
   tun_.push(packet.data, packet.size);

@@ -548,7 +548,11 @@ void Device::finish_open(const CryptoJob& job, Datagram& d) {
   if (answer_path_probe(peer, job)) return;
   if (peer.path().probing()) {
     const uint32_t len = dataplane::inner_packet_length(job.data, job.length);
-    if (len != 0 && peer.path().consume_reply(job.data, len, probe_id_, env_.clock.now())) return;
+    const uint32_t mtu = peer.path().mtu(), mss_mtu = peer.path().mss_mtu();
+    if (len != 0 && peer.path().consume_reply(job.data, len, probe_id_, env_.clock.now())) {
+      log_path_mtu(peer, mtu, mss_mtu);
+      return;
+    }
   }
   if (!env_.router.accept(peer, Packet{job.data, job.length})) {
     WP_LOG_RATELIMITED(debug,

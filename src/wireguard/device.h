@@ -215,6 +215,8 @@ class Device {
   void prepare_open(dataplane::Datagram& d, uint32_t index);
   // Answers a peer's path MTU probe directly (see dataplane::answer_probe); true if it was one.
   bool answer_path_probe(Peer& peer, const CryptoJob& job);
+  // Logs (debug) a change of the peer's path MTU or of what MSS clamping uses, given both before.
+  void log_path_mtu(const Peer& peer, uint32_t mtu_before, uint32_t mss_mtu_before) const;
   void finish_open(const CryptoJob& job, dataplane::Datagram& d);
   void handle_initiation(const QueuedHandshake& q);
   void handle_response(const QueuedHandshake& q);

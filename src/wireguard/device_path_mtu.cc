@@ -58,8 +58,17 @@ void Device::start_path_probing(Peer& peer) {
                     remote->to_string());
     }
   }
+  const uint32_t mtu = peer.path().mtu(), mss_mtu = peer.path().mss_mtu();
   peer.path().start(env_.clock.now());
+  log_path_mtu(peer, mtu, mss_mtu);
   if (peer.path().probing()) arm_timer(peer, kTimerPathProbe, 0);
+}
+
+void Device::log_path_mtu(const Peer& peer, uint32_t mtu_before, uint32_t mss_mtu_before) const {
+  const uint32_t mtu = peer.path().mtu(), mss_mtu = peer.path().mss_mtu();
+  if (mtu == mtu_before && mss_mtu == mss_mtu_before) return;
+  spdlog::debug("{}: path MTU {}, {} confirmed (what new TCP connections are clamped to){}",
+                peer.describe(), mtu, mss_mtu, peer.path().searching() ? ", searching" : "");
 }
 
 bool Device::answer_path_probe(Peer& peer, const CryptoJob& job) {
@@ -92,6 +101,7 @@ void Device::send_path_probe(Peer& peer) {
   Keypair* kp = peer.current_keypair.get();
   // Without a session there is nothing to probe through; the next handshake resumes probing.
   if (kp == nullptr || kp->expired_for_sending(now) || !peer.endpoint) return;
+  const uint32_t mtu = peer.path().mtu(), mss_mtu = peer.path().mss_mtu();
   {
     if (!probe_buffer_.data()) probe_buffer_ = PageBuffer(dataplane::kSlotSize);
     uint8_t* data = probe_buffer_.data() + dataplane::kHeadroom;
@@ -104,6 +114,7 @@ void Device::send_path_probe(Peer& peer) {
       env_.network.flush();
     }
   }
+  log_path_mtu(peer, mtu, mss_mtu);  // a size declared failed, or a round over
   const Nanos next = peer.path().next_wakeup();
   if (next != kNever) arm_timer(peer, kTimerPathProbe, std::max<Nanos>(next - now, millis(10)));
 }

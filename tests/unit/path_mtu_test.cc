@@ -157,6 +157,104 @@ TEST_F(PathMtuTest, ProbingFollowsThePathWhenItGrows) {
   EXPECT_EQ(p.pb->path().mtu(), 1420u);
 }
 
+// A TCP data segment of `size` bytes in all, with DF, as a stack sends within its MSS.
+std::vector<uint8_t> tcp_segment(const char* src, const char* dst, uint32_t size) {
+  std::vector<uint8_t> p(size, 0x5a);
+  p[0] = 0x45;
+  p[1] = 0;
+  store_be16(&p[2], uint16_t(size));
+  store_be16(&p[4], 0);
+  store_be16(&p[6], 0x4000);
+  p[8] = 64;
+  p[9] = 6;
+  store_be16(&p[10], 0);
+  auto s = net::IpAddress::parse(src).value();
+  auto d = net::IpAddress::parse(dst).value();
+  std::copy_n(s.bytes.begin(), 4, p.begin() + 12);
+  std::copy_n(d.bytes.begin(), 4, p.begin() + 16);
+  store_be16(&p[10], checksum_finish(checksum_add(0, p.data(), 20)));
+  store_be16(&p[20], 80);
+  store_be16(&p[22], 40000);
+  store_be32(&p[24], 1);
+  store_be32(&p[28], 1);
+  p[32] = 5 << 4;  // data offset 20 bytes
+  p[33] = 0x10;    // ACK
+  store_be16(&p[34], 65535);
+  store_be16(&p[36], 0);
+  store_be16(&p[38], 0);
+  return p;
+}
+
+// Issue 17 item 8: a stock client behind a 1400-byte link (IPv4 outer: 1372 bytes of UDP
+// payload, so at most 1340 inner bytes once sealed), and a download whose connection opens with
+// the session, before the search has had a verdict on the interface MTU it starts from.
+class FirstConnectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    p.connect();
+    p.b.device.set_local_addresses({net::Prefix::parse_interface_address("10.0.0.2/24").value()});
+    p.a.device.set_local_addresses({net::Prefix::parse_interface_address("10.0.0.1/24").value()});
+  }
+  // a opens a connection to b as its very first packet (the SYN brings the session up); returns
+  // the MSS b's stack was told.
+  uint16_t open_first_connection() {
+    p.a.send_inner(tcp_syn("10.0.0.1", "10.0.0.2", 1380));
+    p.pump();
+    EXPECT_NE(p.pb->current_keypair, nullptr);
+    EXPECT_FALSE(p.b.tun.packets.empty());
+    return p.b.tun.packets.empty() ? 0 : mss_of(p.b.tun.packets.back());
+  }
+  Pair p;
+};
+
+TEST_F(FirstConnectionTest, IsPromisedOnlyWhatTheSearchConfirmed) {
+  p.max_datagram = 1400 - 28;
+  const uint16_t mss = open_first_connection();
+  ASSERT_TRUE(p.pb->path().probing());
+  // Nothing confirmed yet: the floor, not the interface MTU the search starts from...
+  EXPECT_EQ(mss, 1280 - 40);
+  EXPECT_EQ(p.pb->path().mss_mtu(), 1280u);
+  // ...which packets may still use until a probe disproves it (good paths lose nothing).
+  EXPECT_EQ(p.pb->path().mtu(), 1420u);
+  // b's own SYN-ACK gets the same promise.
+  p.b.send_inner(tcp_syn("10.0.0.2", "10.0.0.1", 1460));
+  p.pump();
+  ASSERT_FALSE(p.a.tun.packets.empty());
+  EXPECT_EQ(mss_of(p.a.tun.packets.back()), 1280 - 40);
+  // So the download's full-size segments cross the narrow path instead of vanishing (with the
+  // interface MTU's MSS, 1380, they would be 1420 bytes: 1452 once sealed).
+  const size_t before = p.a.tun.packets.size();
+  for (int i = 0; i < 3; ++i) p.b.send_inner(tcp_segment("10.0.0.2", "10.0.0.1", mss + 40u));
+  p.pump();
+  EXPECT_EQ(p.a.tun.packets.size(), before + 3);
+  EXPECT_EQ(p.b.router.counters().too_big, 0u);
+
+  // Through the search, on the virtual clock: what new connections are promised never exceeds
+  // the path, and rises to what the search settles on.
+  for (int i = 0; i < 200; ++i) {
+    p.advance(millis(100));
+    answer_pings(p.a);
+    p.pump();
+    EXPECT_LE(p.pb->path().mss_mtu(), 1328u);  // largest inner size that fits, padded to 16
+    EXPECT_LE(p.pb->path().mss_mtu(), p.pb->path().mtu());
+  }
+  EXPECT_FALSE(p.pb->path().searching());
+  EXPECT_EQ(p.pb->path().mss_mtu(), p.pb->path().mtu());
+  EXPECT_GE(p.pb->path().mss_mtu(), 1328u - 8);
+}
+
+TEST_F(FirstConnectionTest, GoodPathPromisesTheFullSizeOnceTheFirstProbeIsAnswered) {
+  open_first_connection();
+  // The first probe (the interface MTU) is due at once; its reply confirms it a round trip later.
+  p.advance(millis(100));
+  answer_pings(p.a);
+  p.pump();
+  EXPECT_EQ(p.pb->path().mss_mtu(), 1420u);
+  p.a.send_inner(tcp_syn("10.0.0.1", "10.0.0.2", 1380));
+  p.pump();
+  EXPECT_EQ(mss_of(p.b.tun.packets.back()), 1380);
+}
+
 }  // namespace
 }  // namespace waypost::wireguard
 

@@ -195,6 +195,62 @@ TEST(PmtuSearch, LateReplyOverturnsSeveralFailures) {
   EXPECT_FALSE(s.searching());
 }
 
+// What a new TCP connection may be promised (confirmed_mtu) is only ever what the path carries,
+// from the first moment of the first round on; mtu() starts optimistic (ceiling).
+TEST(PmtuSearch, ConfirmedMtuNeverExceedsThePath) {
+  for (uint32_t path : {1420u, 1392u, 1340u, 1328u, 1300u, 1280u}) {
+    Simulation sim(1280, 1420, Path{path});
+    EXPECT_EQ(sim.search().confirmed_mtu(), 1280u);
+    EXPECT_EQ(sim.search().mtu(), 1420u);
+    sim.run(seconds(60), [&] {
+      EXPECT_LE(sim.search().confirmed_mtu(), path) << path;
+      EXPECT_LE(sim.search().confirmed_mtu(), sim.search().mtu()) << path;
+    });
+    expect_converged(sim.search(), path);
+    EXPECT_EQ(sim.search().confirmed_mtu(), sim.search().mtu()) << path;
+  }
+  // A good path: the full size is confirmed one round trip after the first probe.
+  Simulation good(1280, 1420, Path{1500, millis(30)});
+  good.run(millis(50));
+  EXPECT_EQ(good.search().confirmed_mtu(), 1420u);
+}
+
+// A round re-checks what it relied on: until that is confirmed again, only the floor is
+// promised, while mtu() keeps the old value (on a path that has not changed, for a round trip).
+TEST(PmtuSearch, RestartPromisesOnlyWhatItConfirmsAgain) {
+  Simulation sim(1280, 1420, Path{1340});
+  sim.run_until_idle();
+  const uint32_t settled = sim.search().mtu();
+  sim.search().restart(sim.now());
+  EXPECT_EQ(sim.search().mtu(), settled);
+  EXPECT_EQ(sim.search().confirmed_mtu(), 1280u);
+  sim.run(millis(50));
+  EXPECT_EQ(sim.search().confirmed_mtu(), settled);
+}
+
+// A late reply reopens the sizes above it, but the size the round started with, which failed,
+// is not reported again: it has to be confirmed first.
+TEST(PmtuSearch, LateReplyDoesNotBringBackAFailedStartingSize) {
+  PmtuSearch s(1280, 1420);
+  Nanos t = seconds(10);
+  ASSERT_EQ(s.probe_to_send(t), 1420u);
+  ASSERT_EQ(s.probe_to_send(t += seconds(1)), 1420u);
+  ASSERT_EQ(s.probe_to_send(t += seconds(1)), 1350u);  // 1420 failed
+  EXPECT_EQ(s.mtu(), 1280u);
+  ASSERT_EQ(s.probe_to_send(t += seconds(1)), 1350u);
+  ASSERT_EQ(s.probe_to_send(t += seconds(1)), 1315u);  // 1350 failed
+  // The path was only slow: the reply to 1350 arrives now.
+  s.on_reply(1350, t += millis(300));
+  EXPECT_EQ(s.mtu(), 1350u);
+  EXPECT_EQ(s.confirmed_mtu(), 1350u);
+  EXPECT_TRUE(s.searching());
+  // Above 1350 is unknown again, 1420 included: probed, but not reported meanwhile.
+  EXPECT_EQ(s.probe_to_send(t += millis(10)), 1420u);
+  EXPECT_EQ(s.mtu(), 1350u);
+  EXPECT_EQ(s.probe_to_send(t += seconds(1)), 1420u);
+  EXPECT_EQ(s.mtu(), 1350u);
+}
+
 TEST(PmtuSearch, PeriodicReprobeFindsGrownPath) {
   Simulation sim(1280, 1500, Path{1400});
   sim.run_until_idle();
