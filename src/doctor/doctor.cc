@@ -1,33 +1,18 @@
 #include "doctor/doctor.h"
 
-#include <unistd.h>
-
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <optional>
 #include <set>
-#include <sstream>
-#include <thread>
 
 #include <fmt/format.h>
 
-#include "control/json_session.h"
-#include "crypto/random.h"
-#include "daemon/paths.h"
 #include "doctor/clock_check.h"
 #include "doctor/dns.h"
 #include "doctor/interface_checks.h"
 #include "doctor/mtu_search.h"
 #include "doctor/path_mtu_check.h"
-#include "doctor/probes.h"
 #include "doctor/server_checks.h"
-#include "platform/netlink.h"
-#include "platform/sysctl.h"
-#include "server/config.h"
-#include "server/dns_settings.h"
-#include "server/firewall.h"
-#include "server/state.h"
+#include "doctor/system.h"
 
 namespace waypost::doctor {
 
@@ -49,36 +34,14 @@ void say(const Options& o, const std::string& message) {
   if (o.progress) o.progress(message);
 }
 
-std::vector<std::string> running_interfaces() {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(daemon::control_dir(), ec)) {
-    if (e.path().extension() == ".sock") out.push_back(e.path().stem().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-Result<nlohmann::json> daemon_request(const std::string& ifname, const nlohmann::json& request) {
-  auto r = control::json_request(daemon::control_socket_path(ifname), request, 3000);
-  if (!r) return r.take_error();
-  return r;
-}
-
-Result<InterfaceView> show(const std::string& ifname) {
-  auto r = daemon_request(ifname, {{"cmd", "show"}});
+Result<InterfaceView> show(System& sys, const std::string& ifname) {
+  auto r = sys.daemon_request(ifname, {{"cmd", "show"}});
   if (!r) return r.take_error();
   if (!r->value("ok", false)) {
-    return make_error("{}", r->value("error", std::string("the daemon refused 'show'")));
+    return make_error(ErrorKind::kProtocol, "{}",
+                      r->value("error", std::string("the daemon refused 'show'")));
   }
   return parse_show(*r);
-}
-
-bool same_netns(int pid) {
-  if (pid <= 0) return true;
-  uint64_t mine = netns_inode(0);
-  uint64_t theirs = netns_inode(pid);
-  return mine == 0 || theirs == 0 || mine == theirs;
 }
 
 bool permission_problem(const Error& e) {
@@ -93,17 +56,18 @@ std::optional<net::IpAddress> endpoint_ip(const std::string& endpoint) {
 
 // --- interfaces --------------------------------------------------------------------------
 
-std::vector<Examined> examine_interfaces(const Options& o, const std::string& server_ifname,
+std::vector<Examined> examine_interfaces(const Options& o, System& sys,
+                                         const std::string& server_ifname,
                                          std::vector<Finding>& out) {
   std::vector<Examined> list;
   const bool explicit_if = !o.ifname.empty();
   std::vector<std::string> names =
-      explicit_if ? std::vector<std::string>{o.ifname} : running_interfaces();
+      explicit_if ? std::vector<std::string>{o.ifname} : sys.running_interfaces();
   bool reported_permission = false;
   for (const auto& name : names) {
-    auto v = show(name);
+    auto v = show(sys, name);
     if (!v) {
-      const std::string sock = daemon::control_socket_path(name);
+      const std::string sock = sys.control_socket(name);
       if (permission_problem(v.error())) {
         if (reported_permission) continue;
         reported_permission = true;
@@ -129,7 +93,7 @@ std::vector<Examined> examine_interfaces(const Options& o, const std::string& se
       out.push_back(std::move(f));
       continue;
     }
-    if (!same_netns(v->pid)) {
+    if (!sys.same_netns(v->pid)) {
       if (!explicit_if) continue;  // another namespace's daemon: not ours to test
       Finding f;
       f.id = "interface:" + name;
@@ -162,7 +126,8 @@ std::vector<Examined> examine_interfaces(const Options& o, const std::string& se
 
 // --- handshakes --------------------------------------------------------------------------
 
-void check_handshakes(const Options& o, std::vector<Examined>& ifaces, std::vector<Finding>& out) {
+void check_handshakes(const Options& o, System& sys, std::vector<Examined>& ifaces,
+                      std::vector<Finding>& out) {
   using Trigger = HandshakeObservation::Trigger;
   struct Pending {
     size_t iface;
@@ -180,7 +145,7 @@ void check_handshakes(const Options& o, std::vector<Examined>& ifaces, std::vect
       } else if (!has_configured_endpoint(p)) {
         h.trigger = Trigger::kNoEndpoint;
       } else {
-        auto r = daemon_request(h.ifname, {{"cmd", "handshake"}, {"peer", p.public_key}});
+        auto r = sys.daemon_request(h.ifname, {{"cmd", "handshake"}, {"peer", p.public_key}});
         if (!r) {
           h.trigger = Trigger::kError;
           h.trigger_error = r.error().message;
@@ -204,15 +169,15 @@ void check_handshakes(const Options& o, std::vector<Examined>& ifaces, std::vect
                        waiting, waiting == 1 ? "" : "s"));
     std::vector<InterfaceView> before;
     for (const auto& e : ifaces) before.push_back(e.view);
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = sys.now();
     const auto deadline = start + kHandshakeWait;
     std::vector<std::optional<InterfaceView>> latest(ifaces.size());
     for (int guard = 0; guard < 1000; ++guard) {
-      std::this_thread::sleep_for(kHandshakePoll);
-      const auto now = std::chrono::steady_clock::now();
+      sys.sleep(kHandshakePoll);
+      const auto now = sys.now();
       for (size_t i = 0; i < ifaces.size(); ++i) {
         if (ifaces[i].server) continue;
-        if (auto v = show(ifaces[i].view.name)) latest[i] = std::move(*v);
+        if (auto v = show(sys, ifaces[i].view.name)) latest[i] = std::move(*v);
       }
       size_t done = 0;
       for (auto& p : all) {
@@ -260,7 +225,7 @@ void check_handshakes(const Options& o, std::vector<Examined>& ifaces, std::vect
 
 // --- path MTU ----------------------------------------------------------------------------
 
-void check_path_mtu(const Options& o, const std::vector<Examined>& ifaces,
+void check_path_mtu(const Options& o, System& sys, const std::vector<Examined>& ifaces,
                     std::vector<Finding>& out) {
   std::string host = o.host;
   std::optional<net::IpAddress> address;
@@ -293,7 +258,7 @@ void check_path_mtu(const Options& o, const std::vector<Examined>& ifaces,
       return;
     }
   } else {
-    auto a = resolve_host(host);
+    auto a = sys.resolve_host(host);
     if (!a) {
       Finding f;
       f.id = "path_mtu";
@@ -316,7 +281,7 @@ void check_path_mtu(const Options& o, const std::vector<Examined>& ifaces,
       if (ip && *ip == *address && e.view.fwmark != 0) ctx.fwmark = e.view.fwmark;
     }
   }
-  auto route = route_to(*address, ctx.fwmark);
+  auto route = sys.route_to(*address, ctx.fwmark);
   if (!route) {
     Finding f;
     f.id = "path_mtu";
@@ -333,7 +298,7 @@ void check_path_mtu(const Options& o, const std::vector<Examined>& ifaces,
     if (e.view.name == route->ifname) ctx.tunnel = e.view.name;
   }
   MtuSearchResult result;
-  auto prober = IcmpEchoProber::open(*address, ctx.fwmark);
+  auto prober = sys.open_echo_prober(*address, ctx.fwmark);
   if (!prober) {
     result.kind = MtuSearchResult::Kind::kError;
     result.message = prober.error().message;
@@ -361,7 +326,8 @@ void check_path_mtu(const Options& o, const std::vector<Examined>& ifaces,
 
 // --- DNS ---------------------------------------------------------------------------------
 
-void check_dns(const Options& o, const std::vector<Examined>& ifaces, std::vector<Finding>& out) {
+void check_dns(const Options& o, System& sys, const std::vector<Examined>& ifaces,
+               std::vector<Finding>& out) {
   struct Target {
     net::IpAddress ip;
     std::string source;
@@ -395,11 +361,8 @@ void check_dns(const Options& o, const std::vector<Examined>& ifaces, std::vecto
       if (auto ip = net::IpAddress::parse(d)) add(*ip, "DNS= of " + e.view.name, true);
     }
   }
-  std::ifstream in(o.resolv_conf);
-  if (in) {
-    std::stringstream text;
-    text << in.rdbuf();
-    auto servers = parse_resolv_conf(text.str());
+  if (auto text = sys.read_text_file(o.resolv_conf)) {
+    auto servers = parse_resolv_conf(*text);
     for (size_t i = 0; i < servers.size() && i < kMaxResolvConfServers; ++i) {
       add(servers[i], o.resolv_conf, full_tunnel);
     }
@@ -433,19 +396,19 @@ void check_dns(const Options& o, const std::vector<Examined>& ifaces, std::vecto
         }
       }
     }
-    if (auto r = route_to(t.ip)) {
+    if (auto r = sys.route_to(t.ip, 0)) {
       obs.route_dev = r->ifname;
     } else {
       obs.route_error = r.error().message;
     }
-    uint16_t id = uint16_t(crypto::system_random().below(65536));
+    const uint16_t id = sys.random_id();
     auto query = build_dns_query(id, o.dns_name);
     if (!query) {
       obs.error = query.error().message;
     } else if (obs.route_dev.empty() && !obs.route_error.empty()) {
       obs.error = "no route";
     } else {
-      auto reply = udp_dns_exchange(t.ip, *query);
+      auto reply = sys.dns_exchange(t.ip, *query);
       if (!reply) {
         obs.error = reply.error().message;
       } else if (auto parsed = parse_dns_reply(*reply, id)) {
@@ -461,29 +424,27 @@ void check_dns(const Options& o, const std::vector<Examined>& ifaces, std::vecto
 
 // --- server ------------------------------------------------------------------------------
 
-void check_resolver(const server::ServerConfig& config, bool running, std::vector<Finding>& out) {
+void check_resolver(const ServerFacts& server, System& sys, bool running,
+                    std::vector<Finding>& out) {
   nlohmann::json dns;  // null unless the running server tells
   if (running) {
-    auto r = control::json_request(daemon::control_socket_path(config.wireguard_interface),
-                                   {{"cmd", "status"}}, 3000);
+    auto r = sys.daemon_request(server.interface, {{"cmd", "status"}});
     if (r && r->is_object() && r->contains("dns")) dns = (*r)["dns"];
   }
-  const auto urls =
-      config.dns_adblocking ? server::url_blocklists(config) : std::vector<std::string>{};
   for (auto& f :
-       resolver_findings(server::runs_resolver(config), config.dns_adblocking, dns, urls)) {
+       resolver_findings(server.runs_resolver, server.dns_adblocking, dns, server.url_blocklists)) {
     out.push_back(std::move(f));
   }
 }
 
-void check_server(const server::ServerConfig& config, const std::vector<Examined>& ifaces,
+void check_server(const ServerFacts& server, System& sys, const std::vector<Examined>& ifaces,
                   std::vector<Finding>& out) {
-  const std::string ifname = config.wireguard_interface;
+  const std::string ifname = server.interface;
   bool running = false;
   for (const auto& e : ifaces) running = running || e.view.name == ifname;
   if (!running) {
-    auto v = show(ifname);
-    running = v && same_netns(v->pid);
+    auto v = show(sys, ifname);
+    running = v && sys.same_netns(v->pid);
   }
   if (!running) {
     Finding f;
@@ -496,32 +457,22 @@ void check_server(const server::ServerConfig& config, const std::vector<Examined
     f.fix = "sudo systemctl start waypost-server (or: sudo waypost server up)";
     out.push_back(std::move(f));
   }
-  auto v4 = platform::sysctl_read("net.ipv4.ip_forward");
+  auto v4 = sys.sysctl("net.ipv4.ip_forward");
   out.push_back(forwarding_finding("net.ipv4.ip_forward",
                                    v4 ? std::optional<std::string>(*v4) : std::nullopt, running));
-  if (config.ipv6) {
-    auto v6 = platform::sysctl_read("net.ipv6.conf.all.forwarding");
+  if (server.ipv6) {
+    auto v6 = sys.sysctl("net.ipv6.conf.all.forwarding");
     out.push_back(forwarding_finding("net.ipv6.conf.all.forwarding",
                                      v6 ? std::optional<std::string>(*v6) : std::nullopt, running));
   }
-  std::string uplink;
-  DefaultRouteView route4, route6;
-  if (auto nl = platform::Netlink::open()) {
-    if (auto r = nl->default_route(net::Family::kV4)) {
-      route4.present = true;
-      if (r->gateway) route4.gateway = r->gateway->to_string();
-      if (auto n = nl->link_name(r->ifindex)) route4.dev = uplink = *n;
-    }
-    if (auto r = nl->default_route(net::Family::kV6)) {
-      route6.present = true;
-      if (r->gateway) route6.gateway = r->gateway->to_string();
-      if (auto n = nl->link_name(r->ifindex)) route6.dev = *n;
-    }
-  }
+  const DefaultRoutes routes = sys.default_routes();
+  const std::string& uplink = routes.uplink;
+  const DefaultRouteView& route4 = routes.v4;
+  const DefaultRouteView& route6 = routes.v6;
   out.push_back(default_route_finding(false, route4));
-  if (config.ipv6) out.push_back(default_route_finding(true, route6));
-  const std::string table = server::firewall_table_name(config);
-  auto ruleset = read_ruleset_json();
+  if (server.ipv6) out.push_back(default_route_finding(true, route6));
+  const std::string& table = server.firewall_table;
+  auto ruleset = sys.nft_ruleset();
   if (!ruleset) {
     Finding f;
     f.id = "server:nft_table";
@@ -535,24 +486,23 @@ void check_server(const server::ServerConfig& config, const std::vector<Examined
   for (auto& f : ruleset_findings(analysis, table, ifname, running, uplink)) {
     out.push_back(std::move(f));
   }
-  check_resolver(config, running, out);
+  check_resolver(server, sys, running, out);
 }
 
 }  // namespace
 
-std::vector<Finding> run_doctor(const Options& o) {
+std::vector<Finding> run_doctor(const Options& o, System& sys) {
   std::vector<Finding> out;
-  std::optional<server::ServerConfig> server_config;
+  std::optional<ServerFacts> server;
   std::optional<Finding> server_problem;
-  if (std::filesystem::exists(server::config_path(o.dir))) {
-    auto c = server::load_config(o.dir);
-    if (c) {
-      server_config = std::move(*c);
+  if (auto facts = sys.server_facts(o.dir)) {
+    if (*facts) {
+      server = std::move(facts->value());
     } else {
       Finding f;
       f.id = "server:config";
       f.status = Status::kFail;
-      f.summary = c.error().message + ".";
+      f.summary = facts->error().message + ".";
       f.fix = "Fix config.yaml (docs/SERVER-CONFIG.md lists every key), then restart the server.";
       server_problem = std::move(f);
     }
@@ -560,24 +510,28 @@ std::vector<Finding> run_doctor(const Options& o) {
     Finding f;
     f.id = "server:config";
     f.status = Status::kWarn;
-    f.summary =
-        fmt::format("There is no {}: the server checks were skipped.", server::config_path(o.dir));
+    f.summary = fmt::format("There is no {}: the server checks were skipped.",
+                            sys.server_config_path(o.dir));
     f.fix = "waypost server init --dir " + o.dir + " (or give the right --dir)";
     server_problem = std::move(f);
   }
 
-  std::vector<Examined> ifaces =
-      examine_interfaces(o, server_config ? server_config->wireguard_interface : "", out);
-  check_handshakes(o, ifaces, out);
+  std::vector<Examined> ifaces = examine_interfaces(o, sys, server ? server->interface : "", out);
+  check_handshakes(o, sys, ifaces, out);
   for (const auto& e : ifaces) {
     for (auto& f : tunnel_mtu_findings(e.view)) out.push_back(std::move(f));
   }
-  check_path_mtu(o, ifaces, out);
-  out.push_back(clock_finding(read_clock_state()));
-  check_dns(o, ifaces, out);
+  check_path_mtu(o, sys, ifaces, out);
+  out.push_back(clock_finding(sys.clock_state()));
+  check_dns(o, sys, ifaces, out);
   if (server_problem) out.push_back(std::move(*server_problem));
-  if (server_config) check_server(*server_config, ifaces, out);
+  if (server) check_server(*server, sys, ifaces, out);
   return out;
+}
+
+std::vector<Finding> run_doctor(const Options& o) {
+  auto sys = make_system();
+  return run_doctor(o, *sys);
 }
 
 }  // namespace waypost::doctor

@@ -31,6 +31,11 @@ struct Options {
   std::function<void(const std::string&)> progress;
 };
 
+class System;
+
+// Every check against the real machine (make_system()).
 std::vector<Finding> run_doctor(const Options& options);
+// The same against any System: what the checks decide, testable with a fake machine.
+std::vector<Finding> run_doctor(const Options& options, System& system);
 
 }  // namespace waypost::doctor
