@@ -17,6 +17,7 @@
 
 #include "platform/firewall_nft.h"
 #include "platform/sysctl.h"
+#include "wireguard/messages.h"
 
 extern char** environ;
 
@@ -314,7 +315,9 @@ Result<uint32_t> InterfaceSetup::automatic_mtu() {
   // The real per-packet overhead: WireGuard's 32 bytes (header and tag) plus UDP's 8 and the
   // outer IP header, 20 bytes for IPv4 and 40 for IPv6 (docs/MTU.md has the arithmetic). Each
   // endpoint is judged by its own family; the interface takes the smallest result.
-  auto overhead = [](bool v4) -> uint32_t { return v4 ? 32 + 8 + 20 : 32 + 8 + 40; };
+  auto overhead = [](bool v4) -> uint32_t {
+    return wireguard::tunnel_overhead(v4 ? net::Family::kV4 : net::Family::kV6);
+  };
   uint32_t best = 0;
   if (context_.peer_endpoints) {
     for (const auto& endpoint : context_.peer_endpoints()) {

@@ -8,10 +8,7 @@
 namespace waypost::dataplane {
 namespace {
 
-constexpr uint32_t kIpv4HeaderSize = 20;
-constexpr uint32_t kIpv6HeaderSize = 40;
 constexpr uint32_t kIcmpHeaderSize = 8;
-constexpr uint32_t kTcpHeaderSize = 20;
 constexpr uint8_t kDefaultTtl = 64;
 
 constexpr uint16_t kIpv4Reserved = 0x8000;

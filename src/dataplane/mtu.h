@@ -20,6 +20,20 @@
 
 namespace waypost::dataplane {
 
+constexpr uint32_t kIpv4HeaderSize = 20;  // without options
+constexpr uint32_t kIpv6HeaderSize = 40;
+constexpr uint32_t kUdpHeaderSize = 8;
+constexpr uint32_t kTcpHeaderSize = 20;  // without options
+constexpr uint32_t kEthernetMtu = 1500;
+
+// What a tunnel that carries inner packets in UDP adds to each of them: the protocol's own bytes
+// (`protocol_bytes`: WireGuard's header and tag; ESP's SPI, sequence, IV, trailer and ICV) plus
+// UDP and the outer IP header. The one place this arithmetic is written down.
+constexpr uint32_t udp_tunnel_overhead(uint32_t protocol_bytes, net::Family outer) {
+  return protocol_bytes + kUdpHeaderSize +
+         (outer == net::Family::kV4 ? kIpv4HeaderSize : kIpv6HeaderSize);
+}
+
 constexpr uint32_t kIpv4MinMtu = 68;        // RFC 791: every IPv4 link carries 68 bytes
 constexpr uint32_t kIpv6MinMtu = 1280;      // RFC 8200 section 5
 constexpr uint32_t kIcmpV4ErrorMax = 576;   // RFC 1812 4.3.2.3: ICMP errors stay within 576

@@ -25,7 +25,7 @@ uint32_t answer_probe(const uint8_t* packet, uint32_t size, uint8_t* out);
 
 class PathMtu {
  public:
-  explicit PathMtu(uint32_t interface_mtu = 1420)
+  explicit PathMtu(uint32_t interface_mtu)
       : search_(PmtuSearch::kDefaultFloor, interface_mtu), interface_mtu_(interface_mtu) {}
 
   // The largest inner packet this tunnel should carry now. Without a probe target it is the

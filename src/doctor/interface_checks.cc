@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "doctor/mtu_search.h"
+
 namespace waypost::doctor {
 
 namespace {
@@ -151,7 +153,7 @@ std::vector<Finding> tunnel_mtu_findings(const InterfaceView& iface) {
       f.fix = fmt::format(
           "Set MTU = {} in the [Interface] section of {}'s config (or reduce_mtu: {} in a Waypost "
           "or Algo server's config.yaml) so that nothing needs fixing up per packet.",
-          p.path_mtu, iface.name, p.path_mtu >= 1420 ? 0 : 1420 - p.path_mtu);
+          p.path_mtu, iface.name, p.path_mtu >= kAlgoBaseMtu ? 0 : kAlgoBaseMtu - p.path_mtu);
     }
     out.push_back(std::move(f));
   }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "net/ip.h"
+#include "wireguard/messages.h"
 
 namespace waypost::doctor {
 
@@ -20,17 +21,12 @@ inline uint32_t echo_header(net::Family f) {
   return f == net::Family::kV4 ? kEchoHeaderV4 : kEchoHeaderV6;
 }
 
-// WireGuard's own overhead on a data packet: 16-byte header + 16-byte tag; then UDP 8 and the
-// outer IP header (IPv4 20, IPv6 40): 60 over IPv4, 80 over IPv6.
-constexpr uint32_t kWireGuardOverhead = 32;
-constexpr uint32_t kUdpHeader = 8;
-inline uint32_t tunnel_overhead(net::Family outer) {
-  return kWireGuardOverhead + kUdpHeader + (outer == net::Family::kV4 ? 20 : 40);
-}
+// WireGuard's overhead on a data packet (wireguard/messages.h): 60 bytes over IPv4, 80 over IPv6.
+using wireguard::tunnel_overhead;
 // Algo's client MTU before reduce_mtu, and the overhead it budgets (the IPv6 worst case, so that
-// one profile works over either family).
-constexpr uint32_t kAlgoBaseMtu = 1420;
-constexpr uint32_t kAlgoOverhead = 80;
+// one profile works over either family): wg-quick's default MTU.
+constexpr uint32_t kAlgoBaseMtu = wireguard::kDefaultMtu;
+constexpr uint32_t kAlgoOverhead = wireguard::tunnel_overhead(net::Family::kV6);
 
 // Algo semantics: the client MTU is 1420 - reduce_mtu, and it must be at most path_mtu - 80.
 uint32_t reduce_mtu_for(uint32_t path_mtu);

@@ -21,13 +21,20 @@ void add_advice(Finding& f, uint32_t m, bool v4) {
   f.data["reduce_mtu"] = reduce;
   f.data["client_mtu"] = client;
   f.data["mtu_line"] = fmt::format("MTU = {}", client);
+  const net::Family outer = v4 ? net::Family::kV4 : net::Family::kV6;
   f.detail += fmt::format(
-      "{}A WireGuard packet adds 32 bytes (header and tag) + 8 (UDP) + {} (IP{}) = {} bytes to "
-      "what it carries. Algo-style profiles budget 80 bytes so that one profile works over IPv4 "
-      "and IPv6: client MTU = 1420 - reduce_mtu must be at most {} - 80 = {}, so reduce_mtu = "
-      "max(0, 1420 - ({} - 80)) = {}, i.e. MTU = {}.",
-      f.detail.empty() ? "" : " ", v4 ? 20 : 40, v4 ? "v4" : "v6", v4 ? 60 : 80, m,
-      m > 80 ? m - 80 : 0, m, reduce, client);
+      "{sep}A WireGuard packet adds {wg} bytes (header and tag) + {udp} (UDP) + {ip} (IP{fam}) = "
+      "{total} bytes to what it carries. Algo-style profiles budget {budget} bytes so that one "
+      "profile works over IPv4 and IPv6: client MTU = {base} - reduce_mtu must be at most {m} - "
+      "{budget} = {room}, so reduce_mtu = max(0, {base} - ({m} - {budget})) = {reduce}, i.e. "
+      "MTU = {client}.",
+      fmt::arg("sep", f.detail.empty() ? "" : " "), fmt::arg("wg", wireguard::kTransportOverhead),
+      fmt::arg("udp", dataplane::kUdpHeaderSize),
+      fmt::arg("ip", v4 ? dataplane::kIpv4HeaderSize : dataplane::kIpv6HeaderSize),
+      fmt::arg("fam", v4 ? "v4" : "v6"), fmt::arg("total", tunnel_overhead(outer)),
+      fmt::arg("budget", kAlgoOverhead), fmt::arg("base", kAlgoBaseMtu), fmt::arg("m", m),
+      fmt::arg("room", m > kAlgoOverhead ? m - kAlgoOverhead : 0), fmt::arg("reduce", reduce),
+      fmt::arg("client", client));
   if (reduce == 0) return;
   f.fix = fmt::format(
       "On a Waypost or Algo server: reduce_mtu: {} in config.yaml (then regenerate or re-import "

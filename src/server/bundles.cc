@@ -16,13 +16,14 @@
 #include "common/secret.h"
 #include "server/dns_settings.h"
 #include "wireguard/conf.h"
+#include "wireguard/messages.h"
 
 namespace waypost::server {
 
 namespace {
 
 // wg-quick's default for an IPv4 or IPv6 underlay: 1500 - 80 bytes of outer headers.
-constexpr uint32_t kClientMtu = 1420;
+constexpr uint32_t kClientMtu = wireguard::kDefaultMtu;
 
 // ISO/IEC 18004 asks for a quiet zone of four modules around the symbol.
 constexpr int kPngQuietZone = 4;

@@ -243,7 +243,7 @@ class Device {
   uint16_t probe_id_ = 0;
   uint64_t jitter_state_ = 0;
   PageBuffer probe_buffer_;
-  uint32_t mtu_ = 1420;
+  uint32_t mtu_ = kDefaultMtu;
   bool up_ = true;
   uint16_t listen_port_ = 0;
   uint32_t fwmark_ = 0;

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/clock.h"
+#include "dataplane/mtu.h"
 
 namespace waypost::wireguard {
 
@@ -72,6 +73,15 @@ constexpr size_t kTimestampSize = 12;  // TAI64N
 constexpr size_t kCookieSize = 16;
 constexpr size_t kPaddingMultiple = 16;
 constexpr size_t kTransportOverhead = transport::kHeaderSize + 16;  // header + tag
+
+// WireGuard's whole per-packet overhead over an outer family: 60 bytes over IPv4, 80 over IPv6.
+constexpr uint32_t tunnel_overhead(net::Family outer) {
+  return dataplane::udp_tunnel_overhead(uint32_t(kTransportOverhead), outer);
+}
+// The interface MTU wg-quick and the phone apps use when none is set: an Ethernet path minus the
+// IPv6 (larger) overhead, so that one value works over either family.
+constexpr uint32_t kDefaultMtu = dataplane::kEthernetMtu - tunnel_overhead(net::Family::kV6);
+static_assert(kDefaultMtu == 1420);
 
 // --- Timers and limits (paper 6.1; Linux messages.h; wireguard-go constants.go) --------------
 constexpr uint64_t kRekeyAfterMessages = 1ULL << 60;

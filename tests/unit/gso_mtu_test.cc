@@ -23,7 +23,7 @@ struct RecordingTunnel final : dataplane::Tunnel {
   std::string describe() const override { return "test tunnel"; }
   dataplane::PathMtu& path() override { return path_; }
   std::vector<uint32_t> sizes;
-  dataplane::PathMtu path_;
+  dataplane::PathMtu path_{1420};
 };
 
 struct Tun final : dataplane::PacketSink {
