@@ -417,15 +417,22 @@ conf_strip() {
        { print }' "$1"
 }
 
-# conf_values CONF KEY: the comma/space separated values of KEY in [Interface], one per line.
-conf_values() {
-  awk -v key="$(tr '[:upper:]' '[:lower:]' <<<"$2")" '
-       /^[ \t]*\[/ { iface = (tolower($0) ~ /\[interface\]/); next }
-       iface { line = $0; sub(/#.*/, "", line)
-               if (match(tolower(line), "^[ \t]*" key "[ \t]*=")) {
-                 v = substr(line, RLENGTH + 1); gsub(/[ \t]/, "", v)
-                 n = split(v, parts, ","); for (i = 1; i <= n; i++) if (parts[i] != "") print parts[i] } }' "$1"
+# conf_section_values SECTION CONF KEY: the comma/space separated values of KEY in every
+# [SECTION] section (Interface or Peer) of CONF, one per line.
+conf_section_values() {
+  awk -v sect="[$(tr '[:upper:]' '[:lower:]' <<<"$1")]" -v key="$(tr '[:upper:]' '[:lower:]' <<<"$3")" '
+       /^[ \t]*\[/ { insect = (index(tolower($0), sect) > 0); next }
+       insect { line = $0; sub(/#.*/, "", line)
+                if (match(tolower(line), "^[ \t]*" key "[ \t]*=")) {
+                  v = substr(line, RLENGTH + 1); gsub(/[ \t]/, "", v)
+                  n = split(v, parts, ","); for (i = 1; i <= n; i++) if (parts[i] != "") print parts[i] } }' "$2"
 }
+
+# conf_values CONF KEY: the values of KEY in [Interface], one per line.
+conf_values() { conf_section_values Interface "$@"; }
+
+# conf_peer_values CONF KEY: the values of KEY in every [Peer] section, one per line.
+conf_peer_values() { conf_section_values Peer "$@"; }
 
 conf_ifname() { basename "$1" .conf; }
 
@@ -738,17 +745,6 @@ impl_label() { case $1 in wggo) echo wireguard-go ;; wp) wpt_is_real_waypost && 
 
 # ---------------------------------------------------------------------------------------------
 # Full-tunnel clients from generated profiles, HTTP downloads, JSON
-
-# conf_peer_values CONF KEY: the comma/space separated values of KEY in every [Peer] section,
-# one per line.
-conf_peer_values() {
-  awk -v key="$(tr '[:upper:]' '[:lower:]' <<<"$2")" '
-       /^[ \t]*\[/ { peer = (tolower($0) ~ /\[peer\]/); next }
-       peer { line = $0; sub(/#.*/, "", line)
-              if (match(tolower(line), "^[ \t]*" key "[ \t]*=")) {
-                v = substr(line, RLENGTH + 1); gsub(/[ \t]/, "", v)
-                n = split(v, parts, ","); for (i = 1; i <= n; i++) if (parts[i] != "") print parts[i] } }' "$1"
-}
 
 # endpoint_host ENDPOINT: the host part of "a.b.c.d:p" or "[v6]:p".
 endpoint_host() {
