@@ -71,8 +71,7 @@ WPT_NAME=bench-dns WPT_REPORT_FD=2 WPT_NO_SUMMARY=1
 source "$BENCH_DIR/../tests/netns/lib.sh"
 # shellcheck source=proc_figures.sh
 source "$BENCH_DIR/proc_figures.sh"
-wpt_require_root
-wpt_require_tools ip ping ps timeout
+wpt_begin --no-waypost ip ping ps timeout
 CLK_TCK=$(getconf CLK_TCK)
 RESULTS=$WPT_SCRATCH/results.tsv
 DAEMONS=$WPT_SCRATCH/daemons.tsv

@@ -2,6 +2,7 @@
 # Waypost namespace-test library. Source it from a test script:
 #
 #   source "$(dirname "$0")/lib.sh"
+#   wpt_begin wireguard-go wg ip      # root, tools, the implementation under test
 #   topo_pair                         # or topo_routed
 #   ...
 #   wpt_finish                        # prints the summary line, exits non-zero on any FAIL
@@ -193,6 +194,26 @@ wpt_require_waypost() {
 }
 
 wpt_is_real_waypost() { [[ $WPT_WAYPOST_IMPL == waypost ]]; }
+
+# wpt_begin [--no-waypost] TOOL...: the checks every test script starts with: root, the tools it
+# needs, and the implementation under test (wpt_require_waypost; not with --no-waypost, for
+# scripts that run only wireguard-go or cope with a missing waypost themselves).
+wpt_begin() {
+  local need_wp=1
+  if [[ ${1:-} == --no-waypost ]]; then need_wp=0; shift; fi
+  wpt_require_root
+  wpt_require_tools "$@"
+  ((need_wp)) && wpt_require_waypost
+  return 0
+}
+
+# wpt_waypost_only REASON: what follows is about waypost itself: when wireguard-go stands in for
+# it (WPT_WAYPOST_IMPL=wireguard-go), SKIP with REASON and finish the test here.
+wpt_waypost_only() {
+  wpt_is_real_waypost && return 0
+  skip "$1"
+  wpt_finish
+}
 
 # ---------------------------------------------------------------------------------------------
 # Polling and assertions

@@ -48,13 +48,8 @@
 #             started again: fresh names resolve again within 8 s and upstream_ok is true
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2016,SC2154,SC2317
 source "$(dirname "$0")/lib.sh"
-wpt_require_root
-wpt_require_tools wireguard-go wg ip nft tcpdump dig unbound openssl dnsperf timeout ss
-wpt_require_waypost
-if ! wpt_is_real_waypost; then
-  skip "the built-in DNS resolver is Waypost's own: nothing to validate with wireguard-go"
-  wpt_finish
-fi
+wpt_begin wireguard-go wg ip nft tcpdump dig unbound openssl dnsperf timeout ss
+wpt_waypost_only "the built-in DNS resolver is Waypost's own: nothing to validate with wireguard-go"
 
 C4=100.64.1.2 S4C=100.64.1.1 UP4_S=203.0.113.2 GW4_S=203.0.113.1
 DOT4=192.0.2.53 DOT_NAME=dns.lab.example PORT=51820 METRICS=127.0.0.1:9586

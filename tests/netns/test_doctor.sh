@@ -37,13 +37,8 @@
 #             and is ok once rules accept the tunnel both ways
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2016,SC2154
 source "$(dirname "$0")/lib.sh"
-wpt_require_root
-wpt_require_tools ip nft ping timeout wg mount
-wpt_require_waypost
-if ! wpt_is_real_waypost; then
-  skip "waypost doctor exists only in waypost (WPT_WAYPOST_IMPL=$WPT_WAYPOST_IMPL)"
-  wpt_finish
-fi
+wpt_begin ip nft ping timeout wg mount
+wpt_waypost_only "waypost doctor exists only in waypost (WPT_WAYPOST_IMPL=$WPT_WAYPOST_IMPL)"
 
 NARROW=1454
 C4=198.51.100.2 RC4=198.51.100.1 S4=203.0.113.2 RS4=203.0.113.1

@@ -31,9 +31,7 @@
 #       10 MiB transfer is intact.
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2317
 source "$(dirname "$0")/lib.sh"
-wpt_require_root
-wpt_require_tools wireguard-go wg ip ping timeout nft
-wpt_require_waypost
+wpt_begin wireguard-go wg ip ping timeout nft
 
 RELAY_PORT=51900
 
@@ -179,10 +177,7 @@ assert_xfer "(e) 10 MiB client->server after the outage" "$NS_C" "$NS_S" "$TUN4_
 
 # --- (d) server mode restart with a keepalive client -------------------------------------------
 # (`waypost server` has no wireguard-go stand-in here: skipped in validation runs.)
-if ! wpt_is_real_waypost; then
-  skip "(d) server mode needs the real waypost"
-  wpt_finish
-fi
+wpt_waypost_only "(d) server mode needs the real waypost"
 log "(d) waypost server restarted under a PersistentKeepalive=5 wireguard-go client"
 ns_create NS_DC dclient
 ns_create NS_DS dserver

@@ -21,10 +21,8 @@
 # the modes of config.yaml, the state directory and the log files.
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2317
 source "$(dirname "$0")/lib.sh"
-wpt_require_root
-wpt_require_tools wg ip ping timeout wireguard-go
-wpt_require_waypost
-wpt_is_real_waypost || { skip "secrets test inspects waypost's own logs and files"; wpt_finish; }
+wpt_begin wg ip ping timeout wireguard-go
+wpt_waypost_only "secrets test inspects waypost's own logs and files"
 
 LOGS=$WPT_SCRATCH/logs
 OUTS=$WPT_SCRATCH/out   # CLI output and diagnostics, searched like logs

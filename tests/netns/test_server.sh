@@ -48,9 +48,7 @@
 # waypost CLI, to validate everything in this test that is not Waypost.
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2016,SC2154,SC2317
 source "$(dirname "$0")/lib.sh"
-wpt_require_root
-wpt_require_tools wireguard-go wg ip nft tcpdump ping timeout ss sha256sum
-wpt_require_waypost
+wpt_begin wireguard-go wg ip nft tcpdump ping timeout ss sha256sum
 if wpt_is_real_waypost; then
   WP=("$WAYPOST_BIN")
 else
