@@ -345,34 +345,59 @@ topo_pair() {
   vlog "topology pair: $NS_C/$VETH_C <-> $NS_S/$VETH_S"
 }
 
-# topo_routed: client ns -- router ns -- server ns, forwarding on in the router.
-#   NS_C/VETH_C  192.168.242.1/24  fd00:242::1/64   --  VETH_RC 192.168.242.254 fd00:242::fe  (NS_R)
-#   NS_S/VETH_S  192.168.243.2/24  fd00:243::2/64   --  VETH_RS 192.168.243.254 fd00:243::fe  (NS_R)
-# Client and server have default routes via the router.
-topo_routed() {
-  ns_create NS_C client
-  ns_create NS_R router
-  ns_create NS_S server
-  wpt_name VETH_C vc
-  wpt_name VETH_RC vrc
-  wpt_name VETH_RS vrs
-  wpt_name VETH_S vs
+# topo_chain SUFFIX NET4_C NET6_C NET4_S NET6_S [NARROW_SIDE NARROW_MTU]: client ns -- router
+# ns -- server ns on two veth links, forwarding on in the router (the lab of topo_routed, of
+# mtu_lab_up in mtu_lib.sh and of test_doctor). Namespaces client|router|server<SUFFIX>, veths
+# vc|vrc|vrs|vs<SUFFIX>. NET4_* are /24 networks given by their first three octets
+# ("192.168.242"), NET6_* /64 networks by their prefix up to "::" ("fd00:242:"): the client is
+# .1 / ::1 on its link, the server .2 / ::2 on its, the router .254 / ::fe on both, and client
+# and server have default routes via the router. NARROW_SIDE "client" or "server": the link next
+# to that end gets NARROW_MTU on both its ends. Returns once the client pings the server over
+# IPv4 and IPv6. Sets NS_C NS_R NS_S VETH_C VETH_RC VETH_RS VETH_S OUT4_C OUT6_C OUT4_S OUT6_S
+# GW4_C GW6_C GW4_S GW6_S.
+topo_chain() {
+  local sfx=$1 c4=$2 c6=$3 s4=$4 s6=$5 narrow=${6:-} mtu=${7:-}
+  ns_create NS_C "client$sfx"
+  ns_create NS_R "router$sfx"
+  ns_create NS_S "server$sfx"
+  wpt_name VETH_C "vc$sfx"
+  wpt_name VETH_RC "vrc$sfx"
+  wpt_name VETH_RS "vrs$sfx"
+  wpt_name VETH_S "vs$sfx"
   veth_link "$NS_C" "$VETH_C" "$NS_R" "$VETH_RC"
   veth_link "$NS_R" "$VETH_RS" "$NS_S" "$VETH_S"
-  OUT4_C=192.168.242.1 OUT4_S=192.168.243.2 OUT6_C=fd00:242::1 OUT6_S=fd00:243::2
+  OUT4_C=$c4.1 GW4_C=$c4.254 OUT6_C=$c6:1 GW6_C=$c6:fe
+  OUT4_S=$s4.2 GW4_S=$s4.254 OUT6_S=$s6:2 GW6_S=$s6:fe
   ns_addr "$NS_C" "$VETH_C" "$OUT4_C/24" "$OUT6_C/64"
-  ns_addr "$NS_R" "$VETH_RC" 192.168.242.254/24 fd00:242::fe/64
-  ns_addr "$NS_R" "$VETH_RS" 192.168.243.254/24 fd00:243::fe/64
+  ns_addr "$NS_R" "$VETH_RC" "$GW4_C/24" "$GW6_C/64"
+  ns_addr "$NS_R" "$VETH_RS" "$GW4_S/24" "$GW6_S/64"
   ns_addr "$NS_S" "$VETH_S" "$OUT4_S/24" "$OUT6_S/64"
+  case $narrow in
+    client)
+      ip -n "$NS_C" link set dev "$VETH_C" mtu "$mtu"
+      ip -n "$NS_R" link set dev "$VETH_RC" mtu "$mtu"
+      ;;
+    server)
+      ip -n "$NS_R" link set dev "$VETH_RS" mtu "$mtu"
+      ip -n "$NS_S" link set dev "$VETH_S" mtu "$mtu"
+      ;;
+    "") ;;
+    *) die "topo_chain: narrow side must be client or server" ;;
+  esac
   nsx "$NS_R" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-  ip -n "$NS_C" route add default via 192.168.242.254
-  ip -n "$NS_C" -6 route add default via fd00:242::fe
-  ip -n "$NS_S" route add default via 192.168.243.254
-  ip -n "$NS_S" -6 route add default via fd00:243::fe
-  wait_for 5 nsx "$NS_C" ping -c 1 -W 1 "$OUT4_S" || die "routed: no IPv4 connectivity"
-  wait_for 5 nsx "$NS_C" ping -c 1 -W 1 "$OUT6_S" || die "routed: no IPv6 connectivity"
-  vlog "topology routed: $NS_C -- $NS_R -- $NS_S"
+  ip -n "$NS_C" route add default via "$GW4_C"
+  ip -n "$NS_C" -6 route add default via "$GW6_C"
+  ip -n "$NS_S" route add default via "$GW4_S"
+  ip -n "$NS_S" -6 route add default via "$GW6_S"
+  wait_for 5 nsx "$NS_C" ping -c 1 -W 1 "$OUT4_S" || die "routed lab$sfx: no IPv4 connectivity"
+  wait_for 5 nsx "$NS_C" ping -c 1 -W 1 "$OUT6_S" || die "routed lab$sfx: no IPv6 connectivity"
+  vlog "topology routed$sfx: $NS_C -- $NS_R -- $NS_S${narrow:+, MTU $mtu next to the $narrow}"
 }
+
+# topo_routed: the standard topo_chain.
+#   NS_C/VETH_C  192.168.242.1/24  fd00:242::1/64   --  VETH_RC 192.168.242.254 fd00:242::fe  (NS_R)
+#   NS_S/VETH_S  192.168.243.2/24  fd00:243::2/64   --  VETH_RS 192.168.243.254 fd00:243::fe  (NS_R)
+topo_routed() { topo_chain "" 192.168.242 fd00:242: 192.168.243 fd00:243:; }
 
 # ---------------------------------------------------------------------------------------------
 # Keys and wg-quick style configuration files
