@@ -58,8 +58,6 @@ RESULTS=$WPT_SCRATCH/results.tsv
 : >"$RESULTS"
 CLK_TCK=$(getconf CLK_TCK)
 
-tcp_listening() { ip netns exec "$1" ss -Htln | awk '{ print $4 }' | grep -q ":$2\$"; }
-
 # iperf_gbps DST STREAMS: Gbit/s received by the server ("" on failure).
 iperf_gbps() {
   local dst=$1 streams=$2 port=$((5201 + RANDOM % 1000)) spid out=$WPT_SCRATCH/iperf-$1-$2.json

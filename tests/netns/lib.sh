@@ -913,6 +913,100 @@ print(v if isinstance(v, str) else json.dumps(v, sort_keys=True))' "$1"
 }
 
 # ---------------------------------------------------------------------------------------------
+# Server mode (`waypost server ...`; test_server, test_faults, test_dns, test_doctor,
+# test_secrets, bench/dns.sh)
+
+# The CLI that answers `server ...` commands: waypost, or with WPT_WAYPOST_IMPL=wireguard-go the
+# stand-in standin_server.py (wireguard-go + wg + nft), to validate test_server's other side.
+if [[ $WPT_WAYPOST_IMPL == waypost ]]; then
+  WPT_WP_CLI=("$WAYPOST_BIN")
+else
+  WPT_WP_CLI=("$WPT_PY" "$WPT_LIB_DIR/standin_server.py")
+fi
+
+# wp_cli NS ARGS...: that CLI in NS, bounded by 30 s.
+wp_cli() {
+  local ns=$1
+  shift
+  timeout 30 ip netns exec "$ns" "${WPT_WP_CLI[@]}" "$@"
+}
+
+# wp_server_init NS DIR LOG ARGS...: `server init --dir DIR ARGS` in NS, output in LOG.
+wp_server_init() {
+  local ns=$1 dir=$2 log=$3
+  shift 3
+  wp_cli "$ns" server init --dir "$dir" "$@" >"$log" 2>&1
+}
+
+# wp_server_status NS DIR: `server status --dir DIR --json` (empty on failure).
+wp_server_status() { wp_cli "$1" server status --dir "$2" --json 2>/dev/null; }
+
+# wp_server_running NS DIR: the status says running.
+wp_server_running() { [[ $(wp_server_status "$1" "$2" | json_q 'j["running"]') == true ]]; }
+
+# wp_server_start PIDVAR NS LOG TIMEOUT_S READY ARGS...: `server up ARGS` in the background in NS
+# (output in LOG, PID recorded and set in PIDVAR), then poll the command READY (no arguments: a
+# function of the caller) every 0.1 s until it succeeds. Returns 0 once READY, 1 if the server
+# exited first, 2 if it was not READY within TIMEOUT_S (wall time; it keeps running then).
+wp_server_start() {
+  local pvar=$1 ns=$2 log=$3 tmo=$4 ready=$5 pid deadline
+  shift 5
+  ip netns exec "$ns" "${WPT_WP_CLI[@]}" server up "$@" >"$log" 2>&1 &
+  pid=$!
+  wpt_track_pid "$pid"
+  printf -v "$pvar" '%s' "$pid"
+  deadline=$(( ${EPOCHREALTIME/./} + tmo * 1000000 ))
+  while true; do
+    "$ready" >/dev/null 2>&1 && return 0
+    wpt_pid_alive "$pid" || return 1
+    (( ${EPOCHREALTIME/./} < deadline )) || return 2
+    sleep 0.1
+  done
+}
+
+# wp_server_stop PID [RCVAR]: SIGTERM, up to 10 s for it to exit (then SIGKILL, and return 1);
+# its exit status goes to RCVAR.
+wp_server_stop() {
+  local pid=$1 ok=0 st
+  kill -TERM "$pid" 2>/dev/null
+  if ! wpt_wait_exit "$pid" 10; then
+    kill -KILL "$pid" 2>/dev/null
+    ok=1
+  fi
+  wait "$pid" 2>/dev/null
+  st=$?
+  [[ -n ${2:-} ]] && printf -v "$2" '%s' "$st"
+  return "$ok"
+}
+
+# server_cfg_set CFG KEY YAML: replace a top-level key of a server's config.yaml (with its
+# indented lines) by "KEY: YAML", atomically, keeping the file's mode; fails if KEY is absent.
+server_cfg_set() {
+  "$WPT_PY" - "$@" <<'PYEOF'
+import os, sys
+path, key, value = sys.argv[1:4]
+lines = open(path).read().splitlines(True)
+out, i, found = [], 0, False
+while i < len(lines):
+    if lines[i].startswith(key + ":"):
+        out.append(f"{key}: {value}\n")
+        found = True
+        i += 1
+        while i < len(lines) and lines[i][:1] in (" ", "\t"):
+            i += 1
+        continue
+    out.append(lines[i])
+    i += 1
+if not found:
+    sys.exit(f"{key} not in {path}")
+with open(path + ".tmp", "w") as f:
+    f.write("".join(out))
+os.chmod(path + ".tmp", os.stat(path).st_mode & 0o7777)
+os.replace(path + ".tmp", path)
+PYEOF
+}
+
+# ---------------------------------------------------------------------------------------------
 # Daemon counters and resource use, the flood tool, and a UDP impairment relay
 # (test_faults, test_flood, test_no_leak, test_secrets)
 

@@ -271,23 +271,15 @@ nsx "$NS_S" nft delete table inet doctor_noecho
 # [server] server mode: forwarding, NAT table, other firewalls
 SDIR=$WPT_SCRATCH/server
 wpt_new_ifname IF_SRV
-if ! ip netns exec "$NS_S" "$WAYPOST_BIN" server init --dir "$SDIR" --endpoint "$S4" --users alice \
-  --interface "$IF_SRV" --port 51820 >"$WPT_SCRATCH/logs/server-init.log" 2>&1; then
-  die "server init failed: $(tail -n 5 "$WPT_SCRATCH/logs/server-init.log")"
-fi
+wp_server_init "$NS_S" "$SDIR" "$WPT_SCRATCH/logs/server-init.log" --endpoint "$S4" --users alice \
+  --interface "$IF_SRV" --port 51820 || die "server init failed: $(tail -n 5 "$WPT_SCRATCH/logs/server-init.log")"
 # The lab's DNS responder holds port 53 on every address of the server ns: run this server
 # without its built-in resolver (test_dns.sh covers that).
-sed -i -E 's/^dns_encryption:.*/dns_encryption: false/' "$SDIR/config.yaml"
+server_cfg_set "$SDIR/config.yaml" dns_encryption false
 WPT_WP_IFS+=("$NS_S $IF_SRV")
-ip netns exec "$NS_S" "$WAYPOST_BIN" server up --dir "$SDIR" --log-level debug \
-  >"$WPT_SCRATCH/logs/server.log" 2>&1 &
-SPID=$!
-wpt_track_pid "$SPID"
-server_ready() {
-  [[ $(ip netns exec "$NS_S" "$WAYPOST_BIN" server status --dir "$SDIR" --json 2>/dev/null |
-    json_q 'j["running"]') == true ]]
-}
-wait_for 15 server_ready || die "server up did not become ready: $(tail -n 5 "$WPT_SCRATCH/logs/server.log")"
+server_ready() { wp_server_running "$NS_S" "$SDIR"; }
+wp_server_start SPID "$NS_S" "$WPT_SCRATCH/logs/server.log" 15 server_ready --dir "$SDIR" --log-level debug ||
+  die "server up did not become ready: $(tail -n 5 "$WPT_SCRATCH/logs/server.log")"
 
 OUT=$WPT_SCRATCH/doctor-server.json
 doctor "$OUT" "$NS_S" "$IF_SRV" --dir "$SDIR" --json
@@ -337,6 +329,6 @@ assert_eq "$(fq "$OUT" server:forward_policy:ip:filter "f['status']")" ok \
   "[server] once the tunnel is accepted both ways: ok"
 nsx "$NS_S" nft delete table ip filter
 
-wpt_stop_pid "$SPID" 10
+wp_server_stop "$SPID"
 
 wpt_finish

@@ -228,14 +228,12 @@ assert_no_secrets "interface-mode CLI and status output" "$OUTS"/*
 # ================================================================================================
 SDIR=$WPT_SCRATCH/srv
 wpt_new_ifname IF_SRV
-WP() { timeout 30 ip netns exec "$NS_S" "$WAYPOST_BIN" "$@"; }
-WP server init --dir "$SDIR" --endpoint "$OUT4_S" --users alice,bob --interface "$IF_SRV" --port 51960 \
-  >"$OUTS/server-init.txt" 2>&1 || die "server init failed: $(head -c 400 "$OUTS/server-init.txt")"
-ip netns exec "$NS_S" "$WAYPOST_BIN" server up --dir "$SDIR" --log-level trace --log-file "$LOGS/srv-file.log" \
-  >"$LOGS/srv-stderr.log" 2>&1 &
-SPID=$!
-wpt_track_pid "$SPID"
-wait_for 15 wg show "$IF_SRV" || die "server up did not come up: $(tail -n 5 "$LOGS/srv-stderr.log" | tr '\n' '|')"
+WP() { wp_cli "$NS_S" "$@"; }
+wp_server_init "$NS_S" "$SDIR" "$OUTS/server-init.txt" --endpoint "$OUT4_S" --users alice,bob --interface "$IF_SRV" \
+  --port 51960 || die "server init failed: $(head -c 400 "$OUTS/server-init.txt")"
+server_ready() { wg show "$IF_SRV"; }
+wp_server_start SPID "$NS_S" "$LOGS/srv-stderr.log" 15 server_ready --dir "$SDIR" --log-level trace \
+  --log-file "$LOGS/srv-file.log" || die "server up did not come up: $(tail -n 5 "$LOGS/srv-stderr.log" | tr '\n' '|')"
 BUNDLE_DIR=$(dirname "$(find "$SDIR" -name alice.conf | head -n1)")
 [[ -d $BUNDLE_DIR ]] || die "no alice.conf generated"
 wpt_new_ifname IF_AL
@@ -249,9 +247,7 @@ WP server status --dir "$SDIR" >"$OUTS/status.txt" 2>&1
 WP server status --dir "$SDIR" --json >"$OUTS/status.json" 2>&1
 assert_match "$(cat "$OUTS/status.json")" "carol" "server status --json lists carol"
 nsx "$NS_C" ping -n -q -c 4 -i 0.3 "$SRV_TUN4" >/dev/null 2>&1
-kill -TERM "$SPID"
-wpt_wait_exit "$SPID" 10
-wait "$SPID" 2>/dev/null
+wp_server_stop "$SPID"
 
 # Every key in state.json (server and users, past and present) and in the bundles.
 "$WPT_PY" - "$SDIR/state.json" >>"$SECRETS_FILE" <<'EOF'
