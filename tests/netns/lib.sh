@@ -655,14 +655,11 @@ xfer_received_at_least() { (($(xfer_received "$1") >= $2)); }
 # xfer_wait HANDLE: wait for both ends (each bounded by its own timeout), compare byte counts
 # and SHA-256; prints one line with the throughput. Returns 0 if the data arrived intact.
 xfer_wait() {
-  local d=$WPT_SCRATCH/xfer/$1 pid i n
+  local d=$WPT_SCRATCH/xfer/$1 pid secs
   [[ -f $d/error ]] && { echo "xfer $1: $(cat "$d/error")"; return 1; }
-  n=$((($(cat "$d/timeout") + 15) * 10))
+  secs=$(($(cat "$d/timeout") + 15))
   for pid in $(<"$d/send.pid") $(<"$d/recv.pid"); do
-    for ((i = 0; i < n; i++)); do
-      wpt_pid_alive "$pid" || break
-      sleep 0.1
-    done
+    wpt_wait_exit "$pid" "$secs"
     wait "$pid" 2>/dev/null
   done
   "$WPT_PY" - "$d" "$(cat "$d/desc")" <<'EOF'
@@ -691,10 +688,7 @@ EOF
 
 # xfer_field HANDLE KEY: a field of the receiver's JSON result, after xfer_wait: seconds (first
 # byte to EOF), max_wait (the longest wait for data after the first byte), bytes, mbit_s.
-xfer_field() {
-  "$WPT_PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).read())[sys.argv[2]])' \
-    "$WPT_SCRATCH/xfer/$1/recv.json" "$2" 2>/dev/null
-}
+xfer_field() { json_file_field "$WPT_SCRATCH/xfer/$1/recv.json" "$2"; }
 
 # xfer NS_FROM NS_TO DST_ADDR [BYTES] [RATE] [TIMEOUT]: foreground transfer; 0 if intact.
 xfer() {
@@ -856,13 +850,9 @@ http_get_running() { wpt_pid_alive "$(cat "$WPT_SCRATCH/http/$1.pid" 2>/dev/null
 # http_get_wait HANDLE SHA256: wait (bounded by the download's own timeout) and print one line;
 # 0 if it succeeded and the body's SHA-256 is SHA256.
 http_get_wait() {
-  local h=$1 want=$2 d=$WPT_SCRATCH/http pid i n
+  local h=$1 want=$2 d=$WPT_SCRATCH/http pid
   pid=$(cat "$d/$h.pid")
-  n=$((($(cat "$d/$h.timeout") + 10) * 10))
-  for ((i = 0; i < n; i++)); do
-    wpt_pid_alive "$pid" || break
-    sleep 0.1
-  done
+  wpt_wait_exit "$pid" $(($(cat "$d/$h.timeout") + 10))
   wait "$pid" 2>/dev/null
   "$WPT_PY" - "$d/$h" "$(cat "$d/$h.url")" "$want" <<'PYEOF'
 import json, sys
@@ -884,10 +874,7 @@ PYEOF
 }
 
 # http_field HANDLE KEY: a field of the download's JSON result (after http_get_wait).
-http_field() {
-  "$WPT_PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])[sys.argv[2]])' \
-    "$WPT_SCRATCH/http/$1.json" "$2" 2>/dev/null
-}
+http_field() { json_file_field "$WPT_SCRATCH/http/$1.json" "$2"; }
 
 # assert_http_get MSG HANDLE NS URL SHA256 [RATE] [TIMEOUT]: foreground download, PASS/FAIL
 # with the summary line.
@@ -910,6 +897,13 @@ except Exception as e:
     print(f"json_q: {e}", file=sys.stderr)
     sys.exit(1)
 print(v if isinstance(v, str) else json.dumps(v, sort_keys=True))' "$1"
+}
+
+# json_file_field FILE KEY: KEY of the JSON object on FILE's last line (xfer.py, httpget.py
+# results; empty on failure).
+json_file_field() {
+  "$WPT_PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])[sys.argv[2]])' \
+    "$1" "$2" 2>/dev/null
 }
 
 # ---------------------------------------------------------------------------------------------
