@@ -17,8 +17,10 @@
 #   deletes every namespace it created and removes the UAPI sockets and pid files of the
 #   interfaces it created. Processes are only ever stopped by recorded PID (or PIDs listed by
 #   `ip netns pids` for a namespace this run created).
-# - topologies, daemon helpers (wireguard-go and waypost from wg-quick style configs),
-#   bounded polling, assertions, ping, a checksummed TCP transfer and tcpdump captures.
+# - the preamble (wpt_begin, wpt_waypost_only), topologies (topo_pair, topo_routed and the
+#   topo_chain it is built on), daemon helpers (wireguard-go and waypost from wg-quick style
+#   configs; `waypost server` init/start/status/stop), bounded polling, assertions, ping, a
+#   checksummed TCP transfer and tcpdump captures.
 #
 # Functions that record state (PIDs, names) take the name of a variable to set, instead of
 # printing a value, because `$(...)` would run them in a subshell and lose what they record.

@@ -50,8 +50,8 @@ mtu_wg_limit() {
   echo "$best"
 }
 
-# mtu_lab_up NARROW_SIDE: build the lab with the narrow link next to the "client" or the
-# "server". Sets NS_C NS_R NS_S VETH_C VETH_RC VETH_RS VETH_S OUT4_C OUT4_S OUT6_C OUT6_S
+# mtu_lab_up NARROW_SIDE: build the lab (topo_chain in lib.sh, then the router's blackhole
+# table) with the narrow link next to the "client" or the "server". Sets NS_C NS_R NS_S VETH_C VETH_RC VETH_RS VETH_S OUT4_C OUT4_S OUT6_C OUT6_S
 # GW4_C GW6_C GW4_S GW6_S MTU_LAB_SIDE.
 mtu_lab_up() {
   local side=$1 n
