@@ -71,8 +71,7 @@ WPT_NAME=bench-dns WPT_REPORT_FD=2 WPT_NO_SUMMARY=1
 source "$BENCH_DIR/../tests/netns/lib.sh"
 # shellcheck source=proc_figures.sh
 source "$BENCH_DIR/proc_figures.sh"
-wpt_require_root
-wpt_require_tools ip ping ps timeout
+wpt_begin --no-waypost ip ping ps timeout
 CLK_TCK=$(getconf CLK_TCK)
 RESULTS=$WPT_SCRATCH/results.tsv
 DAEMONS=$WPT_SCRATCH/daemons.tsv
@@ -231,6 +230,19 @@ ip -n "$NS_S" route add "$CLIENT_ADDR/32" via "$OUT4_C" dev "$VETH_S" || die "ro
 # record_daemon NAME STATUS PID RSS_START_KB: one line per daemon (end figures added later).
 record_daemon() { printf '%s\t%s\t%s\t%s\n' "$@" >>"$DAEMONS"; }
 daemon_status() { awk -F'\t' -v n="$1" '$1 == n { print $2 }' "$DAEMONS"; }
+# daemon_failed NAME PIDVAR STATUS WHY: a daemon that did not come up: log WHY, record STATUS,
+# stop it and clear PIDVAR.
+daemon_failed() {
+  log "$1 $4"
+  record_daemon "$1" "$3" "${!2}" ""
+  wpt_stop_pid "${!2}"
+  printf -v "$2" '%s' ""
+}
+# daemon_ok NAME PIDVAR RSSVAR: record a daemon that answers, with its RSS now (set in RSSVAR).
+daemon_ok() {
+  printf -v "$3" '%s' "$(status_kb "${!2}" VmRSS)"
+  record_daemon "$1" ok "${!2}" "${!3}"
+}
 
 # --- unbound, the upstream -------------------------------------------------------------------
 UB_PID=""
@@ -267,46 +279,27 @@ start_waypost() {
     return
   fi
   wpt_new_ifname ifn
-  if ! timeout 30 ip netns exec "$NS_S" "$WAYPOST_BIN" server init --dir "$WP_DIR" --endpoint 192.0.2.1 \
-    --users bench --interface "$ifn" --port 51820 --ipv6 off >"$WPT_SCRATCH/logs/waypost-init.log" 2>&1; then
+  if ! wp_server_init "$NS_S" "$WP_DIR" "$WPT_SCRATCH/logs/waypost-init.log" --endpoint 192.0.2.1 \
+    --users bench --interface "$ifn" --port 51820 --ipv6 off; then
     record_daemon waypost "n/a: server init failed" "" ""
     return
   fi
   # Resolver settings: ad blocking with the bench list, plain DNS to unbound, no DNSSEC.
-  "$WPT_PY" - "$WP_DIR/config.yaml" "$UPSTREAM_ADDR" "$BLOCKLIST" <<'PYEOF' || { record_daemon waypost "n/a: config.yaml edit failed" "" ""; return; }
-import re, sys
-path, upstream, blocklist = sys.argv[1:4]
-text = open(path).read()
-def setkey(text, key, value):
-    new, n = re.subn(r"(?m)^%s:.*\n(?:[ \t]+.*\n)*" % re.escape(key), "%s: %s\n" % (key, value), text, count=1)
-    if n != 1:
-        sys.exit("no key %s in %s" % (key, path))
-    return new
-for k, v in (("dns_adblocking", "true"), ("dns_encryption", "false"), ("dns_dnssec", "false"),
-             ("ipv6", "false"), ("dns_servers", "\n  ipv4:\n    - %s\n  ipv6: []" % upstream),
-             ("adblock_lists", '["%s"]' % blocklist)):
-    text = setkey(text, k, v)
-open(path, "w").write(text)
-PYEOF
-  ip netns exec "$NS_S" "$WAYPOST_BIN" server up --dir "$WP_DIR" --log-level info \
-    >"$WPT_SCRATCH/logs/waypost.log" 2>&1 &
-  WP_PID=$!
-  wpt_track_pid "$WP_PID"
-  local i
-  for ((i = 0; i < 200; i++)); do
-    answers "$NS_C" "$WP_ADDR" "$FIRST_BLOCKED" 0.0.0.0 && break
-    wpt_pid_alive "$WP_PID" || break
-    sleep 0.1
-  done
-  if ! answers "$NS_C" "$WP_ADDR" "$FIRST_BLOCKED" 0.0.0.0; then
-    log "waypost did not answer: $(tail -n 5 "$WPT_SCRATCH/logs/waypost.log" | tr '\n' '|')"
-    record_daemon waypost "n/a: resolver did not answer within 20 s" "$WP_PID" ""
-    wpt_stop_pid "$WP_PID"
-    WP_PID=""
+  local cfg=$WP_DIR/config.yaml
+  if ! { server_cfg_set "$cfg" dns_adblocking true && server_cfg_set "$cfg" dns_encryption false &&
+    server_cfg_set "$cfg" dns_dnssec false && server_cfg_set "$cfg" ipv6 false &&
+    server_cfg_set "$cfg" dns_servers $'\n  ipv4:\n    - '"$UPSTREAM_ADDR"$'\n  ipv6: []' &&
+    server_cfg_set "$cfg" adblock_lists "[\"$BLOCKLIST\"]"; }; then
+    record_daemon waypost "n/a: config.yaml edit failed" "" ""
     return
   fi
-  rss=$(status_kb "$WP_PID" VmRSS)
-  record_daemon waypost ok "$WP_PID" "$rss"
+  wp_answers() { answers "$NS_C" "$WP_ADDR" "$FIRST_BLOCKED" 0.0.0.0; }
+  if ! wp_server_start WP_PID "$NS_S" "$WPT_SCRATCH/logs/waypost.log" 20 wp_answers --dir "$WP_DIR" --log-level info; then
+    daemon_failed waypost WP_PID "n/a: resolver did not answer within 20 s" \
+      "did not answer: $(tail -n 5 "$WPT_SCRATCH/logs/waypost.log" | tr '\n' '|')"
+    return
+  fi
+  daemon_ok waypost WP_PID rss
   log "waypost resolver on $WP_ADDR (pid $WP_PID): $(grep -o 'DNS block lists: [^(]*([^)]*)' "$WPT_SCRATCH/logs/waypost.log" | head -n1), RSS $((rss / 1024)) MB"
 }
 
@@ -326,14 +319,11 @@ start_dnsmasq() {
   DM_PID=$!
   wpt_track_pid "$DM_PID"
   if ! wait_for 20 answers "$NS_C" "$DM_ADDR" "$FIRST_BLOCKED" 0.0.0.0; then
-    log "dnsmasq did not answer: $(tail -n 3 "$WPT_SCRATCH/logs/dnsmasq.log" "$WPT_SCRATCH/logs/dnsmasq.out" | tr '\n' '|')"
-    record_daemon dnsmasq "n/a: did not answer within 20 s" "$DM_PID" ""
-    wpt_stop_pid "$DM_PID"
-    DM_PID=""
+    daemon_failed dnsmasq DM_PID "n/a: did not answer within 20 s" \
+      "did not answer: $(tail -n 3 "$WPT_SCRATCH/logs/dnsmasq.log" "$WPT_SCRATCH/logs/dnsmasq.out" | tr '\n' '|')"
     return
   fi
-  rss=$(status_kb "$DM_PID" VmRSS)
-  record_daemon dnsmasq ok "$DM_PID" "$rss"
+  daemon_ok dnsmasq DM_PID rss
   log "dnsmasq on $DM_ADDR (pid $DM_PID): $(grep -o 'read [^ ]* - [0-9]* names' "$WPT_SCRATCH/logs/dnsmasq.log" | head -n1), RSS $((rss / 1024)) MB"
 }
 

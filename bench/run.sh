@@ -53,13 +53,10 @@ WPT_NAME=bench WPT_REPORT_FD=2 WPT_NO_SUMMARY=1 WPT_WP_LOG_LEVEL=info
 source "$BENCH_DIR/../tests/netns/lib.sh"
 # shellcheck source=proc_figures.sh
 source "$BENCH_DIR/proc_figures.sh"
-wpt_require_root
-wpt_require_tools wireguard-go wg ip ping iperf3 ss timeout
+wpt_begin --no-waypost wireguard-go wg ip ping iperf3 ss timeout
 RESULTS=$WPT_SCRATCH/results.tsv
 : >"$RESULTS"
 CLK_TCK=$(getconf CLK_TCK)
-
-tcp_listening() { ip netns exec "$1" ss -Htln | awk '{ print $4 }' | grep -q ":$2\$"; }
 
 # iperf_gbps DST STREAMS: Gbit/s received by the server ("" on failure).
 iperf_gbps() {

@@ -2,6 +2,7 @@
 # Waypost namespace-test library. Source it from a test script:
 #
 #   source "$(dirname "$0")/lib.sh"
+#   wpt_begin wireguard-go wg ip      # root, tools, the implementation under test
 #   topo_pair                         # or topo_routed
 #   ...
 #   wpt_finish                        # prints the summary line, exits non-zero on any FAIL
@@ -16,8 +17,10 @@
 #   deletes every namespace it created and removes the UAPI sockets and pid files of the
 #   interfaces it created. Processes are only ever stopped by recorded PID (or PIDs listed by
 #   `ip netns pids` for a namespace this run created).
-# - topologies, daemon helpers (wireguard-go and waypost from wg-quick style configs),
-#   bounded polling, assertions, ping, a checksummed TCP transfer and tcpdump captures.
+# - the preamble (wpt_begin, wpt_waypost_only), topologies (topo_pair, topo_routed and the
+#   topo_chain it is built on), daemon helpers (wireguard-go and waypost from wg-quick style
+#   configs; `waypost server` init/start/status/stop), bounded polling, assertions, ping, a
+#   checksummed TCP transfer and tcpdump captures.
 #
 # Functions that record state (PIDs, names) take the name of a variable to set, instead of
 # printing a value, because `$(...)` would run them in a subshell and lose what they record.
@@ -194,6 +197,26 @@ wpt_require_waypost() {
 
 wpt_is_real_waypost() { [[ $WPT_WAYPOST_IMPL == waypost ]]; }
 
+# wpt_begin [--no-waypost] TOOL...: the checks every test script starts with: root, the tools it
+# needs, and the implementation under test (wpt_require_waypost; not with --no-waypost, for
+# scripts that run only wireguard-go or cope with a missing waypost themselves).
+wpt_begin() {
+  local need_wp=1
+  if [[ ${1:-} == --no-waypost ]]; then need_wp=0; shift; fi
+  wpt_require_root
+  wpt_require_tools "$@"
+  ((need_wp)) && wpt_require_waypost
+  return 0
+}
+
+# wpt_waypost_only REASON: what follows is about waypost itself: when wireguard-go stands in for
+# it (WPT_WAYPOST_IMPL=wireguard-go), SKIP with REASON and finish the test here.
+wpt_waypost_only() {
+  wpt_is_real_waypost && return 0
+  skip "$1"
+  wpt_finish
+}
+
 # ---------------------------------------------------------------------------------------------
 # Polling and assertions
 
@@ -324,34 +347,59 @@ topo_pair() {
   vlog "topology pair: $NS_C/$VETH_C <-> $NS_S/$VETH_S"
 }
 
-# topo_routed: client ns -- router ns -- server ns, forwarding on in the router.
-#   NS_C/VETH_C  192.168.242.1/24  fd00:242::1/64   --  VETH_RC 192.168.242.254 fd00:242::fe  (NS_R)
-#   NS_S/VETH_S  192.168.243.2/24  fd00:243::2/64   --  VETH_RS 192.168.243.254 fd00:243::fe  (NS_R)
-# Client and server have default routes via the router.
-topo_routed() {
-  ns_create NS_C client
-  ns_create NS_R router
-  ns_create NS_S server
-  wpt_name VETH_C vc
-  wpt_name VETH_RC vrc
-  wpt_name VETH_RS vrs
-  wpt_name VETH_S vs
+# topo_chain SUFFIX NET4_C NET6_C NET4_S NET6_S [NARROW_SIDE NARROW_MTU]: client ns -- router
+# ns -- server ns on two veth links, forwarding on in the router (the lab of topo_routed, of
+# mtu_lab_up in mtu_lib.sh and of test_doctor). Namespaces client|router|server<SUFFIX>, veths
+# vc|vrc|vrs|vs<SUFFIX>. NET4_* are /24 networks given by their first three octets
+# ("192.168.242"), NET6_* /64 networks by their prefix up to "::" ("fd00:242:"): the client is
+# .1 / ::1 on its link, the server .2 / ::2 on its, the router .254 / ::fe on both, and client
+# and server have default routes via the router. NARROW_SIDE "client" or "server": the link next
+# to that end gets NARROW_MTU on both its ends. Returns once the client pings the server over
+# IPv4 and IPv6. Sets NS_C NS_R NS_S VETH_C VETH_RC VETH_RS VETH_S OUT4_C OUT6_C OUT4_S OUT6_S
+# GW4_C GW6_C GW4_S GW6_S.
+topo_chain() {
+  local sfx=$1 c4=$2 c6=$3 s4=$4 s6=$5 narrow=${6:-} mtu=${7:-}
+  ns_create NS_C "client$sfx"
+  ns_create NS_R "router$sfx"
+  ns_create NS_S "server$sfx"
+  wpt_name VETH_C "vc$sfx"
+  wpt_name VETH_RC "vrc$sfx"
+  wpt_name VETH_RS "vrs$sfx"
+  wpt_name VETH_S "vs$sfx"
   veth_link "$NS_C" "$VETH_C" "$NS_R" "$VETH_RC"
   veth_link "$NS_R" "$VETH_RS" "$NS_S" "$VETH_S"
-  OUT4_C=192.168.242.1 OUT4_S=192.168.243.2 OUT6_C=fd00:242::1 OUT6_S=fd00:243::2
+  OUT4_C=$c4.1 GW4_C=$c4.254 OUT6_C=$c6:1 GW6_C=$c6:fe
+  OUT4_S=$s4.2 GW4_S=$s4.254 OUT6_S=$s6:2 GW6_S=$s6:fe
   ns_addr "$NS_C" "$VETH_C" "$OUT4_C/24" "$OUT6_C/64"
-  ns_addr "$NS_R" "$VETH_RC" 192.168.242.254/24 fd00:242::fe/64
-  ns_addr "$NS_R" "$VETH_RS" 192.168.243.254/24 fd00:243::fe/64
+  ns_addr "$NS_R" "$VETH_RC" "$GW4_C/24" "$GW6_C/64"
+  ns_addr "$NS_R" "$VETH_RS" "$GW4_S/24" "$GW6_S/64"
   ns_addr "$NS_S" "$VETH_S" "$OUT4_S/24" "$OUT6_S/64"
+  case $narrow in
+    client)
+      ip -n "$NS_C" link set dev "$VETH_C" mtu "$mtu"
+      ip -n "$NS_R" link set dev "$VETH_RC" mtu "$mtu"
+      ;;
+    server)
+      ip -n "$NS_R" link set dev "$VETH_RS" mtu "$mtu"
+      ip -n "$NS_S" link set dev "$VETH_S" mtu "$mtu"
+      ;;
+    "") ;;
+    *) die "topo_chain: narrow side must be client or server" ;;
+  esac
   nsx "$NS_R" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-  ip -n "$NS_C" route add default via 192.168.242.254
-  ip -n "$NS_C" -6 route add default via fd00:242::fe
-  ip -n "$NS_S" route add default via 192.168.243.254
-  ip -n "$NS_S" -6 route add default via fd00:243::fe
-  wait_for 5 nsx "$NS_C" ping -c 1 -W 1 "$OUT4_S" || die "routed: no IPv4 connectivity"
-  wait_for 5 nsx "$NS_C" ping -c 1 -W 1 "$OUT6_S" || die "routed: no IPv6 connectivity"
-  vlog "topology routed: $NS_C -- $NS_R -- $NS_S"
+  ip -n "$NS_C" route add default via "$GW4_C"
+  ip -n "$NS_C" -6 route add default via "$GW6_C"
+  ip -n "$NS_S" route add default via "$GW4_S"
+  ip -n "$NS_S" -6 route add default via "$GW6_S"
+  wait_for 5 nsx "$NS_C" ping -c 1 -W 1 "$OUT4_S" || die "routed lab$sfx: no IPv4 connectivity"
+  wait_for 5 nsx "$NS_C" ping -c 1 -W 1 "$OUT6_S" || die "routed lab$sfx: no IPv6 connectivity"
+  vlog "topology routed$sfx: $NS_C -- $NS_R -- $NS_S${narrow:+, MTU $mtu next to the $narrow}"
 }
+
+# topo_routed: the standard topo_chain.
+#   NS_C/VETH_C  192.168.242.1/24  fd00:242::1/64   --  VETH_RC 192.168.242.254 fd00:242::fe  (NS_R)
+#   NS_S/VETH_S  192.168.243.2/24  fd00:243::2/64   --  VETH_RS 192.168.243.254 fd00:243::fe  (NS_R)
+topo_routed() { topo_chain "" 192.168.242 fd00:242: 192.168.243 fd00:243:; }
 
 # ---------------------------------------------------------------------------------------------
 # Keys and wg-quick style configuration files
@@ -417,15 +465,22 @@ conf_strip() {
        { print }' "$1"
 }
 
-# conf_values CONF KEY: the comma/space separated values of KEY in [Interface], one per line.
-conf_values() {
-  awk -v key="$(tr '[:upper:]' '[:lower:]' <<<"$2")" '
-       /^[ \t]*\[/ { iface = (tolower($0) ~ /\[interface\]/); next }
-       iface { line = $0; sub(/#.*/, "", line)
-               if (match(tolower(line), "^[ \t]*" key "[ \t]*=")) {
-                 v = substr(line, RLENGTH + 1); gsub(/[ \t]/, "", v)
-                 n = split(v, parts, ","); for (i = 1; i <= n; i++) if (parts[i] != "") print parts[i] } }' "$1"
+# conf_section_values SECTION CONF KEY: the comma/space separated values of KEY in every
+# [SECTION] section (Interface or Peer) of CONF, one per line.
+conf_section_values() {
+  awk -v sect="[$(tr '[:upper:]' '[:lower:]' <<<"$1")]" -v key="$(tr '[:upper:]' '[:lower:]' <<<"$3")" '
+       /^[ \t]*\[/ { insect = (index(tolower($0), sect) > 0); next }
+       insect { line = $0; sub(/#.*/, "", line)
+                if (match(tolower(line), "^[ \t]*" key "[ \t]*=")) {
+                  v = substr(line, RLENGTH + 1); gsub(/[ \t]/, "", v)
+                  n = split(v, parts, ","); for (i = 1; i <= n; i++) if (parts[i] != "") print parts[i] } }' "$2"
 }
+
+# conf_values CONF KEY: the values of KEY in [Interface], one per line.
+conf_values() { conf_section_values Interface "$@"; }
+
+# conf_peer_values CONF KEY: the values of KEY in every [Peer] section, one per line.
+conf_peer_values() { conf_section_values Peer "$@"; }
 
 conf_ifname() { basename "$1" .conf; }
 
@@ -602,14 +657,11 @@ xfer_received_at_least() { (($(xfer_received "$1") >= $2)); }
 # xfer_wait HANDLE: wait for both ends (each bounded by its own timeout), compare byte counts
 # and SHA-256; prints one line with the throughput. Returns 0 if the data arrived intact.
 xfer_wait() {
-  local d=$WPT_SCRATCH/xfer/$1 pid i n
+  local d=$WPT_SCRATCH/xfer/$1 pid secs
   [[ -f $d/error ]] && { echo "xfer $1: $(cat "$d/error")"; return 1; }
-  n=$((($(cat "$d/timeout") + 15) * 10))
+  secs=$(($(cat "$d/timeout") + 15))
   for pid in $(<"$d/send.pid") $(<"$d/recv.pid"); do
-    for ((i = 0; i < n; i++)); do
-      wpt_pid_alive "$pid" || break
-      sleep 0.1
-    done
+    wpt_wait_exit "$pid" "$secs"
     wait "$pid" 2>/dev/null
   done
   "$WPT_PY" - "$d" "$(cat "$d/desc")" <<'EOF'
@@ -638,10 +690,7 @@ EOF
 
 # xfer_field HANDLE KEY: a field of the receiver's JSON result, after xfer_wait: seconds (first
 # byte to EOF), max_wait (the longest wait for data after the first byte), bytes, mbit_s.
-xfer_field() {
-  "$WPT_PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).read())[sys.argv[2]])' \
-    "$WPT_SCRATCH/xfer/$1/recv.json" "$2" 2>/dev/null
-}
+xfer_field() { json_file_field "$WPT_SCRATCH/xfer/$1/recv.json" "$2"; }
 
 # xfer NS_FROM NS_TO DST_ADDR [BYTES] [RATE] [TIMEOUT]: foreground transfer; 0 if intact.
 xfer() {
@@ -739,17 +788,6 @@ impl_label() { case $1 in wggo) echo wireguard-go ;; wp) wpt_is_real_waypost && 
 # ---------------------------------------------------------------------------------------------
 # Full-tunnel clients from generated profiles, HTTP downloads, JSON
 
-# conf_peer_values CONF KEY: the comma/space separated values of KEY in every [Peer] section,
-# one per line.
-conf_peer_values() {
-  awk -v key="$(tr '[:upper:]' '[:lower:]' <<<"$2")" '
-       /^[ \t]*\[/ { peer = (tolower($0) ~ /\[peer\]/); next }
-       peer { line = $0; sub(/#.*/, "", line)
-              if (match(tolower(line), "^[ \t]*" key "[ \t]*=")) {
-                v = substr(line, RLENGTH + 1); gsub(/[ \t]/, "", v)
-                n = split(v, parts, ","); for (i = 1; i <= n; i++) if (parts[i] != "") print parts[i] } }' "$1"
-}
-
 # endpoint_host ENDPOINT: the host part of "a.b.c.d:p" or "[v6]:p".
 endpoint_host() {
   local e=${1%:*}
@@ -814,13 +852,9 @@ http_get_running() { wpt_pid_alive "$(cat "$WPT_SCRATCH/http/$1.pid" 2>/dev/null
 # http_get_wait HANDLE SHA256: wait (bounded by the download's own timeout) and print one line;
 # 0 if it succeeded and the body's SHA-256 is SHA256.
 http_get_wait() {
-  local h=$1 want=$2 d=$WPT_SCRATCH/http pid i n
+  local h=$1 want=$2 d=$WPT_SCRATCH/http pid
   pid=$(cat "$d/$h.pid")
-  n=$((($(cat "$d/$h.timeout") + 10) * 10))
-  for ((i = 0; i < n; i++)); do
-    wpt_pid_alive "$pid" || break
-    sleep 0.1
-  done
+  wpt_wait_exit "$pid" $(($(cat "$d/$h.timeout") + 10))
   wait "$pid" 2>/dev/null
   "$WPT_PY" - "$d/$h" "$(cat "$d/$h.url")" "$want" <<'PYEOF'
 import json, sys
@@ -842,10 +876,7 @@ PYEOF
 }
 
 # http_field HANDLE KEY: a field of the download's JSON result (after http_get_wait).
-http_field() {
-  "$WPT_PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])[sys.argv[2]])' \
-    "$WPT_SCRATCH/http/$1.json" "$2" 2>/dev/null
-}
+http_field() { json_file_field "$WPT_SCRATCH/http/$1.json" "$2"; }
 
 # assert_http_get MSG HANDLE NS URL SHA256 [RATE] [TIMEOUT]: foreground download, PASS/FAIL
 # with the summary line.
@@ -868,6 +899,107 @@ except Exception as e:
     print(f"json_q: {e}", file=sys.stderr)
     sys.exit(1)
 print(v if isinstance(v, str) else json.dumps(v, sort_keys=True))' "$1"
+}
+
+# json_file_field FILE KEY: KEY of the JSON object on FILE's last line (xfer.py, httpget.py
+# results; empty on failure).
+json_file_field() {
+  "$WPT_PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])[sys.argv[2]])' \
+    "$1" "$2" 2>/dev/null
+}
+
+# ---------------------------------------------------------------------------------------------
+# Server mode (`waypost server ...`; test_server, test_faults, test_dns, test_doctor,
+# test_secrets, bench/dns.sh)
+
+# The CLI that answers `server ...` commands: waypost, or with WPT_WAYPOST_IMPL=wireguard-go the
+# stand-in standin_server.py (wireguard-go + wg + nft), to validate test_server's other side.
+if [[ $WPT_WAYPOST_IMPL == waypost ]]; then
+  WPT_WP_CLI=("$WAYPOST_BIN")
+else
+  WPT_WP_CLI=("$WPT_PY" "$WPT_LIB_DIR/standin_server.py")
+fi
+
+# wp_cli NS ARGS...: that CLI in NS, bounded by 30 s.
+wp_cli() {
+  local ns=$1
+  shift
+  timeout 30 ip netns exec "$ns" "${WPT_WP_CLI[@]}" "$@"
+}
+
+# wp_server_init NS DIR LOG ARGS...: `server init --dir DIR ARGS` in NS, output in LOG.
+wp_server_init() {
+  local ns=$1 dir=$2 log=$3
+  shift 3
+  wp_cli "$ns" server init --dir "$dir" "$@" >"$log" 2>&1
+}
+
+# wp_server_status NS DIR: `server status --dir DIR --json` (empty on failure).
+wp_server_status() { wp_cli "$1" server status --dir "$2" --json 2>/dev/null; }
+
+# wp_server_running NS DIR: the status says running.
+wp_server_running() { [[ $(wp_server_status "$1" "$2" | json_q 'j["running"]') == true ]]; }
+
+# wp_server_start PIDVAR NS LOG TIMEOUT_S READY ARGS...: `server up ARGS` in the background in NS
+# (output in LOG, PID recorded and set in PIDVAR), then poll the command READY (no arguments: a
+# function of the caller) every 0.1 s until it succeeds. Returns 0 once READY, 1 if the server
+# exited first, 2 if it was not READY within TIMEOUT_S (wall time; it keeps running then).
+wp_server_start() {
+  local pvar=$1 ns=$2 log=$3 tmo=$4 ready=$5 pid deadline
+  shift 5
+  ip netns exec "$ns" "${WPT_WP_CLI[@]}" server up "$@" >"$log" 2>&1 &
+  pid=$!
+  wpt_track_pid "$pid"
+  printf -v "$pvar" '%s' "$pid"
+  deadline=$(( ${EPOCHREALTIME/./} + tmo * 1000000 ))
+  while true; do
+    "$ready" >/dev/null 2>&1 && return 0
+    wpt_pid_alive "$pid" || return 1
+    (( ${EPOCHREALTIME/./} < deadline )) || return 2
+    sleep 0.1
+  done
+}
+
+# wp_server_stop PID [RCVAR]: SIGTERM, up to 10 s for it to exit (then SIGKILL, and return 1);
+# its exit status goes to RCVAR.
+wp_server_stop() {
+  local pid=$1 ok=0 st
+  kill -TERM "$pid" 2>/dev/null
+  if ! wpt_wait_exit "$pid" 10; then
+    kill -KILL "$pid" 2>/dev/null
+    ok=1
+  fi
+  wait "$pid" 2>/dev/null
+  st=$?
+  [[ -n ${2:-} ]] && printf -v "$2" '%s' "$st"
+  return "$ok"
+}
+
+# server_cfg_set CFG KEY YAML: replace a top-level key of a server's config.yaml (with its
+# indented lines) by "KEY: YAML", atomically, keeping the file's mode; fails if KEY is absent.
+server_cfg_set() {
+  "$WPT_PY" - "$@" <<'PYEOF'
+import os, sys
+path, key, value = sys.argv[1:4]
+lines = open(path).read().splitlines(True)
+out, i, found = [], 0, False
+while i < len(lines):
+    if lines[i].startswith(key + ":"):
+        out.append(f"{key}: {value}\n")
+        found = True
+        i += 1
+        while i < len(lines) and lines[i][:1] in (" ", "\t"):
+            i += 1
+        continue
+    out.append(lines[i])
+    i += 1
+if not found:
+    sys.exit(f"{key} not in {path}")
+with open(path + ".tmp", "w") as f:
+    f.write("".join(out))
+os.chmod(path + ".tmp", os.stat(path).st_mode & 0o7777)
+os.replace(path + ".tmp", path)
+PYEOF
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -50,8 +50,8 @@ mtu_wg_limit() {
   echo "$best"
 }
 
-# mtu_lab_up NARROW_SIDE: build the lab with the narrow link next to the "client" or the
-# "server". Sets NS_C NS_R NS_S VETH_C VETH_RC VETH_RS VETH_S OUT4_C OUT4_S OUT6_C OUT6_S
+# mtu_lab_up NARROW_SIDE: build the lab (topo_chain in lib.sh, then the router's blackhole
+# table) with the narrow link next to the "client" or the "server". Sets NS_C NS_R NS_S VETH_C VETH_RC VETH_RS VETH_S OUT4_C OUT4_S OUT6_C OUT6_S
 # GW4_C GW6_C GW4_S GW6_S MTU_LAB_SIDE.
 mtu_lab_up() {
   local side=$1 n
@@ -60,34 +60,8 @@ mtu_lab_up() {
   n=$MTU_LAB_SEQ
   # shellcheck disable=SC2034 # for the caller
   MTU_LAB_SIDE=$side
-  ns_create NS_C "c$n"
-  ns_create NS_R "r$n"
-  ns_create NS_S "s$n"
+  topo_chain "$n" 198.51.100 fd00:5100: 203.0.113 fd00:113: "$side" "$MTU_NARROW"
   MTU_LAB_NSES=("$NS_C" "$NS_R" "$NS_S")
-  wpt_name VETH_C "c$n"
-  wpt_name VETH_RC "rc$n"
-  wpt_name VETH_RS "rs$n"
-  wpt_name VETH_S "s$n"
-  veth_link "$NS_C" "$VETH_C" "$NS_R" "$VETH_RC"
-  veth_link "$NS_R" "$VETH_RS" "$NS_S" "$VETH_S"
-  OUT4_C=198.51.100.1 GW4_C=198.51.100.254 OUT6_C=fd00:5100::1 GW6_C=fd00:5100::fe
-  OUT4_S=203.0.113.2 GW4_S=203.0.113.254 OUT6_S=fd00:113::2 GW6_S=fd00:113::fe
-  ns_addr "$NS_C" "$VETH_C" "$OUT4_C/24" "$OUT6_C/64"
-  ns_addr "$NS_R" "$VETH_RC" "$GW4_C/24" "$GW6_C/64"
-  ns_addr "$NS_R" "$VETH_RS" "$GW4_S/24" "$GW6_S/64"
-  ns_addr "$NS_S" "$VETH_S" "$OUT4_S/24" "$OUT6_S/64"
-  if [[ $side == client ]]; then
-    ip -n "$NS_C" link set dev "$VETH_C" mtu "$MTU_NARROW"
-    ip -n "$NS_R" link set dev "$VETH_RC" mtu "$MTU_NARROW"
-  else
-    ip -n "$NS_R" link set dev "$VETH_RS" mtu "$MTU_NARROW"
-    ip -n "$NS_S" link set dev "$VETH_S" mtu "$MTU_NARROW"
-  fi
-  nsx "$NS_R" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-  ip -n "$NS_C" route add default via "$GW4_C"
-  ip -n "$NS_C" -6 route add default via "$GW6_C"
-  ip -n "$NS_S" route add default via "$GW4_S"
-  ip -n "$NS_S" -6 route add default via "$GW6_S"
   nsx "$NS_R" nft -f - <<'EOF' || die "router: nftables blackhole rules failed"
 table inet mtu_blackhole {
   chain output {
@@ -102,10 +76,11 @@ table inet mtu_blackhole {
   }
 }
 EOF
-  wait_for 5 nsx "$NS_C" ping -c 1 -W 1 "$OUT4_S" || die "mtu lab: no IPv4 connectivity"
-  wait_for 5 nsx "$NS_C" ping -c 1 -W 1 "$OUT6_S" || die "mtu lab: no IPv6 connectivity"
-  vlog "mtu lab $n: $NS_C -- $NS_R -- $NS_S, narrow ($MTU_NARROW) next to the $side"
 }
+
+# mtu_blackhole_off: the router sends and forwards ICMP "fragmentation needed" / "packet too big"
+# again.
+mtu_blackhole_off() { nsx "$NS_R" nft delete table inet mtu_blackhole 2>/dev/null; }
 
 # mtu_blackhole_drops: ICMP frag-needed + packet-too-big the router has dropped so far.
 mtu_blackhole_drops() {

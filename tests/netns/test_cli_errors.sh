@@ -15,13 +15,8 @@
 #   - `up` as uid/gid 65534 (setpriv) exits non-zero and says root or CAP_NET_ADMIN is needed
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2016,SC2153
 source "$(dirname "$0")/lib.sh"
-wpt_require_root
-wpt_require_tools wg ip timeout unshare setpriv base64 mount
-wpt_require_waypost
-if ! wpt_is_real_waypost; then
-  skip "every check here is about the waypost binary (wireguard-go stands in for it)"
-  wpt_finish
-fi
+wpt_begin wg ip timeout unshare setpriv base64 mount
+wpt_waypost_only "every check here is about the waypost binary (wireguard-go stands in for it)"
 WP=$WAYPOST_BIN
 OUT=$WPT_SCRATCH/out
 

@@ -48,13 +48,8 @@
 #             started again: fresh names resolve again within 8 s and upstream_ok is true
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2016,SC2154,SC2317
 source "$(dirname "$0")/lib.sh"
-wpt_require_root
-wpt_require_tools wireguard-go wg ip nft tcpdump dig unbound openssl dnsperf timeout ss
-wpt_require_waypost
-if ! wpt_is_real_waypost; then
-  skip "the built-in DNS resolver is Waypost's own: nothing to validate with wireguard-go"
-  wpt_finish
-fi
+wpt_begin wireguard-go wg ip nft tcpdump dig unbound openssl dnsperf timeout ss
+wpt_waypost_only "the built-in DNS resolver is Waypost's own: nothing to validate with wireguard-go"
 
 C4=100.64.1.2 S4C=100.64.1.1 UP4_S=203.0.113.2 GW4_S=203.0.113.1
 DOT4=192.0.2.53 DOT_NAME=dns.lab.example PORT=51820 METRICS=127.0.0.1:9586
@@ -150,35 +145,12 @@ assert_not "[tls] plaintext DNS over TCP to $DOT4:853 gets no answer (TLS only)"
 SDIR=$WPT_SCRATCH/srv
 CFG=$SDIR/config.yaml
 wpt_new_ifname IF_SRV
-wp() { timeout 30 ip netns exec "$NS_S" "$WAYPOST_BIN" "$@"; }
-wp server init --dir "$SDIR" --endpoint "$S4C" --users alice,bob --interface "$IF_SRV" --port "$PORT" \
-  >"$WPT_SCRATCH/logs/init.log" 2>&1 || die "server init: $(tail -n 5 "$WPT_SCRATCH/logs/init.log")"
+wp() { wp_cli "$NS_S" "$@"; }
+wp_server_init "$NS_S" "$SDIR" "$WPT_SCRATCH/logs/init.log" --endpoint "$S4C" --users alice,bob \
+  --interface "$IF_SRV" --port "$PORT" || die "server init: $(tail -n 5 "$WPT_SCRATCH/logs/init.log")"
 
-# cfg_set KEY YAML: replace a top-level key of config.yaml (with its indented lines), atomically.
-cfg_set() {
-  "$WPT_PY" - "$CFG" "$1" "$2" <<'EOF'
-import os, sys
-path, key, value = sys.argv[1:4]
-lines = open(path).read().splitlines(True)
-out, i, found = [], 0, False
-while i < len(lines):
-    if lines[i].startswith(key + ":"):
-        out.append(f"{key}: {value}\n")
-        found = True
-        i += 1
-        while i < len(lines) and lines[i][:1] in (" ", "\t"):
-            i += 1
-        continue
-    out.append(lines[i])
-    i += 1
-if not found:
-    sys.exit(f"{key} not in {path}")
-with open(path + ".tmp", "w") as f:
-    f.write("".join(out))
-os.chmod(path + ".tmp", os.stat(path).st_mode & 0o7777)
-os.replace(path + ".tmp", path)
-EOF
-}
+# cfg_set KEY YAML: replace a top-level key of config.yaml (server_cfg_set in lib.sh).
+cfg_set() { server_cfg_set "$CFG" "$@"; }
 LISTS=$WPT_SCRATCH/lists
 mkdir -p "$LISTS"
 L_HOSTS=$LISTS/ads.hosts L_PLAIN=$LISTS/plain.txt
@@ -191,13 +163,12 @@ if ! { cfg_set dns_servers "{ipv4: [\"$DOT4#$DOT_NAME\"], ipv6: []}" &&
   die "editing config.yaml failed"
 fi
 
-status_json() { wp server status --dir "$SDIR" --json 2>/dev/null; }
+status_json() { wp_server_status "$NS_S" "$SDIR"; }
 dns_json() { status_json | json_q "$1"; }
 server_ready() { iface_up "$NS_S" "$IF_SRV" && [[ $(dns_json '[j["running"], j["dns"]["running"]]') == '[true, true]' ]]; }
-ip netns exec "$NS_S" "$WAYPOST_BIN" server up --dir "$SDIR" --log-level debug >"$WPT_SCRATCH/logs/server.log" 2>&1 &
-SPID=$!
-wpt_track_pid "$SPID"
-wait_for 15 server_ready || die "server up: not ready within 15 s: $(tail -n 5 "$WPT_SCRATCH/logs/server.log" | tr '\n' '|')"
+SPID=""
+wp_server_start SPID "$NS_S" "$WPT_SCRATCH/logs/server.log" 15 server_ready --dir "$SDIR" --log-level debug ||
+  die "server up: not ready within 15 s: $(tail -n 5 "$WPT_SCRATCH/logs/server.log" | tr '\n' '|')"
 pass "server up: $IF_SRV up, built-in resolver running"
 
 BUNDLE=$SDIR/configs/$S4C/wireguard
@@ -434,8 +405,6 @@ else
 fi
 assert_eq "$(dns_json 'j["dns"]["upstream_ok"]')" true "[down] status: dns.upstream_ok true again"
 
-kill -TERM "$SPID" 2>/dev/null
-wpt_wait_exit "$SPID" 10
-wait "$SPID"
-assert_eq "$?" 0 "server exited 0 on SIGTERM"
+wp_server_stop "$SPID" rc
+assert_eq "$rc" 0 "server exited 0 on SIGTERM"
 wpt_finish

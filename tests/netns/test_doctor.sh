@@ -3,13 +3,14 @@
 # shared/LAB-NOTES.md: the router-server link has MTU 1454 and the router drops the ICMP
 # "fragmentation needed" / "packet too big" it would send about it.
 #
-# Topology (TEST-NET / ULA addresses only; every packet stays in these namespaces):
+# Topology: the MTU lab of mtu_lib.sh (mtu_lab_up server; TEST-NET / ULA addresses only, every
+# packet stays in these namespaces):
 #
-#   client ns  198.51.100.2/24 fd00:d0c:1::2/64  (default routes via the router)
+#   client ns  198.51.100.1/24 fd00:5100::1/64  (default routes via the router)
 #        |
-#   router ns  198.51.100.1 fd00:d0c:1::1  /  203.0.113.1 fd00:d0c:2::1   (MTU 1454 toward the
-#        |                                                                server, both ends)
-#   server ns  203.0.113.2/24 fd00:d0c:2::2/64  (default routes via the router; a tiny DNS
+#   router ns  198.51.100.254 fd00:5100::fe  /  203.0.113.254 fd00:113::fe   (MTU 1454 toward
+#        |                                                                  the server, both ends)
+#   server ns  203.0.113.2/24 fd00:113::2/64  (default routes via the router; a tiny DNS
 #              responder on UDP 0.0.0.0:53 that logs who asked)
 #
 # The doctor always runs with a private /etc/resolv.conf (bind-mounted inside `ip netns exec`'s
@@ -37,60 +38,20 @@
 #             and is ok once rules accept the tunnel both ways
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2016,SC2154
 source "$(dirname "$0")/lib.sh"
-wpt_require_root
-wpt_require_tools ip nft ping timeout wg mount
-wpt_require_waypost
-if ! wpt_is_real_waypost; then
-  skip "waypost doctor exists only in waypost (WPT_WAYPOST_IMPL=$WPT_WAYPOST_IMPL)"
-  wpt_finish
-fi
+# shellcheck source=mtu_lib.sh
+source "$(dirname "$0")/mtu_lib.sh"
+wpt_begin ip nft ping timeout wg mount
+wpt_waypost_only "waypost doctor exists only in waypost (WPT_WAYPOST_IMPL=$WPT_WAYPOST_IMPL)"
 
 NARROW=1454
-C4=198.51.100.2 RC4=198.51.100.1 S4=203.0.113.2 RS4=203.0.113.1
-C6=fd00:d0c:1::2 RC6=fd00:d0c:1::1 S6=fd00:d0c:2::2 RS6=fd00:d0c:2::1
 NO_SERVER_DIR=$WPT_SCRATCH/no-server  # no config.yaml: the server checks stay out of the way
 
-# --- topology --------------------------------------------------------------------------------
-ns_create NS_C client
-ns_create NS_R router
-ns_create NS_S server
-wpt_name VC vc
-wpt_name VRC vrc
-wpt_name VRS vrs
-wpt_name VS vs
-veth_link "$NS_C" "$VC" "$NS_R" "$VRC"
-veth_link "$NS_R" "$VRS" "$NS_S" "$VS"
-ip -n "$NS_R" link set dev "$VRS" mtu "$NARROW"
-ip -n "$NS_S" link set dev "$VS" mtu "$NARROW"
-ns_addr "$NS_C" "$VC" "$C4/24" "$C6/64"
-ns_addr "$NS_R" "$VRC" "$RC4/24" "$RC6/64"
-ns_addr "$NS_R" "$VRS" "$RS4/24" "$RS6/64"
-ns_addr "$NS_S" "$VS" "$S4/24" "$S6/64"
-nsx "$NS_R" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-ip -n "$NS_C" route add default via "$RC4"
-ip -n "$NS_C" -6 route add default via "$RC6"
-ip -n "$NS_S" route add default via "$RS4"
-ip -n "$NS_S" -6 route add default via "$RS6"
-wait_for 5 nsx "$NS_C" ping -c 1 -W 1 "$S4" || die "lab: no IPv4 connectivity"
-wait_for 5 nsx "$NS_C" ping -c 1 -W 1 "$S6" || die "lab: no IPv6 connectivity"
-
-# The blackhole: the router never tells anyone about the narrow link.
-blackhole_on() {
-  nsx "$NS_R" nft -f - <<'EOF'
-table inet doctor_blackhole {
-  chain local_out { type filter hook output priority 0; policy accept;
-    icmp type destination-unreachable icmp code frag-needed drop
-    icmpv6 type packet-too-big drop
-  }
-  chain forwarded { type filter hook forward priority 0; policy accept;
-    icmp type destination-unreachable icmp code frag-needed drop
-    icmpv6 type packet-too-big drop
-  }
-}
-EOF
-}
-blackhole_off() { nsx "$NS_R" nft delete table inet doctor_blackhole 2>/dev/null; }
-blackhole_on || die "cannot install the blackhole rules in the router"
+# --- topology: the MTU lab (mtu_lib.sh) with the narrow link next to the server ---------------
+MTU_NARROW=$NARROW
+mtu_lab_up server
+S4=$OUT4_S S6=$OUT6_S
+# The blackhole (mtu_lab_up's nftables table): the router never tells anyone about the narrow
+# link, until mtu_blackhole_off.
 # Large DF packets really vanish, small ones pass.
 df_ping() { nsx "$NS_C" ping -n -q -c 1 -W 1 -M do -s "$1" "$S4" >/dev/null 2>&1; }
 assert_ok "lab: 1400-byte DF pings cross the narrow link" df_ping 1372
@@ -275,7 +236,7 @@ assert_eq "$(fq "$OUT" path_mtu "f['data']['path_mtu']")" "$NARROW" "[mtu] IPv6 
 assert_eq "$(fq "$OUT" path_mtu "f['data']['largest_payload']")" 1406 "[mtu] IPv6 largest payload 1406 (+ 48)"
 
 # The router may talk again: the answer must not change (the ICMP error only speeds it up).
-blackhole_off
+mtu_blackhole_off
 OUT=$WPT_SCRATCH/doctor-mtu4-icmp.txt
 doctor "$OUT" "$NS_C" --host "$S4" --dir "$NO_SERVER_DIR"
 assert_match "$(cat "$OUT")" "1426 \+ 28 = 1454" "[mtu] with ICMP errors allowed: text says 1426 + 28 = 1454"
@@ -310,23 +271,15 @@ nsx "$NS_S" nft delete table inet doctor_noecho
 # [server] server mode: forwarding, NAT table, other firewalls
 SDIR=$WPT_SCRATCH/server
 wpt_new_ifname IF_SRV
-if ! ip netns exec "$NS_S" "$WAYPOST_BIN" server init --dir "$SDIR" --endpoint "$S4" --users alice \
-  --interface "$IF_SRV" --port 51820 >"$WPT_SCRATCH/logs/server-init.log" 2>&1; then
-  die "server init failed: $(tail -n 5 "$WPT_SCRATCH/logs/server-init.log")"
-fi
+wp_server_init "$NS_S" "$SDIR" "$WPT_SCRATCH/logs/server-init.log" --endpoint "$S4" --users alice \
+  --interface "$IF_SRV" --port 51820 || die "server init failed: $(tail -n 5 "$WPT_SCRATCH/logs/server-init.log")"
 # The lab's DNS responder holds port 53 on every address of the server ns: run this server
 # without its built-in resolver (test_dns.sh covers that).
-sed -i -E 's/^dns_encryption:.*/dns_encryption: false/' "$SDIR/config.yaml"
+server_cfg_set "$SDIR/config.yaml" dns_encryption false
 WPT_WP_IFS+=("$NS_S $IF_SRV")
-ip netns exec "$NS_S" "$WAYPOST_BIN" server up --dir "$SDIR" --log-level debug \
-  >"$WPT_SCRATCH/logs/server.log" 2>&1 &
-SPID=$!
-wpt_track_pid "$SPID"
-server_ready() {
-  [[ $(ip netns exec "$NS_S" "$WAYPOST_BIN" server status --dir "$SDIR" --json 2>/dev/null |
-    json_q 'j["running"]') == true ]]
-}
-wait_for 15 server_ready || die "server up did not become ready: $(tail -n 5 "$WPT_SCRATCH/logs/server.log")"
+server_ready() { wp_server_running "$NS_S" "$SDIR"; }
+wp_server_start SPID "$NS_S" "$WPT_SCRATCH/logs/server.log" 15 server_ready --dir "$SDIR" --log-level debug ||
+  die "server up did not become ready: $(tail -n 5 "$WPT_SCRATCH/logs/server.log")"
 
 OUT=$WPT_SCRATCH/doctor-server.json
 doctor "$OUT" "$NS_S" "$IF_SRV" --dir "$SDIR" --json
@@ -376,6 +329,6 @@ assert_eq "$(fq "$OUT" server:forward_policy:ip:filter "f['status']")" ok \
   "[server] once the tunnel is accepted both ways: ok"
 nsx "$NS_S" nft delete table ip filter
 
-wpt_stop_pid "$SPID" 10
+wp_server_stop "$SPID"
 
 wpt_finish

@@ -31,9 +31,7 @@
 #       10 MiB transfer is intact.
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2317
 source "$(dirname "$0")/lib.sh"
-wpt_require_root
-wpt_require_tools wireguard-go wg ip ping timeout nft
-wpt_require_waypost
+wpt_begin wireguard-go wg ip ping timeout nft
 
 RELAY_PORT=51900
 
@@ -179,10 +177,7 @@ assert_xfer "(e) 10 MiB client->server after the outage" "$NS_C" "$NS_S" "$TUN4_
 
 # --- (d) server mode restart with a keepalive client -------------------------------------------
 # (`waypost server` has no wireguard-go stand-in here: skipped in validation runs.)
-if ! wpt_is_real_waypost; then
-  skip "(d) server mode needs the real waypost"
-  wpt_finish
-fi
+wpt_waypost_only "(d) server mode needs the real waypost"
 log "(d) waypost server restarted under a PersistentKeepalive=5 wireguard-go client"
 ns_create NS_DC dclient
 ns_create NS_DS dserver
@@ -194,29 +189,18 @@ ns_addr "$NS_DS" "$VDS" 203.0.113.1/24
 wait_for 5 nsx "$NS_DC" ping -c 1 -W 1 203.0.113.1 || die "(d) no connectivity"
 SDIR=$WPT_SCRATCH/srv
 wpt_new_ifname IF_SRV
-if ! timeout 30 ip netns exec "$NS_DS" "$WAYPOST_BIN" server init --dir "$SDIR" --endpoint 203.0.113.1 \
-  --users alice --interface "$IF_SRV" --port 51950 >"$WPT_SCRATCH/logs/server-init.log" 2>&1; then
-  die "(d) server init failed: $(head -c 400 "$WPT_SCRATCH/logs/server-init.log")"
-fi
+wp_server_init "$NS_DS" "$SDIR" "$WPT_SCRATCH/logs/server-init.log" --endpoint 203.0.113.1 --users alice \
+  --interface "$IF_SRV" --port 51950 || die "(d) server init failed: $(head -c 400 "$WPT_SCRATCH/logs/server-init.log")"
 PROFILE=$(find "$SDIR" -name alice.conf | head -n1)
 [[ -n $PROFILE ]] || die "(d) no alice.conf generated"
 KA_PROFILE=$WPT_SCRATCH/conf/alice-ka.conf
 grep -vi '^[[:space:]]*PersistentKeepalive' "$PROFILE" >"$KA_PROFILE"
 echo "PersistentKeepalive = 5" >>"$KA_PROFILE"  # the [Peer] section is the last one
 SRUN=0 SPID=""
+server_ready() { iface_ready "$NS_DS" "$IF_SRV"; }
 server_start() {
-  local i
   SRUN=$((SRUN + 1))
-  ip netns exec "$NS_DS" "$WAYPOST_BIN" server up --dir "$SDIR" --log-level debug \
-    >"$WPT_SCRATCH/logs/server$SRUN.log" 2>&1 &
-  SPID=$!
-  wpt_track_pid "$SPID"
-  for ((i = 0; i < 150; i++)); do
-    iface_ready "$NS_DS" "$IF_SRV" && return 0
-    wpt_pid_alive "$SPID" || return 1
-    sleep 0.1
-  done
-  return 1
+  wp_server_start SPID "$NS_DS" "$WPT_SCRATCH/logs/server$SRUN.log" 15 server_ready --dir "$SDIR" --log-level debug
 }
 server_start || die "(d) server up failed: $(tail -n 5 "$WPT_SCRATCH/logs/server1.log" | tr '\n' '|')"
 SRV_TUN4=$(ip -n "$NS_DS" -4 -o addr show dev "$IF_SRV" | awk '{ split($4, a, "/"); print a[1]; exit }')
@@ -226,10 +210,8 @@ PID_DC=""
 wgq_client_up PID_DC "$NS_DC" "$KA_PROFILE" "$IF_DC" 203.0.113.1 || die "(d) client did not start"
 assert_eq "$(wg show "$IF_DC" persistent-keepalive | awk '{ print $2 }')" 5 "(d) client has PersistentKeepalive 5"
 assert_ok "(d) client pings the server's tunnel address $SRV_TUN4" ping_ok "$NS_DC" "$SRV_TUN4" 10
-kill -TERM "$SPID"
-wpt_wait_exit "$SPID" 10 || fail "(d) server did not exit within 10 s of SIGTERM"
-wait "$SPID" 2>/dev/null
-log "(d) server stopped (exit $?)"
+wp_server_stop "$SPID" rc || fail "(d) server did not exit within 10 s of SIGTERM"
+log "(d) server stopped (exit $rc)"
 sleep 2
 server_start || die "(d) server did not start again: $(tail -n 5 "$WPT_SCRATCH/logs/server$SRUN.log" | tr '\n' '|')"
 t_restart=$EPOCHREALTIME
@@ -239,6 +221,5 @@ else
   fail "(d) the client did not get through within 30 s of the server restart"
 fi
 assert_ok "(d) the client is the same wireguard-go process" wpt_pid_alive "$PID_DC"
-kill -TERM "$SPID"
-wpt_wait_exit "$SPID" 10
+wp_server_stop "$SPID"
 wpt_finish

@@ -38,10 +38,8 @@
 #       latest handshake, the peer's endpoint and the client's received bytes do not move.
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2317,SC2016
 source "$(dirname "$0")/lib.sh"
-wpt_require_root
-wpt_require_tools wireguard-go wg ip ping timeout tcpdump
-wpt_require_waypost
-wpt_is_real_waypost || { skip "flood test needs the real waypost (counters, /proc accounting)"; wpt_finish; }
+wpt_begin wireguard-go wg ip ping timeout tcpdump
+wpt_waypost_only "flood test needs the real waypost (counters, /proc accounting)"
 wg_flood_find FLOOD || die "wg_flood not found (build target wg_flood, or set WG_FLOOD_BIN)"
 
 FLOOD_PPS=${FLOOD_PPS:-70000}   # asked of the tools in all; >= 50 000/s is the precondition

@@ -10,9 +10,7 @@
 # combinations, inner family alternates too).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-wpt_require_root
-wpt_require_tools wireguard-go wg ip ping timeout
-wpt_require_waypost
+wpt_begin wireguard-go wg ip ping timeout
 
 topo_pair
 

@@ -6,9 +6,7 @@
 # an empty payload), about one per second.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-wpt_require_root
-wpt_require_tools wireguard-go wg ip tcpdump timeout
-wpt_require_waypost
+wpt_begin wireguard-go wg ip tcpdump timeout
 
 CAPTURE_S=${KEEPALIVE_CAPTURE_S:-7}
 

@@ -4,8 +4,7 @@
 # (client->server over IPv4 outer, server->client over IPv6 outer).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-wpt_require_root
-wpt_require_tools wireguard-go wg ip ping timeout
+wpt_begin --no-waypost wireguard-go wg ip ping timeout
 
 topo_pair
 

@@ -68,9 +68,7 @@
 source "$(dirname "$0")/lib.sh"
 # shellcheck source=mtu_lib.sh
 source "$(dirname "$0")/mtu_lib.sh"
-wpt_require_root
-wpt_require_tools wireguard-go wg ip nft ping timeout ss sha256sum
-wpt_require_waypost
+wpt_begin wireguard-go wg ip nft ping timeout ss sha256sum
 
 T=${MTU_XFER_TIMEOUT:-20}
 TD=${MTU_DONE_TIMEOUT:-60}

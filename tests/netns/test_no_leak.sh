@@ -19,11 +19,9 @@
 # endpoint (and link-level control).
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2317
 source "$(dirname "$0")/lib.sh"
-wpt_require_root
-wpt_require_tools wireguard-go wg ip ping timeout tcpdump nft
-wpt_require_waypost
+wpt_begin wireguard-go wg ip ping timeout tcpdump nft
 # wg-quick's /0 policy routing is what Waypost does itself; wggo_up has no equivalent.
-wpt_is_real_waypost || { skip "the no-leak test checks waypost's own full-tunnel routing"; wpt_finish; }
+wpt_waypost_only "the no-leak test checks waypost's own full-tunnel routing"
 
 EP4=203.0.113.5 EP_PORT=51820
 HOST4=198.51.100.77 HOST6=fd00:99::77

@@ -26,9 +26,7 @@
 # skipped for that reason.
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2317
 source "$(dirname "$0")/lib.sh"
-wpt_require_root
-wpt_require_tools wireguard-go wg ip ping timeout
-wpt_require_waypost
+wpt_begin wireguard-go wg ip ping timeout
 
 RATE=$((12 * 1024 * 1024))
 PACED_S=$(awk -v b="$WPT_XFER_BYTES" -v r="$RATE" 'BEGIN { printf "%.1f", b / r }')

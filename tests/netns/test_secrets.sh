@@ -21,10 +21,8 @@
 # the modes of config.yaml, the state directory and the log files.
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2317
 source "$(dirname "$0")/lib.sh"
-wpt_require_root
-wpt_require_tools wg ip ping timeout wireguard-go
-wpt_require_waypost
-wpt_is_real_waypost || { skip "secrets test inspects waypost's own logs and files"; wpt_finish; }
+wpt_begin wg ip ping timeout wireguard-go
+wpt_waypost_only "secrets test inspects waypost's own logs and files"
 
 LOGS=$WPT_SCRATCH/logs
 OUTS=$WPT_SCRATCH/out   # CLI output and diagnostics, searched like logs
@@ -230,14 +228,12 @@ assert_no_secrets "interface-mode CLI and status output" "$OUTS"/*
 # ================================================================================================
 SDIR=$WPT_SCRATCH/srv
 wpt_new_ifname IF_SRV
-WP() { timeout 30 ip netns exec "$NS_S" "$WAYPOST_BIN" "$@"; }
-WP server init --dir "$SDIR" --endpoint "$OUT4_S" --users alice,bob --interface "$IF_SRV" --port 51960 \
-  >"$OUTS/server-init.txt" 2>&1 || die "server init failed: $(head -c 400 "$OUTS/server-init.txt")"
-ip netns exec "$NS_S" "$WAYPOST_BIN" server up --dir "$SDIR" --log-level trace --log-file "$LOGS/srv-file.log" \
-  >"$LOGS/srv-stderr.log" 2>&1 &
-SPID=$!
-wpt_track_pid "$SPID"
-wait_for 15 wg show "$IF_SRV" || die "server up did not come up: $(tail -n 5 "$LOGS/srv-stderr.log" | tr '\n' '|')"
+WP() { wp_cli "$NS_S" "$@"; }
+wp_server_init "$NS_S" "$SDIR" "$OUTS/server-init.txt" --endpoint "$OUT4_S" --users alice,bob --interface "$IF_SRV" \
+  --port 51960 || die "server init failed: $(head -c 400 "$OUTS/server-init.txt")"
+server_ready() { wg show "$IF_SRV"; }
+wp_server_start SPID "$NS_S" "$LOGS/srv-stderr.log" 15 server_ready --dir "$SDIR" --log-level trace \
+  --log-file "$LOGS/srv-file.log" || die "server up did not come up: $(tail -n 5 "$LOGS/srv-stderr.log" | tr '\n' '|')"
 BUNDLE_DIR=$(dirname "$(find "$SDIR" -name alice.conf | head -n1)")
 [[ -d $BUNDLE_DIR ]] || die "no alice.conf generated"
 wpt_new_ifname IF_AL
@@ -251,9 +247,7 @@ WP server status --dir "$SDIR" >"$OUTS/status.txt" 2>&1
 WP server status --dir "$SDIR" --json >"$OUTS/status.json" 2>&1
 assert_match "$(cat "$OUTS/status.json")" "carol" "server status --json lists carol"
 nsx "$NS_C" ping -n -q -c 4 -i 0.3 "$SRV_TUN4" >/dev/null 2>&1
-kill -TERM "$SPID"
-wpt_wait_exit "$SPID" 10
-wait "$SPID" 2>/dev/null
+wp_server_stop "$SPID"
 
 # Every key in state.json (server and users, past and present) and in the bundles.
 "$WPT_PY" - "$SDIR/state.json" >>"$SECRETS_FILE" <<'EOF'

@@ -45,17 +45,10 @@
 #            forwarding back to what they were, status says running false
 #
 # WPT_WAYPOST_IMPL=wireguard-go runs standin_server.py (wireguard-go + wg + nft) in place of the
-# waypost CLI, to validate everything in this test that is not Waypost.
+# waypost CLI (wp_cli in lib.sh), to validate everything in this test that is not Waypost.
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2016,SC2154,SC2317
 source "$(dirname "$0")/lib.sh"
-wpt_require_root
-wpt_require_tools wireguard-go wg ip nft tcpdump ping timeout ss sha256sum
-wpt_require_waypost
-if wpt_is_real_waypost; then
-  WP=("$WAYPOST_BIN")
-else
-  WP=("$WPT_PY" "$WPT_LIB_DIR/standin_server.py")
-fi
+wpt_begin wireguard-go wg ip nft tcpdump ping timeout ss sha256sum
 
 HOST4=192.0.2.80 HOST6=fd00:192::80 HTTP_PORT=8080
 UP4_S=203.0.113.2 UP6_S=fd00:203::2 GW4_S=203.0.113.1 GW6_S=fd00:203::1
@@ -114,12 +107,10 @@ TABLE="waypost-$IF_SRV"
 BUNDLE=$SDIR/configs/$UP4_S/wireguard
 OUT=$WPT_SCRATCH/out
 
-wp() { timeout 30 ip netns exec "$NS_S" "${WP[@]}" "$@"; }
+wp() { wp_cli "$NS_S" "$@"; }
 
-if ! wp server init --dir "$SDIR" --endpoint "$UP4_S" --users alice,bob --interface "$IF_SRV" \
-  --port "$PORT" --ipv6 on >"$OUT.init" 2>&1; then
-  die "server init failed: $(head -c 600 "$OUT.init")"
-fi
+wp_server_init "$NS_S" "$SDIR" "$OUT.init" --endpoint "$UP4_S" --users alice,bob --interface "$IF_SRV" \
+  --port "$PORT" --ipv6 on || die "server init failed: $(head -c 600 "$OUT.init")"
 pass "server init --dir --endpoint --users alice,bob --interface $IF_SRV --port $PORT"
 CFG=$SDIR/config.yaml
 cfg_text=$(cat "$CFG" 2>/dev/null)
@@ -170,7 +161,7 @@ FWD4_BEFORE=$(nsx "$NS_S" sysctl -n net.ipv4.ip_forward)
 FWD6_BEFORE=$(nsx "$NS_S" sysctl -n net.ipv6.conf.all.forwarding)
 SPID="" SRUN=0
 
-status_json() { wp server status --dir "$SDIR" --json 2>/dev/null; }
+status_json() { wp_server_status "$NS_S" "$SDIR"; }
 
 # Zero packet loss for users who are not changed: ping_series_start NAME NS DST COUNT sends a
 # ping every 20 ms in the background; ping_series_wait NAME waits for it (in this shell: a
@@ -187,40 +178,26 @@ ping_series_wait() {
 ping_series_loss() {
   grep -Eo '[0-9.]+% packet loss' "$WPT_SCRATCH/ping-$1.txt" | grep -Eo '^[0-9.]+' || echo "?"
 }
-server_running() { [[ $(status_json | json_q 'j["running"]') == true ]]; }
-link_up() { iface_up "$NS_S" "$IF_SRV"; }
+server_ready() { iface_up "$NS_S" "$IF_SRV" && wp_server_running "$NS_S" "$SDIR"; }
 
 # server_start: `server up` in the background of the test, ready = link up and status running.
 server_start() {
-  local i log
+  local log
   SRUN=$((SRUN + 1))
   log=$WPT_SCRATCH/logs/server$SRUN.log
-  ip netns exec "$NS_S" "${WP[@]}" server up --dir "$SDIR" --log-level debug >"$log" 2>&1 &
-  SPID=$!
-  wpt_track_pid "$SPID"
-  for ((i = 0; i < 150; i++)); do
-    link_up && server_running && break
-    wpt_pid_alive "$SPID" || { fail "server up (run $SRUN) exited early: $(tail -n 5 "$log" | tr '\n' '|')"; return 1; }
-    sleep 0.1
-  done
-  if ! { link_up && server_running; }; then
-    fail "server up (run $SRUN) not ready within 15 s"
-    return 1
-  fi
-  pass "server up (run $SRUN): $IF_SRV up, status running"
+  wp_server_start SPID "$NS_S" "$log" 15 server_ready --dir "$SDIR" --log-level debug
+  case $? in
+    0) pass "server up (run $SRUN): $IF_SRV up, status running" ;;
+    1) fail "server up (run $SRUN) exited early: $(tail -n 5 "$log" | tr '\n' '|')"; return 1 ;;
+    *) fail "server up (run $SRUN) not ready within 15 s"; return 1 ;;
+  esac
 }
 
 # server_stop: SIGTERM, wait up to 10 s; SERVER_RC is its exit status.
 server_stop() {
   SERVER_RC=""
   [[ -n $SPID ]] || return 1
-  kill -TERM "$SPID" 2>/dev/null
-  if ! wpt_wait_exit "$SPID" 10; then
-    fail "server did not exit within 10 s of SIGTERM"
-    kill -KILL "$SPID" 2>/dev/null
-  fi
-  wait "$SPID" 2>/dev/null
-  SERVER_RC=$?
+  wp_server_stop "$SPID" SERVER_RC || fail "server did not exit within 10 s of SIGTERM"
   SPID=""
 }
 

@@ -15,9 +15,7 @@
 #     the interface's keys; `waypost show <if>` works
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-wpt_require_root
-wpt_require_tools wireguard-go wg ip ping ss timeout
-wpt_require_waypost
+wpt_begin wireguard-go wg ip ping ss timeout
 
 topo_pair
 tunnel_up wp wggo 4 0 client || die "tunnel did not come up"

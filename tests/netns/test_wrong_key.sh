@@ -11,9 +11,7 @@
 # A control then corrects the wrong key with `wg set` and the tunnel must work.
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2154
 source "$(dirname "$0")/lib.sh"
-wpt_require_root
-wpt_require_tools wireguard-go wg ip ping timeout
-wpt_require_waypost
+wpt_begin wireguard-go wg ip ping timeout
 
 topo_pair
 
