@@ -30,14 +30,15 @@ bool have_net_admin() {
 }
 
 InterfaceDaemon::InterfaceDaemon(DaemonOptions options, platform::EventLoop loop,
-                                 platform::TunDevice tun, platform::UdpSocket udp)
+                                 std::unique_ptr<platform::TunIo> tun,
+                                 std::unique_ptr<platform::UdpIo> udp)
     : options_(std::move(options)),
       loop_(std::move(loop)),
       tun_(std::move(tun)),
       udp_(std::move(udp)),
-      router_(tun_, &clock_),
+      router_(*tun_, &clock_),
       crypto_pool_(WorkPool::default_workers()),
-      device_({clock_, crypto::system_random(), udp_, router_, this, &crypto_pool_}),
+      device_({clock_, crypto::system_random(), *udp_, router_, this, &crypto_pool_}),
       tun_slots_(kTunBatch * dataplane::kSlotSize) {}
 
 bool offloads_enabled(bool configured) {
@@ -67,10 +68,11 @@ Result<std::unique_ptr<InterfaceDaemon>> InterfaceDaemon::start(DaemonOptions op
 
   if (auto st = InterfaceSetup::run_pre_up(options.config, ifname); !st) return st.take_error();
   options.offloads = offloads_enabled(options.offloads);
-  auto tun = platform::TunDevice::create(ifname, options.offloads);
+  platform::Kernel& kernel = options.kernel ? *options.kernel : platform::system_kernel();
+  auto tun = kernel.create_tun(ifname, options.offloads);
   if (!tun) return tun.take_error();
-  auto udp = platform::UdpSocket::bind(options.config.iface.listen_port.value_or(0),
-                                       options.config.iface.fwmark.value_or(0), options.offloads);
+  auto udp = kernel.bind_udp(options.config.iface.listen_port.value_or(0),
+                             options.config.iface.fwmark.value_or(0), options.offloads);
   if (!udp) return udp.take_error();
 
   std::unique_ptr<InterfaceDaemon> d(
@@ -80,6 +82,7 @@ Result<std::unique_ptr<InterfaceDaemon>> InterfaceDaemon::start(DaemonOptions op
 
   SetupContext ctx;
   ctx.ifname = ifname;
+  ctx.kernel = &kernel;
   InterfaceDaemon* raw = d.get();
   ctx.set_fwmark = [raw](uint32_t mark) -> Status {
     auto st = raw->set_fwmark(mark);
@@ -123,7 +126,7 @@ Result<std::unique_ptr<InterfaceDaemon>> InterfaceDaemon::start(DaemonOptions op
       "interface {} is up: listening on UDP port {}, MTU {}, {} peer(s), offloads {}, {} crypto "
       "worker(s)",
       ifname, d->device_.listen_port(), d->device_.mtu(), d->device_.peer_count(),
-      d->tun_.offloads() ? "on" : "off", d->crypto_pool_.workers());
+      d->tun_->offloads() ? "on" : "off", d->crypto_pool_.workers());
   return d;
 }
 
@@ -134,7 +137,7 @@ Status InterfaceDaemon::configure_device() {
     device_.set_rekey_after_time(seconds(std::atoi(t)));
   }
   device_.set_up(false);
-  device_.set_listen_port_value(udp_.port());
+  device_.set_listen_port_value(udp_->port());
   device_.set_fwmark_value(conf.iface.fwmark.value_or(0));
   wireguard::DeviceSpec spec;
   spec.private_key = *conf.iface.private_key;
@@ -208,10 +211,10 @@ Status InterfaceDaemon::open_sockets() {
       !st) {
     return st;
   }
-  if (auto st = loop_.add(tun_.fd(), EPOLLIN, [this](uint32_t) { on_tun_readable(); }); !st) {
+  if (auto st = loop_.add(tun_->fd(), EPOLLIN, [this](uint32_t) { on_tun_readable(); }); !st) {
     return st;
   }
-  if (auto st = loop_.add(udp_.fd(), EPOLLIN, [this](uint32_t) { on_udp_readable(); }); !st) {
+  if (auto st = loop_.add(udp_->fd(), EPOLLIN, [this](uint32_t) { on_udp_readable(); }); !st) {
     return st;
   }
   auto uapi = control::StreamServer::listen(uapi_socket_path(options_.ifname), loop_, [this]() {
@@ -242,14 +245,14 @@ void InterfaceDaemon::on_route_change() {
 
 void InterfaceDaemon::on_tun_readable() {
   // Bounded so that a flood on one side cannot starve the other.
-  tun_.read(tun_slots_.data(), kTunBatch, 64, [this](std::span<dataplane::Packet> packets) {
+  tun_->read(tun_slots_.data(), kTunBatch, 64, [this](std::span<dataplane::Packet> packets) {
     router_.dispatch(packets);
     device_.flush();
   });
 }
 
 void InterfaceDaemon::on_udp_readable() {
-  udp_.receive(16, [this](std::span<dataplane::Datagram> datagrams) {
+  udp_->receive(16, [this](std::span<dataplane::Datagram> datagrams) {
     device_.receive(datagrams);
     device_.flush();
   });
@@ -296,21 +299,21 @@ Status InterfaceDaemon::teardown() {
 }
 
 Result<uint16_t> InterfaceDaemon::bind_port(uint16_t port) {
-  if (port != 0 && port == udp_.port()) return port;
-  auto fresh = platform::UdpSocket::bind(port, device_.fwmark(), options_.offloads);
-  if (!fresh) return fresh.take_error();
-  loop_.remove(udp_.fd());
-  udp_.flush();
-  udp_ = std::move(*fresh);
-  if (auto st = loop_.add(udp_.fd(), EPOLLIN, [this](uint32_t) { on_udp_readable(); }); !st) {
+  if (port != 0 && port == udp_->port()) return port;
+  // The socket object stays (the device sends through it); only its descriptor changes. On
+  // failure the old one stays in use, so either way the loop watches the current descriptor.
+  loop_.remove(udp_->fd());
+  auto rebound = udp_->rebind(port, device_.fwmark());
+  if (auto st = loop_.add(udp_->fd(), EPOLLIN, [this](uint32_t) { on_udp_readable(); }); !st) {
     return st.take_error();
   }
-  spdlog::info("listening on UDP port {}", udp_.port());
-  return udp_.port();
+  if (!rebound) return rebound.take_error();
+  spdlog::info("listening on UDP port {}", udp_->port());
+  return udp_->port();
 }
 
 Status InterfaceDaemon::set_fwmark(uint32_t mark) {
-  return udp_.set_fwmark(mark);
+  return udp_->set_fwmark(mark);
 }
 
 InterfaceStatus InterfaceDaemon::status() const {
@@ -323,7 +326,7 @@ InterfaceStatus InterfaceDaemon::status() const {
   s.listen_port = device_.listen_port();
   s.fwmark = device_.fwmark();
   s.mtu = device_.mtu();
-  s.offloads = {tun_.offloads(), udp_.gso(), udp_.gro()};
+  s.offloads = {tun_->offloads(), udp_->gso(), udp_->gro()};
   for (const auto& a : options_.config.iface.addresses) s.addresses.push_back(a.to_string());
   s.dns_known = true;
   for (const auto& a : options_.config.iface.dns_servers) s.dns.push_back(a.to_string());
@@ -384,10 +387,10 @@ InterfaceStatus InterfaceDaemon::status() const {
       {"handshake_cookies_received", c.hs_cookies_received},
       {"handshake_initiations_rejected", c.hs_initiations_rejected},
       {"handshake_responses_rejected", c.hs_responses_rejected},
-      {"udp_send_errors", udp_.send_errors()},
-      {"udp_truncated", udp_.truncated()},
-      {"tun_write_errors", tun_.write_errors()},
-      {"tun_malformed", tun_.malformed()},
+      {"udp_send_errors", udp_->send_errors()},
+      {"udp_truncated", udp_->truncated()},
+      {"tun_write_errors", tun_->write_errors()},
+      {"tun_malformed", tun_->malformed()},
   };
   s.under_load = device_.under_load();
   s.capabilities = fmt::format("{:#x}", effective_capabilities());

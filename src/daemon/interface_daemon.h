@@ -21,9 +21,8 @@
 #include "daemon/status.h"
 #include "dataplane/router.h"
 #include "platform/event_loop.h"
+#include "platform/kernel.h"
 #include "platform/netlink.h"
-#include "platform/tun.h"
-#include "platform/udp.h"
 #include "wireguard/conf.h"
 #include "wireguard/device.h"
 
@@ -35,6 +34,9 @@ struct DaemonOptions {
   // TUN TSO/checksum offload and UDP GSO/GRO. WAYPOST_OFFLOADS=0 in the environment turns
   // them off whatever this says (for debugging and for comparing).
   bool offloads = true;
+  // Where the TUN device, the UDP socket and the setup's netlink requests come from; nullptr =
+  // the running system. Must outlive the daemon.
+  platform::Kernel* kernel = nullptr;
 };
 
 // Whether offloads are on for this process: `configured`, unless WAYPOST_OFFLOADS=0/off.
@@ -69,8 +71,8 @@ class InterfaceDaemon final : public wireguard::DeviceHost {
   Status set_fwmark(uint32_t mark) override;
 
  private:
-  InterfaceDaemon(DaemonOptions options, platform::EventLoop loop, platform::TunDevice tun,
-                  platform::UdpSocket udp);
+  InterfaceDaemon(DaemonOptions options, platform::EventLoop loop,
+                  std::unique_ptr<platform::TunIo> tun, std::unique_ptr<platform::UdpIo> udp);
   Status configure_device();
   Status open_sockets();
   void on_tun_readable();
@@ -84,8 +86,9 @@ class InterfaceDaemon final : public wireguard::DeviceHost {
   DaemonOptions options_;
   SystemClock clock_;
   platform::EventLoop loop_;
-  platform::TunDevice tun_;
-  platform::UdpSocket udp_;
+  // Never null and never replaced: the router and the device hold them as their sinks.
+  std::unique_ptr<platform::TunIo> tun_;
+  std::unique_ptr<platform::UdpIo> udp_;
   dataplane::Router router_;
   WorkPool crypto_pool_;
   wireguard::Device device_;

@@ -15,8 +15,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "platform/firewall_nft.h"
-#include "platform/sysctl.h"
 #include "wireguard/messages.h"
 
 extern char** environ;
@@ -25,7 +23,7 @@ namespace waypost::daemon {
 
 namespace {
 
-using platform::Netlink;
+using platform::NetlinkIo;
 using platform::Rule;
 
 constexpr uint32_t kFallbackMtu = 1500;
@@ -300,7 +298,7 @@ InterfaceSetup& InterfaceSetup::operator=(InterfaceSetup&& other) noexcept {
 }
 
 Result<uint32_t> InterfaceSetup::automatic_mtu() {
-  Netlink& nl = *netlink_;
+  NetlinkIo& nl = *netlink_;
   // The MTU of the path a route leads to: the route's own MTU metric, else its device's MTU.
   // Routes through our own interface are skipped: encrypted packets never take them (they carry
   // the fwmark once policy routing is on), and counting them would feed our MTU back into itself.
@@ -364,7 +362,7 @@ Result<bool> InterfaceSetup::refresh_mtu() {
 }
 
 Status InterfaceSetup::add_default(const net::Prefix& prefix) {
-  Netlink& nl = *netlink_;
+  NetlinkIo& nl = *netlink_;
   const net::Family family = prefix.address.family;
   if (fwmark_ == 0) {
     if (config_fwmark_ != 0) {
@@ -405,9 +403,9 @@ Status InterfaceSetup::add_default(const net::Prefix& prefix) {
 
   if (family == net::Family::kV4) {
     // Replies to marked packets must pass reverse-path filtering with the mark considered.
-    auto current = platform::sysctl_read("net.ipv4.conf.all.src_valid_mark");
+    auto current = kernel().sysctl_read("net.ipv4.conf.all.src_valid_mark");
     if (!current || *current != "1") {
-      if (auto st = platform::sysctl_write("net.ipv4.conf.all.src_valid_mark", "1"); !st) {
+      if (auto st = kernel().sysctl_write("net.ipv4.conf.all.src_valid_mark", "1"); !st) {
         return st;
       }
     }
@@ -435,7 +433,7 @@ Status InterfaceSetup::add_default(const net::Prefix& prefix) {
                         table, fwmark_);
   script +=
       fmt::format("add rule {} {} premangle meta l4proto udp meta mark set ct mark\n", pf, table);
-  if (auto st = platform::nft_run(script); !st) {
+  if (auto st = kernel().nft_run(script); !st) {
     return make_error("nftables table {} {}: {}", pf, table, st.error().message);
   }
   nft_families_.push_back(pf);
@@ -444,7 +442,7 @@ Status InterfaceSetup::add_default(const net::Prefix& prefix) {
 
 Status InterfaceSetup::route(const net::Prefix& prefix,
                              const std::optional<uint32_t>& explicit_table) {
-  Netlink& nl = *netlink_;
+  NetlinkIo& nl = *netlink_;
   if (explicit_table) return nl.add_route(ifindex_, prefix, *explicit_table);
   if (prefix.is_default()) return add_default(prefix);
   // A route already covering this prefix through our interface (the subnet route of an
@@ -469,11 +467,12 @@ Result<InterfaceSetup> InterfaceSetup::up(const wireguard::WgQuickConfig& config
 
   InterfaceSetup setup;
   setup.context_ = context;
+  if (setup.context_.kernel == nullptr) setup.context_.kernel = &platform::system_kernel();
   setup.pre_down_ = config.iface.pre_down;
   setup.post_down_ = config.iface.post_down;
-  auto nl = Netlink::open();
+  auto nl = setup.kernel().open_netlink();
   if (!nl) return nl.take_error();
-  setup.netlink_.emplace(std::move(*nl));
+  setup.netlink_ = std::move(*nl);
   auto index = setup.netlink_->link_index(context.ifname);
   if (!index) return index.take_error();
   setup.ifindex_ = *index;
@@ -490,7 +489,7 @@ Result<InterfaceSetup> InterfaceSetup::up(const wireguard::WgQuickConfig& config
     return error;
   };
 
-  Netlink& link = *setup.netlink_;
+  NetlinkIo& link = *setup.netlink_;
   for (const auto& address : config.iface.addresses) {
     if (auto st = link.add_address(setup.ifindex_, address); !st) return fail(st.take_error());
   }
@@ -582,8 +581,7 @@ void InterfaceSetup::undo(std::vector<std::string>& failures) {
   for (const auto& pf : nft_families_) {
     const std::string table = "waypost-" + context_.ifname;
     // Declaring the table first makes the delete succeed even if it is already gone.
-    auto st =
-        platform::nft_run(fmt::format("add table {0} {1}\ndelete table {0} {1}\n", pf, table));
+    auto st = kernel().nft_run(fmt::format("add table {0} {1}\ndelete table {0} {1}\n", pf, table));
     if (!st)
       failures.push_back(
           fmt::format("remove nftables table {} {}: {}", pf, table, st.error().message));

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,7 +29,7 @@
 
 #include "common/result.h"
 #include "net/ip.h"
-#include "platform/netlink.h"
+#include "platform/kernel.h"
 #include "wireguard/conf.h"
 
 namespace waypost::daemon {
@@ -40,6 +41,9 @@ struct SetupContext {
   std::function<Status(uint32_t fwmark)> set_fwmark;
   // The peers' current endpoints, for the automatic MTU. May be empty.
   std::function<std::vector<net::Endpoint>()> peer_endpoints;
+  // Where netlink, nftables and sysctl requests go; nullptr = the running system. Tests pass a
+  // double. Must outlive the InterfaceSetup.
+  platform::Kernel* kernel = nullptr;
 };
 
 class InterfaceSetup {
@@ -90,8 +94,10 @@ class InterfaceSetup {
   // WireGuard's overhead.
   Result<uint32_t> automatic_mtu();
 
-  std::optional<platform::Netlink> netlink_;
-  SetupContext context_;
+  platform::Kernel& kernel() { return *context_.kernel; }
+
+  std::unique_ptr<platform::NetlinkIo> netlink_;
+  SetupContext context_;  // kernel set (the system's if the caller gave none)
   int ifindex_ = 0;
   bool active_ = false;
   bool explicit_mtu_ = false;

@@ -4,7 +4,8 @@
 // (NLM_F_ACK) and a kernel error comes back as a Status naming the operation and the kernel's
 // errno text, e.g. "add route 10.0.0.0/24 dev wp0 table 51820: File exists".
 //
-// A socket talks to the network namespace it was opened in.
+// A socket talks to the network namespace it was opened in. The types it shares with the setup
+// (Rule, Route, RouteInfo) and the part of it the setup uses (NetlinkIo) are in netlink_io.h.
 
 #include <cstdint>
 #include <optional>
@@ -14,42 +15,11 @@
 
 #include "common/result.h"
 #include "net/ip.h"
+#include "platform/netlink_io.h"
 
 namespace waypost::platform {
 
-constexpr uint32_t kMainTable = 254;  // RT_TABLE_MAIN
-
-// A policy routing rule (`ip rule`). Only the selectors wg-quick uses are modelled. On delete,
-// priority 0 means "any priority".
-struct Rule {
-  net::Family family = net::Family::kV4;
-  uint32_t table = 0;
-  uint32_t fwmark = 0;             // 0 = no fwmark selector
-  bool invert = false;             // "not fwmark ..."
-  int suppress_prefixlength = -1;  // -1 = none
-  uint32_t priority = 0;           // 0 = let the kernel choose on add
-};
-
-// The answer of a route lookup (`ip route get`).
-struct RouteInfo {
-  int ifindex = 0;
-  uint32_t mtu = 0;  // route metric MTU, 0 if none
-  std::optional<net::IpAddress> gateway;
-  std::optional<net::IpAddress> prefsrc;
-};
-
-// One entry of a routing table dump.
-struct Route {
-  net::Prefix dst;
-  uint32_t table = 0;
-  int ifindex = 0;
-  uint32_t metric = 0;  // RTA_PRIORITY
-  uint32_t mtu = 0;
-  uint8_t type = 0;  // RTN_*
-  std::optional<net::IpAddress> gateway;
-};
-
-class Netlink {
+class Netlink final : public NetlinkIo {
  public:
   static Result<Netlink> open();
 
@@ -57,14 +27,14 @@ class Netlink {
   Netlink& operator=(Netlink&& other) noexcept;
   Netlink(const Netlink&) = delete;
   Netlink& operator=(const Netlink&) = delete;
-  ~Netlink();
+  ~Netlink() override;
 
   // Links.
-  Result<int> link_index(std::string_view name);
+  Result<int> link_index(std::string_view name) override;
   Result<std::string> link_name(int ifindex);
-  Result<uint32_t> link_mtu(int ifindex);
-  Status set_link_up(int ifindex);
-  Status set_mtu(int ifindex, uint32_t mtu);
+  Result<uint32_t> link_mtu(int ifindex) override;
+  Status set_link_up(int ifindex) override;
+  Status set_mtu(int ifindex, uint32_t mtu) override;
   // Creates a virtual link of the given kind ("veth" needs a peer, so use e.g. "bridge").
   // Mostly for tests, which need something to configure inside a fresh namespace.
   Status create_link(std::string_view name, std::string_view kind);
@@ -72,22 +42,22 @@ class Netlink {
 
   // Addresses. Host bits are kept: 10.0.0.2/24 is address 10.0.0.2 on subnet 10.0.0.0/24. IPv6
   // addresses skip duplicate address detection so they are usable at once.
-  Status add_address(int ifindex, const net::Prefix& address);
-  Result<std::vector<net::Prefix>> addresses(int ifindex, net::Family family);
+  Status add_address(int ifindex, const net::Prefix& address) override;
+  Result<std::vector<net::Prefix>> addresses(int ifindex, net::Family family) override;
 
   // Routes through a device without a gateway (`ip route add DST dev IF table T`).
-  Status add_route(int ifindex, const net::Prefix& dst, uint32_t table = kMainTable);
+  Status add_route(int ifindex, const net::Prefix& dst, uint32_t table = kMainTable) override;
   Status del_route(int ifindex, const net::Prefix& dst, uint32_t table = kMainTable);
-  Result<std::vector<Route>> routes(net::Family family, uint32_t table);
-  Result<bool> table_has_routes(net::Family family, uint32_t table);
+  Result<std::vector<Route>> routes(net::Family family, uint32_t table) override;
+  Result<bool> table_has_routes(net::Family family, uint32_t table) override;
   // Asks the kernel which route a packet to dst (carrying fwmark) would take.
-  Result<RouteInfo> route_get(const net::IpAddress& dst, uint32_t fwmark = 0);
+  Result<RouteInfo> route_get(const net::IpAddress& dst, uint32_t fwmark = 0) override;
   // The main table's default route with the lowest metric.
-  Result<RouteInfo> default_route(net::Family family);
+  Result<RouteInfo> default_route(net::Family family) override;
 
   // Policy rules.
-  Status add_rule(const Rule& rule);
-  Status del_rule(const Rule& rule);
+  Status add_rule(const Rule& rule) override;
+  Status del_rule(const Rule& rule) override;
   Result<std::vector<Rule>> rules(net::Family family);
 
  private:

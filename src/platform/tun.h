@@ -19,31 +19,29 @@
 #include "net/packet.h"
 #include "platform/fd.h"
 #include "platform/offload.h"
+#include "platform/tun_io.h"
 
 namespace waypost::platform {
 
-class TunDevice final : public net::PacketSink {
+class TunDevice final : public TunIo {
  public:
   // Creates a new TUN interface named `name`. Fails plainly if the name is taken, if
   // /dev/net/tun is missing, or without CAP_NET_ADMIN. `offloads` asks for TSO/checksum
   // offload; if the kernel refuses, the device works without.
   static Result<TunDevice> create(std::string_view name, bool offloads);
 
-  int fd() const { return fd_.get(); }
-  const std::string& name() const { return name_; }
-  bool offloads() const { return vnet_; }
+  int fd() const override { return fd_.get(); }
+  const std::string& name() const override { return name_; }
+  bool offloads() const override { return vnet_; }
 
-  using Deliver = std::function<void(std::span<net::Packet>)>;
-  // Reads what is waiting (at most `max_reads` reads), placing packet i of a batch at
-  // slots + i * kSlotSize + kHeadroom, and calls `deliver` whenever the `nslots` slots are full
-  // and at the end. Slots are reused after `deliver` returns. Returns the number of packets.
-  size_t read(uint8_t* slots, size_t nslots, int max_reads, const Deliver& deliver);
+  // See TunIo::read.
+  size_t read(uint8_t* slots, size_t nslots, int max_reads, const Deliver& deliver) override;
 
   void push(uint8_t* data, uint32_t size) override;
   void flush() override;
 
-  uint64_t write_errors() const { return write_errors_; }
-  uint64_t malformed() const { return malformed_; }
+  uint64_t write_errors() const override { return write_errors_; }
+  uint64_t malformed() const override { return malformed_; }
 
  private:
   TunDevice(UniqueFd fd, std::string name, bool vnet);

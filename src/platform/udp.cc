@@ -24,6 +24,7 @@ UdpSocket& UdpSocket::operator=(UdpSocket&& o) noexcept {
     fd_ = std::move(o.fd_);
     port_ = o.port_;
     v4_only_ = o.v4_only_;
+    offloads_ = o.offloads_;
     gro_ = o.gro_;
     gso_ = o.gso_;
     queue_ = std::move(o.queue_);
@@ -69,6 +70,7 @@ Result<UdpSocket> UdpSocket::bind(uint16_t port, uint32_t fwmark, bool offloads)
     auto st = s.set_fwmark(fwmark);
     if (!st) return st.take_error();
   }
+  s.offloads_ = offloads;
   if (offloads) {
     int one = 1;
     s.gro_ = setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
@@ -113,6 +115,15 @@ Status UdpSocket::set_fwmark(uint32_t mark) {
   if (setsockopt(fd_.get(), SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) {
     return make_error("cannot set fwmark {}: {}", mark, std::strerror(errno));
   }
+  return {};
+}
+
+Status UdpSocket::rebind(uint16_t port, uint32_t fwmark) {
+  auto fresh = bind(port, fwmark, offloads_);
+  if (!fresh) return fresh.take_error();
+  // Whatever is queued must leave through the socket it was queued on.
+  flush();
+  *this = std::move(*fresh);
   return {};
 }
 

@@ -20,10 +20,11 @@
 #include "common/result.h"
 #include "net/packet.h"
 #include "platform/fd.h"
+#include "platform/udp_io.h"
 
 namespace waypost::platform {
 
-class UdpSocket final : public net::DatagramSink {
+class UdpSocket final : public UdpIo {
  public:
   static constexpr size_t kMaxQueued = 512;  // datagrams between flushes
   static constexpr size_t kMaxGsoSegments = 64;
@@ -37,23 +38,24 @@ class UdpSocket final : public net::DatagramSink {
   UdpSocket& operator=(UdpSocket&&) noexcept;
   UdpSocket(const UdpSocket&) = delete;
   UdpSocket& operator=(const UdpSocket&) = delete;
+  ~UdpSocket() override = default;
 
-  int fd() const { return fd_.get(); }
-  uint16_t port() const { return port_; }
-  bool gro() const { return gro_; }
-  bool gso() const { return gso_; }
-  Status set_fwmark(uint32_t mark);
+  int fd() const override { return fd_.get(); }
+  uint16_t port() const override { return port_; }
+  bool gro() const override { return gro_; }
+  bool gso() const override { return gso_; }
+  Status set_fwmark(uint32_t mark) override;
+  Status rebind(uint16_t port, uint32_t fwmark) override;
 
-  using Deliver = std::function<void(std::span<net::Datagram>)>;
   // Receives what is waiting (at most `max_calls` recvmmsg calls) and calls `deliver` once per
   // call. Buffers are reused after `deliver` returns. Returns the number of datagrams.
-  size_t receive(int max_calls, const Deliver& deliver);
+  size_t receive(int max_calls, const Deliver& deliver) override;
 
   void push(const uint8_t* data, uint32_t size, const net::Endpoint& to) override;
   void flush() override;
 
-  uint64_t send_errors() const { return send_errors_; }
-  uint64_t truncated() const { return truncated_; }
+  uint64_t send_errors() const override { return send_errors_; }
+  uint64_t truncated() const override { return truncated_; }
 
  private:
   UdpSocket() = default;
@@ -63,6 +65,7 @@ class UdpSocket final : public net::DatagramSink {
   UniqueFd fd_;
   uint16_t port_ = 0;
   bool v4_only_ = false;
+  bool offloads_ = false;  // asked for at bind(); rebind() asks again
   bool gro_ = false;
   bool gso_ = false;
 
