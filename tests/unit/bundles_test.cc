@@ -322,7 +322,8 @@ struct QrModules {
   int width = 0;
   std::vector<bool> dark;
   bool at(int x, int y) const {
-    return x >= 0 && y >= 0 && x < width && y < width && dark[size_t(y * width + x)];
+    return x >= 0 && y >= 0 && x < width && y < width &&
+           dark[size_t(y) * size_t(width) + size_t(x)];
   }
 };
 

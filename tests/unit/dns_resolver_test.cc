@@ -49,10 +49,10 @@ uint16_t free_port() {
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof(sa);
-    ::bind(u, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
-    ::getsockname(u, reinterpret_cast<sockaddr*>(&sa), &len);
+    const bool bound = ::bind(u, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0 &&
+                       ::getsockname(u, reinterpret_cast<sockaddr*>(&sa), &len) == 0;
     int t = ::socket(AF_INET, SOCK_STREAM, 0);
-    bool ok = ::bind(t, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
+    bool ok = bound && ::bind(t, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
     ::close(t);
     ::close(u);
     if (ok) return ntohs(sa.sin_port);
@@ -554,8 +554,8 @@ TEST_F(DnsResolverTest, ServfailWithinTheTimeoutWhenTheUpstreamIsDown) {
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(sa);
-  ::bind(silent, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
-  ::getsockname(silent, reinterpret_cast<sockaddr*>(&sa), &len);
+  ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+  ASSERT_EQ(::getsockname(silent, reinterpret_cast<sockaddr*>(&sa), &len), 0);
   auto c = config(fmt::format("127.0.0.1@{}", closed), false);
   c.upstreams.push_back(*parse_upstream(fmt::format("127.0.0.1@{}", ntohs(sa.sin_port)), false));
   c.upstream_timeout = millis(400);
