@@ -1,12 +1,12 @@
 // up, down, show: run and inspect WireGuard interfaces.
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -162,7 +162,7 @@ int cmd_down(const std::string& ifname) {
 
 std::string human_bytes(uint64_t b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = double(b);
+  auto v = double(b);
   int u = 0;
   while (v >= 1024 && u < 4) {
     v /= 1024;
@@ -190,22 +190,26 @@ std::string human_age(int64_t s) {
 
 void print_text(const nlohmann::json& j) {
   std::printf("interface: %s\n", j.value("interface", "").c_str());
-  if (j.contains("public_key"))
+  if (j.contains("public_key")) {
     std::printf("  public key: %s\n", j["public_key"].get<std::string>().c_str());
+  }
   std::printf("  private key: (hidden)\n");
   std::printf("  listening port: %d\n", j.value("listen_port", 0));
   if (j.value("fwmark", 0u) != 0) std::printf("  fwmark: 0x%x\n", j.value("fwmark", 0u));
   std::printf("  mtu: %u\n", j.value("mtu", 0u));
-  if (j.contains("dns_warning"))
+  if (j.contains("dns_warning")) {
     std::printf("  warning: %s\n", j["dns_warning"].get<std::string>().c_str());
+  }
   for (const auto& p : j["peers"]) {
     std::printf("\npeer: %s\n", p.value("public_key", "").c_str());
     if (p.value("preshared_key", false)) std::printf("  preshared key: (hidden)\n");
-    if (p.contains("endpoint"))
+    if (p.contains("endpoint")) {
       std::printf("  endpoint: %s\n", p["endpoint"].get<std::string>().c_str());
+    }
     std::string allowed;
-    for (const auto& a : p["allowed_ips"])
+    for (const auto& a : p["allowed_ips"]) {
       allowed += (allowed.empty() ? "" : ", ") + a.get<std::string>();
+    }
     std::printf("  allowed ips: %s\n", allowed.empty() ? "(none)" : allowed.c_str());
     if (!p["latest_handshake_age_seconds"].is_null()) {
       std::printf("  latest handshake: %s\n",
@@ -259,12 +263,13 @@ int cmd_show(const std::string& ifname, bool json) {
       print_text(*r);
     }
   }
-  if (json)
+  if (json) {
     std::printf("%s\n", (ifname.empty() ? all
                          : all.empty()  ? nlohmann::json()
                                         : all[0])
                             .dump(2)
                             .c_str());
+  }
   return rc;
 }
 

@@ -89,8 +89,9 @@ Result<std::string> read_file(const std::string& path, size_t max_bytes) {
 
 Status check_private_file(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
+  if (::stat(path.c_str(), &st) != 0) {
     return make_error("cannot stat {}: {}", path, std::strerror(errno));
+  }
   if ((st.st_mode & 077) != 0) {
     return make_error(
         "{} holds secrets but is readable by others (mode {:o}); fix it with: chmod 600 {}", path,

@@ -1,7 +1,6 @@
 #include "daemon/interface_daemon.h"
 
 #include <linux/capability.h>
-#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -9,9 +8,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <ranges>
 
 #include "common/log.h"
 #include "control/json_session.h"
@@ -109,8 +110,9 @@ Result<std::unique_ptr<InterfaceDaemon>> InterfaceDaemon::start(DaemonOptions op
   if (d->setup_->dns_warning()) spdlog::warn("{}", *d->setup_->dns_warning());
 
   // Everything that needed full root is done.
-  if (auto st = drop_privileges(); !st)
+  if (auto st = drop_privileges(); !st) {
     spdlog::warn("could not drop privileges: {}", st.error().message);
+  }
   d->kick_persistent_keepalives();
   // The device holds the peers now; the parsed copy would only cost memory (per peer).
   d->options_.config.peers.clear();
@@ -269,8 +271,8 @@ Status InterfaceDaemon::teardown() {
   torn_down_ = true;
   Status result;
   // Extensions first (they were set up last), then the wg-quick style setup.
-  for (auto it = teardown_steps_.rbegin(); it != teardown_steps_.rend(); ++it) {
-    if (auto st = (*it)(); !st) {
+  for (auto& teardown_step : std::ranges::reverse_view(teardown_steps_)) {
+    if (auto st = teardown_step(); !st) {
       spdlog::error("{}", st.error().message);
       if (result) result = st;
     }

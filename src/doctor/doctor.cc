@@ -204,6 +204,7 @@ void check_handshakes(const Options& o, std::vector<Examined>& ifaces, std::vect
     say(o, fmt::format("waiting up to {} s for {} handshake{}...", kHandshakeWait.count() / 1000,
                        waiting, waiting == 1 ? "" : "s"));
     std::vector<InterfaceView> before;
+    before.reserve(ifaces.size());
     for (const auto& e : ifaces) before.push_back(e.view);
     const auto start = std::chrono::steady_clock::now();
     const auto deadline = start + kHandshakeWait;
@@ -416,6 +417,7 @@ void check_dns(const Options& o, const std::vector<Examined>& ifaces, std::vecto
     return;
   }
   std::vector<std::string> tunnels;
+  tunnels.reserve(ifaces.size());
   for (const auto& e : ifaces) tunnels.push_back(e.view.name);
   say(o, fmt::format("asking {} DNS server{} for {}...", targets.size(),
                      targets.size() == 1 ? "" : "s", o.dns_name));
@@ -439,7 +441,7 @@ void check_dns(const Options& o, const std::vector<Examined>& ifaces, std::vecto
     } else {
       obs.route_error = r.error().message;
     }
-    uint16_t id = uint16_t(crypto::system_random().below(65536));
+    auto id = uint16_t(crypto::system_random().below(65536));
     auto query = build_dns_query(id, o.dns_name);
     if (!query) {
       obs.error = query.error().message;

@@ -46,6 +46,7 @@ Fixture make_fixture(const std::function<void(ServerConfig&)>& tweak = {}) {
 
 std::vector<std::string> strings(const std::vector<net::Prefix>& v) {
   std::vector<std::string> out;
+  out.reserve(v.size());
   for (const auto& p : v) {
     out.push_back(p.to_string());
   }
@@ -54,6 +55,7 @@ std::vector<std::string> strings(const std::vector<net::Prefix>& v) {
 
 std::vector<std::string> strings(const std::vector<net::IpAddress>& v) {
   std::vector<std::string> out;
+  out.reserve(v.size());
   for (const auto& a : v) {
     out.push_back(a.to_string());
   }

@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
 #include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -347,7 +347,7 @@ class DnsResolverTest : public ::testing::Test {
     c.dnssec = false;  // the test zone is unsigned and nothing here may reach the root
     c.adblocking = true;
     c.blocklists.push_back((dir_ / "block.hosts").string());
-    c.allowlist.push_back("ok.ads.waypost.example");
+    c.allowlist.emplace_back("ok.ads.waypost.example");
     c.upstream_timeout = millis(1500);
     return c;
   }

@@ -9,13 +9,13 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <sched.h>
-#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -194,7 +194,7 @@ bool link_is_up(const std::string& ifname) {
 }
 
 SetupContext context_for(const std::string& ifname, std::vector<uint32_t>* marks = nullptr,
-                         std::vector<net::Endpoint> endpoints = {}) {
+                         const std::vector<net::Endpoint>& endpoints = {}) {
   SetupContext ctx;
   ctx.ifname = ifname;
   ctx.set_fwmark = [marks](uint32_t mark) -> Status {
