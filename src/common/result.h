@@ -21,6 +21,7 @@ Error make_error(fmt::format_string<Args...> format, Args&&... args) {
 }
 
 template <typename T>
+// NOLINTNEXTLINE(bugprone-exception-escape): the implicit moves are noexcept exactly when T's are
 class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
