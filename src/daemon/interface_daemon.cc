@@ -12,7 +12,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <ranges>
 
 #include "common/log.h"
 #include "control/json_session.h"
@@ -271,8 +270,8 @@ Status InterfaceDaemon::teardown() {
   torn_down_ = true;
   Status result;
   // Extensions first (they were set up last), then the wg-quick style setup.
-  for (auto& teardown_step : std::ranges::reverse_view(teardown_steps_)) {
-    if (auto st = teardown_step(); !st) {
+  for (auto it = teardown_steps_.rbegin(); it != teardown_steps_.rend(); ++it) {
+    if (auto st = (*it)(); !st) {
       spdlog::error("{}", st.error().message);
       if (result) result = st;
     }

@@ -569,7 +569,7 @@ Result<std::vector<Route>> Netlink::routes(net::Family family, uint32_t table) {
     }
     route.metric = attrs.u32(RTA_PRIORITY).value_or(0);
     route.mtu = metrics_mtu(attrs);
-    out.push_back(std::move(route));
+    out.push_back(route);
   }
   return out;
 }

@@ -304,7 +304,7 @@ class UpstreamServer {
   uint16_t tls_port() const { return tls_port_; }
   std::string log() const {
     std::ifstream f(dir_ / "unbound.log");
-    return std::string(std::istreambuf_iterator<char>(f), {});
+    return {std::istreambuf_iterator<char>(f), {}};
   }
 
  private:

@@ -194,8 +194,8 @@ TEST(PrefixTrie, InsertingAnExistingPrefixMovesIt) {
 
 TEST(PrefixTrie, HostBitsAreIgnoredOnInsertAndRemove) {
   Trie t;
-  net::Prefix sloppy{ip_addr("10.1.2.3"),
-                     8};  // not produced by parse, but must not corrupt the trie
+  // Not produced by parse, but must not corrupt the trie.
+  net::Prefix sloppy{ip_addr("10.1.2.3"), 8};
   t.insert(sloppy, 1);
   check(t, {{"10.200.0.1", 1}, {"11.0.0.1", 0}});
   EXPECT_EQ(contents(t), (std::vector<std::pair<std::string, int>>{{"10.0.0.0/8", 1}}));
