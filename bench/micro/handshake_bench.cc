@@ -47,12 +47,13 @@ int main(int argc, char** argv) {
   int peers = 256, rounds = 8;
   bool json = false;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--peers") && i + 1 < argc)
+    if (!std::strcmp(argv[i], "--peers") && i + 1 < argc) {
       peers = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--rounds") && i + 1 < argc)
+    } else if (!std::strcmp(argv[i], "--rounds") && i + 1 < argc) {
       rounds = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--json"))
+    } else if (!std::strcmp(argv[i], "--json")) {
       json = true;
+    }
   }
   spdlog::set_level(spdlog::level::off);
   ManualClock clock;

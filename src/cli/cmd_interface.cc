@@ -1,12 +1,12 @@
 // up, down, show: run and inspect WireGuard interfaces.
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -193,12 +193,13 @@ int cmd_show(const std::string& ifname, bool json) {
       std::fputs(daemon::render_text(daemon::interface_status_from_json(*r)).c_str(), stdout);
     }
   }
-  if (json)
+  if (json) {
     std::printf("%s\n", (ifname.empty() ? all
                          : all.empty()  ? nlohmann::json()
                                         : all[0])
                             .dump(2)
                             .c_str());
+  }
   return rc;
 }
 

@@ -11,6 +11,7 @@ int fail(const std::string& message) {
 }
 }  // namespace waypost::cli
 
+// NOLINTNEXTLINE(bugprone-exception-escape): a command's unexpected exception terminates (as now)
 int main(int argc, char** argv) {
   waypost::cli::prefer_narrow_crypto_paths(argc, argv);
   CLI::App app{"Waypost: a WireGuard VPN daemon (userspace, wg(8)-compatible)"};

@@ -89,8 +89,9 @@ Result<std::string> read_file(const std::string& path, size_t max_bytes) {
 
 Status check_private_file(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
+  if (::stat(path.c_str(), &st) != 0) {
     return make_errno_error(errno, "cannot stat {}: {}", path, std::strerror(errno));
+  }
   if ((st.st_mode & 077) != 0) {
     return make_error(
         ErrorKind::kPermission,

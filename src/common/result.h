@@ -61,6 +61,7 @@ Error make_errno_error(int err, fmt::format_string<Args...> format, Args&&... ar
 }
 
 template <typename T>
+// NOLINTNEXTLINE(bugprone-exception-escape): the implicit moves are noexcept exactly when T's are
 class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)

@@ -83,7 +83,7 @@ class TimerQueue {
     uint8_t kind;
     bool operator>(const Entry& o) const { return when > o.when; }
   };
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap_;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap_;
 };
 
 }  // namespace waypost

@@ -33,7 +33,7 @@ void WorkPool::work(const Job& job) {
   uint64_t cur = cursor_.load(std::memory_order_acquire);
   for (;;) {
     if ((cur & ~uint64_t(0xffffffff)) != gen) return;  // a later job: not ours
-    const uint32_t begin = uint32_t(cur);
+    const auto begin = uint32_t(cur);
     if (begin >= job.n) return;
     const uint32_t end = std::min(job.n, begin + kGrain);
     if (!cursor_.compare_exchange_weak(cur, gen | end, std::memory_order_acq_rel)) continue;

@@ -1,7 +1,6 @@
 #include "daemon/interface_daemon.h"
 
 #include <linux/capability.h>
-#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -9,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -112,8 +112,9 @@ Result<std::unique_ptr<InterfaceDaemon>> InterfaceDaemon::start(DaemonOptions op
   if (d->setup_->dns_warning()) spdlog::warn("{}", *d->setup_->dns_warning());
 
   // Everything that needed full root is done.
-  if (auto st = drop_privileges(); !st)
+  if (auto st = drop_privileges(); !st) {
     spdlog::warn("could not drop privileges: {}", st.error().message);
+  }
   d->kick_persistent_keepalives();
   // The device holds the peers now; the parsed copy would only cost memory (per peer).
   d->options_.config.peers.clear();

@@ -1,16 +1,16 @@
 #include "daemon/interface_setup.h"
 
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -51,6 +51,7 @@ std::string describe_wait_status(int status) {
 Result<int> spawn_and_wait(const std::vector<std::string>& argv,
                            const std::optional<std::string>& input) {
   std::vector<char*> args;
+  args.reserve(argv.size());
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
 
@@ -193,8 +194,9 @@ std::optional<uint32_t> table_by_name(std::string_view name) {
     if (DIR* d = opendir(dir)) {
       while (dirent* e = readdir(d)) {
         std::string_view file = e->d_name;
-        if (file.size() > 5 && file.ends_with(".conf"))
+        if (file.size() > 5 && file.ends_with(".conf")) {
           files.push_back(dir + ("/" + std::string(file)));
+        }
       }
       closedir(d);
     }
@@ -375,8 +377,9 @@ Status InterfaceSetup::add_default(const net::Prefix& prefix) {
         auto v6 = nl.table_has_routes(net::Family::kV6, table);
         if (!v6) return v6.take_error();
         if (!*v4 && !*v6) break;
-        if (table == UINT32_MAX)
+        if (table == UINT32_MAX) {
           return make_error("no free routing table above {}", kFirstAutoTable);
+        }
       }
       if (!context_.set_fwmark) {
         return make_error("routing {} through {} needs an fwmark, but none can be set",
@@ -436,7 +439,7 @@ Status InterfaceSetup::add_default(const net::Prefix& prefix) {
   if (auto st = kernel().nft_run(script); !st) {
     return make_error("nftables table {} {}: {}", pf, table, st.error().message);
   }
-  nft_families_.push_back(pf);
+  nft_families_.emplace_back(pf);
   return {};
 }
 
@@ -508,6 +511,7 @@ Result<InterfaceSetup> InterfaceSetup::up(const wireguard::WgQuickConfig& config
   const auto& dns = config.iface.dns_servers;
   if (!dns.empty()) {
     std::vector<std::string> servers;
+    servers.reserve(dns.size());
     for (const auto& s : dns) servers.push_back(s.to_string());
     std::string records;
     for (const auto& s : servers) records += "nameserver " + s + "\n";
@@ -582,9 +586,10 @@ void InterfaceSetup::undo(std::vector<std::string>& failures) {
     const std::string table = "waypost-" + context_.ifname;
     // Declaring the table first makes the delete succeed even if it is already gone.
     auto st = kernel().nft_run(fmt::format("add table {0} {1}\ndelete table {0} {1}\n", pf, table));
-    if (!st)
+    if (!st) {
       failures.push_back(
           fmt::format("remove nftables table {} {}: {}", pf, table, st.error().message));
+    }
   }
   nft_families_.clear();
   if (netlink_) {

@@ -38,7 +38,7 @@ Status drop_privileges() {
   __user_cap_data_struct data[2]{};
   if (!capget_all(data)) return make_error("capget: {}", std::strerror(errno));
   for (int i = 0; i < 2; ++i) {
-    const uint32_t keep = uint32_t(kKeep >> (32 * i));
+    const auto keep = uint32_t(kKeep >> (32 * i));
     data[i].effective &= keep;
     data[i].permitted &= keep;
     data[i].inheritable &= keep;

@@ -424,7 +424,7 @@ bool fragment_ipv4(const uint8_t* packet, uint32_t size, uint32_t mtu, uint8_t* 
     }
     scratch[0] = uint8_t(0x40 | this_header / 4);
     store_be16(scratch + 2, uint16_t(this_header + length));
-    uint16_t field = uint16_t((flags_offset & kIpv4Reserved) | (base + position) / 8);
+    auto field = uint16_t((flags_offset & kIpv4Reserved) | (base + position) / 8);
     if (!last || more_after) {
       field |= kIpv4MoreFragments;
     }

@@ -296,7 +296,7 @@ void LargePacketLossDetector::on_tcp_segment(const uint8_t* packet, uint32_t siz
     return;
   }
   slot->last_seen = now;
-  const int32_t delta = int32_t(seq - slot->seq);
+  const auto delta = int32_t(seq - slot->seq);
   if (delta > 0) {
     *slot = Slot{flow, seq, 1, now, now};  // progress
     return;

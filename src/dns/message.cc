@@ -439,7 +439,7 @@ size_t build_from_upstream(const Query& q, ByteSpan packet, const UpstreamScan& 
   }
   const size_t body = s.records_end - s.records_begin;
   const size_t opt = q.edns ? kOptSize : 0;
-  uint16_t flags = uint16_t(answer_flags(q, s.rcode) | (s.flags & kFlagAa));
+  auto flags = uint16_t(answer_flags(q, s.rcode) | (s.flags & kFlagAa));
   // AD only for clients that can make use of it (RFC 6840 section 5.8).
   if (secure && (q.dnssec_ok || (q.flags & kFlagAd))) flags |= kFlagAd;
   const size_t full = kHeaderSize + q.question_len + body + opt;

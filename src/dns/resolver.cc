@@ -206,7 +206,7 @@ void Resolver::Impl::unbound_callback(void* data, int err, ub_result* result) {
 }
 
 void Resolver::Impl::on_result(uintptr_t token, int err, ub_result* result) {
-  const uint32_t idx = uint32_t(token >> kGenBits);
+  const auto idx = uint32_t(token >> kGenBits);
   if (idx >= slots.size() || !slots[idx].used ||
       (slots[idx].generation & kGenMask) != (token & kGenMask)) {
     if (result) ub_resolve_free(result);
@@ -290,14 +290,16 @@ void Resolver::Impl::link_tail(uint32_t idx) {
 
 void Resolver::Impl::release_slot(uint32_t idx) {
   Pending& p = slots[idx];
-  if (p.prev != kNil)
+  if (p.prev != kNil) {
     slots[p.prev].next = p.next;
-  else
+  } else {
     head = p.next;
-  if (p.next != kNil)
+  }
+  if (p.next != kNil) {
     slots[p.next].prev = p.prev;
-  else
+  } else {
     tail = p.prev;
+  }
   p.used = false;
   ++p.generation;
   --p.ub->inflight;
@@ -413,8 +415,9 @@ Result<std::unique_ptr<Resolver>> Resolver::start(const ResolverConfig& config,
   if (auto st = impl->open_sockets(); !st) return st.take_error();
   impl->slots.reserve(std::min<size_t>(config.max_inflight, 1024));
   std::string upstreams;
-  for (const auto& u : config.upstreams)
+  for (const auto& u : config.upstreams) {
     upstreams += (upstreams.empty() ? "" : ", ") + u.to_string();
+  }
   spdlog::info("DNS resolver on {} (UDP, TCP) -> {} ({}), DNSSEC {}, ad blocking {}",
                fmt::join(impl->labels, ", "), upstreams,
                config.encryption ? "DNS-over-TLS" : "plain DNS", config.dnssec ? "on" : "off",

@@ -8,7 +8,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -17,6 +16,7 @@
 
 #include <array>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <ctime>
 #include <unordered_map>
@@ -238,7 +238,7 @@ struct Resolver::Impl {
 
   // --- answering -----------------------------------------------------------------------------
 
-  MutableByteSpan answer_buffer() { return MutableByteSpan(tx.data() + 2, kMaxTcpMessage); }
+  MutableByteSpan answer_buffer() { return {tx.data() + 2, kMaxTcpMessage}; }
 
   void send_answer(const ReplyTo& to, size_t len);
 

@@ -190,7 +190,7 @@ struct UnboundLog::State {
 };
 
 UnboundLog& UnboundLog::instance() {
-  static UnboundLog* log = new UnboundLog();  // never destroyed: libunbound may log at exit
+  static auto* log = new UnboundLog();  // never destroyed: libunbound may log at exit
   return *log;
 }
 

@@ -168,6 +168,7 @@ void check_handshakes(const Options& o, System& sys, std::vector<Examined>& ifac
     say(o, fmt::format("waiting up to {} s for {} handshake{}...", kHandshakeWait.count() / 1000,
                        waiting, waiting == 1 ? "" : "s"));
     std::vector<InterfaceView> before;
+    before.reserve(ifaces.size());
     for (const auto& e : ifaces) before.push_back(e.view);
     const auto start = sys.now();
     const auto deadline = start + kHandshakeWait;
@@ -378,6 +379,7 @@ void check_dns(const Options& o, System& sys, const std::vector<Examined>& iface
     return;
   }
   std::vector<std::string> tunnels;
+  tunnels.reserve(ifaces.size());
   for (const auto& e : ifaces) tunnels.push_back(e.view.name);
   say(o, fmt::format("asking {} DNS server{} for {}...", targets.size(),
                      targets.size() == 1 ? "" : "s", o.dns_name));

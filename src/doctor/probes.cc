@@ -301,7 +301,7 @@ ProbeResult IcmpEchoProber::probe(uint32_t payload) {
     ssize_t n = ::recv(fd_.get(), buf, sizeof(buf), MSG_DONTWAIT);
     if (n < 0) continue;  // an asynchronous error: the error queue has it (POLLERR next turn)
     const uint8_t* icmp = buf;
-    size_t len = size_t(n);
+    auto len = size_t(n);
     if (!v6 && raw_) {
       // Raw IPv4 sockets see the IP header.
       if (len < 20 || (buf[0] >> 4) != 4) continue;
@@ -391,8 +391,9 @@ Result<std::string> udp_dns_exchange(const net::IpAddress& dns_server, std::stri
     char buf[4096];
     ssize_t n = ::recv(fd.get(), buf, sizeof(buf), 0);
     if (n < 0) {
-      if (errno == ECONNREFUSED)
+      if (errno == ECONNREFUSED) {
         return make_error("connection refused (nothing listens on port 53)");
+      }
       if (errno == EINTR) continue;
       return make_error("{}", std::strerror(errno));
     }

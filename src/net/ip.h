@@ -32,6 +32,7 @@ struct IpAddress {
   bool is_v4() const { return family == Family::kV4; }
   std::string to_string() const;
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 false positive on a defaulted <=>
   auto operator<=>(const IpAddress&) const = default;
 };
 
@@ -48,6 +49,7 @@ struct Prefix {
   bool is_default() const { return length == 0; }
   std::string to_string() const;
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 false positive on a defaulted <=>
   auto operator<=>(const Prefix&) const = default;
 };
 

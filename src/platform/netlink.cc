@@ -1,6 +1,5 @@
 #include "platform/netlink.h"
 
-#include <errno.h>
 #include <linux/fib_rules.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
@@ -12,6 +11,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <utility>
 
@@ -84,12 +84,12 @@ class Request {
     return at;
   }
   void end_nested(size_t at) {
-    uint16_t len = uint16_t(buf_.size() - at);
+    auto len = uint16_t(buf_.size() - at);
     std::memcpy(buf_.data() + at + offsetof(rtattr, rta_len), &len, sizeof(len));
   }
 
   std::vector<uint8_t>& finish() {
-    uint32_t len = uint32_t(buf_.size());
+    auto len = uint32_t(buf_.size());
     std::memcpy(buf_.data() + offsetof(nlmsghdr, nlmsg_len), &len, sizeof(len));
     return buf_;
   }
@@ -570,7 +570,7 @@ Result<std::vector<Route>> Netlink::routes(net::Family family, uint32_t table) {
     }
     route.metric = attrs.u32(RTA_PRIORITY).value_or(0);
     route.mtu = metrics_mtu(attrs);
-    out.push_back(std::move(route));
+    out.push_back(route);
   }
   return out;
 }

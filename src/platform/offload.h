@@ -20,7 +20,7 @@ namespace waypost::platform {
 // The virtio-net header that prefixes every packet on an IFF_VNET_HDR TUN device (the layout of
 // struct virtio_net_hdr in <linux/virtio_net.h>, which is not valid C++, hence restated here;
 // fields are in host byte order on a TUN device).
-struct virtio_net_hdr {
+struct virtio_net_hdr {  // NOLINT(readability-identifier-naming): the kernel's name
   uint8_t flags;
   uint8_t gso_type;
   uint16_t hdr_len;

@@ -1,9 +1,9 @@
 #include "platform/sysctl.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 namespace waypost::platform {

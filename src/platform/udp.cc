@@ -169,7 +169,7 @@ size_t UdpSocket::receive(int max_calls, const Deliver& deliver) {
           }
         }
       }
-      uint8_t* base = static_cast<uint8_t*>(iov[i].iov_base);
+      auto* base = static_cast<uint8_t*>(iov[i].iov_base);
       // A GRO buffer holds datagrams of `seg` bytes back to back; the last may be shorter.
       for (size_t off = 0; off < msgs[i].msg_len; off += seg) {
         size_t len = std::min(seg, size_t(msgs[i].msg_len) - off);
@@ -239,7 +239,7 @@ void UdpSocket::send_queued(bool use_gso) {
       c->cmsg_level = SOL_UDP;
       c->cmsg_type = UDP_SEGMENT;
       c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-      uint16_t seg = uint16_t(first.size);
+      auto seg = uint16_t(first.size);
       std::memcpy(CMSG_DATA(c), &seg, sizeof(seg));
     }
     ++nmsg;
@@ -256,7 +256,7 @@ void UdpSocket::send_queued(bool use_gso) {
         spdlog::info("UDP segmentation offload unavailable ({}); sending datagrams singly",
                      std::strerror(errno));
         gso_ = false;
-        size_t first_queued = size_t(msgs[done].msg_hdr.msg_iov - iov.data());
+        auto first_queued = size_t(msgs[done].msg_hdr.msg_iov - iov.data());
         std::vector<Queued> rest(queue_.begin() + long(first_queued), queue_.end());
         queue_.swap(rest);
         send_queued(false);

@@ -267,7 +267,7 @@ std::string apple_mobileconfig(const ServerConfig& config, const ServerState& st
   const std::string profile_uuid = stable_uuid("profile", config, user, os);
 
   Plist p;
-  p.line("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+  p.line(R"(<?xml version="1.0" encoding="UTF-8"?>)");
   p.line(
       "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" "
       "\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">");

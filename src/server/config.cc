@@ -495,7 +495,7 @@ Reader set_bool(T ServerConfig::*member) {
 }
 
 template <typename T>
-Reader set_uint(T ServerConfig::*member, uint32_t min, uint32_t max, std::string what) {
+Reader set_uint(T ServerConfig::*member, uint32_t min, uint32_t max, const std::string& what) {
   return [member, min, max, what](const Field& f, ServerConfig& c) -> Status {
     auto v = read_uint(f, min, max, what);
     if (!v) {

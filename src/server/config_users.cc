@@ -181,7 +181,7 @@ Result<std::string> replace_users(std::string_view yaml, const UsersKey& key,
   }
   ++pos;
   // Offset of the key line in the whole text.
-  const size_t key_offset = size_t(key_line.data() - yaml.data());
+  const auto key_offset = size_t(key_line.data() - yaml.data());
   const size_t after_colon = key_offset + pos;
 
   // The first significant character after the colon decides between a flow list and a block
@@ -282,7 +282,7 @@ Result<std::string> replace_users(std::string_view yaml, const UsersKey& key,
     }
   }
   if (end + 1 < lines.size()) {
-    const size_t tail = size_t(lines[end + 1].content.data() - yaml.data());
+    const auto tail = size_t(lines[end + 1].content.data() - yaml.data());
     out += yaml.substr(tail);
   }
   return out;

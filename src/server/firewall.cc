@@ -53,8 +53,9 @@ std::string firewall_script(const ServerConfig& config) {
     // Clients route ::/0 into the tunnel; with IPv6 off it ends here instead of leaking.
     s += fmt::format("    iifname \"{}\" meta nfproto ipv6 drop\n", wg);
   }
-  if (config.between_clients_drop)
+  if (config.between_clients_drop) {
     s += fmt::format("    iifname \"{}\" oifname \"{}\" drop\n", wg, wg);
+  }
   if (config.block_smb) {
     s += fmt::format("    iifname \"{}\" tcp dport 445 drop\n", wg);
     s += fmt::format("    oifname \"{}\" tcp dport 445 drop\n", wg);
@@ -84,7 +85,7 @@ Result<ServerNetworking> ServerNetworking::apply(const ServerConfig& config) {
   ServerNetworking n;
   n.table_ = firewall_table_name(config);
   std::vector<std::string> keys = {"net.ipv4.ip_forward"};
-  if (config.ipv6) keys.push_back("net.ipv6.conf.all.forwarding");
+  if (config.ipv6) keys.emplace_back("net.ipv6.conf.all.forwarding");
   for (const auto& key : keys) {
     auto old = platform::sysctl_read(key);
     if (!old) {

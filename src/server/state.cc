@@ -188,7 +188,7 @@ Result<ServerState> parse_state_json(std::string_view text) {
   if (users != j.end()) {
     if (!users->is_object()) return make_error("state.json: users must be an object");
     for (auto it = users->begin(); it != users->end(); ++it) {
-      const std::string name = it.key();
+      const std::string& name = it.key();
       const auto& uj = it.value();
       if (!uj.is_object()) return make_error("state.json: user '{}' must be an object", name);
       UserState u;
@@ -199,16 +199,18 @@ Result<ServerState> parse_state_json(std::string_view text) {
       auto k = crypto::private_key_from_base64(*upk);
       auto p = crypto::private_key_from_base64(*psk);
       auto a = net::IpAddress::parse(*ip4);
-      if (!k || !p || !a || !a->is_v4())
+      if (!k || !p || !a || !a->is_v4()) {
         return make_error("state.json: user '{}' is invalid", name);
+      }
       u.private_key = *k;
       u.public_key = crypto::public_from_private(u.private_key);
       u.preshared_key = *p;
       u.ipv4 = *a;
       if (auto ip6 = get_string(uj, "ipv6")) {
         auto a6 = net::IpAddress::parse(*ip6);
-        if (!a6 || a6->is_v4())
+        if (!a6 || a6->is_v4()) {
           return make_error("state.json: user '{}' has an invalid ipv6", name);
+        }
         u.ipv6 = *a6;
       }
       if (auto c = uj.find("created"); c != uj.end() && c->is_number_integer()) {

@@ -41,7 +41,7 @@ void CookieChecker::cookie_for(Mac& out, const net::Endpoint& source, const Cloc
     secret_birth_ = clock.now();
   }
   // The address as it appears on the wire: 4 or 16 address bytes, then the port (big endian).
-  const uint8_t* port = reinterpret_cast<const uint8_t*>(&source.addr.sin6_port);
+  const auto* port = reinterpret_cast<const uint8_t*>(&source.addr.sin6_port);
   if (source.is_v4()) {
     crypto::blake2s_mac(out, secret_.span(), {{&source.addr.sin6_addr.s6_addr[12], 4}, {port, 2}});
   } else {

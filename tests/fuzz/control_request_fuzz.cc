@@ -76,8 +76,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Refusing is only for an oversized unterminated line (the 1 MiB limit).
     const size_t last = stream.substr(0, pos).rfind('\n');
     const size_t pending = last == std::string_view::npos ? pos : pos - last - 1;
-    if (pending <= (1u << 20))
+    if (pending <= (1u << 20)) {
       fail("session refused a small pending line", std::to_string(pending));
+    }
   }
   return 0;
 }

@@ -269,7 +269,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint8_t flags = data[6];
   const uint8_t seed = data[7];
   const uint8_t* packet = data + 8;
-  const uint32_t n = uint32_t(size - 8);
+  const auto n = uint32_t(size - 8);
 
   // Copies keep sanitizers watching the exact packet bounds.
   const Bytes exact(packet, packet + n);

@@ -74,7 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!parsed->users.empty()) {
     // Keep some, drop some, add one: the common `users add`/`users remove` shapes.
     std::vector<std::string> users(parsed->users.begin() + 1, parsed->users.end());
-    users.push_back("new-user");
+    users.emplace_back("new-user");
     check_rewrite(text, *parsed, users);
   }
   return 0;

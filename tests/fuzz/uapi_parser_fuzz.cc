@@ -78,12 +78,12 @@ std::vector<Outcome> run(std::string_view stream, uint8_t chunking) {
         if (next->error().code != wg::kUapiErrorProtocol) {
           fail("reader error with wrong code", next->error().message);
         }
-        out.push_back("error");
+        out.emplace_back("error");
         return out;
       }
       const auto& req = next->value();
       if (req.kind == UapiRequestReader::Kind::kGet) {
-        out.push_back("get");
+        out.emplace_back("get");
       } else {
         if (req.body.find("\n\n") != std::string::npos || req.body.starts_with("\n")) {
           fail("set body contains its terminator", req.body);

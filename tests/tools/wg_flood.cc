@@ -34,7 +34,6 @@
 #include <netinet/in.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 #include <csignal>
 
@@ -46,6 +45,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -225,7 +225,7 @@ void random_in_prefix(const Prefix& p, Prng& rng, uint8_t* out) {
   rng.fill(rnd, n);
   for (size_t i = 0; i < n; ++i) {
     const int bits_kept = std::clamp(p.length - int(i) * 8, 0, 8);
-    const uint8_t mask = uint8_t(0xff00 >> bits_kept);
+    const auto mask = uint8_t(0xff00 >> bits_kept);
     out[i] = uint8_t((p.base.bytes[i] & mask) | (rnd[i] & ~mask));
   }
 }
@@ -282,16 +282,17 @@ bool parse_hex_line(std::string_view line, std::vector<uint8_t>& out) {
   int hi = -1;
   for (char c : line) {
     int v;
-    if (c >= '0' && c <= '9')
+    if (c >= '0' && c <= '9') {
       v = c - '0';
-    else if (c >= 'a' && c <= 'f')
+    } else if (c >= 'a' && c <= 'f') {
       v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F')
+    } else if (c >= 'A' && c <= 'F') {
       v = c - 'A' + 10;
-    else if (c == ' ' || c == '\t' || c == ':' || c == '\r')
+    } else if (c == ' ' || c == '\t' || c == ':' || c == '\r') {
       continue;
-    else
+    } else {
       return false;
+    }
     if (hi < 0) {
       hi = v;
     } else {
@@ -337,11 +338,11 @@ bool load_pcap(const std::vector<uint8_t>& f, int dport, std::vector<std::vector
   uint32_t magic;
   std::memcpy(&magic, f.data(), 4);
   bool swap;
-  if (magic == 0xa1b2c3d4 || magic == 0xa1b23c4d)
+  if (magic == 0xa1b2c3d4 || magic == 0xa1b23c4d) {
     swap = false;
-  else if (magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1)
+  } else if (magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1) {
     swap = true;
-  else {
+  } else {
     err = "not a classic pcap file";
     return false;
   }
@@ -428,8 +429,9 @@ bool load_replay(const std::string& path, int dport, std::vector<std::vector<uin
     std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
     ++lineno;
-    if (const size_t hash = line.find('#'); hash != std::string_view::npos)
+    if (const size_t hash = line.find('#'); hash != std::string_view::npos) {
       line = line.substr(0, hash);
+    }
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     if (!parse_hex_line(line, dg) || dg.empty() || dg.size() > kMaxPayload) {
       err = path + ":" + std::to_string(lineno) + ": not a hex datagram";
@@ -524,8 +526,9 @@ Options parse_options(int argc, char** argv) {
   if (o.min_size < 1 || o.max_size < o.min_size || o.max_size > 1472) {
     usage("need 1 <= --min-size <= --max-size <= 1472");
   }
-  if (o.spoof && o.spoof->base.family != o.target->family)
+  if (o.spoof && o.spoof->base.family != o.target->family) {
     usage("--spoof-from family differs from --target's");
+  }
   if (o.spoof && o.bind) usage("--bind and --spoof-from exclude each other");
   if (o.bind && o.bind->family != o.target->family) usage("--bind family differs from --target's");
   if (o.mode == "initiations" && o.pubkey.empty()) usage("initiations needs --pubkey");
@@ -567,8 +570,9 @@ int main(int argc, char** argv) {
   }
 
   uint64_t seed = o.seed;
-  if (seed == 0 && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+  if (seed == 0 && getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
     seed = uint64_t(time(nullptr));
+  }
   Prng rng(seed);
 
   // Packet cap: --count, else what the rate allows in the duration; always the hard cap.
@@ -628,7 +632,7 @@ int main(int argc, char** argv) {
   const double start = now_seconds();
   const double deadline = start + o.duration;
   double now = start;
-  uint16_t ip_id = uint16_t(rng.next());
+  auto ip_id = uint16_t(rng.next());
 
   struct sigaction sa {};
   sa.sa_handler = on_signal;

@@ -46,6 +46,7 @@ Fixture make_fixture(const std::function<void(ServerConfig&)>& tweak = {}) {
 
 std::vector<std::string> strings(const std::vector<net::Prefix>& v) {
   std::vector<std::string> out;
+  out.reserve(v.size());
   for (const auto& p : v) {
     out.push_back(p.to_string());
   }
@@ -54,6 +55,7 @@ std::vector<std::string> strings(const std::vector<net::Prefix>& v) {
 
 std::vector<std::string> strings(const std::vector<net::IpAddress>& v) {
   std::vector<std::string> out;
+  out.reserve(v.size());
   for (const auto& a : v) {
     out.push_back(a.to_string());
   }
@@ -322,7 +324,8 @@ struct QrModules {
   int width = 0;
   std::vector<bool> dark;
   bool at(int x, int y) const {
-    return x >= 0 && y >= 0 && x < width && y < width && dark[size_t(y * width + x)];
+    return x >= 0 && y >= 0 && x < width && y < width &&
+           dark[size_t(y) * size_t(width) + size_t(x)];
   }
 };
 

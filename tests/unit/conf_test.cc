@@ -23,6 +23,7 @@ std::string b64(std::span<const uint8_t> k) {
 
 std::vector<std::string> strings(const std::vector<net::Prefix>& v) {
   std::vector<std::string> out;
+  out.reserve(v.size());
   for (const auto& p : v) {
     out.push_back(p.to_string());
   }
@@ -31,6 +32,7 @@ std::vector<std::string> strings(const std::vector<net::Prefix>& v) {
 
 std::vector<std::string> strings(const std::vector<net::IpAddress>& v) {
   std::vector<std::string> out;
+  out.reserve(v.size());
   for (const auto& a : v) {
     out.push_back(a.to_string());
   }
@@ -239,7 +241,9 @@ TEST(Conf, AddressKeepsHostBitsAllowedIpsClearsThem) {
 }
 
 TEST(Conf, NumericValueForms) {
-  auto iface = [](std::string body) { return parse_ok("[Interface]\n" + body + "\n").iface; };
+  auto iface = [](const std::string& body) {
+    return parse_ok("[Interface]\n" + body + "\n").iface;
+  };
   EXPECT_EQ(iface("FwMark = off").fwmark, 0u);
   EXPECT_EQ(iface("FwMark = OFF").fwmark, 0u);
   EXPECT_EQ(iface("FwMark = 0").fwmark, 0u);
@@ -256,7 +260,7 @@ TEST(Conf, NumericValueForms) {
   EXPECT_EQ(iface("Table = vpn_routes").table, "vpn_routes");
   EXPECT_TRUE(iface("SaveConfig = true").save_config);
   EXPECT_FALSE(iface("SaveConfig = False").save_config);
-  auto peer = [](std::string body) {
+  auto peer = [](const std::string& body) {
     return parse_ok(std::string("[Peer]\nPublicKey = ") + kKey1 + "\n" + body + "\n").peers[0];
   };
   EXPECT_EQ(peer("PersistentKeepalive = 0").persistent_keepalive, 0);

@@ -17,7 +17,7 @@ std::vector<uint8_t> wire(const char* dotted) {
 
 // A response: header, question, then A records with the given TTLs (compressed owner names),
 // then an OPT record (whose "TTL" field must never be touched).
-std::vector<uint8_t> answer(const std::vector<uint8_t>& qname, std::vector<uint32_t> ttls,
+std::vector<uint8_t> answer(const std::vector<uint8_t>& qname, const std::vector<uint32_t>& ttls,
                             size_t* records_begin, size_t* records_end) {
   std::vector<uint8_t> p;
   // push_back one by one: GCC 12 warns (falsely) about inserting initializer lists here.

@@ -31,7 +31,8 @@ Parsed parse(std::string_view line) {
   return p;
 }
 
-std::shared_ptr<const Blocklist> lists(std::string_view text, std::vector<std::string> allow = {}) {
+std::shared_ptr<const Blocklist> lists(std::string_view text,
+                                       const std::vector<std::string>& allow = {}) {
   auto b = Blocklist::from_texts({text}, allow);
   EXPECT_TRUE(b.ok()) << (b.ok() ? "" : b.error().message);
   return *b;

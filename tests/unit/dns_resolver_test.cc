@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
 #include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -49,10 +49,10 @@ uint16_t free_port() {
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof(sa);
-    ::bind(u, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
-    ::getsockname(u, reinterpret_cast<sockaddr*>(&sa), &len);
+    const bool bound = ::bind(u, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0 &&
+                       ::getsockname(u, reinterpret_cast<sockaddr*>(&sa), &len) == 0;
     int t = ::socket(AF_INET, SOCK_STREAM, 0);
-    bool ok = ::bind(t, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
+    bool ok = bound && ::bind(t, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
     ::close(t);
     ::close(u);
     if (ok) return ntohs(sa.sin_port);
@@ -304,7 +304,7 @@ class UpstreamServer {
   uint16_t tls_port() const { return tls_port_; }
   std::string log() const {
     std::ifstream f(dir_ / "unbound.log");
-    return std::string(std::istreambuf_iterator<char>(f), {});
+    return {std::istreambuf_iterator<char>(f), {}};
   }
 
  private:
@@ -347,7 +347,7 @@ class DnsResolverTest : public ::testing::Test {
     c.dnssec = false;  // the test zone is unsigned and nothing here may reach the root
     c.adblocking = true;
     c.blocklists.push_back((dir_ / "block.hosts").string());
-    c.allowlist.push_back("ok.ads.waypost.example");
+    c.allowlist.emplace_back("ok.ads.waypost.example");
     c.upstream_timeout = millis(1500);
     return c;
   }
@@ -554,8 +554,8 @@ TEST_F(DnsResolverTest, ServfailWithinTheTimeoutWhenTheUpstreamIsDown) {
   sa.sin_family = AF_INET;
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(sa);
-  ::bind(silent, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
-  ::getsockname(silent, reinterpret_cast<sockaddr*>(&sa), &len);
+  ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+  ASSERT_EQ(::getsockname(silent, reinterpret_cast<sockaddr*>(&sa), &len), 0);
   auto c = config(fmt::format("127.0.0.1@{}", closed), false);
   c.upstreams.push_back(*parse_upstream(fmt::format("127.0.0.1@{}", ntohs(sa.sin_port)), false));
   c.upstream_timeout = millis(400);

@@ -9,13 +9,13 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <sched.h>
-#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -160,16 +160,16 @@ struct TempDir {
   std::string path;
 };
 
-net::Prefix P(std::string_view text) {
+net::Prefix pfx(std::string_view text) {
   return *net::Prefix::parse_interface_address(text);
 }
-net::Prefix AllowedIP(std::string_view text) {
+net::Prefix allowed_ip(std::string_view text) {
   return *net::Prefix::parse(text);
 }
 
 wireguard::ConfPeer peer(std::initializer_list<std::string_view> allowed) {
   wireguard::ConfPeer p;
-  for (auto a : allowed) p.allowed_ips.push_back(AllowedIP(a));
+  for (auto a : allowed) p.allowed_ips.push_back(allowed_ip(a));
   return p;
 }
 
@@ -194,7 +194,7 @@ bool link_is_up(const std::string& ifname) {
 }
 
 SetupContext context_for(const std::string& ifname, std::vector<uint32_t>* marks = nullptr,
-                         std::vector<net::Endpoint> endpoints = {}) {
+                         const std::vector<net::Endpoint>& endpoints = {}) {
   SetupContext ctx;
   ctx.ifname = ifname;
   ctx.set_fwmark = [marks](uint32_t mark) -> Status {
@@ -216,7 +216,7 @@ TEST(InterfaceSetup, AddressesExplicitMtuAndMainTableRoutes) {
     CHILD_REQUIRE_OK(index);
 
     wireguard::WgQuickConfig config;
-    config.iface.addresses = {P("10.0.0.2/24"), P("fd00::2/64")};
+    config.iface.addresses = {pfx("10.0.0.2/24"), pfx("fd00::2/64")};
     config.iface.mtu = 1380;
     config.peers.push_back(peer({"10.0.0.0/24", "192.168.5.7/32", "fd00:1::/64"}));
     config.peers.push_back(peer({"10.10.0.0/16", "10.0.0.9/32"}));
@@ -229,10 +229,10 @@ TEST(InterfaceSetup, AddressesExplicitMtuAndMainTableRoutes) {
 
     auto v4 = nl->addresses(*index, net::Family::kV4);
     CHILD_REQUIRE_OK(v4);
-    CHILD_CHECK(std::count(v4->begin(), v4->end(), P("10.0.0.2/24")) == 1);
+    CHILD_CHECK(std::count(v4->begin(), v4->end(), pfx("10.0.0.2/24")) == 1);
     auto v6 = nl->addresses(*index, net::Family::kV6);
     CHILD_REQUIRE_OK(v6);
-    CHILD_CHECK(std::count(v6->begin(), v6->end(), P("fd00::2/64")) == 1);
+    CHILD_CHECK(std::count(v6->begin(), v6->end(), pfx("fd00::2/64")) == 1);
     auto mtu = nl->link_mtu(*index);
     CHILD_REQUIRE_OK(mtu);
     CHILD_CHECK_EQ(*mtu, 1380u);
@@ -240,15 +240,15 @@ TEST(InterfaceSetup, AddressesExplicitMtuAndMainTableRoutes) {
 
     auto main4 = nl->routes(net::Family::kV4, platform::kMainTable);
     CHILD_REQUIRE_OK(main4);
-    CHILD_CHECK(has_route(*main4, AllowedIP("10.10.0.0/16"), *index));
-    CHILD_CHECK(has_route(*main4, AllowedIP("192.168.5.7/32"), *index));
+    CHILD_CHECK(has_route(*main4, allowed_ip("10.10.0.0/16"), *index));
+    CHILD_CHECK(has_route(*main4, allowed_ip("192.168.5.7/32"), *index));
     // 10.0.0.0/24 and 10.0.0.9/32 are covered by the address's subnet route: not added again.
-    CHILD_CHECK(has_route(*main4, AllowedIP("10.0.0.0/24"), *index));
-    CHILD_CHECK(!has_route(*main4, AllowedIP("10.0.0.9/32"), *index));
+    CHILD_CHECK(has_route(*main4, allowed_ip("10.0.0.0/24"), *index));
+    CHILD_CHECK(!has_route(*main4, allowed_ip("10.0.0.9/32"), *index));
     CHILD_CHECK_EQ(count_routes_via(*main4, *index), size_t(3));
     auto main6 = nl->routes(net::Family::kV6, platform::kMainTable);
     CHILD_REQUIRE_OK(main6);
-    CHILD_CHECK(has_route(*main6, AllowedIP("fd00:1::/64"), *index));
+    CHILD_CHECK(has_route(*main6, allowed_ip("fd00:1::/64"), *index));
 
     // No policy routing, no firewall without a /0.
     auto rules = nl->rules(net::Family::kV4);
@@ -281,8 +281,8 @@ TEST(InterfaceSetup, AutomaticMtu) {
     CHILD_REQUIRE_OK(nl->set_mtu(*i1, 1300));
     CHILD_REQUIRE_OK(nl->set_link_up(*i0));
     CHILD_REQUIRE_OK(nl->set_link_up(*i1));
-    CHILD_REQUIRE_OK(nl->add_address(*i0, P("192.0.2.1/24")));
-    CHILD_REQUIRE_OK(nl->add_address(*i1, P("198.51.100.1/24")));
+    CHILD_REQUIRE_OK(nl->add_address(*i0, pfx("192.0.2.1/24")));
+    CHILD_REQUIRE_OK(nl->add_address(*i1, pfx("198.51.100.1/24")));
     CHILD_CHECK(system("ip route add 203.0.113.0/24 dev up0 mtu 1280") == 0);
 
     wireguard::WgQuickConfig config;  // no MTU=: automatic
@@ -369,11 +369,11 @@ TEST(InterfaceSetup, NumberedNamedAndOffTables) {
     CHILD_CHECK(marks.empty());
     auto t4 = nl->routes(net::Family::kV4, 1234);
     CHILD_REQUIRE_OK(t4);
-    CHILD_CHECK(has_route(*t4, AllowedIP("0.0.0.0/0"), *index));
-    CHILD_CHECK(has_route(*t4, AllowedIP("10.20.0.0/16"), *index));
+    CHILD_CHECK(has_route(*t4, allowed_ip("0.0.0.0/0"), *index));
+    CHILD_CHECK(has_route(*t4, allowed_ip("10.20.0.0/16"), *index));
     auto t6 = nl->routes(net::Family::kV6, 1234);
     CHILD_REQUIRE_OK(t6);
-    CHILD_CHECK(has_route(*t6, AllowedIP("::/0"), *index));
+    CHILD_CHECK(has_route(*t6, allowed_ip("::/0"), *index));
     auto main4 = nl->routes(net::Family::kV4, platform::kMainTable);
     CHILD_REQUIRE_OK(main4);
     CHILD_CHECK_EQ(count_routes_via(*main4, *index), size_t(0));
@@ -394,7 +394,7 @@ TEST(InterfaceSetup, NumberedNamedAndOffTables) {
     CHILD_CHECK_EQ(setup->table(), platform::kMainTable);
     main4 = nl->routes(net::Family::kV4, platform::kMainTable);
     CHILD_REQUIRE_OK(main4);
-    CHILD_CHECK(has_route(*main4, AllowedIP("10.30.0.0/16"), *index));
+    CHILD_CHECK(has_route(*main4, allowed_ip("10.30.0.0/16"), *index));
 
     // Table=off: no routes at all.
     config.iface.table = "off";
@@ -404,7 +404,7 @@ TEST(InterfaceSetup, NumberedNamedAndOffTables) {
     CHILD_CHECK_EQ(setup->table(), 0u);
     main4 = nl->routes(net::Family::kV4, platform::kMainTable);
     CHILD_REQUIRE_OK(main4);
-    CHILD_CHECK(!has_route(*main4, AllowedIP("10.40.0.0/16"), *index));
+    CHILD_CHECK(!has_route(*main4, allowed_ip("10.40.0.0/16"), *index));
     auto busy = nl->table_has_routes(net::Family::kV4, 51820);
     CHILD_REQUIRE_OK(busy);
     CHILD_CHECK(!*busy);
@@ -452,7 +452,7 @@ TEST(InterfaceSetup, DefaultRouteUsesPolicyRoutingAndFirewall) {
     CHILD_REQUIRE_OK(index);
 
     wireguard::WgQuickConfig config;
-    config.iface.addresses = {P("10.0.0.2/32"), P("fd00::2/128")};
+    config.iface.addresses = {pfx("10.0.0.2/32"), pfx("fd00::2/128")};
     config.iface.mtu = 1420;
     config.peers.push_back(peer({"0.0.0.0/0", "::/0", "10.99.0.0/16"}));
     std::vector<uint32_t> marks;
@@ -471,15 +471,15 @@ TEST(InterfaceSetup, DefaultRouteUsesPolicyRoutingAndFirewall) {
 
     auto t4 = nl->routes(net::Family::kV4, 51820);
     CHILD_REQUIRE_OK(t4);
-    CHILD_CHECK(has_route(*t4, AllowedIP("0.0.0.0/0"), *index));
+    CHILD_CHECK(has_route(*t4, allowed_ip("0.0.0.0/0"), *index));
     auto t6 = nl->routes(net::Family::kV6, 51820);
     CHILD_REQUIRE_OK(t6);
-    CHILD_CHECK(has_route(*t6, AllowedIP("::/0"), *index));
+    CHILD_CHECK(has_route(*t6, allowed_ip("::/0"), *index));
     // Other prefixes still go into the main table.
     auto main4 = nl->routes(net::Family::kV4, platform::kMainTable);
     CHILD_REQUIRE_OK(main4);
-    CHILD_CHECK(has_route(*main4, AllowedIP("10.99.0.0/16"), *index));
-    CHILD_CHECK(!has_route(*main4, AllowedIP("0.0.0.0/0"), *index));
+    CHILD_CHECK(has_route(*main4, allowed_ip("10.99.0.0/16"), *index));
+    CHILD_CHECK(!has_route(*main4, allowed_ip("0.0.0.0/0"), *index));
 
     auto valid_mark = platform::sysctl_read("net.ipv4.conf.all.src_valid_mark");
     CHILD_REQUIRE_OK(valid_mark);
@@ -524,8 +524,8 @@ TEST(InterfaceSetup, DefaultRoutePicksFreeTableOrConfiguredMark) {
     CHILD_REQUIRE_OK(o);
     CHILD_REQUIRE_OK(nl->set_link_up(*o));
     // Tables 51820 (IPv4) and 51821 (IPv6) are taken: wg-quick moves on to 51822.
-    CHILD_REQUIRE_OK(nl->add_route(*o, AllowedIP("10.1.0.0/16"), 51820));
-    CHILD_REQUIRE_OK(nl->add_route(*o, AllowedIP("fd01::/64"), 51821));
+    CHILD_REQUIRE_OK(nl->add_route(*o, allowed_ip("10.1.0.0/16"), 51820));
+    CHILD_REQUIRE_OK(nl->add_route(*o, allowed_ip("fd01::/64"), 51821));
 
     wireguard::WgQuickConfig config;
     config.iface.mtu = 1420;
@@ -640,7 +640,7 @@ TEST(InterfaceSetup, FailedPostUpUndoesPolicyRouting) {
   run_in_netns([](Checks& checks) {
     int tun = open_tun("wp0");
     wireguard::WgQuickConfig config;
-    config.iface.addresses = {P("10.0.0.2/32")};
+    config.iface.addresses = {pfx("10.0.0.2/32")};
     config.iface.mtu = 1420;
     config.iface.post_up = {"exit 1"};
     config.peers.push_back(peer({"0.0.0.0/0"}));
@@ -675,7 +675,7 @@ TEST(InterfaceSetup, ErrorsNameWhatFailed) {
     auto bad_name = InterfaceSetup::up(config, context_for("wp0; rm -rf /"));
     CHILD_CHECK(!bad_name.ok());
 
-    config.iface.addresses = {P("10.0.0.2/24"), P("10.0.0.2/24")};
+    config.iface.addresses = {pfx("10.0.0.2/24"), pfx("10.0.0.2/24")};
     auto dup = InterfaceSetup::up(config, context_for("wp0"));
     CHILD_CHECK(!dup.ok());
     if (!dup.ok()) {

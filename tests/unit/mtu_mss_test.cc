@@ -139,7 +139,7 @@ TEST(ClampMss, EveryOffsetMatchesFullRecomputation) {
     if (rng() % 2 != 0) {
       options.insert(options.end(), {3, 3, 7});  // window scale before
     }
-    const uint16_t mss = uint16_t(1000 + rng() % 64536);
+    const auto mss = uint16_t(1000 + rng() % 64536);
     const size_t value_at = 20 + options.size() + 2;  // from the start of the TCP header
     if (value_at % 2 == 1) {
       ++odd;
@@ -148,7 +148,7 @@ TEST(ClampMss, EveryOffsetMatchesFullRecomputation) {
     if (rng() % 2 != 0) {
       options.insert(options.end(), {4, 2});  // SACK permitted after
     }
-    const uint16_t max_mss = uint16_t(500 + rng() % 1500);
+    const auto max_mss = uint16_t(500 + rng() % 1500);
     const bool v6 = rng() % 2 != 0;
     Bytes p = v6 ? tcp_v6(options, kSyn) : tcp_v4(options, kSyn | kAck);
     const size_t t = v6 ? 40 : 20;

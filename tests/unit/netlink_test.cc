@@ -7,12 +7,12 @@
 #include <linux/if_tun.h>
 #include <poll.h>
 #include <sched.h>
-#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -113,10 +113,10 @@ int open_tun(const char* name) {
   return fd;
 }
 
-net::Prefix P(std::string_view text) {
+net::Prefix pfx(std::string_view text) {
   return *net::Prefix::parse_interface_address(text);
 }
-net::IpAddress A(std::string_view text) {
+net::IpAddress ip_addr(std::string_view text) {
   return *net::IpAddress::parse(text);
 }
 
@@ -193,18 +193,18 @@ TEST(Netlink, AddressesKeepHostBits) {
     CHILD_REQUIRE_OK(nl);
     auto index = nl->link_index("wp0");
     CHILD_REQUIRE_OK(index);
-    CHILD_REQUIRE_OK(nl->add_address(*index, P("10.9.0.2/24")));
-    CHILD_REQUIRE_OK(nl->add_address(*index, P("fd00:9::2/64")));
+    CHILD_REQUIRE_OK(nl->add_address(*index, pfx("10.9.0.2/24")));
+    CHILD_REQUIRE_OK(nl->add_address(*index, pfx("fd00:9::2/64")));
 
     auto v4 = nl->addresses(*index, net::Family::kV4);
     CHILD_REQUIRE_OK(v4);
     CHILD_CHECK_EQ(v4->size(), size_t(1));
-    CHILD_CHECK(std::count(v4->begin(), v4->end(), P("10.9.0.2/24")) == 1);
+    CHILD_CHECK(std::count(v4->begin(), v4->end(), pfx("10.9.0.2/24")) == 1);
     auto v6 = nl->addresses(*index, net::Family::kV6);
     CHILD_REQUIRE_OK(v6);
-    CHILD_CHECK(std::count(v6->begin(), v6->end(), P("fd00:9::2/64")) == 1);
+    CHILD_CHECK(std::count(v6->begin(), v6->end(), pfx("fd00:9::2/64")) == 1);
 
-    auto dup = nl->add_address(*index, P("10.9.0.2/24"));
+    auto dup = nl->add_address(*index, pfx("10.9.0.2/24"));
     CHILD_CHECK(!dup.ok());
     if (!dup.ok()) {
       // The kernel's extended ack may add its own explanation after the errno text.
@@ -244,25 +244,25 @@ TEST(Netlink, RoutesInMainAndNumberedTables) {
     CHILD_REQUIRE_OK(index);
     CHILD_REQUIRE_OK(nl->set_link_up(*index));
 
-    CHILD_REQUIRE_OK(nl->add_route(*index, P("10.0.0.0/24")));
-    CHILD_REQUIRE_OK(nl->add_route(*index, P("10.1.0.0/16"), 100));
-    CHILD_REQUIRE_OK(nl->add_route(*index, P("0.0.0.0/0"), 51820));
-    CHILD_REQUIRE_OK(nl->add_route(*index, P("::/0"), 51820));
-    CHILD_REQUIRE_OK(nl->add_route(*index, P("fd00:1::/64")));
+    CHILD_REQUIRE_OK(nl->add_route(*index, pfx("10.0.0.0/24")));
+    CHILD_REQUIRE_OK(nl->add_route(*index, pfx("10.1.0.0/16"), 100));
+    CHILD_REQUIRE_OK(nl->add_route(*index, pfx("0.0.0.0/0"), 51820));
+    CHILD_REQUIRE_OK(nl->add_route(*index, pfx("::/0"), 51820));
+    CHILD_REQUIRE_OK(nl->add_route(*index, pfx("fd00:1::/64")));
 
     auto main4 = nl->routes(net::Family::kV4, kMainTable);
     CHILD_REQUIRE_OK(main4);
-    CHILD_CHECK(has_route(*main4, P("10.0.0.0/24"), *index));
-    CHILD_CHECK(!has_route(*main4, P("10.1.0.0/16"), *index));
+    CHILD_CHECK(has_route(*main4, pfx("10.0.0.0/24"), *index));
+    CHILD_CHECK(!has_route(*main4, pfx("10.1.0.0/16"), *index));
     auto t100 = nl->routes(net::Family::kV4, 100);
     CHILD_REQUIRE_OK(t100);
-    CHILD_CHECK(has_route(*t100, P("10.1.0.0/16"), *index));
+    CHILD_CHECK(has_route(*t100, pfx("10.1.0.0/16"), *index));
     auto big = nl->routes(net::Family::kV4, 51820);
     CHILD_REQUIRE_OK(big);
-    CHILD_CHECK(big->size() == 1 && has_route(*big, P("0.0.0.0/0"), *index));
+    CHILD_CHECK(big->size() == 1 && has_route(*big, pfx("0.0.0.0/0"), *index));
     auto main6 = nl->routes(net::Family::kV6, kMainTable);
     CHILD_REQUIRE_OK(main6);
-    CHILD_CHECK(has_route(*main6, P("fd00:1::/64"), *index));
+    CHILD_CHECK(has_route(*main6, pfx("fd00:1::/64"), *index));
 
     auto has = nl->table_has_routes(net::Family::kV6, 51820);
     CHILD_REQUIRE_OK(has);
@@ -271,25 +271,25 @@ TEST(Netlink, RoutesInMainAndNumberedTables) {
     CHILD_REQUIRE_OK(has);
     CHILD_CHECK(!*has);
 
-    auto dup = nl->add_route(*index, P("0.0.0.0/0"), 51820);
+    auto dup = nl->add_route(*index, pfx("0.0.0.0/0"), 51820);
     CHILD_CHECK(!dup.ok());
     if (!dup.ok()) {
       CHILD_CHECK_EQ(dup.error().message,
                      std::string("add route 0.0.0.0/0 dev wp0 table 51820: File exists"));
     }
-    dup = nl->add_route(*index, P("10.0.0.0/24"));
+    dup = nl->add_route(*index, pfx("10.0.0.0/24"));
     CHILD_CHECK(!dup.ok());
     if (!dup.ok()) {
       CHILD_CHECK_EQ(dup.error().message,
                      std::string("add route 10.0.0.0/24 dev wp0 table main: File exists"));
     }
 
-    CHILD_REQUIRE_OK(nl->del_route(*index, P("0.0.0.0/0"), 51820));
-    CHILD_REQUIRE_OK(nl->del_route(*index, P("::/0"), 51820));
+    CHILD_REQUIRE_OK(nl->del_route(*index, pfx("0.0.0.0/0"), 51820));
+    CHILD_REQUIRE_OK(nl->del_route(*index, pfx("::/0"), 51820));
     has = nl->table_has_routes(net::Family::kV4, 51820);
     CHILD_REQUIRE_OK(has);
     CHILD_CHECK(!*has);
-    auto gone = nl->del_route(*index, P("::/0"), 51820);
+    auto gone = nl->del_route(*index, pfx("::/0"), 51820);
     CHILD_CHECK(!gone.ok());
     if (!gone.ok()) CHILD_CHECK(gone.error().code == ESRCH || gone.error().code == ENOENT);
     close(tun);
@@ -305,55 +305,55 @@ TEST(Netlink, RouteGetAndDefaultRoute) {
     auto index = nl->link_index("up0");
     CHILD_REQUIRE_OK(index);
     CHILD_REQUIRE_OK(nl->set_link_up(*index));
-    CHILD_REQUIRE_OK(nl->add_address(*index, P("192.0.2.1/24")));
+    CHILD_REQUIRE_OK(nl->add_address(*index, pfx("192.0.2.1/24")));
 
     auto none = nl->default_route(net::Family::kV4);
     CHILD_CHECK(!none.ok());
-    auto unreachable = nl->route_get(A("198.51.100.7"));
+    auto unreachable = nl->route_get(ip_addr("198.51.100.7"));
     CHILD_CHECK(!unreachable.ok());
     if (!unreachable.ok()) {
       CHILD_CHECK(unreachable.error().message.starts_with("route get 198.51.100.7: "));
     }
 
-    auto info = nl->route_get(A("192.0.2.55"));
+    auto info = nl->route_get(ip_addr("192.0.2.55"));
     CHILD_REQUIRE_OK(info);
     CHILD_CHECK_EQ(info->ifindex, *index);
     CHILD_CHECK_EQ(info->mtu, 0u);
-    CHILD_CHECK(info->prefsrc == A("192.0.2.1"));
+    CHILD_CHECK(info->prefsrc == ip_addr("192.0.2.1"));
 
     // A route with an MTU metric reports it; a default route via a gateway is found.
     CHILD_CHECK(system("ip route add 203.0.113.0/24 dev up0 mtu 1300") == 0);
     CHILD_CHECK(system("ip route add default via 192.0.2.254 dev up0 mtu 1400") == 0);
-    info = nl->route_get(A("203.0.113.9"));
+    info = nl->route_get(ip_addr("203.0.113.9"));
     CHILD_REQUIRE_OK(info);
     CHILD_CHECK_EQ(info->mtu, 1300u);
     auto def = nl->default_route(net::Family::kV4);
     CHILD_REQUIRE_OK(def);
     CHILD_CHECK_EQ(def->ifindex, *index);
     CHILD_CHECK_EQ(def->mtu, 1400u);
-    CHILD_CHECK(def->gateway == A("192.0.2.254"));
-    info = nl->route_get(A("8.8.8.8"));
+    CHILD_CHECK(def->gateway == ip_addr("192.0.2.254"));
+    info = nl->route_get(ip_addr("8.8.8.8"));
     CHILD_REQUIRE_OK(info);
-    CHILD_CHECK(info->gateway == A("192.0.2.254"));
+    CHILD_CHECK(info->gateway == ip_addr("192.0.2.254"));
 
     // The fwmark steers the lookup through policy rules.
     int tun2 = open_tun("wp0");
     auto wp = nl->link_index("wp0");
     CHILD_REQUIRE_OK(wp);
     CHILD_REQUIRE_OK(nl->set_link_up(*wp));
-    CHILD_REQUIRE_OK(nl->add_route(*wp, P("0.0.0.0/0"), 51820));
+    CHILD_REQUIRE_OK(nl->add_route(*wp, pfx("0.0.0.0/0"), 51820));
     CHILD_REQUIRE_OK(nl->add_rule(
         Rule{.family = net::Family::kV4, .table = 51820, .fwmark = 51820, .invert = true}));
-    info = nl->route_get(A("8.8.8.8"));
+    info = nl->route_get(ip_addr("8.8.8.8"));
     CHILD_REQUIRE_OK(info);
     CHILD_CHECK_EQ(info->ifindex, *wp);
-    info = nl->route_get(A("8.8.8.8"), 51820);
+    info = nl->route_get(ip_addr("8.8.8.8"), 51820);
     CHILD_REQUIRE_OK(info);
     CHILD_CHECK_EQ(info->ifindex, *index);
 
     // IPv6 lookups work the same way.
-    CHILD_REQUIRE_OK(nl->add_address(*index, P("2001:db8::1/64")));
-    info = nl->route_get(A("2001:db8::99"));
+    CHILD_REQUIRE_OK(nl->add_address(*index, pfx("2001:db8::1/64")));
+    info = nl->route_get(ip_addr("2001:db8::99"));
     CHILD_REQUIRE_OK(info);
     CHILD_CHECK_EQ(info->ifindex, *index);
     close(tun2);
@@ -436,12 +436,12 @@ TEST(Netlink, RouteMonitorSeesChanges) {
     // wait for quiet so that the next event is the route change.
     while (poll(&pfd, 1, 300) == 1) monitor->drain();
 
-    CHILD_REQUIRE_OK(nl->add_route(*index, P("10.5.0.0/16")));
+    CHILD_REQUIRE_OK(nl->add_route(*index, pfx("10.5.0.0/16")));
     pfd.revents = 0;
     CHILD_CHECK(poll(&pfd, 1, 2000) == 1);
     CHILD_CHECK(monitor->drain());
 
-    CHILD_REQUIRE_OK(nl->del_route(*index, P("10.5.0.0/16")));
+    CHILD_REQUIRE_OK(nl->del_route(*index, pfx("10.5.0.0/16")));
     pfd.revents = 0;
     CHILD_CHECK(poll(&pfd, 1, 2000) == 1);
     CHILD_CHECK(monitor->drain());

@@ -124,8 +124,9 @@ TEST_P(Offload, CoalescerRebuildsOneSuperPacket) {
   auto emit = [&](const TcpCoalescer::Group& g) {
     groups.push_back(g);
     std::vector<uint8_t> f;
-    for (size_t k = 0; k < g.count; ++k)
+    for (size_t k = 0; k < g.count; ++k) {
       f.insert(f.end(), g.pieces[k].data, g.pieces[k].data + g.pieces[k].len);
+    }
     flat.push_back(f);
   };
   for (auto& s : segs) c.add(s.data(), s.size(), emit);

@@ -35,7 +35,8 @@ struct Path {
 
 class Simulation {
  public:
-  Simulation(uint32_t floor, uint32_t ceiling, Path path) : search_(floor, ceiling), path_(path) {}
+  Simulation(uint32_t floor, uint32_t ceiling, Path path)
+      : search_(floor, ceiling), path_(std::move(path)) {}
 
   // Advances virtual time in 10 ms steps, delivering replies and sending due probes. `check`
   // runs after every step.

@@ -14,13 +14,13 @@
 namespace waypost::dataplane {
 namespace {
 
-net::Prefix P(std::string_view text) {
+net::Prefix pfx(std::string_view text) {
   auto p = net::Prefix::parse(text);
   EXPECT_TRUE(p.ok()) << text;
   return p.ok() ? *p : net::Prefix{};
 }
 
-net::IpAddress A(std::string_view text) {
+net::IpAddress ip_addr(std::string_view text) {
   auto a = net::IpAddress::parse(text);
   EXPECT_TRUE(a.ok()) << text;
   return a.ok() ? *a : net::IpAddress{};
@@ -36,7 +36,7 @@ struct Query {
 
 void check(const Trie& t, const std::vector<Query>& queries) {
   for (const auto& q : queries) {
-    const auto a = A(q.address);
+    const auto a = ip_addr(q.address);
     EXPECT_EQ(t.lookup(a), q.expected) << q.address;
     // The raw-byte forms must agree with the typed form.
     if (a.is_v4()) {
@@ -57,19 +57,19 @@ TEST(PrefixTrie, EmptyTrieMatchesNothing) {
   Trie t;
   EXPECT_EQ(t.size(), 0u);
   check(t, {{"0.0.0.0", 0}, {"10.1.2.3", 0}, {"::", 0}, {"fd00::1", 0}});
-  EXPECT_FALSE(t.remove(P("10.0.0.0/8")));
+  EXPECT_FALSE(t.remove(pfx("10.0.0.0/8")));
   EXPECT_EQ(t.remove_value(1), 0u);
 }
 
 TEST(PrefixTrie, OverlappingIpv4Prefixes) {
   Trie t;
-  t.insert(P("10.0.0.0/8"), 1);
-  t.insert(P("10.1.0.0/16"), 2);
-  t.insert(P("10.1.2.0/24"), 3);
-  t.insert(P("10.1.2.3/32"), 4);
-  t.insert(P("192.168.0.0/16"), 5);
-  t.insert(P("192.168.128.0/17"), 6);
-  t.insert(P("172.16.0.0/12"), 7);
+  t.insert(pfx("10.0.0.0/8"), 1);
+  t.insert(pfx("10.1.0.0/16"), 2);
+  t.insert(pfx("10.1.2.0/24"), 3);
+  t.insert(pfx("10.1.2.3/32"), 4);
+  t.insert(pfx("192.168.0.0/16"), 5);
+  t.insert(pfx("192.168.128.0/17"), 6);
+  t.insert(pfx("172.16.0.0/12"), 7);
   EXPECT_EQ(t.size(), 7u);
   check(t, {
                {"10.0.0.1", 1},
@@ -112,7 +112,7 @@ TEST(PrefixTrie, InsertionOrderDoesNotMatter) {
     std::shuffle(order.begin(), order.end(), rng);
     Trie t;
     for (size_t i : order) {
-      t.insert(P(routes[i].first), routes[i].second);
+      t.insert(pfx(routes[i].first), routes[i].second);
     }
     check(t, queries);
   }
@@ -120,15 +120,15 @@ TEST(PrefixTrie, InsertionOrderDoesNotMatter) {
 
 TEST(PrefixTrie, OverlappingIpv6Prefixes) {
   Trie t;
-  t.insert(P("fd00::/8"), 1);
-  t.insert(P("fd00:1::/32"), 2);
-  t.insert(P("fd00:1:2::/48"), 3);
-  t.insert(P("fd00:1:2:3::/64"), 4);
-  t.insert(P("fd00:1:2:3::1/128"), 5);
-  t.insert(P("2001:db8::/32"), 6);
+  t.insert(pfx("fd00::/8"), 1);
+  t.insert(pfx("fd00:1::/32"), 2);
+  t.insert(pfx("fd00:1:2::/48"), 3);
+  t.insert(pfx("fd00:1:2:3::/64"), 4);
+  t.insert(pfx("fd00:1:2:3::1/128"), 5);
+  t.insert(pfx("2001:db8::/32"), 6);
   // Prefix lengths on both sides of the 64-bit word boundary.
-  t.insert(P("2001:db8:0:0:8000::/65"), 7);
-  t.insert(P("2001:db8::/63"), 8);
+  t.insert(pfx("2001:db8:0:0:8000::/65"), 7);
+  t.insert(pfx("2001:db8::/63"), 8);
   check(t, {
                {"fd12::1", 1},
                {"fd00:1::1", 2},
@@ -149,24 +149,24 @@ TEST(PrefixTrie, OverlappingIpv6Prefixes) {
 
 TEST(PrefixTrie, DefaultRoutesPerFamily) {
   Trie t;
-  t.insert(P("0.0.0.0/0"), 1);
+  t.insert(pfx("0.0.0.0/0"), 1);
   check(t, {{"1.2.3.4", 1}, {"255.255.255.255", 1}, {"0.0.0.0", 1}, {"::1", 0}});
-  t.insert(P("::/0"), 2);
+  t.insert(pfx("::/0"), 2);
   check(t, {{"1.2.3.4", 1}, {"::1", 2}, {"ffff::", 2}});
-  t.insert(P("10.0.0.0/8"), 3);
-  t.insert(P("fd00::/8"), 4);
+  t.insert(pfx("10.0.0.0/8"), 3);
+  t.insert(pfx("fd00::/8"), 4);
   check(t, {{"10.9.9.9", 3}, {"11.9.9.9", 1}, {"fd00::9", 4}, {"fe00::9", 2}});
-  EXPECT_TRUE(t.remove(P("0.0.0.0/0")));
+  EXPECT_TRUE(t.remove(pfx("0.0.0.0/0")));
   check(t, {{"10.9.9.9", 3}, {"11.9.9.9", 0}, {"fe00::9", 2}});
   EXPECT_EQ(t.size(), 3u);
 }
 
 TEST(PrefixTrie, HostRoutes) {
   Trie t;
-  t.insert(P("192.0.2.1/32"), 1);
-  t.insert(P("192.0.2.2"), 2);  // a bare address is a /32
-  t.insert(P("2001:db8::1/128"), 3);
-  t.insert(P("2001:db8::"), 4);
+  t.insert(pfx("192.0.2.1/32"), 1);
+  t.insert(pfx("192.0.2.2"), 2);  // a bare address is a /32
+  t.insert(pfx("2001:db8::1/128"), 3);
+  t.insert(pfx("2001:db8::"), 4);
   check(t, {{"192.0.2.1", 1},
             {"192.0.2.2", 2},
             {"192.0.2.3", 0},
@@ -174,88 +174,89 @@ TEST(PrefixTrie, HostRoutes) {
             {"2001:db8::1", 3},
             {"2001:db8::", 4},
             {"2001:db8::2", 0}});
-  t.insert(P("255.255.255.255/32"), 5);
-  t.insert(P("0.0.0.0/32"), 6);
+  t.insert(pfx("255.255.255.255/32"), 5);
+  t.insert(pfx("0.0.0.0/32"), 6);
   check(t, {{"255.255.255.255", 5}, {"0.0.0.0", 6}, {"0.0.0.1", 0}});
 }
 
 TEST(PrefixTrie, InsertingAnExistingPrefixMovesIt) {
   Trie t;
-  t.insert(P("10.0.0.0/24"), 1);
-  t.insert(P("10.0.1.0/24"), 1);
-  t.insert(P("10.0.0.0/24"), 2);  // given to another peer, as `wg set ... allowed-ips`
+  t.insert(pfx("10.0.0.0/24"), 1);
+  t.insert(pfx("10.0.1.0/24"), 1);
+  t.insert(pfx("10.0.0.0/24"), 2);  // given to another peer, as `wg set ... allowed-ips`
   EXPECT_EQ(t.size(), 2u);
   check(t, {{"10.0.0.5", 2}, {"10.0.1.5", 1}});
   // The old owner no longer holds it.
-  EXPECT_FALSE(t.remove_if_value(P("10.0.0.0/24"), 1));
+  EXPECT_FALSE(t.remove_if_value(pfx("10.0.0.0/24"), 1));
   EXPECT_EQ(t.remove_value(1), 1u);
   check(t, {{"10.0.0.5", 2}, {"10.0.1.5", 0}});
 }
 
 TEST(PrefixTrie, HostBitsAreIgnoredOnInsertAndRemove) {
   Trie t;
-  net::Prefix sloppy{A("10.1.2.3"), 8};  // not produced by parse, but must not corrupt the trie
+  // Not produced by parse, but must not corrupt the trie.
+  net::Prefix sloppy{ip_addr("10.1.2.3"), 8};
   t.insert(sloppy, 1);
   check(t, {{"10.200.0.1", 1}, {"11.0.0.1", 0}});
   EXPECT_EQ(contents(t), (std::vector<std::pair<std::string, int>>{{"10.0.0.0/8", 1}}));
-  EXPECT_TRUE(t.remove(net::Prefix{A("10.9.9.9"), 8}));
+  EXPECT_TRUE(t.remove(net::Prefix{ip_addr("10.9.9.9"), 8}));
   EXPECT_EQ(t.size(), 0u);
 }
 
 TEST(PrefixTrie, OverlongPrefixIsIgnored) {
   Trie t;
-  t.insert(net::Prefix{A("10.0.0.0"), 33}, 1);
+  t.insert(net::Prefix{ip_addr("10.0.0.0"), 33}, 1);
   EXPECT_EQ(t.size(), 0u);
-  EXPECT_FALSE(t.remove(net::Prefix{A("10.0.0.0"), 33}));
+  EXPECT_FALSE(t.remove(net::Prefix{ip_addr("10.0.0.0"), 33}));
 }
 
 TEST(PrefixTrie, InsertingNoValueRemoves) {
   Trie t;
-  t.insert(P("10.0.0.0/8"), 1);
-  t.insert(P("10.0.0.0/8"), 0);
+  t.insert(pfx("10.0.0.0/8"), 1);
+  t.insert(pfx("10.0.0.0/8"), 0);
   EXPECT_EQ(t.size(), 0u);
   check(t, {{"10.0.0.1", 0}});
 }
 
 TEST(PrefixTrie, RemoveKeepsCoveringAndCoveredRoutes) {
   Trie t;
-  t.insert(P("10.0.0.0/8"), 1);
-  t.insert(P("10.1.0.0/16"), 2);
-  t.insert(P("10.1.1.0/24"), 3);
-  t.insert(P("10.1.2.0/24"), 4);
-  EXPECT_FALSE(t.remove(P("10.1.0.0/17")));  // not stored: nothing changes
-  EXPECT_FALSE(t.remove(P("10.0.0.0/7")));
+  t.insert(pfx("10.0.0.0/8"), 1);
+  t.insert(pfx("10.1.0.0/16"), 2);
+  t.insert(pfx("10.1.1.0/24"), 3);
+  t.insert(pfx("10.1.2.0/24"), 4);
+  EXPECT_FALSE(t.remove(pfx("10.1.0.0/17")));  // not stored: nothing changes
+  EXPECT_FALSE(t.remove(pfx("10.0.0.0/7")));
   EXPECT_EQ(t.size(), 4u);
-  EXPECT_TRUE(t.remove(P("10.1.0.0/16")));  // a middle node with two children
-  EXPECT_FALSE(t.remove(P("10.1.0.0/16")));
+  EXPECT_TRUE(t.remove(pfx("10.1.0.0/16")));  // a middle node with two children
+  EXPECT_FALSE(t.remove(pfx("10.1.0.0/16")));
   check(t, {{"10.1.1.1", 3}, {"10.1.2.1", 4}, {"10.1.3.1", 1}});
-  EXPECT_TRUE(t.remove(P("10.1.1.0/24")));  // a leaf whose parent is a bare branch point
+  EXPECT_TRUE(t.remove(pfx("10.1.1.0/24")));  // a leaf whose parent is a bare branch point
   check(t, {{"10.1.1.1", 1}, {"10.1.2.1", 4}});
-  EXPECT_TRUE(t.remove(P("10.0.0.0/8")));  // a node with one child
+  EXPECT_TRUE(t.remove(pfx("10.0.0.0/8")));  // a node with one child
   check(t, {{"10.1.1.1", 0}, {"10.1.2.1", 4}});
-  EXPECT_TRUE(t.remove(P("10.1.2.0/24")));
+  EXPECT_TRUE(t.remove(pfx("10.1.2.0/24")));
   EXPECT_EQ(t.size(), 0u);
   check(t, {{"10.1.2.1", 0}});
 }
 
 TEST(PrefixTrie, RemoveIfValue) {
   Trie t;
-  t.insert(P("fd00::/64"), 1);
-  EXPECT_FALSE(t.remove_if_value(P("fd00::/64"), 2));
-  EXPECT_EQ(t.lookup(A("fd00::1")), 1);
-  EXPECT_FALSE(t.remove_if_value(P("fd00::/63"), 1));
-  EXPECT_TRUE(t.remove_if_value(P("fd00::/64"), 1));
-  EXPECT_EQ(t.lookup(A("fd00::1")), 0);
+  t.insert(pfx("fd00::/64"), 1);
+  EXPECT_FALSE(t.remove_if_value(pfx("fd00::/64"), 2));
+  EXPECT_EQ(t.lookup(ip_addr("fd00::1")), 1);
+  EXPECT_FALSE(t.remove_if_value(pfx("fd00::/63"), 1));
+  EXPECT_TRUE(t.remove_if_value(pfx("fd00::/64"), 1));
+  EXPECT_EQ(t.lookup(ip_addr("fd00::1")), 0);
 }
 
 TEST(PrefixTrie, RemoveValueTakesEveryPrefixOfThatValue) {
   Trie t;
-  t.insert(P("10.0.0.0/8"), 1);
-  t.insert(P("10.1.0.0/16"), 2);
-  t.insert(P("10.1.1.0/24"), 1);
-  t.insert(P("0.0.0.0/0"), 1);
-  t.insert(P("fd00::/8"), 1);
-  t.insert(P("fd00:1::/32"), 2);
+  t.insert(pfx("10.0.0.0/8"), 1);
+  t.insert(pfx("10.1.0.0/16"), 2);
+  t.insert(pfx("10.1.1.0/24"), 1);
+  t.insert(pfx("0.0.0.0/0"), 1);
+  t.insert(pfx("fd00::/8"), 1);
+  t.insert(pfx("fd00:1::/32"), 2);
   EXPECT_EQ(t.remove_value(1), 4u);
   EXPECT_EQ(t.size(), 2u);
   check(t, {{"10.1.1.1", 2}, {"10.2.0.1", 0}, {"fd00:1::1", 2}, {"fd00:2::1", 0}});
@@ -265,12 +266,12 @@ TEST(PrefixTrie, RemoveValueTakesEveryPrefixOfThatValue) {
 
 TEST(PrefixTrie, ForEachListsPrefixesInOrder) {
   Trie t;
-  t.insert(P("fd00::/8"), 5);
-  t.insert(P("10.1.0.0/16"), 2);
-  t.insert(P("10.0.0.0/8"), 1);
-  t.insert(P("192.168.0.0/16"), 4);
-  t.insert(P("10.128.0.0/9"), 3);
-  t.insert(P("::/0"), 6);
+  t.insert(pfx("fd00::/8"), 5);
+  t.insert(pfx("10.1.0.0/16"), 2);
+  t.insert(pfx("10.0.0.0/8"), 1);
+  t.insert(pfx("192.168.0.0/16"), 4);
+  t.insert(pfx("10.128.0.0/9"), 3);
+  t.insert(pfx("::/0"), 6);
   const std::vector<std::pair<std::string, int>> expected = {
       {"10.0.0.0/8", 1},     {"10.1.0.0/16", 2}, {"10.128.0.0/9", 3},
       {"192.168.0.0/16", 4}, {"::/0", 6},        {"fd00::/8", 5},
@@ -281,7 +282,7 @@ TEST(PrefixTrie, ForEachListsPrefixesInOrder) {
   EXPECT_TRUE(contents(t).empty());
   check(t, {{"10.0.0.1", 0}, {"fd00::1", 0}});
   // Usable after clear.
-  t.insert(P("10.0.0.0/8"), 1);
+  t.insert(pfx("10.0.0.0/8"), 1);
   check(t, {{"10.0.0.1", 1}});
 }
 
@@ -292,13 +293,13 @@ TEST(PrefixTrie, PointerValues) {
   };
   Peer a{1}, b{2};
   PrefixTrie<const Peer*> t;
-  t.insert(P("0.0.0.0/0"), &a);
-  t.insert(P("10.0.0.0/8"), &b);
-  EXPECT_EQ(t.lookup(A("10.0.0.1")), &b);
-  EXPECT_EQ(t.lookup(A("8.8.8.8")), &a);
-  EXPECT_EQ(t.lookup(A("::1")), nullptr);
+  t.insert(pfx("0.0.0.0/0"), &a);
+  t.insert(pfx("10.0.0.0/8"), &b);
+  EXPECT_EQ(t.lookup(ip_addr("10.0.0.1")), &b);
+  EXPECT_EQ(t.lookup(ip_addr("8.8.8.8")), &a);
+  EXPECT_EQ(t.lookup(ip_addr("::1")), nullptr);
   EXPECT_EQ(t.remove_value(&b), 1u);
-  EXPECT_EQ(t.lookup(A("10.0.0.1")), &a);
+  EXPECT_EQ(t.lookup(ip_addr("10.0.0.1")), &a);
 }
 
 // ---- randomized comparison against a linear scan ----
@@ -401,7 +402,7 @@ TEST(PrefixTrie, RandomizedAgainstLinearScan) {
       EXPECT_TRUE(t.remove(p));
     }
     EXPECT_EQ(t.size(), 0u);
-    EXPECT_EQ(t.lookup(A("0.0.0.0")), 0);
+    EXPECT_EQ(t.lookup(ip_addr("0.0.0.0")), 0);
   }
 }
 
@@ -414,7 +415,7 @@ TEST(PrefixTrie, ManyPeers) {
     uint8_t raw[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, uint8_t(i >> 8), uint8_t(i)};
     t.insert(net::Prefix{net::IpAddress::v6_bytes(raw), 128}, i);
   }
-  t.insert(P("0.0.0.0/0"), 10001);
+  t.insert(pfx("0.0.0.0/0"), 10001);
   EXPECT_EQ(t.size(), 20001u);
   for (uint32_t i = 1; i <= 10000; i += 97) {
     const uint32_t addr = 0x0a000000u | i;
@@ -422,7 +423,7 @@ TEST(PrefixTrie, ManyPeers) {
     store_be32(raw, addr);
     EXPECT_EQ(t.lookup_v4(raw), i);
   }
-  EXPECT_EQ(t.lookup(A("10.0.39.17")), 10001u);  // 10000 < 0x2711
+  EXPECT_EQ(t.lookup(ip_addr("10.0.39.17")), 10001u);  // 10000 < 0x2711
   EXPECT_EQ(t.remove_value(5000), 2u);
   EXPECT_EQ(t.lookup(net::IpAddress::v4(0x0a000000u | 5000)), 10001u);
 }

@@ -16,6 +16,7 @@ using Strings = std::vector<std::string>;
 
 std::vector<std::string> strings(const std::vector<net::IpAddress>& v) {
   std::vector<std::string> out;
+  out.reserve(v.size());
   for (const auto& a : v) {
     out.push_back(a.to_string());
   }

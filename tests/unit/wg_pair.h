@@ -157,6 +157,7 @@ class Pair {
       from.link.sent.pop_front();
     }
     std::vector<dataplane::Datagram> dgs;
+    dgs.reserve(copies.size());
     for (auto& c : copies) dgs.push_back({c.data(), uint32_t(c.size()), from.address});
     to.device.receive(dgs);
     to.device.flush();

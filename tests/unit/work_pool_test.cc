@@ -43,6 +43,7 @@ TEST(WorkPool, DevicesExchangeTrafficWithCryptoOnWorkers) {
   ASSERT_EQ(p.b.tun.packets.size(), 1u);
   for (int round = 0; round < 20; ++round) {
     std::vector<std::vector<uint8_t>> batch;
+    batch.reserve(64);
     for (int i = 0; i < 64; ++i) {
       batch.push_back(test::ipv4_packet("10.0.0.1", "10.0.0.2", 100 + size_t(i) * 20, uint8_t(i)));
     }
@@ -57,6 +58,7 @@ TEST(WorkPool, DevicesExchangeTrafficWithCryptoOnWorkers) {
   }
   // A tampered packet in the middle of a batch fails alone.
   std::vector<std::vector<uint8_t>> batch;
+  batch.reserve(16);
   for (int i = 0; i < 16; ++i) batch.push_back(test::ipv4_packet("10.0.0.1", "10.0.0.2", 50));
   p.a.send_inner_batch(batch);
   p.a.link.sent[7].bytes[40] ^= 1;

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Lint stage: (a) clang-format --dry-run -Werror on every tracked *.cc/*.h, (b) clang-tidy with the
+# repo's .clang-tidy on every project translation unit in BUILD_DIR/compile_commands.json (tracked
+# files only, so CMake's compiler-id probes and anything generated are skipped; headers are covered
+# through HeaderFilterRegex). Both run over $(nproc) jobs. Prints the findings, then one summary
+# line; exits non-zero on any finding or tool failure.
+#
+# Usage: scripts/lint.sh [BUILD_DIR]   (default: build; it must be configured, the top-level
+#        CMakeLists.txt exports compile_commands.json; generated sources, if any, must be built)
+# Environment: LINT_JOBS (default: nproc), CLANG_FORMAT / CLANG_TIDY (default: the -14 binaries,
+#        the versions the tree is checked with), SKIP_FORMAT=1 / SKIP_TIDY=1.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD=${1:-build}
+JOBS=${LINT_JOBS:-$(nproc)}
+pick() { command -v "$1" >/dev/null && echo "$1" || echo "$2"; }
+CLANG_FORMAT=${CLANG_FORMAT:-$(pick clang-format-14 clang-format)}
+CLANG_TIDY=${CLANG_TIDY:-$(pick clang-tidy-14 clang-tidy)}
+start=$SECONDS
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+format_bad=0
+format_failed=0
+if [[ "${SKIP_FORMAT:-0}" != 1 ]]; then
+  git ls-files -z -- '*.cc' '*.h' >"$work/format-files"
+  # --dry-run -Werror prints "file:line:col: error: code should be clang-formatted" per hunk.
+  xargs -0 -P "$JOBS" -n 16 "$CLANG_FORMAT" --dry-run -Werror <"$work/format-files" \
+    >"$work/format.out" 2>&1 || format_failed=1
+  format_bad=$(grep -oE '^[^:]+:[0-9]+:[0-9]+: error: code should be clang-formatted' \
+    "$work/format.out" | cut -d: -f1 | sort -u | wc -l)
+  grep -E 'error:' "$work/format.out" | head -50
+  ((format_bad > 0)) && format_failed=1
+fi
+
+tidy_tus=0
+tidy_findings=0
+tidy_failed=0
+if [[ "${SKIP_TIDY:-0}" != 1 ]]; then
+  db="$BUILD/compile_commands.json"
+  if [[ ! -f "$db" ]]; then
+    echo "lint: $db missing; configure first: cmake -S . -B $BUILD -G Ninja" >&2
+    exit 2
+  fi
+  # Project TUs: the database's entries for tracked files, each file once. clang-tidy checks a
+  # file once per entry, and the fuzz replay driver has one entry per fuzz target.
+  git ls-files -- '*.cc' '*.cpp' '*.c' >"$work/tracked"
+  python3 - "$db" "$ROOT" "$work/tracked" "$work/compile_commands.json" "$work/tus" <<'PY' || exit 2
+import json, os, sys
+db, root, tracked, out, tus = sys.argv[1:]
+ok = {os.path.join(root, line.strip()) for line in open(tracked) if line.strip()}
+seen = {}
+for e in json.load(open(db)):
+    f = os.path.normpath(os.path.join(e["directory"], e["file"]))
+    if f in ok and f not in seen:
+        seen[f] = e
+json.dump(list(seen.values()), open(out, "w"))
+open(tus, "w").write("".join(f + "\n" for f in sorted(seen)))
+PY
+  tidy_tus=$(wc -l <"$work/tus")
+  # One clang-tidy per TU; each writes its own log, so parallel output does not interleave.
+  # WarningsAsErrors in .clang-tidy makes clang-tidy exit non-zero on any finding.
+  export CLANG_TIDY work
+  # shellcheck disable=SC2016
+  xargs -P "$JOBS" -I{} bash -c '
+    log="$work/tidy.${1//\//_}.log"
+    "$CLANG_TIDY" -p "$work" --quiet "$1" >"$log" 2>&1 || echo "$1" >>"$work/tidy-failed"
+  ' _ {} <"$work/tus"
+  [[ -s "$work/tidy-failed" ]] && tidy_failed=1
+  # A header's finding is reported by every TU that includes it: count each one once.
+  cat "$work"/tidy.*.log 2>/dev/null | grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error): ' |
+    sort -u >"$work/tidy-findings"
+  tidy_findings=$(wc -l <"$work/tidy-findings")
+  if ((tidy_findings > 0)); then
+    cat "$work/tidy-findings"
+  elif ((tidy_failed)); then
+    # Failed without a diagnostic line (crash, bad database entry): show the logs of those TUs.
+    while read -r f; do
+      echo "--- clang-tidy $f"
+      tail -20 "$work/tidy.${f//\//_}.log"
+    done <"$work/tidy-failed"
+  fi
+fi
+
+status=ok
+((format_failed || tidy_failed || tidy_findings > 0)) && status=FAILED
+echo "lint: $status: clang-format: $format_bad file(s) not formatted; clang-tidy: $tidy_findings" \
+  "finding(s) in $tidy_tus TUs; $((SECONDS - start)) s on $JOBS jobs"
+[[ $status == ok ]]
