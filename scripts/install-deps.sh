@@ -13,7 +13,7 @@ build_and_run=(
   iproute2 nftables ca-certificates
 )
 testing=(
-  clang libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev
+  clang clang-format clang-tidy libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev
   wireguard-go wireguard-tools iperf3 tcpdump iputils-ping python3 curl procps util-linux psmisc
   unbound dnsutils ldnsutils dnsperf dnsmasq-base
 )

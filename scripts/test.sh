@@ -4,11 +4,14 @@
 # all removed afterwards).
 #
 # Stages:
-#   1. release build (g++): unit tests, fuzz-corpus replays, namespace tests against real peers
+#   1. release build (g++): unit tests, fuzz-corpus replays, namespace tests against real peers;
+#      lint: clang-format --dry-run -Werror and clang-tidy (.clang-tidy) on every file
+#      (scripts/lint.sh, on the build's compile_commands.json)
 #   2. clang ASan+UBSan build with libFuzzer instrumentation: unit tests, then each fuzz target
 #      for FUZZ_SECONDS (default 15)
 #   3. clang TSan build: unit tests
-# Environment: FUZZ_SECONDS, SKIP_NETNS=1, SKIP_SANITIZERS=1 (for quick local iterations only).
+# Environment: FUZZ_SECONDS, SKIP_NETNS=1, SKIP_SANITIZERS=1, SKIP_LINT=1 (for quick local
+# iterations only).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -52,6 +55,15 @@ if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
   if [[ "${SKIP_NETNS:-0}" != 1 ]]; then
     note "stage 1: namespace tests against wireguard-go"
     run_ctest build netns
+  fi
+  if [[ "${SKIP_LINT:-0}" != 1 ]]; then
+    note "stage 1: lint (clang-format, clang-tidy)"
+    if bash scripts/lint.sh build; then
+      passed=$((passed + 1))
+    else
+      failed=$((failed + 1))
+      failures+=("lint: clang-format or clang-tidy findings")
+    fi
   fi
 else
   failed=$((failed + 1))
