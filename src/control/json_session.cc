@@ -69,8 +69,9 @@ Result<nlohmann::json> json_request(const std::string& path, const nlohmann::jso
     ssize_t n = ::recv(fd->get(), buf, sizeof(buf), 0);
     if (n <= 0) return make_error(ErrorKind::kProtocol, "connection to {} closed", path);
     in.append(buf, size_t(n));
-    if (in.size() > (64u << 20))
+    if (in.size() > (64u << 20)) {
       return make_error(ErrorKind::kProtocol, "answer from {} too large", path);
+    }
   }
   auto j = nlohmann::json::parse(in.substr(0, in.find('\n')), nullptr, false);
   if (j.is_discarded()) return make_error(ErrorKind::kProtocol, "malformed answer from {}", path);

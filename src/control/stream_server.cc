@@ -62,8 +62,9 @@ Result<std::unique_ptr<StreamServer>> StreamServer::listen(const std::string& pa
   int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
   ::umask(old);
   if (rc < 0) return make_errno_error(errno, "cannot bind {}: {}", path, std::strerror(errno));
-  if (::listen(fd.get(), 16) < 0)
+  if (::listen(fd.get(), 16) < 0) {
     return make_errno_error(errno, "listen {}: {}", path, std::strerror(errno));
+  }
 
   std::unique_ptr<StreamServer> server(new StreamServer(loop, std::move(factory)));
   server->path_ = path;

@@ -151,7 +151,7 @@ InterfaceStatus interface_status_from_json(const nlohmann::json& j) {
 
 std::string human_bytes(uint64_t b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = double(b);
+  auto v = double(b);
   int u = 0;
   while (v >= 1024 && u < 4) {
     v /= 1024;
@@ -190,8 +190,9 @@ std::string render_text(const InterfaceStatus& s) {
     std::string allowed;
     for (const auto& a : p.allowed_ips) allowed += (allowed.empty() ? "" : ", ") + a;
     out += fmt::format("  allowed ips: {}\n", allowed.empty() ? "(none)" : allowed);
-    if (p.handshake_age)
+    if (p.handshake_age) {
       out += fmt::format("  latest handshake: {}\n", human_age(*p.handshake_age));
+    }
     if (p.rx_bytes != 0 || p.tx_bytes != 0) {
       out += fmt::format("  transfer: {} received, {} sent\n", human_bytes(p.rx_bytes),
                          human_bytes(p.tx_bytes));

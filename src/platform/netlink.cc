@@ -266,8 +266,9 @@ Status Netlink::transact(std::vector<uint8_t>& request, std::vector<Message>* re
       if (errno == EINTR) continue;
       return make_errno_error(errno, "receive: {}", errno_text(errno));
     }
-    if (msg.msg_flags & MSG_TRUNC)
+    if (msg.msg_flags & MSG_TRUNC) {
       return Error{"rtnetlink reply truncated", EMSGSIZE, ErrorKind::kProtocol};
+    }
     if (from.nl_pid != 0) continue;  // only the kernel answers requests
 
     ByteSpan data(buf.data(), size_t(n));
@@ -283,8 +284,9 @@ Status Netlink::transact(std::vector<uint8_t>& request, std::vector<Message>* re
       if (h.nlmsg_seq != hdr.nlmsg_seq) continue;
 
       if (h.nlmsg_type == NLMSG_ERROR) {
-        if (payload.size() < sizeof(nlmsgerr))
+        if (payload.size() < sizeof(nlmsgerr)) {
           return Error{"malformed rtnetlink ack", EPROTO, ErrorKind::kProtocol};
+        }
         nlmsgerr e;
         std::memcpy(&e, payload.data(), sizeof(e));
         if (e.error == 0) return {};
@@ -310,8 +312,9 @@ Status Netlink::transact(std::vector<uint8_t>& request, std::vector<Message>* re
         if (payload.size() >= sizeof(int)) {
           int status;
           std::memcpy(&status, payload.data(), sizeof(status));
-          if (status < 0)
+          if (status < 0) {
             return Error{errno_text(-status), -status, error_kind_from_errno(-status)};
+          }
         }
         return {};
       }

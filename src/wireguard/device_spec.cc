@@ -31,8 +31,9 @@ std::string ConfigChanges::summary() const {
   count(added.size(), "added");
   count(removed.size(), "removed");
   count(updated.size(), "updated");
-  if (allowed_ips_added != 0)
+  if (allowed_ips_added != 0) {
     parts.push_back(fmt::format("{} allowed IPs added", allowed_ips_added));
+  }
   if (allowed_ips_removed != 0) {
     parts.push_back(fmt::format("{} allowed IPs removed", allowed_ips_removed));
   }

@@ -9,7 +9,7 @@
 // The model is only as faithful as the setup needs: an address brings its subnet route, a
 // duplicate route or address fails with EEXIST, route lookups take the longest match in the main
 // table (policy rules and fwmarks are recorded, not applied).
-#include <errno.h>
+#include <cerrno>
 
 #include <algorithm>
 #include <cstring>

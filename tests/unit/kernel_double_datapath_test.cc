@@ -160,6 +160,7 @@ TEST_F(DataPathWithDoubles, BatchesStayInOrderAndAreBoundedPerWakeUp) {
   b.tun.written.clear();
 
   std::vector<std::vector<uint8_t>> inners;
+  inners.reserve(100);
   for (int i = 0; i < 100; ++i) inners.push_back(ipv4_packet("10.0.0.1", "10.0.0.2", 40, i));
   for (const auto& p : inners) a.tun.inject(p);
   // The daemon reads at most 64 packets per wake-up, so that one side cannot starve the other.
