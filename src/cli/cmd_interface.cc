@@ -161,19 +161,9 @@ int cmd_down(const std::string& ifname) {
   return 0;
 }
 
-std::vector<std::string> running_interfaces() {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(daemon::control_dir(), ec)) {
-    if (e.path().extension() == ".sock") out.push_back(e.path().stem().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 int cmd_show(const std::string& ifname, bool json) {
   std::vector<std::string> names =
-      ifname.empty() ? running_interfaces() : std::vector<std::string>{ifname};
+      ifname.empty() ? daemon::running_interfaces() : std::vector<std::string>{ifname};
   nlohmann::json all = nlohmann::json::array();
   int rc = 0;
   for (const auto& name : names) {

@@ -2,6 +2,7 @@
 // Where a running interface keeps its sockets and files.
 
 #include <string>
+#include <vector>
 
 namespace waypost::daemon {
 
@@ -20,5 +21,9 @@ inline std::string pid_file_path(const std::string& ifname) {
 inline std::string default_log_path(const std::string& ifname) {
   return "/var/log/waypost/" + ifname + ".log";
 }
+
+// Interfaces with a control socket in control_dir(), sorted by name (a stale socket of a daemon
+// that died counts too: callers find out when they connect).
+std::vector<std::string> running_interfaces();
 
 }  // namespace waypost::daemon

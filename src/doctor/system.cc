@@ -25,15 +25,7 @@ namespace {
 
 class RealSystem final : public System {
  public:
-  std::vector<std::string> running_interfaces() override {
-    std::vector<std::string> out;
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(daemon::control_dir(), ec)) {
-      if (e.path().extension() == ".sock") out.push_back(e.path().stem().string());
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-  }
+  std::vector<std::string> running_interfaces() override { return daemon::running_interfaces(); }
 
   std::string control_socket(const std::string& ifname) override {
     return daemon::control_socket_path(ifname);
