@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/log.h"
 #include "wireguard/device.h"
@@ -20,25 +21,22 @@ bool same_private_key(const LocalIdentity& identity, const std::optional<crypto:
 }  // namespace
 
 DeviceSpec Device::spec() const {
+  // The configured part of what `get` reports; endpoints stay nullopt, so every peer keeps the
+  // one it has, configured or learned.
+  UapiDeviceState state = uapi_state();
   DeviceSpec spec;
-  if (identity_.has_key()) spec.private_key = identity_.static_key.private_key();
-  spec.listen_port = listen_port_;
-  spec.fwmark = fwmark_;
-  std::unordered_map<const dataplane::Tunnel*, size_t> slot;
-  spec.peers.reserve(peers_.size());
-  for (const auto& [key, peer] : peers_) {
-    PeerSpec p;
-    p.public_key = peer->public_key();
-    p.preshared_key = peer->handshake.preshared_key;
-    p.persistent_keepalive = peer->persistent_keepalive_interval;
-    // endpoint stays nullopt: the peer keeps the one it has, configured or learned.
-    slot[peer.get()] = spec.peers.size();
-    spec.peers.push_back(std::move(p));
+  spec.private_key = state.private_key;
+  spec.listen_port = state.listen_port;
+  spec.fwmark = state.fwmark;
+  spec.peers.reserve(state.peers.size());
+  for (auto& p : state.peers) {
+    PeerSpec ps;
+    ps.public_key = p.public_key;
+    ps.preshared_key = p.preshared_key;
+    ps.persistent_keepalive = p.persistent_keepalive;
+    ps.allowed_ips = std::move(p.allowed_ips);
+    spec.peers.push_back(std::move(ps));
   }
-  env_.router.table().for_each([&](const net::Prefix& prefix, dataplane::Tunnel* t) {
-    auto it = slot.find(t);
-    if (it != slot.end()) spec.peers[it->second].allowed_ips.push_back(prefix);
-  });
   return spec;
 }
 
@@ -94,7 +92,7 @@ Result<ConfigChanges> Device::configure(const DeviceSpec& spec) {
   std::unordered_map<const dataplane::Tunnel*, std::set<net::Prefix>> owned;
   env_.router.table().for_each(
       [&](const net::Prefix& prefix, dataplane::Tunnel* t) { owned[t].insert(prefix); });
-  std::unordered_map<const Peer*, bool> updated;
+  std::unordered_set<const Peer*> withdrawn;  // existing peers that lost an allowed IP
   for (const auto& ps : spec.peers) {
     Peer* peer = find_peer(ps.public_key);
     if (peer == nullptr) continue;
@@ -107,7 +105,7 @@ Result<ConfigChanges> Device::configure(const DeviceSpec& spec) {
       }
       remove_allowed_ip(*peer, *it);
       ++changes.allowed_ips_removed;
-      updated[peer] = true;
+      withdrawn.insert(peer);
       it = has.erase(it);
     }
   }
@@ -144,13 +142,7 @@ Result<ConfigChanges> Device::configure(const DeviceSpec& spec) {
       set_persistent_keepalive(*peer, ps.persistent_keepalive);
       changed = true;
     }
-    if (changed && !is_new) updated[peer] = true;
-  }
-  for (const auto& ps : spec.peers) {
-    Peer* peer = find_peer(ps.public_key);
-    if (peer != nullptr && updated.count(peer) != 0 &&
-        std::find(changes.added.begin(), changes.added.end(), ps.public_key) ==
-            changes.added.end()) {
+    if (!is_new && (changed || withdrawn.count(peer) != 0)) {
       changes.updated.push_back(ps.public_key);
     }
   }
