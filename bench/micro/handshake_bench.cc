@@ -60,7 +60,9 @@ int main(int argc, char** argv) {
   crypto::SeededRandom rng(42);
   NullSink sink;
   dataplane::Router router(sink);
-  wireguard::Device responder({clock, crypto::system_random(), sink, router, nullptr, nullptr});
+  dataplane::PathProber prober(clock, router, 1, wireguard::kDefaultMtu);
+  wireguard::Device responder(
+      {clock, crypto::system_random(), sink, router, prober, nullptr, nullptr});
   auto rkey = crypto::X25519Key::generate(rng);
   responder.set_private_key(rkey.private_key());
 

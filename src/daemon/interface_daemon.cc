@@ -37,8 +37,9 @@ InterfaceDaemon::InterfaceDaemon(DaemonOptions options, platform::EventLoop loop
       tun_(std::move(tun)),
       udp_(std::move(udp)),
       router_(*tun_, &clock_),
+      prober_(clock_, router_, uint16_t(crypto::system_random().u32()), wireguard::kDefaultMtu),
       crypto_pool_(WorkPool::default_workers()),
-      device_({clock_, crypto::system_random(), *udp_, router_, this, &crypto_pool_}),
+      device_({clock_, crypto::system_random(), *udp_, router_, prober_, this, &crypto_pool_}),
       tun_slots_(kTunBatch * dataplane::kSlotSize) {}
 
 bool offloads_enabled(bool configured) {
@@ -92,15 +93,15 @@ Result<std::unique_ptr<InterfaceDaemon>> InterfaceDaemon::start(DaemonOptions op
   ctx.peer_endpoints = [raw]() {
     std::vector<net::Endpoint> eps;
     raw->device_.for_each_peer([&](const wireguard::Peer& p) {
-      if (p.endpoint) eps.push_back(*p.endpoint);
+      if (p.endpoint()) eps.push_back(*p.endpoint());
     });
     return eps;
   };
   auto setup = InterfaceSetup::up(d->options_.config, ctx);
   if (!setup) return setup.take_error();
   d->setup_.emplace(std::move(*setup));
-  d->device_.set_mtu(d->setup_->mtu());
-  d->device_.set_local_addresses(d->options_.config.iface.addresses);
+  d->prober_.set_interface_mtu(d->setup_->mtu());
+  d->prober_.set_local_addresses(d->options_.config.iface.addresses);
   // Route changes (a new default route, another uplink) can change the automatic MTU.
   if (!d->options_.config.iface.mtu) {
     if (auto rm = platform::RouteMonitor::open()) {
@@ -126,7 +127,7 @@ Result<std::unique_ptr<InterfaceDaemon>> InterfaceDaemon::start(DaemonOptions op
   spdlog::info(
       "interface {} is up: listening on UDP port {}, MTU {}, {} peer(s), offloads {}, {} crypto "
       "worker(s)",
-      ifname, d->device_.listen_port(), d->device_.mtu(), d->device_.peer_count(),
+      ifname, d->device_.listen_port(), d->prober_.interface_mtu(), d->device_.peer_count(),
       d->tun_->offloads() ? "on" : "off", d->crypto_pool_.workers());
   return d;
 }
@@ -169,15 +170,7 @@ Status InterfaceDaemon::configure_device() {
 void InterfaceDaemon::kick_persistent_keepalives() {
   // As when a kernel interface comes up: peers with a persistent keepalive say hello at once,
   // which also starts their handshake.
-  device_.set_up(true);
-  std::vector<wireguard::Peer*> peers;
-  device_.for_each_peer([&](const wireguard::Peer& p) {
-    if (p.persistent_keepalive_interval != 0 && p.endpoint) {
-      peers.push_back(const_cast<wireguard::Peer*>(&p));
-    }
-  });
-  for (auto* p : peers) device_.send_keepalive(*p);
-  device_.flush();
+  device_.kick_persistent_keepalives();
 }
 
 Status InterfaceDaemon::open_sockets() {
@@ -240,7 +233,7 @@ void InterfaceDaemon::on_route_change() {
     spdlog::warn("could not recompute the MTU after a route change: {}", changed.error().message);
   } else if (*changed) {
     spdlog::info("routes changed: interface MTU is now {}", setup_->mtu());
-    device_.set_mtu(setup_->mtu());
+    prober_.set_interface_mtu(setup_->mtu());
   }
 }
 
@@ -326,7 +319,7 @@ InterfaceStatus InterfaceDaemon::status() const {
   }
   s.listen_port = device_.listen_port();
   s.fwmark = device_.fwmark();
-  s.mtu = device_.mtu();
+  s.mtu = prober_.interface_mtu();
   s.offloads = {tun_->offloads(), udp_->gso(), udp_->gro()};
   for (const auto& a : options_.config.iface.addresses) s.addresses.push_back(a.to_string());
   s.dns_known = true;
@@ -349,8 +342,8 @@ InterfaceStatus InterfaceDaemon::status() const {
     ps.rx_bytes = p.rx_bytes;
     ps.tx_bytes = p.tx_bytes;
     ps.persistent_keepalive = p.persistent_keepalive;
-    if (auto* peer = const_cast<wireguard::Device&>(device_).find_peer(p.public_key)) {
-      ps.endpoint_configured = peer->endpoint_configured;
+    if (const auto* peer = device_.find_peer(p.public_key)) {
+      ps.endpoint_configured = peer->endpoint_configured();
       const auto& path = peer->path();
       ps.has_path = true;
       ps.path_mtu = path.mtu();

@@ -19,6 +19,7 @@
 #include "crypto/random.h"
 #include "daemon/interface_setup.h"
 #include "daemon/status.h"
+#include "dataplane/path_prober.h"
 #include "dataplane/router.h"
 #include "platform/event_loop.h"
 #include "platform/kernel.h"
@@ -90,6 +91,7 @@ class InterfaceDaemon final : public wireguard::DeviceHost {
   std::unique_ptr<platform::TunIo> tun_;
   std::unique_ptr<platform::UdpIo> udp_;
   dataplane::Router router_;
+  dataplane::PathProber prober_;  // the interface MTU's one owner
   WorkPool crypto_pool_;
   wireguard::Device device_;
   std::unique_ptr<control::StreamServer> uapi_server_;

@@ -62,6 +62,7 @@ void PathMtu::set_probe_target(const std::optional<net::IpAddress>& local,
     local_ = local;
     remote_ = remote;
   }
+  target_current_ = true;
   if (!has_probe_target()) probing_ = false;
 }
 
@@ -94,15 +95,17 @@ bool PathMtu::consume_reply(const uint8_t* packet, uint32_t size, uint16_t id, N
   return true;
 }
 
-void PathMtu::observe_outbound(const uint8_t* packet, uint32_t size, Nanos now) {
-  if (!probing_ || size <= PmtuSearch::kDefaultFloor) return;
+bool PathMtu::observe_outbound(const uint8_t* packet, uint32_t size, Nanos now) {
+  if (!probing_ || size <= PmtuSearch::kDefaultFloor) return false;
   if (!detector_) detector_ = std::make_unique<LargePacketLossDetector>();
   detector_->on_tcp_segment(packet, size, now);
   if (detector_->suspect()) {
     ++blackholes_;
     detector_->clear();
     search_.restart(now);
+    return true;
   }
+  return false;
 }
 
 }  // namespace waypost::dataplane

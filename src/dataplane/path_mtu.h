@@ -44,6 +44,10 @@ class PathMtu {
   void set_probe_target(const std::optional<net::IpAddress>& local,
                         const std::optional<net::IpAddress>& remote);
   bool has_probe_target() const { return local_.has_value() && remote_.has_value(); }
+  // Whether the target was chosen since the addresses or routes it depends on last changed
+  // (PathProber chooses it again when probing starts).
+  bool target_current() const { return target_current_; }
+  void invalidate_target() { target_current_ = false; }
 
   // A session exists: probing may start (or continue).
   void start(Nanos now);
@@ -57,7 +61,8 @@ class PathMtu {
   // True if `packet` is the reply to one of our probes (then it must not reach the TUN device).
   bool consume_reply(const uint8_t* packet, uint32_t size, uint16_t id, Nanos now);
   // Every packet sent into the tunnel: notices repeated retransmission of large TCP segments.
-  void observe_outbound(const uint8_t* packet, uint32_t size, Nanos now);
+  // True when that restarted the search: a probe is due at once (Tunnel::schedule_probe).
+  bool observe_outbound(const uint8_t* packet, uint32_t size, Nanos now);
 
   uint64_t probes_sent() const { return probes_sent_; }
   uint64_t blackholes_suspected() const { return blackholes_; }
@@ -71,6 +76,7 @@ class PathMtu {
   std::optional<net::IpAddress> local_;
   std::optional<net::IpAddress> remote_;
   bool probing_ = false;
+  bool target_current_ = false;
   uint16_t seq_ = 0;
   uint64_t probes_sent_ = 0;
   uint64_t blackholes_ = 0;

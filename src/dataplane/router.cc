@@ -81,7 +81,11 @@ void Router::apply_mtu(Tunnel& t, const Packet& p, std::vector<Packet>& out) {
     ++counters_.mss_clamped;
   }
   if (p.size <= mtu) {
-    if (clock_ != nullptr) t.path().observe_outbound(p.data, p.size, clock_->now());
+    // A suspected blackhole restarts the search; its first probe must not wait for the
+    // periodic re-probe timer that is pending while the search is idle.
+    if (clock_ != nullptr && t.path().observe_outbound(p.data, p.size, clock_->now())) {
+      t.schedule_probe(0);
+    }
     out.push_back(p);
     return;
   }

@@ -79,9 +79,11 @@ Result<ConfigChanges> Device::configure(const DeviceSpec& spec) {
   std::unordered_map<crypto::PublicKey, bool, KeyHash> wanted;
   for (const auto& ps : spec.peers) wanted[ps.public_key] = true;
   std::vector<crypto::PublicKey> going;
-  for (const auto& [key, peer] : peers_) {
-    if (spec.recreate_peers || wanted.count(key) == 0) going.push_back(key);
-  }
+  peers_.for_each([&](const Peer& peer) {
+    if (spec.recreate_peers || wanted.count(peer.public_key()) == 0) {
+      going.push_back(peer.public_key());
+    }
+  });
   for (const auto& key : going) {
     remove_peer(key);
     changes.removed.push_back(key);
@@ -120,14 +122,13 @@ Result<ConfigChanges> Device::configure(const DeviceSpec& spec) {
       changes.added.push_back(ps.public_key);
     }
     bool changed = false;
-    if (!peer->handshake.preshared_key.equals(ps.preshared_key.span())) {
+    if (!peer->preshared_key().equals(ps.preshared_key.span())) {
       set_preshared_key(*peer, ps.preshared_key);
       changed = true;
     }
-    if (ps.endpoint &&
-        (!peer->endpoint || !(*peer->endpoint == *ps.endpoint) || !peer->endpoint_configured)) {
-      peer->endpoint = *ps.endpoint;
-      peer->endpoint_configured = true;
+    if (ps.endpoint && (!peer->endpoint() || !(*peer->endpoint() == *ps.endpoint) ||
+                        !peer->endpoint_configured())) {
+      set_endpoint(*peer, *ps.endpoint);
       changed = true;
     }
     auto& has = owned[peer];
@@ -138,7 +139,7 @@ Result<ConfigChanges> Device::configure(const DeviceSpec& spec) {
       changed = true;
     }
     // Last, so that a keepalive sent because it was switched on uses the new endpoint.
-    if (peer->persistent_keepalive_interval != ps.persistent_keepalive) {
+    if (peer->persistent_keepalive() != ps.persistent_keepalive) {
       set_persistent_keepalive(*peer, ps.persistent_keepalive);
       changed = true;
     }
@@ -164,18 +165,18 @@ UapiDeviceState Device::uapi_state() const {
   state.fwmark = fwmark_;
   std::unordered_map<const dataplane::Tunnel*, size_t> slot;
   state.peers.reserve(peers_.size());
-  for (const auto& [key, peer] : peers_) {
+  peers_.for_each([&](const Peer& peer) {
     UapiPeerState p;
-    p.public_key = peer->public_key();
-    p.preshared_key = peer->handshake.preshared_key;
-    p.endpoint = peer->endpoint;
-    p.persistent_keepalive = peer->persistent_keepalive_interval;
-    p.last_handshake = peer->last_handshake;
-    p.rx_bytes = peer->counters.rx_bytes;
-    p.tx_bytes = peer->counters.tx_bytes;
-    slot[peer.get()] = state.peers.size();
+    p.public_key = peer.public_key();
+    p.preshared_key = peer.preshared_key();
+    p.endpoint = peer.endpoint();
+    p.persistent_keepalive = peer.persistent_keepalive();
+    p.last_handshake = peer.last_handshake();
+    p.rx_bytes = peer.counters().rx_bytes;
+    p.tx_bytes = peer.counters().tx_bytes;
+    slot[&peer] = state.peers.size();
     state.peers.push_back(std::move(p));
-  }
+  });
   // One walk of the routing table instead of one per peer.
   env_.router.table().for_each([&](const net::Prefix& prefix, dataplane::Tunnel* t) {
     auto it = slot.find(t);

@@ -1,7 +1,7 @@
 #include "wireguard/timers.h"
 
 #include "common/log.h"
-#include "wireguard/device.h"
+#include "wireguard/peer_set.h"
 
 namespace waypost::wireguard {
 
@@ -10,53 +10,52 @@ namespace waypost::wireguard {
 void timers_data_sent(Peer& peer) {
   // If nothing comes back within KEEPALIVE + REKEY_TIMEOUT, assume the session is dead and start
   // a new handshake.
-  if (!peer.timers.pending(kTimerNewHandshake)) {
-    Device& d = peer.device();
-    d.arm_timer(peer, kTimerNewHandshake, kKeepaliveTimeout + kRekeyTimeout + d.jitter());
+  if (!peer.timers().pending(kTimerNewHandshake)) {
+    PeerSet& s = peer.set();
+    s.arm(peer, kTimerNewHandshake, kKeepaliveTimeout + kRekeyTimeout + s.jitter());
   }
 }
 
 void timers_data_received(Peer& peer) {
   // Acknowledge data with a keepalive if we have nothing to send back within KEEPALIVE.
-  if (!peer.timers.pending(kTimerSendKeepalive)) {
-    peer.device().arm_timer(peer, kTimerSendKeepalive, kKeepaliveTimeout);
+  if (!peer.timers().pending(kTimerSendKeepalive)) {
+    peer.set().arm(peer, kTimerSendKeepalive, kKeepaliveTimeout);
   } else {
-    peer.need_another_keepalive = true;
+    peer.timing().need_another_keepalive = true;
   }
 }
 
 void timers_any_authenticated_packet_sent(Peer& peer) {
-  peer.device().cancel_timer(peer, kTimerSendKeepalive);
+  peer.set().cancel(peer, kTimerSendKeepalive);
 }
 
 void timers_any_authenticated_packet_received(Peer& peer) {
-  peer.device().cancel_timer(peer, kTimerNewHandshake);
+  peer.set().cancel(peer, kTimerNewHandshake);
 }
 
 void timers_any_authenticated_packet_traversal(Peer& peer) {
-  if (peer.persistent_keepalive_interval != 0) {
-    peer.device().arm_timer(peer, kTimerPersistentKeepalive,
-                            seconds(peer.persistent_keepalive_interval));
+  if (peer.persistent_keepalive() != 0) {
+    peer.set().arm(peer, kTimerPersistentKeepalive, seconds(peer.persistent_keepalive()));
   }
 }
 
 void timers_handshake_initiated(Peer& peer) {
-  Device& d = peer.device();
-  d.arm_timer(peer, kTimerRetransmitHandshake, kRekeyTimeout + d.jitter());
+  PeerSet& s = peer.set();
+  s.arm(peer, kTimerRetransmitHandshake, kRekeyTimeout + s.jitter());
 }
 
 void timers_handshake_complete(Peer& peer) {
-  peer.device().cancel_timer(peer, kTimerRetransmitHandshake);
-  peer.handshake_attempts = 0;
-  peer.sent_lastminute_handshake = false;
-  peer.last_handshake = peer.device().clock().wall();
-  ++peer.counters.handshakes_completed;
+  peer.set().cancel(peer, kTimerRetransmitHandshake);
+  peer.timing().attempts = 0;
+  peer.timing().sent_lastminute_handshake = false;
+  peer.set_last_handshake(peer.set().clock().wall());
+  ++peer.counters().handshakes_completed;
   spdlog::info("{}: handshake complete", peer.describe());
-  peer.device().start_path_probing(peer);
+  peer.actions().start_path_probing(peer);
 }
 
 void timers_session_derived(Peer& peer) {
-  peer.device().arm_timer(peer, kTimerZeroKeyMaterial, 3 * kRejectAfterTime);
+  peer.set().arm(peer, kTimerZeroKeyMaterial, 3 * kRejectAfterTime);
 }
 
 // --- Handlers ------------------------------------------------------------------------------
@@ -64,46 +63,46 @@ void timers_session_derived(Peer& peer) {
 namespace {
 
 void on_retransmit_handshake(Peer& peer) {
-  Device& d = peer.device();
-  if (peer.handshake_attempts > kMaxTimerHandshakes) {
+  PeerSet& s = peer.set();
+  PeerActions& act = peer.actions();
+  if (peer.timing().attempts > kMaxTimerHandshakes) {
     spdlog::info("{}: handshake did not complete after {} attempts, giving up", peer.describe(),
                  kMaxTimerHandshakes + 2);
-    d.cancel_timer(peer, kTimerSendKeepalive);
+    s.cancel(peer, kTimerSendKeepalive);
     // Without a session for this long, queued packets are stale: drop them, and do not retry
     // until new traffic asks for a session.
-    d.drop_staged(peer);
-    if (!peer.timers.pending(kTimerZeroKeyMaterial)) {
-      d.arm_timer(peer, kTimerZeroKeyMaterial, 3 * kRejectAfterTime);
+    act.drop_staged(peer);
+    if (!peer.timers().pending(kTimerZeroKeyMaterial)) {
+      s.arm(peer, kTimerZeroKeyMaterial, 3 * kRejectAfterTime);
     }
     return;
   }
-  ++peer.handshake_attempts;
+  ++peer.timing().attempts;
   spdlog::info("{}: handshake did not complete after {} seconds, retrying (try {})",
-               peer.describe(), kRekeyTimeout / kNanosPerSecond, peer.handshake_attempts + 1);
-  d.send_handshake_initiation(peer, true);
+               peer.describe(), kRekeyTimeout / kNanosPerSecond, peer.timing().attempts + 1);
+  act.send_handshake_initiation(peer, true);
 }
 
 void on_send_keepalive(Peer& peer) {
-  Device& d = peer.device();
-  d.send_keepalive(peer);
-  if (peer.need_another_keepalive) {
-    peer.need_another_keepalive = false;
-    d.arm_timer(peer, kTimerSendKeepalive, kKeepaliveTimeout);
+  peer.actions().send_keepalive(peer);
+  if (peer.timing().need_another_keepalive) {
+    peer.timing().need_another_keepalive = false;
+    peer.set().arm(peer, kTimerSendKeepalive, kKeepaliveTimeout);
   }
 }
 
 void on_new_handshake(Peer& peer) {
   spdlog::info("{}: no reply for {} seconds after sending data, starting a new handshake",
                peer.describe(), (kKeepaliveTimeout + kRekeyTimeout) / kNanosPerSecond);
-  peer.device().send_handshake_initiation(peer, false);
+  peer.actions().send_handshake_initiation(peer, false);
 }
 
 void on_zero_key_material(Peer& peer) {
-  peer.device().zero_key_material(peer);
+  peer.actions().zero_key_material(peer);
 }
 
 void on_persistent_keepalive(Peer& peer) {
-  if (peer.persistent_keepalive_interval != 0) peer.device().send_keepalive(peer);
+  if (peer.persistent_keepalive() != 0) peer.actions().send_keepalive(peer);
 }
 
 }  // namespace
@@ -126,7 +125,7 @@ void timers_fire(Peer& peer, int kind) {
       on_persistent_keepalive(peer);
       break;
     case kTimerPathProbe:
-      peer.device().send_path_probe(peer);
+      peer.actions().path_probe_due(peer);
       break;
     default:
       break;

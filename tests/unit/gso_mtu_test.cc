@@ -22,6 +22,9 @@ struct RecordingTunnel final : dataplane::Tunnel {
   }
   std::string describe() const override { return "test tunnel"; }
   dataplane::PathMtu& path() override { return path_; }
+  uint32_t overhead() const override { return 80; }
+  bool send_probe(Packet /*packet*/) override { return false; }
+  void schedule_probe(Nanos /*delay*/) override {}
   std::vector<uint32_t> sizes;
   dataplane::PathMtu path_{1420};
 };

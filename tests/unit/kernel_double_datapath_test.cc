@@ -39,7 +39,8 @@ struct End {
         udp(*kernel_.udp),
         rng_(seed),
         router_(*tun_io_, &clock),
-        device({clock, rng_, *udp_io_, router_, nullptr, nullptr}),
+        prober_(clock, router_, uint16_t(seed), wireguard::kDefaultMtu),
+        device({clock, rng_, *udp_io_, router_, prober_, nullptr, nullptr}),
         address(net::Endpoint::from(net::IpAddress::parse(outer_ip).value(), port)),
         slots_(kTunBatch * net::kSlotSize) {
     crypto::SeededRandom keyrng(seed * 7919);
@@ -75,6 +76,7 @@ struct End {
   UdpDouble& udp;
   crypto::SeededRandom rng_;
   dataplane::Router router_;
+  dataplane::PathProber prober_;
   wireguard::Device device;
   net::Endpoint address;
   crypto::X25519Key key;
@@ -89,7 +91,7 @@ class DataPathWithDoubles : public ::testing::Test {
     auto* pb = b.device.add_peer(a.key.public_key());
     a.device.add_allowed_ip(*pa, net::Prefix::parse("10.0.0.2/32").value());
     b.device.add_allowed_ip(*pb, net::Prefix::parse("10.0.0.1/32").value());
-    pa->endpoint = b.address;
+    pa->set_endpoint(b.address);
   }
 
   // Moves what `from` sent to `to` into to's UDP double (as the network would) and lets `to`

@@ -71,13 +71,13 @@ class PathMtuTest : public ::testing::Test {
   void SetUp() override {
     p.connect();
     // b is the "server": it knows a by a host route and probes it.
-    p.b.device.set_local_addresses({net::Prefix::parse_interface_address("10.0.0.2/24").value()});
-    p.a.device.set_local_addresses({net::Prefix::parse_interface_address("10.0.0.1/24").value()});
+    p.b.prober.set_local_addresses({net::Prefix::parse_interface_address("10.0.0.2/24").value()});
+    p.a.prober.set_local_addresses({net::Prefix::parse_interface_address("10.0.0.1/24").value()});
     // The path between them carries outer IPv4 packets of at most 1454 bytes.
     p.max_datagram = 1454 - 28;
     p.a.send_inner(ipv4_packet("10.0.0.1", "10.0.0.2", 10));
     p.pump();
-    ASSERT_NE(p.pb->current_keypair, nullptr);
+    ASSERT_NE(p.pb->sessions().current(), nullptr);
     for (int i = 0; i < 200; ++i) {  // 20 s of protocol time, pings answered as they come
       p.advance(millis(100));
       answer_pings(p.a);
@@ -192,15 +192,15 @@ class FirstConnectionTest : public ::testing::Test {
  protected:
   void SetUp() override {
     p.connect();
-    p.b.device.set_local_addresses({net::Prefix::parse_interface_address("10.0.0.2/24").value()});
-    p.a.device.set_local_addresses({net::Prefix::parse_interface_address("10.0.0.1/24").value()});
+    p.b.prober.set_local_addresses({net::Prefix::parse_interface_address("10.0.0.2/24").value()});
+    p.a.prober.set_local_addresses({net::Prefix::parse_interface_address("10.0.0.1/24").value()});
   }
   // a opens a connection to b as its very first packet (the SYN brings the session up); returns
   // the MSS b's stack was told.
   uint16_t open_first_connection() {
     p.a.send_inner(tcp_syn("10.0.0.1", "10.0.0.2", 1380));
     p.pump();
-    EXPECT_NE(p.pb->current_keypair, nullptr);
+    EXPECT_NE(p.pb->sessions().current(), nullptr);
     EXPECT_FALSE(p.b.tun.packets.empty());
     return p.b.tun.packets.empty() ? 0 : mss_of(p.b.tun.packets.back());
   }

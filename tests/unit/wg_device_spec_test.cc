@@ -74,7 +74,7 @@ TEST(DeviceSpec, ConfigureRemovesAndUpdatesOnlyWhatDiffers) {
   EXPECT_EQ(changes->allowed_ips_added, 2u);
   // b is the same peer object (its sessions would have survived).
   EXPECT_EQ(n.device.find_peer(b), pb);
-  EXPECT_EQ(pb->persistent_keepalive_interval, 25);
+  EXPECT_EQ(pb->persistent_keepalive(), 25);
   EXPECT_EQ(n.router.table().lookup(net::IpAddress::parse("10.0.0.3").value()),
             n.device.find_peer(c));
   EXPECT_EQ(n.router.table().lookup(net::IpAddress::parse("10.0.0.4").value()), pb);
@@ -107,15 +107,15 @@ TEST(DeviceSpec, OwnKeyIsIgnoredAndEndpointKeptUnlessGiven) {
   EXPECT_EQ(changes->added.size(), 1u);
   wireguard::Peer* pa = n.device.find_peer(a);
   ASSERT_NE(pa, nullptr);
-  EXPECT_TRUE(pa->endpoint_configured);
+  EXPECT_TRUE(pa->endpoint_configured());
 
   // A roamed endpoint is runtime state: a spec without an endpoint keeps it.
-  pa->endpoint = net::Endpoint::parse("198.51.100.7:4000").value();
+  pa->learn_endpoint(net::Endpoint::parse("198.51.100.7:4000").value());
   spec.peers[1].endpoint.reset();
   auto again = n.device.configure(spec);
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->empty()) << again->summary();
-  EXPECT_EQ(pa->endpoint->to_string(), "198.51.100.7:4000");
+  EXPECT_EQ(pa->endpoint()->to_string(), "198.51.100.7:4000");
 }
 
 TEST(DeviceSpec, SessionsSurviveAReconfigurationThatLeavesThePeerAlone) {
@@ -123,8 +123,8 @@ TEST(DeviceSpec, SessionsSurviveAReconfigurationThatLeavesThePeerAlone) {
   p.connect();
   p.a.send_inner(ipv4_packet("10.0.0.1", "10.0.0.2", 100));
   p.pump();
-  ASSERT_NE(p.pa->current_keypair, nullptr);
-  const auto* session = p.pa->current_keypair.get();
+  ASSERT_NE(p.pa->sessions().current(), nullptr);
+  const auto* session = p.pa->sessions().current();
   // Add an unrelated peer the declarative way.
   wireguard::DeviceSpec spec = p.a.device.spec();
   spec.peers.push_back(peer_spec(key_of(99), {prefix("10.9.9.9/32")}));
@@ -132,7 +132,7 @@ TEST(DeviceSpec, SessionsSurviveAReconfigurationThatLeavesThePeerAlone) {
   ASSERT_TRUE(changes.ok());
   EXPECT_EQ(changes->added.size(), 1u);
   EXPECT_TRUE(changes->updated.empty());
-  EXPECT_EQ(p.pa->current_keypair.get(), session);
+  EXPECT_EQ(p.pa->sessions().current(), session);
 }
 
 TEST(DeviceSpec, UapiDeltaFollowsKernelSemantics) {
@@ -193,7 +193,7 @@ TEST(DeviceSpec, SetconfRecreatesPeersAsTheKernelDoes) {
   p.connect();
   p.a.send_inner(ipv4_packet("10.0.0.1", "10.0.0.2", 100));
   p.pump();
-  ASSERT_NE(p.pa->current_keypair, nullptr);
+  ASSERT_NE(p.pa->sessions().current(), nullptr);
   wireguard::UapiSet set;
   set.replace_peers = true;
   wireguard::UapiPeerChange same;
@@ -203,7 +203,7 @@ TEST(DeviceSpec, SetconfRecreatesPeersAsTheKernelDoes) {
   ASSERT_TRUE(p.a.device.apply(set).ok());
   wireguard::Peer* again = p.a.device.find_peer(p.b.key.public_key());
   ASSERT_NE(again, nullptr);
-  EXPECT_EQ(again->current_keypair, nullptr);
+  EXPECT_EQ(again->sessions().current(), nullptr);
 }
 
 }  // namespace

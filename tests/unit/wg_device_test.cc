@@ -20,26 +20,26 @@ TEST(WgDevice, HandshakeThenDataBothWays) {
   p.a.send_inner(ipv4_packet("10.0.0.1", "10.0.0.2", 100));
   ASSERT_EQ(p.a.link.sent.size(), 1u);
   EXPECT_EQ(p.a.link.sent.front().bytes.size(), initiation::kSize);
-  EXPECT_EQ(p.pa->staged.size(), 1u);
+  EXPECT_EQ(p.pa->staged_count(), 1u);
   // initiation -> response -> staged data
   p.pump();
   ASSERT_EQ(p.b.tun.packets.size(), 1u);
   EXPECT_EQ(p.b.tun.packets[0], ipv4_packet("10.0.0.1", "10.0.0.2", 100));
-  EXPECT_NE(p.pa->current_keypair, nullptr);
-  EXPECT_NE(p.pb->current_keypair, nullptr);  // confirmed by the data packet
-  EXPECT_EQ(p.pa->counters.handshakes_completed, 1u);
-  EXPECT_EQ(p.pb->counters.handshakes_completed, 1u);
-  EXPECT_NE(p.pa->last_handshake.sec, 0);
+  EXPECT_NE(p.pa->sessions().current(), nullptr);
+  EXPECT_NE(p.pb->sessions().current(), nullptr);  // confirmed by the data packet
+  EXPECT_EQ(p.pa->counters().handshakes_completed, 1u);
+  EXPECT_EQ(p.pb->counters().handshakes_completed, 1u);
+  EXPECT_NE(p.pa->last_handshake().sec, 0);
   // b learned a's endpoint from the authenticated initiation.
-  ASSERT_TRUE(p.pb->endpoint.has_value());
-  EXPECT_EQ(*p.pb->endpoint, p.a.address);
+  ASSERT_TRUE(p.pb->endpoint().has_value());
+  EXPECT_EQ(*p.pb->endpoint(), p.a.address);
   // And b can answer without another handshake.
   p.b.send_inner(ipv4_packet("10.0.0.2", "10.0.0.1", 1300));
   EXPECT_EQ(p.pump(), 1u);
   ASSERT_EQ(p.a.tun.packets.size(), 1u);
   EXPECT_EQ(p.a.tun.packets[0].size(), 1328u);
-  EXPECT_GT(p.pa->counters.rx_bytes, 0u);
-  EXPECT_GT(p.pb->counters.tx_bytes, 0u);
+  EXPECT_GT(p.pa->counters().rx_bytes, 0u);
+  EXPECT_GT(p.pb->counters().tx_bytes, 0u);
 }
 
 TEST(WgDevice, PresharedKeyMustMatch) {
@@ -59,7 +59,7 @@ TEST(WgDevice, PresharedKeyMustMatch) {
     p.a.send_inner(ipv4_packet("10.0.0.1", "10.0.0.2", 10));
     p.pump();
     EXPECT_EQ(p.b.tun.packets.size(), 0u);
-    EXPECT_EQ(p.pa->current_keypair, nullptr);
+    EXPECT_EQ(p.pa->sessions().current(), nullptr);
     EXPECT_EQ(p.a.device.counters().hs_responses_rejected, 1u);
   }
 }
@@ -140,7 +140,7 @@ TEST(WgDevice, UnknownPeerGetsNoSession) {
   p.a.send_inner(ipv4_packet("10.0.0.1", "10.0.0.2", 10));
   p.pump();
   EXPECT_EQ(p.b.device.counters().hs_initiations_rejected, 1u);
-  EXPECT_EQ(p.pa->current_keypair, nullptr);
+  EXPECT_EQ(p.pa->sessions().current(), nullptr);
 }
 
 TEST(WgDevice, RetransmitsThenGivesUp) {
@@ -159,7 +159,7 @@ TEST(WgDevice, RetransmitsThenGivesUp) {
   }
   // 1 initial + MAX_TIMER_HANDSHAKES + 1 retries, then it gives up and drops staged packets.
   EXPECT_EQ(total, size_t(kMaxTimerHandshakes) + 2);
-  EXPECT_TRUE(p.pa->staged.empty());
+  EXPECT_TRUE(p.pa->staged_count() == 0);
 }
 
 TEST(WgDevice, CookieReplyUnderLoadThenHandshakeSucceeds) {
@@ -170,11 +170,11 @@ TEST(WgDevice, CookieReplyUnderLoadThenHandshakeSucceeds) {
   p.pump();
   EXPECT_EQ(p.b.device.counters().hs_cookies_sent, 1u);
   EXPECT_EQ(p.a.device.counters().hs_cookies_received, 1u);
-  EXPECT_EQ(p.pa->current_keypair, nullptr);
+  EXPECT_EQ(p.pa->sessions().current(), nullptr);
   // The retransmission carries MAC2 with the cookie and gets through.
   p.advance(seconds(5) + millis(400));
   p.pump();
-  EXPECT_NE(p.pa->current_keypair, nullptr);
+  EXPECT_NE(p.pa->sessions().current(), nullptr);
   EXPECT_EQ(p.b.tun.packets.size(), 1u);
 }
 
@@ -183,7 +183,7 @@ TEST(WgDevice, RekeyAfterTimeByInitiator) {
   p.connect();
   p.a.send_inner(ipv4_packet("10.0.0.1", "10.0.0.2", 10));
   p.pump();
-  const uint32_t first_index = p.pa->current_keypair->local_index;
+  const uint32_t first_index = p.pa->sessions().current()->local_index;
   // Keep traffic flowing both ways for just over REKEY_AFTER_TIME.
   for (int s = 0; s < 125; ++s) {
     p.advance(seconds(1));
@@ -191,11 +191,11 @@ TEST(WgDevice, RekeyAfterTimeByInitiator) {
     p.b.send_inner(ipv4_packet("10.0.0.2", "10.0.0.1", 10));
     p.pump();
   }
-  EXPECT_EQ(p.pa->counters.handshakes_completed, 2u);
-  ASSERT_NE(p.pa->current_keypair, nullptr);
-  EXPECT_NE(p.pa->current_keypair->local_index, first_index);
-  ASSERT_NE(p.pa->previous_keypair, nullptr);
-  EXPECT_EQ(p.pa->previous_keypair->local_index, first_index);
+  EXPECT_EQ(p.pa->counters().handshakes_completed, 2u);
+  ASSERT_NE(p.pa->sessions().current(), nullptr);
+  EXPECT_NE(p.pa->sessions().current()->local_index, first_index);
+  ASSERT_NE(p.pa->sessions().previous(), nullptr);
+  EXPECT_EQ(p.pa->sessions().previous()->local_index, first_index);
   // Nothing was lost across the rekey.
   EXPECT_EQ(p.b.tun.packets.size(), 126u);
   EXPECT_EQ(p.a.tun.packets.size(), 125u);
@@ -206,18 +206,18 @@ TEST(WgDevice, KeysExpireAndAreZeroed) {
   p.connect();
   p.a.send_inner(ipv4_packet("10.0.0.1", "10.0.0.2", 10));
   p.pump();
-  ASSERT_NE(p.pb->current_keypair, nullptr);
+  ASSERT_NE(p.pb->sessions().current(), nullptr);
   // Silence: after REJECT_AFTER_TIME the session may not be used to send...
   p.advance(kRejectAfterTime + seconds(1), /*offline=*/true);
   p.a.link.sent.clear();
   p.b.link.sent.clear();
-  EXPECT_TRUE(p.pa->current_keypair->expired_for_sending(p.clock.now()));
+  EXPECT_TRUE(p.pa->sessions().current()->expired_for_sending(p.clock.now()));
   // ... and after 3 x REJECT_AFTER_TIME all key material is gone.
   p.advance(2 * kRejectAfterTime, /*offline=*/true);
-  EXPECT_EQ(p.pa->current_keypair, nullptr);
-  EXPECT_EQ(p.pa->previous_keypair, nullptr);
-  EXPECT_EQ(p.pb->current_keypair, nullptr);
-  EXPECT_EQ(p.pb->next_keypair, nullptr);
+  EXPECT_EQ(p.pa->sessions().current(), nullptr);
+  EXPECT_EQ(p.pa->sessions().previous(), nullptr);
+  EXPECT_EQ(p.pb->sessions().current(), nullptr);
+  EXPECT_EQ(p.pb->sessions().next(), nullptr);
   // Traffic afterwards simply starts a new handshake.
   p.a.link.sent.clear();
   p.a.send_inner(ipv4_packet("10.0.0.1", "10.0.0.2", 10));
@@ -280,8 +280,8 @@ TEST(WgDevice, RoamingUpdatesEndpoint) {
   p.a.address = net::Endpoint::parse("198.51.100.7:40000").value();
   p.a.send_inner(ipv4_packet("10.0.0.1", "10.0.0.2", 10));
   p.pump();
-  ASSERT_TRUE(p.pb->endpoint.has_value());
-  EXPECT_EQ(p.pb->endpoint->to_string(), "198.51.100.7:40000");
+  ASSERT_TRUE(p.pb->endpoint().has_value());
+  EXPECT_EQ(p.pb->endpoint()->to_string(), "198.51.100.7:40000");
   p.b.send_inner(ipv4_packet("10.0.0.2", "10.0.0.1", 10));
   p.pump();
   EXPECT_EQ(p.a.tun.packets.size(), 1u);

@@ -62,7 +62,8 @@ struct Node {
        WorkPool* pool = nullptr)
       : rng(seed),
         router(tun),
-        device({clock, rng, link, router, nullptr, pool}),
+        prober(clock, router, uint16_t(seed), wireguard::kDefaultMtu),
+        device({clock, rng, link, router, prober, nullptr, pool}),
         address(net::Endpoint::from(net::IpAddress::parse(outer_ip).value(), port)) {
     crypto::SeededRandom keyrng(seed * 7919);
     key = crypto::X25519Key::generate(keyrng);
@@ -96,6 +97,7 @@ struct Node {
   MemoryLink link;
   MemoryTun tun;
   dataplane::Router router;
+  dataplane::PathProber prober;
   wireguard::Device device;
   net::Endpoint address;
   crypto::X25519Key key;
@@ -114,8 +116,8 @@ class Pair {
     pb = b.device.add_peer(a.key.public_key());
     a.device.add_allowed_ip(*pa, net::Prefix::parse("10.0.0.2/32").value());
     b.device.add_allowed_ip(*pb, net::Prefix::parse("10.0.0.1/32").value());
-    if (a_knows_b_endpoint) pa->endpoint = b.address;
-    if (b_knows_a_endpoint) pb->endpoint = a.address;
+    if (a_knows_b_endpoint) pa->set_endpoint(b.address);
+    if (b_knows_a_endpoint) pb->set_endpoint(a.address);
     if (with_psk) {
       crypto::SymmetricKey psk;
       psk.data()[0] = 42;
