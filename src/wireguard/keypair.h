@@ -7,8 +7,8 @@
 
 #include "common/clock.h"
 #include "crypto/aead.h"
+#include "dataplane/replay_window.h"
 #include "wireguard/noise.h"
-#include "wireguard/replay.h"
 
 namespace waypost::wireguard {
 
@@ -28,7 +28,7 @@ struct Keypair {
   Secret<32> send_key;  // the raw keys, for crypto worker threads
   Secret<32> receive_key;
   uint64_t send_counter = 0;  // the next nonce to use
-  ReplayWindow replay;
+  dataplane::ReplayWindow replay;
   Nanos birthdate;
   bool initiator;
   uint32_t local_index;

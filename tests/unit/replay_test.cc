@@ -2,11 +2,13 @@
 // each row feeds one counter and states whether it must be accepted.
 #include <gtest/gtest.h>
 
+#include "dataplane/replay_window.h"
 #include "wireguard/messages.h"
-#include "wireguard/replay.h"
 
-namespace waypost::wireguard {
+namespace waypost::dataplane {
 namespace {
+
+using wireguard::kRejectAfterMessages;
 
 struct Row {
   uint64_t counter;
@@ -66,4 +68,4 @@ TEST(ReplayWindow, ResetForgetsEverything) {
 }
 
 }  // namespace
-}  // namespace waypost::wireguard
+}  // namespace waypost::dataplane

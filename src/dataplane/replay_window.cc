@@ -1,8 +1,8 @@
-#include "wireguard/replay.h"
+#include "dataplane/replay_window.h"
 
 #include <algorithm>
 
-namespace waypost::wireguard {
+namespace waypost::dataplane {
 
 bool ReplayWindow::accept(uint64_t counter, uint64_t limit) {
   if (counter >= limit) return false;
@@ -30,4 +30,4 @@ void ReplayWindow::reset() {
   next_ = 0;
 }
 
-}  // namespace waypost::wireguard
+}  // namespace waypost::dataplane

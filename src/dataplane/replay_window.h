@@ -1,5 +1,6 @@
 #pragma once
-// Sliding-window replay protection for transport counters (RFC 6479 style, as the Linux module).
+// Sliding-window replay protection for transport counters (RFC 6479 style, as the Linux module),
+// shared by every protocol: WireGuard counters and ESP sequence numbers (RFC 4303 3.4.3) alike.
 // A bitmap of kWindowBits bits in 64-bit words tracks which counters were seen; when the highest
 // counter advances, the words it passes are cleared instead of shifting the whole bitmap.
 // Counters more than kWindowSize behind the highest are rejected.
@@ -9,7 +10,7 @@
 #include <array>
 #include <cstdint>
 
-namespace waypost::wireguard {
+namespace waypost::dataplane {
 
 class ReplayWindow {
  public:
@@ -28,4 +29,4 @@ class ReplayWindow {
   uint64_t next_ = 0;  // highest accepted counter + 1; 0 = nothing accepted yet
 };
 
-}  // namespace waypost::wireguard
+}  // namespace waypost::dataplane
