@@ -39,7 +39,7 @@ Result<SecretBytes> Prf::plus(std::span<const uint8_t> key,
   size_t produced = 0;
   bool ok = mac.valid();
   for (size_t n = 1; ok && produced < length; ++n) {
-    const uint8_t counter = uint8_t(n);
+    const auto counter = uint8_t(n);
     if (n > 1) ok = mac.reset() && mac.update({t.data(), block});
     for (auto part : seed) ok = ok && mac.update(part);
     ok = ok && mac.update({&counter, 1}) && mac.finish({t.data(), block});

@@ -2,17 +2,19 @@
 // then an AAD and a body:
 //   [suite] [encryption key] [integrity key] [AAD length] [AAD] [body]
 // Invariants besides "no crash, no sanitizer report":
-//  - decrypt() succeeds only for a body this code would produce: re-encrypting what it returned,
-//    with the same keys, AAD and IV, gives the body back byte for byte (anything else would be a
-//    forgery, or decrypt accepting bytes it should not);
+//  - decrypt() succeeds only for a body the keys authenticate: with AEAD, re-encrypting what it
+//    returned with the same keys, AAD and IV gives the body back byte for byte; with CBC + HMAC,
+//    the ICV is the truncated HMAC of the message before it (see check_accepted);
 //  - the body read as plaintext survives encrypt -> decrypt, and a one-bit change to the result
 //    is refused.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <span>
 #include <vector>
 
+#include "crypto/hmac.h"
 #include "crypto/random.h"
 #include "ike/algorithms.h"
 #include "ike/sk_cipher.h"
@@ -61,6 +63,34 @@ std::span<const uint8_t> take(std::span<const uint8_t>& in, size_t n) {
   return out;
 }
 
+// decrypt() accepted `body`. With an AEAD cipher the tag binds key, nonce, AAD and ciphertext,
+// so the encryptor given the same IV must reproduce the body exactly. With CBC + HMAC the ICV
+// covers the ciphertext but not the encryption key (a body made under another encryption key and
+// the same integrity key verifies, and decrypts to other bytes), so there the check is that the
+// ICV is the truncated HMAC of everything before it, computed here without SkCipher.
+void check_accepted(const NegotiatedAlgorithms& suite, std::span<const uint8_t> enc_key,
+                    std::span<const uint8_t> int_key, std::span<const uint8_t> aad,
+                    std::span<const uint8_t> body, const std::vector<uint8_t>& plain) {
+  if (waypost::ike::is_aead(suite.encryption)) {
+    ReplayRandom same_iv(body.first(std::min<size_t>(body.size(), 8)));
+    auto encryptor = SkCipher::create(suite, enc_key, int_key, same_iv);
+    auto again = encryptor->encrypt(aad, plain);
+    if (!again.ok() || again->size() != body.size() ||
+        !std::equal(again->begin(), again->end(), body.begin())) {
+      fail("decrypt accepted a body the encryptor would not produce");
+    }
+    return;
+  }
+  const auto hash = *waypost::ike::integrity_hash(suite.integrity);
+  const size_t icv = *waypost::ike::integrity_icv_size(suite.integrity);
+  std::vector<uint8_t> mac(waypost::crypto::digest_size(hash));
+  if (body.size() < icv || plain.size() + 1 + 16 + icv > body.size() ||
+      !waypost::crypto::hmac(hash, int_key, {aad, body.first(body.size() - icv)}, mac) ||
+      !std::equal(mac.begin(), mac.begin() + long(icv), body.end() - long(icv))) {
+    fail("decrypt accepted a body without a valid ICV");
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -82,15 +112,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!decryptor.ok()) fail("cannot create a cipher for valid keys");
 
   auto plain = decryptor->decrypt(aad, body);
-  if (plain.ok()) {
-    ReplayRandom same_iv(body.first(std::min(body.size(), decryptor->iv_size())));
-    auto encryptor = SkCipher::create(suite, enc_key, int_key, same_iv);
-    auto again = encryptor->encrypt(aad, *plain);
-    if (!again.ok() || again->size() != body.size() ||
-        !std::equal(again->begin(), again->end(), body.begin())) {
-      fail("decrypt accepted a body the encryptor would not produce");
-    }
-  }
+  if (plain.ok()) check_accepted(suite, enc_key, int_key, aad, body, *plain);
 
   // The body as plaintext: encrypt -> decrypt round trip, and a flipped bit is refused.
   auto encryptor = SkCipher::create(suite, enc_key, int_key, random);

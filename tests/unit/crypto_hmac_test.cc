@@ -21,7 +21,8 @@ std::string mac_hex(HashAlg alg, const std::vector<uint8_t>& key, ByteSpan data)
 }
 
 std::vector<uint8_t> repeated(uint8_t byte, size_t n) {
-  return std::vector<uint8_t>(n, byte);
+  std::vector<uint8_t> v(n, byte);  // not braces: that would be the two-element list
+  return v;
 }
 
 struct Rfc4231Case {
