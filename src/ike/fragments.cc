@@ -47,13 +47,17 @@ Result<FragmentAccepted> FragmentReassembler::add(const DecryptedFragment& fragm
   if (total < total_) {
     return dropped(number, total, fmt::format("the message has {} fragments", total_));
   }
-  if (total > total_) restart(total);
-
+  const bool restarting = total > total_;
   const size_t index = number - 1;
-  if (present_.test(index)) return FragmentAccepted{FragmentStatus::kDuplicate, std::nullopt};
-  if (fragment.plaintext.size() > kMaxBytes - stored_bytes_) {
+  if (!restarting && present_.test(index)) {
+    return FragmentAccepted{FragmentStatus::kDuplicate, std::nullopt};
+  }
+  // Checked before restarting, so that a refused fragment leaves everything as it was.
+  const size_t kept = restarting ? 0 : stored_bytes_;
+  if (fragment.plaintext.size() > kMaxBytes - kept) {
     return dropped(number, total, fmt::format("more than {} bytes of fragments", kMaxBytes));
   }
+  if (restarting) restart(total);
   fragments_[index].assign(fragment.plaintext.begin(), fragment.plaintext.end());
   present_.set(index);
   stored_bytes_ += fragment.plaintext.size();
