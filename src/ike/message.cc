@@ -45,14 +45,15 @@ bool is_encrypted(PayloadType t) {
 }
 
 // Walks a chain starting with a payload of type `first`. `outer` allows SK/SKF (which end it).
-Result<Payloads> parse_chain(PayloadType first, ByteSpan data, bool outer,
+// Errors name offsets from `base` (the datagram's start for the outer chain).
+Result<Payloads> parse_chain(PayloadType first, ByteSpan data, bool outer, size_t base,
                              std::vector<uint8_t>* skipped) {
   ByteReader r(data);
   Payloads payloads;
   uint8_t next = uint8_t(first);
   while (next != uint8_t(PayloadType::kNone)) {
     const uint8_t type = next;
-    const size_t offset = r.position();
+    const size_t offset = base + r.position();
     next = r.u8();
     const bool critical = (r.u8() & kPayloadCritical) != 0;  // the other 7 bits are ignored
     const uint16_t length = r.be16();
@@ -159,8 +160,9 @@ Result<Message> parse_message(ByteSpan datagram) {
   }
   Message m;
   m.header = *header;
-  auto payloads = parse_chain(PayloadType(datagram[kNextPayloadOffset]),
-                              datagram.subspan(kHeaderSize), true, &m.skipped_payload_types);
+  auto payloads =
+      parse_chain(PayloadType(datagram[kNextPayloadOffset]), datagram.subspan(kHeaderSize), true,
+                  kHeaderSize, &m.skipped_payload_types);
   if (!payloads) return payloads.take_error();
   m.payloads = std::move(*payloads);
   return m;
@@ -186,7 +188,7 @@ std::vector<uint8_t> serialize(const Message& message) {
 
 Result<Payloads> parse_payload_chain(PayloadType first, ByteSpan chain,
                                      std::vector<uint8_t>* skipped) {
-  return parse_chain(first, chain, false, skipped);
+  return parse_chain(first, chain, false, 0, skipped);
 }
 
 std::vector<uint8_t> serialize_payload_chain(const Payloads& payloads) {

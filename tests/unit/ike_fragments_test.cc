@@ -150,7 +150,9 @@ TEST(IkeFragments, FragmentCountCapped) {
     auto a = add(r, n, max, Bytes{uint8_t(n)});
     ASSERT_TRUE(a.ok()) << n;
     EXPECT_EQ(a->status, n == 1 ? FragmentStatus::kComplete : FragmentStatus::kStored);
-    if (n == 1) EXPECT_EQ(a->message->chain.size(), max);
+    if (n == 1) {
+      EXPECT_EQ(a->message->chain.size(), max);
+    }
   }
 }
 

@@ -36,7 +36,9 @@ Bytes expect_round_trip(const Payload& p) {
   m.payloads = {p};
   auto message = parse_message(serialize(m));
   EXPECT_TRUE(message.ok()) << to_string(p.type) << ": " << message.error().message;
-  if (message.ok()) EXPECT_EQ(*message, m) << to_string(p.type);
+  if (message.ok()) {
+    EXPECT_EQ(*message, m) << to_string(p.type);
+  }
   return body;
 }
 
