@@ -50,7 +50,7 @@ Result<Payloads> parse_chain(PayloadType first, ByteSpan data, bool outer, size_
                              std::vector<uint8_t>* skipped) {
   ByteReader r(data);
   Payloads payloads;
-  uint8_t next = uint8_t(first);
+  auto next = uint8_t(first);
   while (next != uint8_t(PayloadType::kNone)) {
     const uint8_t type = next;
     const size_t offset = base + r.position();

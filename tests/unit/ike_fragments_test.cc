@@ -12,7 +12,8 @@ using Bytes = std::vector<uint8_t>;
 
 // Fragment n's plaintext: n copies of the byte n, so concatenations are easy to check.
 Bytes piece(uint16_t n, size_t size = 0) {
-  return Bytes(size ? size : n, uint8_t(n));
+  Bytes out(size ? size : n, uint8_t(n));  // (braces would make a two-byte list)
+  return out;
 }
 
 Result<FragmentAccepted> add(FragmentReassembler& r, uint16_t number, uint16_t total,

@@ -24,7 +24,7 @@ Bytes body_of(const PayloadBody& body) {
 
 // Serializes, parses back, and compares; returns the body bytes for layout checks.
 Bytes expect_round_trip(const Payload& p) {
-  const Bytes body = body_of(p.body);
+  Bytes body = body_of(p.body);
   auto parsed = parse_payload_body(p.type, body);
   EXPECT_TRUE(parsed.ok()) << to_string(p.type) << ": " << parsed.error().message;
   if (parsed.ok() && p.type != PayloadType::kEncrypted &&
@@ -204,7 +204,7 @@ TEST(IkePayloads, SaMalformations) {
 }
 
 TEST(IkePayloads, ProposalNumbering) {
-  auto with_numbers = [](std::vector<uint8_t> numbers) {
+  auto with_numbers = [](const std::vector<uint8_t>& numbers) {
     SaPayload sa;
     for (uint8_t n : numbers) {
       Proposal p = test::algo_ike_sa().proposals[0];
