@@ -42,6 +42,8 @@ struct QueryCounters {
   uint64_t send_errors = 0;
   uint64_t tcp_rejected = 0;
   size_t inflight_peak = 0;
+
+  bool operator==(const QueryCounters&) const = default;
 };
 
 // One upstream of the DNS-over-TLS relay (tls_relay.h).
@@ -54,11 +56,15 @@ struct TlsUpstreamStatus {
   uint64_t consecutive_failures = 0;
   std::string last_error;       // "" when the upstream never failed
   int64_t last_error_time = 0;  // unix seconds; on the wire only with last_error
+
+  bool operator==(const TlsUpstreamStatus&) const = default;
 };
 
 struct AnswerCacheStatus {
   uint64_t entries = 0;
   uint64_t bytes = 0;
+
+  bool operator==(const AnswerCacheStatus&) const = default;
 };
 
 struct ListFileStatus {
@@ -66,6 +72,8 @@ struct ListFileStatus {
   uint64_t lines = 0;
   uint64_t domains = 0;
   uint64_t ignored_lines = 0;
+
+  bool operator==(const ListFileStatus&) const = default;
 };
 
 struct ListsStatus {
@@ -74,11 +82,15 @@ struct ListsStatus {
   uint64_t memory_bytes = 0;
   int64_t loaded_at = 0;  // unix seconds
   std::vector<ListFileStatus> files;
+
+  bool operator==(const ListsStatus&) const = default;
 };
 
 struct ClientCounters {
   uint64_t queries = 0;
   uint64_t blocked = 0;
+
+  bool operator==(const ClientCounters&) const = default;
 };
 
 struct DnsStatus {
@@ -103,6 +115,8 @@ struct DnsStatus {
   std::map<std::string, ClientCounters> clients;  // by client address
   // Clients seen after the per-address limit; on the wire (as "other") only when it has queries.
   ClientCounters other_clients;
+
+  bool operator==(const DnsStatus&) const = default;
 };
 
 nlohmann::json to_json(const DnsStatus& status);
