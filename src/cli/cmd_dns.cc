@@ -10,7 +10,9 @@
 #include "cli/commands.h"
 #include "control/json_session.h"
 #include "daemon/paths.h"
+#include "dns/status.h"
 #include "server/state.h"
+#include "server/status.h"
 
 namespace waypost::cli {
 
@@ -27,21 +29,15 @@ Result<nlohmann::json> ask_server(const std::string& dir, const char* cmd) {
   return control::json_request(path, {{"cmd", cmd}});
 }
 
-void print_lists(const nlohmann::json& r) {
-  std::printf("  %llu blocked domain(s), %llu allowed\n",
-              static_cast<unsigned long long>(r.value("blocked_domains", uint64_t{0})),
-              static_cast<unsigned long long>(r.value("allowed_domains", uint64_t{0})));
-  if (r.contains("lists")) {
-    for (const auto& f : r["lists"]) {
-      std::printf("  %s: %llu domain(s) from %llu line(s), %llu line(s) ignored\n",
-                  f.value("path", "").c_str(),
-                  static_cast<unsigned long long>(f.value("domains", uint64_t{0})),
-                  static_cast<unsigned long long>(f.value("lines", uint64_t{0})),
-                  static_cast<unsigned long long>(f.value("ignored_lines", uint64_t{0})));
-    }
-  }
-  if (r.contains("skipped_urls")) {
-    for (const auto& u : r["skipped_urls"]) {
+// The reply of `dns_reload`: the list counts at the top, the files under "lists", and the
+// adblock_lists entries skipped because they are URLs.
+void print_reload(const nlohmann::json& r) {
+  nlohmann::json lists = r;
+  lists["files"] = r.value("lists", nlohmann::json::array());
+  std::fputs(dns::render_lists_text(dns::lists_status_from_json(lists)).c_str(), stdout);
+  if (auto it = r.find("skipped_urls"); it != r.end() && it->is_array()) {
+    for (const auto& u : *it) {
+      if (!u.is_string()) continue;
       std::printf("  skipped %s: a URL (download it and list the file instead)\n",
                   u.get<std::string>().c_str());
     }
@@ -53,42 +49,27 @@ int dns_reload(const std::string& dir) {
   if (!r) return fail(r.error().message);
   if (!r->value("ok", false)) return fail("DNS reload failed: " + r->value("error", std::string()));
   std::printf("waypost: DNS resolver %s\n", r->value("started", false) ? "started" : "reloaded");
-  print_lists(*r);
+  print_reload(*r);
   return 0;
 }
 
 int dns_status(const std::string& dir, bool json) {
   auto r = ask_server(dir, "status");
   if (!r) return fail(r.error().message);
-  const nlohmann::json dns = r->value("dns", nlohmann::json::object());
+  const nlohmann::json dns =
+      r->is_object() ? r->value("dns", nlohmann::json::object()) : nlohmann::json::object();
   if (json) {
+    // The daemon's object as it sent it.
     std::printf("%s\n", dns.dump(2).c_str());
     return 0;
   }
-  if (!dns.value("running", false)) {
-    std::printf("DNS resolver: not running (%s)\n", dns.value("reason", "").c_str());
-    return 0;
-  }
-  std::printf("DNS resolver: running on %s, upstream %s%s\n",
-              dns.contains("listen") ? dns["listen"].dump().c_str() : "?",
-              dns.value("encryption", false) ? "over TLS" : "in clear",
-              dns.value("dnssec", false) ? ", DNSSEC validated" : "");
-  if (!dns.value("upstream_ok", true)) {
-    std::printf("  problem: %s\n", dns.value("problem", "").c_str());
-  }
-  std::printf("  %llu queries, %llu blocked, %llu SERVFAIL\n",
-              static_cast<unsigned long long>(dns.value("queries", uint64_t{0})),
-              static_cast<unsigned long long>(dns.value("blocked", uint64_t{0})),
-              static_cast<unsigned long long>(dns.value("servfail", uint64_t{0})));
-  if (dns.contains("lists")) {
-    nlohmann::json l = dns["lists"];
-    l["lists"] = l.value("files", nlohmann::json::array());
-    print_lists(l);
-  }
-  for (const auto& u : r->value("users", nlohmann::json::array())) {
-    std::printf("  %-14s %llu queries, %llu blocked\n", u.value("name", "").c_str(),
-                static_cast<unsigned long long>(u.value("dns_queries", uint64_t{0})),
-                static_cast<unsigned long long>(u.value("dns_blocked", uint64_t{0})));
+  const dns::DnsStatus status = dns::dns_status_from_json(dns);
+  std::fputs(dns::render_text(status).c_str(), stdout);
+  if (!status.running) return 0;
+  for (const auto& u : server::server_status_from_json(*r).users) {
+    std::printf("  %-14s %llu queries, %llu blocked\n", u.name.c_str(),
+                static_cast<unsigned long long>(u.dns_queries),
+                static_cast<unsigned long long>(u.dns_blocked));
   }
   return 0;
 }

@@ -464,69 +464,33 @@ Status Resolver::reload(const ResolverConfig& config) {
   return {};
 }
 
-nlohmann::json Resolver::status() const {
+DnsStatus Resolver::status() const {
   const Impl& d = *impl_;
-  const Counters& c = d.c;
-  nlohmann::json j;
-  j["listen"] = d.labels;
-  j["encryption"] = d.config.encryption;
-  j["dnssec"] = d.config.dnssec;
-  j["adblocking"] = d.config.adblocking;
-  nlohmann::json ups = nlohmann::json::array();
-  for (const auto& u : d.config.upstreams) ups.push_back(u.to_string());
-  j["upstreams"] = ups;
-  j["queries"] = c.queries;
-  j["tcp_queries"] = c.tcp_queries;
-  j["answered"] = c.answered;
-  j["cache_hits"] = c.cache_hits;
-  j["answer_cache"] = {{"entries", d.answers.entries()}, {"bytes", d.answers.bytes()}};
-  j["blocked"] = c.blocked;
-  j["cname_blocked"] = c.cname_blocked;
-  j["servfail"] = c.servfail;
-  j["formerr"] = c.formerr;
-  j["refused"] = c.refused;
-  j["notimp"] = c.notimp;
-  j["badvers"] = c.badvers;
-  j["dropped"] = c.dropped;
-  j["not_allowed"] = c.not_allowed;
-  j["overload"] = c.overload;
-  j["timeouts"] = c.timeouts;
-  j["upstream_failures"] = c.upstream_failures;
-  j["validation_failures"] = c.validation_failures;
-  j["truncated"] = c.truncated;
-  j["send_errors"] = c.send_errors;
-  j["tcp_rejected"] = c.tcp_rejected;
-  j["inflight"] = d.inflight;
-  j["inflight_peak"] = c.inflight_peak;
-  j["tcp_connections"] = d.conns.size();
-  const bool ok = d.consecutive_failures < kFailuresForProblem;
-  j["upstream_ok"] = ok;
-  j["consecutive_upstream_failures"] = d.consecutive_failures;
-  if (!ok) j["problem"] = d.problem();
-  if (d.ub && d.ub->relay) j["tls"] = d.ub->relay->status();
-  nlohmann::json lists;
-  lists["blocked_domains"] = d.lists->blocked_domains();
-  lists["allowed_domains"] = d.lists->allowed_domains();
-  lists["memory_bytes"] = d.lists->memory_bytes();
-  lists["loaded_at"] = d.lists_loaded_unix;
-  nlohmann::json files = nlohmann::json::array();
-  for (const auto& s : d.lists->stats()) {
-    files.push_back({{"path", s.path},
-                     {"lines", s.lines},
-                     {"domains", s.domains},
-                     {"ignored_lines", s.ignored}});
+  DnsStatus s;
+  s.running = true;
+  s.listen = d.labels;
+  s.encryption = d.config.encryption;
+  s.dnssec = d.config.dnssec;
+  s.adblocking = d.config.adblocking;
+  for (const auto& u : d.config.upstreams) s.upstreams.push_back(u.to_string());
+  s.counters = d.c;
+  s.answer_cache = {d.answers.entries(), d.answers.bytes()};
+  s.inflight = d.inflight;
+  s.tcp_connections = d.conns.size();
+  s.upstream_ok = d.consecutive_failures < kFailuresForProblem;
+  s.consecutive_upstream_failures = d.consecutive_failures;
+  if (!s.upstream_ok) s.problem = d.problem();
+  if (d.ub && d.ub->relay) s.tls = d.ub->relay->status();
+  s.lists.blocked_domains = d.lists->blocked_domains();
+  s.lists.allowed_domains = d.lists->allowed_domains();
+  s.lists.memory_bytes = d.lists->memory_bytes();
+  s.lists.loaded_at = d.lists_loaded_unix;
+  for (const auto& l : d.lists->stats()) {
+    s.lists.files.push_back({l.path, l.lines, l.domains, l.ignored});
   }
-  lists["files"] = files;
-  j["lists"] = lists;
-  nlohmann::json clients = nlohmann::json::object();
-  for (const auto& [ip, s] : d.clients) {
-    clients[ip.to_string()] = {{"queries", s.queries}, {"blocked", s.blocked}};
-  }
-  if (d.other_clients.queries) {
-    clients["other"] = {{"queries", d.other_clients.queries}, {"blocked", d.other_clients.blocked}};
-  }
-  j["clients"] = clients;
-  return j;
+  for (const auto& [ip, c] : d.clients) s.clients[ip.to_string()] = {c.queries, c.blocked};
+  s.other_clients = {d.other_clients.queries, d.other_clients.blocked};
+  return s;
 }
 
 }  // namespace waypost::dns

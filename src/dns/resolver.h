@@ -7,10 +7,9 @@
 
 #include <memory>
 
-#include <nlohmann/json.hpp>
-
 #include "common/result.h"
 #include "dns/config.h"
+#include "dns/status.h"
 #include "platform/event_loop.h"
 
 namespace waypost::dns {
@@ -28,9 +27,9 @@ class Resolver {
   // Listen addresses and port cannot change here (restart the resolver).
   Status reload(const ResolverConfig& config);
 
-  // Counters, per-client counters, upstream health ("upstream_ok", and "problem" when every
-  // upstream is failing), list sizes. Cheap enough for a status command.
-  nlohmann::json status() const;
+  // Counters, per-client counters, upstream health (upstream_ok, and a problem when every
+  // upstream is failing), list sizes; `running` is true. Cheap enough for a status command.
+  DnsStatus status() const;
 
   ~Resolver();
   Resolver(const Resolver&) = delete;

@@ -28,6 +28,7 @@
 #include "dns/answer_cache.h"
 #include "dns/blocklist.h"
 #include "dns/message.h"
+#include "dns/status.h"
 #include "dns/tls_relay.h"
 #include "dns/unbound_context.h"
 #include "platform/fd.h"
@@ -146,29 +147,8 @@ struct TcpConn {
   bool dead = false;  // close at the next safe point
 };
 
-struct Counters {
-  uint64_t queries = 0;
-  uint64_t tcp_queries = 0;
-  uint64_t answered = 0;    // upstream answers relayed (any rcode but SERVFAIL), cached ones too
-  uint64_t cache_hits = 0;  // of those, answered from the front answer cache
-  uint64_t blocked = 0;
-  uint64_t cname_blocked = 0;  // of those, blocked because of a CNAME target in the answer
-  uint64_t servfail = 0;
-  uint64_t formerr = 0;
-  uint64_t refused = 0;
-  uint64_t notimp = 0;
-  uint64_t badvers = 0;
-  uint64_t dropped = 0;
-  uint64_t not_allowed = 0;  // from outside allowed_clients: dropped without an answer
-  uint64_t overload = 0;     // REFUSED because max_inflight queries were waiting
-  uint64_t timeouts = 0;
-  uint64_t upstream_failures = 0;
-  uint64_t validation_failures = 0;
-  uint64_t truncated = 0;
-  uint64_t send_errors = 0;
-  uint64_t tcp_rejected = 0;
-  size_t inflight_peak = 0;
-};
+// The counters are the status's own struct (dns/status.h): status() copies them as they are.
+using Counters = QueryCounters;
 
 struct Resolver::Impl {
   platform::EventLoop& loop;

@@ -504,18 +504,12 @@ size_t TlsRelay::upstream_count() const {
   return impl_->upstreams.size();
 }
 
-nlohmann::json TlsRelay::status() const {
-  nlohmann::json out = nlohmann::json::array();
+std::vector<TlsUpstreamStatus> TlsRelay::status() const {
+  std::vector<TlsUpstreamStatus> out;
+  out.reserve(impl_->upstreams.size());
   for (const auto& u : impl_->upstreams) {
-    nlohmann::json j{
-        {"upstream", u->label},          {"relay_port", u->port},
-        {"connections", u->connections}, {"handshakes", u->handshakes},
-        {"failures", u->failures},       {"consecutive_failures", u->consecutive_failures}};
-    if (!u->last_error.empty()) {
-      j["last_error"] = u->last_error;
-      j["last_error_time"] = u->last_error_unix;
-    }
-    out.push_back(std::move(j));
+    out.push_back({u->label, u->port, u->connections, u->handshakes, u->failures,
+                   u->consecutive_failures, u->last_error, u->last_error_unix});
   }
   return out;
 }

@@ -14,11 +14,10 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "common/clock.h"
 #include "common/result.h"
 #include "dns/config.h"
+#include "dns/status.h"
 #include "platform/event_loop.h"
 
 namespace waypost::dns {
@@ -43,7 +42,7 @@ class TlsRelay {
   size_t upstream_count() const;
 
   // Per upstream: connections, completed handshakes, failures, and the last failure.
-  nlohmann::json status() const;
+  std::vector<TlsUpstreamStatus> status() const;
   // The most recent failure of any upstream ("" if none since the last good handshake).
   std::string last_error() const;
 

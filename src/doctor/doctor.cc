@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "dns/status.h"
 #include "doctor/clock_check.h"
 #include "doctor/dns.h"
 #include "doctor/interface_checks.h"
@@ -428,10 +429,14 @@ void check_dns(const Options& o, System& sys, const std::vector<Examined>& iface
 
 void check_resolver(const ServerFacts& server, System& sys, bool running,
                     std::vector<Finding>& out) {
-  nlohmann::json dns;  // null unless the running server tells
+  std::optional<dns::DnsStatus> dns;  // unknown unless the running server tells
   if (running) {
     auto r = sys.daemon_request(server.interface, {{"cmd", "status"}});
-    if (r && r->is_object() && r->contains("dns")) dns = (*r)["dns"];
+    if (r && r->is_object()) {
+      if (auto it = r->find("dns"); it != r->end() && it->is_object()) {
+        dns = dns::dns_status_from_json(*it);
+      }
+    }
   }
   for (auto& f :
        resolver_findings(server.runs_resolver, server.dns_adblocking, dns, server.url_blocklists)) {

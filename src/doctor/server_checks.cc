@@ -318,15 +318,24 @@ Result<nlohmann::json> read_ruleset_json() {
 }
 
 namespace {
-// The server's status comes over a socket: a field of the wrong type means "unknown", never an
-// exception.
-bool bool_field(const nlohmann::json& j, const char* key, bool fallback) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_boolean() ? it->get<bool>() : fallback;
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
 }
 }  // namespace
 
 std::vector<Finding> resolver_findings(bool wanted, bool adblocking, const nlohmann::json& dns,
+                                       const std::vector<std::string>& url_lists) {
+  return resolver_findings(wanted, adblocking,
+                           dns.is_object()
+                               ? std::optional<dns::DnsStatus>(dns::dns_status_from_json(dns))
+                               : std::nullopt,
+                           url_lists);
+}
+
+std::vector<Finding> resolver_findings(bool wanted, bool adblocking,
+                                       const std::optional<dns::DnsStatus>& dns,
                                        const std::vector<std::string>& url_lists) {
   std::vector<Finding> out;
   Finding f;
@@ -339,44 +348,29 @@ std::vector<Finding> resolver_findings(bool wanted, bool adblocking, const nlohm
     out.push_back(std::move(f));
     return out;
   }
-  if (!dns.is_object()) {
+  if (!dns) {
     f.status = Status::kInfo;
     f.summary = "The built-in DNS resolver starts with the server; it is not running now.";
     out.push_back(std::move(f));
     return out;
   }
-  const auto u64 = [&](const char* key) {
-    auto it = dns.find(key);
-    return it != dns.end() && it->is_number_unsigned() ? it->get<uint64_t>() : uint64_t{0};
-  };
-  std::string listen;
-  if (auto it = dns.find("listen"); it != dns.end() && it->is_array()) {
-    for (const auto& l : *it) {
-      if (l.is_string()) listen += (listen.empty() ? "" : ", ") + l.get<std::string>();
-    }
-  }
-  std::string upstreams;
-  if (auto it = dns.find("upstreams"); it != dns.end() && it->is_array()) {
-    for (const auto& u : *it) {
-      if (u.is_string()) upstreams += (upstreams.empty() ? "" : ", ") + u.get<std::string>();
-    }
-  }
-  f.data = {
-      {"queries", u64("queries")}, {"blocked", u64("blocked")}, {"servfail", u64("servfail")}};
-  if (!bool_field(dns, "running", false)) {
+  const dns::QueryCounters& c = dns->counters;
+  const std::string listen = joined(dns->listen);
+  const std::string upstreams = joined(dns->upstreams);
+  f.data = {{"queries", c.queries}, {"blocked", c.blocked}, {"servfail", c.servfail}};
+  if (!dns->running) {
     f.status = Status::kFail;
-    f.summary = fmt::format(
-        "The built-in DNS resolver is not running: {}.",
-        str_field(dns, "reason").empty() ? "no reason given" : str_field(dns, "reason"));
+    f.summary = fmt::format("The built-in DNS resolver is not running: {}.",
+                            dns->reason.empty() ? "no reason given" : dns->reason);
     f.fix = "Fix the cause above, then: sudo waypost dns reload";
-  } else if (!bool_field(dns, "upstream_ok", true)) {
+  } else if (!dns->upstream_ok) {
     f.status = Status::kFail;
     f.summary = fmt::format(
         "The built-in DNS resolver on {} cannot reach its upstreams ({}): clients get SERVFAIL "
         "for every name not in the cache.",
         listen, upstreams);
-    f.detail = str_field(dns, "problem");
-    f.fix = bool_field(dns, "encryption", false)
+    f.detail = dns->problem;
+    f.fix = dns->encryption
                 ? "Check that this server reaches the upstreams on TCP port 853 (some networks "
                   "block it) and that each dns_servers entry has the right #tls-name; or choose "
                   "other dns_servers in config.yaml (applied live)."
@@ -386,17 +380,11 @@ std::vector<Finding> resolver_findings(bool wanted, bool adblocking, const nlohm
     f.status = Status::kOk;
     f.summary = fmt::format(
         "The built-in DNS resolver answers on {} ({} queries, {} blocked), asking {}{}.", listen,
-        u64("queries"), u64("blocked"), upstreams,
-        bool_field(dns, "encryption", false) ? " over TLS" : " in clear");
+        c.queries, c.blocked, upstreams, dns->encryption ? " over TLS" : " in clear");
   }
   out.push_back(std::move(f));
   if (adblocking) {
-    uint64_t domains = 0;
-    if (auto it = dns.find("lists"); it != dns.end() && it->is_object()) {
-      auto d = it->find("blocked_domains");
-      if (d != it->end() && d->is_number_unsigned()) domains = d->get<uint64_t>();
-    }
-    if (bool_field(dns, "running", false) && domains == 0) {
+    if (dns->running && dns->lists.blocked_domains == 0) {
       Finding w;
       w.id = "server:dns_blocklists";
       w.status = Status::kWarn;

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/result.h"
+#include "dns/status.h"
 #include "doctor/findings.h"
 
 namespace waypost::doctor {
@@ -52,8 +53,14 @@ struct DefaultRouteView {
 Finding default_route_finding(bool ipv6, const DefaultRouteView& route);
 
 // The built-in DNS resolver. `wanted`: config.yaml asks for it (dns_adblocking or
-// dns_encryption); `dns`: the "dns" object of the running server's status (null when the server
-// is not running or did not answer); `url_lists`: adblock_lists entries that are URLs (skipped).
+// dns_encryption); `dns`: the resolver's status as the running server reports it (nullopt when
+// the server is not running or did not answer); `url_lists`: adblock_lists entries that are URLs
+// (skipped).
+std::vector<Finding> resolver_findings(bool wanted, bool adblocking,
+                                       const std::optional<dns::DnsStatus>& dns,
+                                       const std::vector<std::string>& url_lists);
+// The same from the "dns" object of the server's `status` reply (anything but an object: not
+// running), read with dns::dns_status_from_json.
 std::vector<Finding> resolver_findings(bool wanted, bool adblocking, const nlohmann::json& dns,
                                        const std::vector<std::string>& url_lists);
 

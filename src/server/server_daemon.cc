@@ -244,10 +244,10 @@ nlohmann::json ServerDaemon::apply_dns(const ServerConfig& wanted) {
       out["started"] = true;
     }
     dns_problem_.clear();
-    const auto st = resolver_->status();
-    out["blocked_domains"] = st["lists"]["blocked_domains"];
-    out["allowed_domains"] = st["lists"]["allowed_domains"];
-    out["lists"] = st["lists"]["files"];
+    const dns::DnsStatus st = resolver_->status();
+    out["blocked_domains"] = st.lists.blocked_domains;
+    out["allowed_domains"] = st.lists.allowed_domains;
+    out["lists"] = st.lists.files;
     out["skipped_urls"] = settings->skipped_urls;
   }
   config_ = std::move(next);
@@ -274,19 +274,15 @@ nlohmann::json ServerDaemon::dns_reload() {
   return out;
 }
 
-nlohmann::json ServerDaemon::dns_status() const {
-  if (resolver_) {
-    auto j = resolver_->status();
-    j["running"] = true;
-    return j;
-  }
-  nlohmann::json j{{"running", false}};
+dns::DnsStatus ServerDaemon::dns_status() const {
+  if (resolver_) return resolver_->status();
+  dns::DnsStatus s;
   if (!runs_resolver(config_)) {
-    j["reason"] = "dns_adblocking and dns_encryption are off: clients use dns_servers directly";
+    s.reason = "dns_adblocking and dns_encryption are off: clients use dns_servers directly";
   } else {
-    j["reason"] = dns_problem_.empty() ? "not started" : dns_problem_;
+    s.reason = dns_problem_.empty() ? "not started" : dns_problem_;
   }
-  return j;
+  return s;
 }
 
 std::vector<std::pair<std::string, std::string>> ServerDaemon::watched_stamps() const {
@@ -352,10 +348,7 @@ ServerStatus ServerDaemon::status() const {
   s.port = config_.wireguard_port;
   s.public_key = crypto::key_to_base64(state_.public_key);
   s.counters = iface.counters;
-  const nlohmann::json* clients = nullptr;
-  if (s.dns.is_object()) {
-    if (auto it = s.dns.find("clients"); it != s.dns.end() && it->is_object()) clients = &*it;
-  }
+  const std::map<std::string, dns::ClientCounters>& dns_clients = s.dns->clients;  // set above
   for (const auto& [name, u] : state_.users) {
     UserStatus us;
     us.name = name;
@@ -374,9 +367,11 @@ ServerStatus ServerDaemon::status() const {
     if (resolver_) {
       us.dns_counted = true;
       for (const auto& ip : {us.ipv4, us.ipv6}) {
-        if (ip.empty() || clients == nullptr || !clients->contains(ip)) continue;
-        us.dns_queries += (*clients)[ip].value("queries", uint64_t{0});
-        us.dns_blocked += (*clients)[ip].value("blocked", uint64_t{0});
+        if (ip.empty()) continue;
+        auto c = dns_clients.find(ip);
+        if (c == dns_clients.end()) continue;
+        us.dns_queries += c->second.queries;
+        us.dns_blocked += c->second.blocked;
       }
     }
     s.users.push_back(std::move(us));

@@ -49,7 +49,7 @@ class ServerDaemon {
   // need a restart). Returns what changed, or the error, for the control socket.
   nlohmann::json apply_dns(const ServerConfig& config);
   nlohmann::json dns_reload();
-  nlohmann::json dns_status() const;
+  dns::DnsStatus dns_status() const;
   // Watches config.yaml and the block lists (a cheap stat every few seconds, which also sees
   // editors that replace files) and applies changes as `sync` would.
   Status start_change_watch();

@@ -63,7 +63,7 @@ UserStatus user_from_json(const nlohmann::json& j) {
 nlohmann::json to_json(const ServerStatus& s, bool with_running) {
   nlohmann::json j;
   if (with_running) j["running"] = s.running;
-  if (!s.dns.is_null()) j["dns"] = s.dns;
+  if (s.dns) j["dns"] = dns::to_json(*s.dns);
   j["interface"] = s.interface;
   j["endpoint"] = s.endpoint;
   j["port"] = s.port;
@@ -98,7 +98,9 @@ ServerStatus server_status_from_json(const nlohmann::json& j) {
       if (value.is_number_unsigned()) (*s.counters)[name] = value.get<uint64_t>();
     }
   }
-  if (auto it = j.find("dns"); it != j.end() && it->is_object()) s.dns = *it;
+  if (auto it = j.find("dns"); it != j.end() && it->is_object()) {
+    s.dns = dns::dns_status_from_json(*it);
+  }
   return s;
 }
 
@@ -114,20 +116,19 @@ std::string render_text(const ServerStatus& s) {
     out += fmt::format("  {:<14} {:<16} {:<24} {:<22} {} / {}\n", u.name, u.ipv4,
                        u.endpoint.empty() ? "-" : u.endpoint, hs, u.rx_bytes, u.tx_bytes);
   }
-  if (s.dns.is_object()) {
-    const auto& d = s.dns;
-    if (d.value("running", false)) {
-      const bool ok = d.value("upstream_ok", true);
+  if (s.dns) {
+    const dns::DnsStatus& d = *s.dns;
+    if (d.running) {
       out += fmt::format("\n  DNS resolver: {} queries, {} blocked, upstream {}{}\n",
-                         d.value("queries", uint64_t{0}), d.value("blocked", uint64_t{0}),
-                         ok ? "ok" : "FAILING: ", ok ? "" : d.value("problem", ""));
+                         d.counters.queries, d.counters.blocked,
+                         d.upstream_ok ? "ok" : "FAILING: ", d.upstream_ok ? "" : d.problem);
       for (const auto& u : s.users) {
         if (u.dns_blocked == 0) continue;
         out += fmt::format("    {:<14} {} of {} queries blocked\n", u.name, u.dns_blocked,
                            u.dns_queries);
       }
     } else {
-      out += fmt::format("\n  DNS resolver: not running ({})\n", d.value("reason", ""));
+      out += fmt::format("\n  DNS resolver: not running ({})\n", d.reason);
     }
   }
   return out;
@@ -155,8 +156,8 @@ std::string render_prometheus(const ServerStatus& s) {
     }
   }
   out += tx + age;
-  const auto& dns = s.dns;
-  if (dns.is_object() && dns.value("running", false)) {
+  if (s.dns && s.dns->running) {
+    const dns::DnsStatus& d = *s.dns;
     out +=
         "# HELP waypost_user_dns_queries_total DNS queries from the user to the built-in "
         "resolver.\n# TYPE waypost_user_dns_queries_total counter\n";
@@ -170,23 +171,22 @@ std::string render_prometheus(const ServerStatus& s) {
           fmt::format("waypost_user_dns_blocked_total{{user=\"{}\"}} {}\n", u.name, u.dns_blocked);
     }
     out += blocked;
-    auto counter = [&](const char* metric, const char* help, const char* key) {
-      out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", metric, help,
-                         dns.value(key, uint64_t{0}));
+    auto counter = [&](const char* metric, const char* help, uint64_t value) {
+      out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", metric, help, value);
     };
-    counter("waypost_dns_queries_total", "DNS queries answered or dropped.", "queries");
-    counter("waypost_dns_blocked_total", "DNS queries answered as blocked.", "blocked");
-    counter("waypost_dns_servfail_total", "DNS queries answered SERVFAIL.", "servfail");
+    counter("waypost_dns_queries_total", "DNS queries answered or dropped.", d.counters.queries);
+    counter("waypost_dns_blocked_total", "DNS queries answered as blocked.", d.counters.blocked);
+    counter("waypost_dns_servfail_total", "DNS queries answered SERVFAIL.", d.counters.servfail);
     counter("waypost_dns_upstream_failures_total", "Upstream lookups that failed.",
-            "upstream_failures");
+            d.counters.upstream_failures);
     out += fmt::format(
         "# HELP waypost_dns_upstream_up Whether the upstream resolvers answer (0 when every one "
         "has been failing).\n# TYPE waypost_dns_upstream_up gauge\nwaypost_dns_upstream_up {}\n",
-        dns.value("upstream_ok", false) ? 1 : 0);
+        d.upstream_ok ? 1 : 0);
     out += fmt::format(
         "# HELP waypost_dns_blocklist_domains Domains on the block lists.\n"
         "# TYPE waypost_dns_blocklist_domains gauge\nwaypost_dns_blocklist_domains {}\n",
-        dns.contains("lists") ? dns["lists"].value("blocked_domains", uint64_t{0}) : 0);
+        d.lists.blocked_domains);
   }
   return out;
 }

@@ -2,9 +2,8 @@
 // Typed status of the server: its users with their WireGuard sessions and DNS numbers. Produced
 // once by the running server (ServerDaemon::status, from the interface's typed status) or, when
 // no server runs, from state.json; rendered from the same data to the control socket's JSON, to
-// `waypost server status` text and to the Prometheus metrics page.
-//
-// The resolver's own status (`dns`) stays the resolver's JSON object (dns/resolver.h).
+// `waypost server status` text and to the Prometheus metrics page. The resolver's own status
+// (`dns`) is its typed status (dns/status.h), under the "dns" key of the JSON.
 
 #include <cstdint>
 #include <map>
@@ -13,6 +12,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "dns/status.h"
 
 namespace waypost::server {
 
@@ -32,8 +33,7 @@ struct UserStatus {
   uint64_t dns_blocked = 0;
 };
 
-// A value type: clang-tidy 14 flags its implicitly noexcept move because of the JSON member.
-struct ServerStatus {  // NOLINT(bugprone-exception-escape)
+struct ServerStatus {
   bool running = false;
   std::string interface;
   std::string endpoint;
@@ -41,7 +41,7 @@ struct ServerStatus {  // NOLINT(bugprone-exception-escape)
   std::string public_key;
   std::vector<UserStatus> users;
   std::optional<std::map<std::string, uint64_t>> counters;  // the interface's, when running
-  nlohmann::json dns;                                       // null when unknown
+  std::optional<dns::DnsStatus> dns;                        // nullopt when unknown
 };
 
 // The control socket's `status` reply (without "ok") and `server status --json` (with

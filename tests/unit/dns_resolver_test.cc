@@ -21,8 +21,10 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -747,6 +749,89 @@ TEST_F(DnsResolverTest, DnsOverTlsUpstream) {
   EXPECT_EQ(s["upstream_ok"], true);
   EXPECT_FALSE(s.contains("problem"));
   EXPECT_EQ(s["answered"], 3);
+}
+
+// The resolver's status object as the server puts it on the wire ("running" is the server's),
+// key by key and type by type: the control socket's clients (CLI, doctor, monitoring scripts)
+// read these names. Written down from the JSON the resolver built before its status was typed.
+std::map<std::string, std::string> shape(const nlohmann::json& j) {
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : j.items()) {
+    std::string type = value.type_name();
+    if (value.is_number_unsigned()) {
+      type = "unsigned";
+    } else if (value.is_number_integer()) {
+      type = "integer";
+    }
+    out[key] = type;
+  }
+  return out;
+}
+
+TEST_F(DnsResolverTest, StatusKeepsItsKeysAndTypes) {
+  ASSERT_TRUE(start_upstream());
+  start_resolver(config(fmt::format("127.0.0.1@{}", upstream_->plain_port()), false));
+  ASSERT_TRUE(ask_udp(port_, make_query(1, "host.waypost.example", kTypeA)));
+  ASSERT_TRUE(ask_udp(port_, make_query(2, "blocked.example", kTypeA)));
+  auto s = status();
+  s["running"] = true;  // what ServerDaemon adds
+  const std::map<std::string, std::string> top{{"running", "boolean"},
+                                               {"listen", "array"},
+                                               {"encryption", "boolean"},
+                                               {"dnssec", "boolean"},
+                                               {"adblocking", "boolean"},
+                                               {"upstreams", "array"},
+                                               {"queries", "unsigned"},
+                                               {"tcp_queries", "unsigned"},
+                                               {"answered", "unsigned"},
+                                               {"cache_hits", "unsigned"},
+                                               {"answer_cache", "object"},
+                                               {"blocked", "unsigned"},
+                                               {"cname_blocked", "unsigned"},
+                                               {"servfail", "unsigned"},
+                                               {"formerr", "unsigned"},
+                                               {"refused", "unsigned"},
+                                               {"notimp", "unsigned"},
+                                               {"badvers", "unsigned"},
+                                               {"dropped", "unsigned"},
+                                               {"not_allowed", "unsigned"},
+                                               {"overload", "unsigned"},
+                                               {"timeouts", "unsigned"},
+                                               {"upstream_failures", "unsigned"},
+                                               {"validation_failures", "unsigned"},
+                                               {"truncated", "unsigned"},
+                                               {"send_errors", "unsigned"},
+                                               {"tcp_rejected", "unsigned"},
+                                               {"inflight", "unsigned"},
+                                               {"inflight_peak", "unsigned"},
+                                               {"tcp_connections", "unsigned"},
+                                               {"upstream_ok", "boolean"},
+                                               {"consecutive_upstream_failures", "unsigned"},
+                                               {"lists", "object"},
+                                               {"clients", "object"}};
+  EXPECT_EQ(shape(s), top) << s.dump(2);
+  EXPECT_EQ(s["listen"], nlohmann::json::array({fmt::format("127.0.0.1:{}", port_)}));
+  EXPECT_EQ(s["upstreams"],
+            nlohmann::json::array({fmt::format("127.0.0.1@{}", upstream_->plain_port())}));
+  const std::map<std::string, std::string> cache{{"entries", "unsigned"}, {"bytes", "unsigned"}};
+  EXPECT_EQ(shape(s["answer_cache"]), cache);
+  const std::map<std::string, std::string> lists{{"blocked_domains", "unsigned"},
+                                                 {"allowed_domains", "unsigned"},
+                                                 {"memory_bytes", "unsigned"},
+                                                 {"loaded_at", "integer"},
+                                                 {"files", "array"}};
+  EXPECT_EQ(shape(s["lists"]), lists);
+  ASSERT_EQ(s["lists"]["files"].size(), 1u);
+  const std::map<std::string, std::string> file{{"path", "string"},
+                                                {"lines", "unsigned"},
+                                                {"domains", "unsigned"},
+                                                {"ignored_lines", "unsigned"}};
+  EXPECT_EQ(shape(s["lists"]["files"][0]), file);
+  ASSERT_EQ(s["clients"].size(), 1u);  // no "other": fewer clients than the tracking limit
+  const std::map<std::string, std::string> client{{"queries", "unsigned"}, {"blocked", "unsigned"}};
+  EXPECT_EQ(shape(s["clients"]["127.0.0.1"]), client);
+  EXPECT_EQ(s["clients"]["127.0.0.1"]["queries"], 2);
+  EXPECT_EQ(s["clients"]["127.0.0.1"]["blocked"], 1);
 }
 
 }  // namespace

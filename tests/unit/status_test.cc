@@ -122,11 +122,11 @@ server::ServerStatus sample_server() {
   laptop.dns_counted = true;
   s.users = {phone, laptop};
   s.counters = std::map<std::string, uint64_t>{{"rx_datagrams", 5}};
-  s.dns = {{"running", true},
-           {"queries", 9},
-           {"blocked", 2},
-           {"upstream_ok", true},
-           {"lists", {{"blocked_domains", 1234}}}};
+  s.dns = dns::dns_status_from_json({{"running", true},
+                                     {"queries", 9},
+                                     {"blocked", 2},
+                                     {"upstream_ok", true},
+                                     {"lists", {{"blocked_domains", 1234}}}});
   return s;
 }
 
