@@ -38,6 +38,14 @@ ConfSection* ConfSection::section(std::string_view wanted) {
   return nullptr;
 }
 
+namespace {
+
+std::string normalize(const std::string& path) {
+  return std::filesystem::path(path).lexically_normal().string();
+}
+
+}  // namespace
+
 // --- files ---------------------------------------------------------------------------------
 
 Result<std::string> DiskConfFiles::read(const std::string& path) {
@@ -58,8 +66,12 @@ Result<std::vector<std::string>> DiskConfFiles::glob(const std::string& pattern)
   return out;  // glob(3) sorts unless told not to
 }
 
+void MemoryConfFiles::add(const std::string& path, std::string text) {
+  files_[normalize(path)] = std::move(text);
+}
+
 Result<std::string> MemoryConfFiles::read(const std::string& path) {
-  auto it = files_.find(path);
+  auto it = files_.find(normalize(path));
   if (it == files_.end()) return make_error(ErrorKind::kNotFound, "no such file '{}'", path);
   return it->second;
 }
@@ -67,7 +79,7 @@ Result<std::string> MemoryConfFiles::read(const std::string& path) {
 Result<std::vector<std::string>> MemoryConfFiles::glob(const std::string& pattern) {
   std::vector<std::string> out;
   for (const auto& [path, text] : files_) {
-    if (fnmatch(pattern.c_str(), path.c_str(), FNM_PATHNAME) == 0) out.push_back(path);
+    if (fnmatch(normalize(pattern).c_str(), path.c_str(), FNM_PATHNAME) == 0) out.push_back(path);
   }
   return out;
 }
@@ -86,10 +98,6 @@ bool ends_name(char c) {
 
 bool has_wildcard(std::string_view s) {
   return s.find_first_of("*?[") != std::string_view::npos;
-}
-
-std::string normalize(const std::string& path) {
-  return std::filesystem::path(path).lexically_normal().string();
 }
 
 // What the parse of all files shares: the reader, the limits and the include stack.

@@ -71,8 +71,8 @@ class DiskConfFiles final : public ConfFiles {
 class MemoryConfFiles final : public ConfFiles {
  public:
   MemoryConfFiles() = default;
-  explicit MemoryConfFiles(std::map<std::string, std::string> files) : files_(std::move(files)) {}
-  void add(const std::string& path, std::string text) { files_[path] = std::move(text); }
+  // Paths are compared after lexical normalization ("a/../b" is "b").
+  void add(const std::string& path, std::string text);
   Result<std::string> read(const std::string& path) override;
   Result<std::vector<std::string>> glob(const std::string& pattern) override;
 
