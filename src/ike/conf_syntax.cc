@@ -377,8 +377,9 @@ class Parser {
   Status parse_include(ConfSection& section, int depth, int line) {
     auto pattern = parse_include_pattern(line);
     if (!pattern) return pattern.take_error();
-    if (ctx_.files == nullptr)
+    if (ctx_.files == nullptr) {
       return error_at(line, "include '{}': includes are disabled", *pattern);
+    }
     std::string full = *pattern;
     if (full.front() != '/') {
       const std::string dir = std::filesystem::path(file_).parent_path().string();
@@ -456,8 +457,9 @@ class ReferenceResolver {
   Status resolve(ConfSection& s) {
     if (is_resolved(&s)) return {};
     visiting_.push_back(&s);
-    for (size_t i = 0; i < s.sections.size(); ++i) {
-      if (auto st = resolve(s.sections[i]); !st) return st;
+    // Resolving a child only ever appends to that child's own lists, never to s.sections.
+    for (ConfSection& child : s.sections) {
+      if (auto st = resolve(child); !st) return st;
     }
     for (const std::string& ref : s.references) {
       ConfSection* target = find(ref);

@@ -123,8 +123,9 @@ TEST(IkeConfSyntaxTest, IncludeCyclesAndDepthAreErrors) {
   EXPECT_EQ(cycle.error().message, "b.conf:2: include 'a.conf': 'a.conf' includes itself");
 
   MemoryConfFiles chain;
-  for (int i = 0; i < 20; ++i)
+  for (int i = 0; i < 20; ++i) {
     chain.add(fmt::format("f{}.conf", i), fmt::format("include f{}.conf\n", i + 1));
+  }
   chain.add("f20.conf", "x = 1\n");
   auto deep = parse_conf_file("f0.conf", chain);
   ASSERT_FALSE(deep);

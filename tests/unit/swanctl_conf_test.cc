@@ -395,6 +395,24 @@ TEST(SwanctlConfTest, IncludedFilesAndTheirLines) {
   EXPECT_EQ(config->connections[0].children[0].where.to_string(), "/etc/waypost/conns/a.conf:5");
 }
 
+TEST(SwanctlConfTest, TemplatesReferencedFromIncludedFiles) {
+  MemoryConfFiles files;
+  files.add("conf/main.conf",
+            "connections {\n  include conns/*.conf\n}\ninclude ../shared/secrets.conf\n");
+  files.add("conf/conns/a.conf",
+            "a : templates.t {\n  remote_addrs = 198.51.100.7\n"
+            "  children { net { start_action = start } }\n}\n");
+  files.add("shared/secrets.conf",
+            "secrets { ike-a { secret = \"x y\"\n id = a } }\n"
+            "templates { t { local { auth = psk }\n remote { auth = psk } } }\n");
+  auto config = parse_swanctl_file("conf/main.conf", files);
+  ASSERT_TRUE(config) << config.error().message;
+  const Connection& c = config->connections[0];
+  EXPECT_EQ(c.local[0].auth, AuthClass::kPsk);
+  EXPECT_EQ(c.local[0].where.to_string(), "conf/../shared/secrets.conf:3");
+  EXPECT_EQ(config->secrets[0].secret.bytes(), (std::vector<uint8_t>{'x', ' ', 'y'}));
+}
+
 TEST(SwanctlConfTest, ValuesSyntaxes) {
   auto config = parse(
       "connections {\n"
