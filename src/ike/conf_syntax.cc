@@ -433,6 +433,10 @@ class Parser {
 
 // --- references ----------------------------------------------------------------------------
 
+// Sections whose references lead through this many others are refused, which bounds the
+// recursion of resolve() whatever the input.
+constexpr size_t kMaxReferenceChain = 256;
+
 class ReferenceResolver {
  public:
   ReferenceResolver(ConfSection& root, const ConfLimits& limits) : root_(root), limits_(limits) {}
@@ -472,6 +476,11 @@ class ReferenceResolver {
         return Error{fmt::format("{}: section '{}' references '{}', which contains or references "
                                  "it (a cycle)",
                                  s.where.to_string(), s.name, ref),
+                     0, ErrorKind::kParse};
+      }
+      if (visiting_.size() > kMaxReferenceChain) {
+        return Error{fmt::format("{}: section '{}': references chained deeper than {}",
+                                 s.where.to_string(), s.name, kMaxReferenceChain),
                      0, ErrorKind::kParse};
       }
       if (auto st = resolve(*target); !st) return st;

@@ -346,7 +346,8 @@ Result<Identity> parse_identity(std::string_view text) {
       if (id.value.empty()) return make_error("identity '{}' has no value", text);
       if (id.value.front() == '#') {
         std::vector<uint8_t> bytes((id.value.size() - 1) / 2);
-        if (id.value.size() % 2 == 0 || !from_hex(std::string_view(id.value).substr(1), bytes)) {
+        if (id.value.size() < 3 || id.value.size() % 2 == 0 ||
+            !from_hex(std::string_view(id.value).substr(1), bytes)) {
           return make_error("identity '{}': invalid hex after '#'", text);
         }
       }
@@ -378,7 +379,7 @@ Result<Identity> parse_identity(std::string_view text) {
     }
     id.type = IdType::kFqdn;
     id.value = std::string(text.substr(1));
-    if (id.value.front() == '@') {  // "@@user@domain" forces an e-mail identity
+    if (!id.value.empty() && id.value.front() == '@') {  // "@@user@domain": an e-mail identity
       id.type = IdType::kRfc822;
       id.value.erase(0, 1);
     }

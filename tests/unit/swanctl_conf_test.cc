@@ -555,6 +555,25 @@ TEST(SwanctlConfTest, Errors) {
   }
 }
 
+TEST(SwanctlConfTest, ValueParsersOnTheirOwn) {
+  EXPECT_EQ(parse_time("1d")->count(), 86400);
+  EXPECT_FALSE(parse_time("99999999999999999999"));
+  EXPECT_FALSE(parse_time("5 h"));
+  EXPECT_FALSE(parse_identity("@"));
+  EXPECT_FALSE(parse_identity("keyid:#"));
+  EXPECT_EQ(parse_identity("keyid:#0a0b")->type, IdType::kKeyId);
+  EXPECT_EQ(parse_identity("2001:db8::1")->type, IdType::kIpv6);
+  EXPECT_TRUE(parse_identity("%any")->any);
+  EXPECT_EQ(parse_secret("0sAQI=")->bytes(), (std::vector<uint8_t>{1, 2}));
+  EXPECT_FALSE(parse_secret("0sAQI"));
+  EXPECT_FALSE(parse_secret("0s"));
+  auto range = parse_address_range("10.0.0.0-10.0.0.255");
+  ASSERT_TRUE(range);
+  EXPECT_EQ(to_string(*range), "10.0.0.0/24");
+  EXPECT_EQ(to_string(*parse_address_range("10.0.0.1-10.0.0.2")), "10.0.0.1-10.0.0.2");
+  EXPECT_TRUE(parse_address_range("::/0")->contains(*net::IpAddress::parse("fd00::1")));
+}
+
 TEST(SwanctlConfTest, EmptyValueMeansDefaultButTheKeyIsStillChecked) {
   auto config = parse("connections { c { rekey_time =\n dpd_delay = } }\n");
   ASSERT_TRUE(config) << config.error().message;
