@@ -154,6 +154,8 @@ int cmd_down(const std::string& ifname) {
     }
     return fail(r.error().message);
   }
+  // Refused, e.g. to a member of the status group, who may only read (daemon/access.h).
+  if (!r->value("ok", false)) return fail(r->value("error", std::string("the daemon refused")));
   // Wait (bounded) for the daemon to finish its teardown so that `down; up` works.
   for (int i = 0; i < 200 && process_alive(pid); ++i) ::usleep(50'000);
   if (process_alive(pid)) return fail("interface " + ifname + " is still shutting down");
