@@ -32,10 +32,17 @@ if [[ -n $prebuilt && ! -x $prebuilt ]]; then
   exit 1
 fi
 
+bash scripts/install-deps.sh --package
+
 work=$ROOT/build-deb
 src=$work/waypost
+mkdir -p "$work"
+# One build at a time in build-deb/ (a second one would delete the first one's tree).
+exec 9>"$work/.lock"
+flock 9
 rm -rf "$src" "$work"/waypost_* "$work"/waypost-dbgsym_*
 mkdir -p "$src" "$out"
+git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { echo "build-deb: needs a git checkout" >&2; exit 1; }
 git ls-files -z --cached --others --exclude-standard |
   grep -zv '^debian/.*\.substvars$' | tar --null -T - -cf - | tar -xf - -C "$src"
 
