@@ -416,8 +416,8 @@ nlohmann::json InterfaceDaemon::handle_control(const nlohmann::json& request, bo
   const std::string cmd = request.value("cmd", "");
   if (!admin && !is_read_only_command(cmd)) {
     return {{"ok", false},
-            {"error", fmt::format("'{}' needs root: members of group {} may only read status",
-                                  cmd, kStatusGroup)}};
+            {"error", fmt::format("'{}' needs root: members of group {} may only read status", cmd,
+                                  kStatusGroup)}};
   }
   if (cmd == "show") {
     auto j = show_json();

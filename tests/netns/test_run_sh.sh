@@ -26,6 +26,7 @@ run_sh() {
   RUN_PID=$!
   wpt_track_pid "$RUN_PID"
 }
+# shellcheck disable=SC2317 # called through assert_wait
 ready() { grep -q "server $IF ready" "$1"; }
 stop_run() {
   wp_server_stop "$RUN_PID" || fail "run.sh's server did not stop within 10 s"

@@ -60,7 +60,7 @@ Served serve_once(std::optional<gid_t> group) {
   EXPECT_TRUE(server) << (server ? "" : server.error().message);
   if (!server) return out;
   out.group_error = (*server)->group_error();
-  struct stat st{};
+  struct stat st {};
   EXPECT_EQ(::stat(path.c_str(), &st), 0);
   out.mode = st.st_mode & 07777;
   out.gid = st.st_gid;
