@@ -17,13 +17,13 @@ bad() { echo "FAIL: $*"; }
 check() {
   local msg=$1
   shift
-  echo "--- $msg: $*" >&3
+  echo "--- $(date +%T.%3N) $msg: $*" >&3
   if "$@" >&3 2>&1; then ok "$msg"; else bad "$msg"; fi
 }
 check_not() {
   local msg=$1
   shift
-  echo "--- $msg: ! $*" >&3
+  echo "--- $(date +%T.%3N) $msg: ! $*" >&3
   if "$@" >&3 2>&1; then bad "$msg"; else ok "$msg"; fi
 }
 installed_version() { dpkg-query -W -f='${db:Status-Abbrev}${Version}' waypost 2>/dev/null; }
