@@ -22,7 +22,10 @@ T0=$EPOCHREALTIME
 C=$S/container
 nspawn_dir_existed=0
 [[ -d /run/systemd/nspawn ]] && nspawn_dir_existed=1
+NSPAWN_PID=""
 pkg_cleanup() {
+  # The container first (SIGTERM to timeout(1), which passes it on: nspawn shuts the container down).
+  [[ -n $NSPAWN_PID ]] && wpt_stop_pid "$NSPAWN_PID" 20
   umount -l "$C/root" 2>/dev/null
   umount -l "$C/rw" 2>/dev/null
   rm -rf "$C"
@@ -98,8 +101,11 @@ rm -f "$R/usr/sbin/policy-rc.d"
 rm -f "$R"/etc/systemd/system/*.wants/{ssh,cron,getty@tty1,networking,systemd-networkd,wireguard-go}.service
 log "booting the container"
 T1=$EPOCHREALTIME
+# In the background, so that a signal to this test is handled at once (the trap stops it by PID).
 timeout 240 systemd-nspawn -q -D "$R" --boot --private-network --register=no --keep-unit \
-  --bind-ro="$S/pkg:/pkg" --bind="$S/out:/out" --bind=/dev/net/tun </dev/null >"$S/logs/console.log" 2>&1
+  --bind-ro="$S/pkg:/pkg" --bind="$S/out:/out" --bind=/dev/net/tun </dev/null >"$S/logs/console.log" 2>&1 &
+NSPAWN_PID=$!
+wait "$NSPAWN_PID"
 log "container ran for $(secs_since "$T1") s"
 cp "$S/out/detail" "$S/logs/detail.log" 2>/dev/null
 cp "$S/out/stderr" "$S/logs/checks-stderr.log" 2>/dev/null
