@@ -10,9 +10,10 @@
 #   build-deb.sh --out DIR           put the results in DIR instead of out/
 #
 # The package is built from a copy of the tracked and untracked-but-not-ignored files in
-# build-deb/ (dpkg-buildpackage writes its results next to the source tree, and the copy keeps
-# build-deb/ at a fixed path, so that ccache finds its objects again). Needs the Build-Depends
-# of debian/control (scripts/install-deps.sh --test installs them).
+# build-deb/ (dpkg-buildpackage writes its results next to the source tree, which must not be
+# the parent of the checkout). Installs what it needs first (scripts/install-deps.sh --package).
+# ccache is used when present, but so far few of its objects are reused between package builds
+# (a from-source build takes 6-11 minutes on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD

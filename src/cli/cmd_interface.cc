@@ -17,6 +17,7 @@
 #include "common/atomic_file.h"
 #include "common/log.h"
 #include "control/json_session.h"
+#include "daemon/access.h"
 #include "daemon/interface_daemon.h"
 #include "daemon/notify.h"
 #include "daemon/paths.h"
@@ -174,6 +175,12 @@ int cmd_show(const std::string& ifname, bool json) {
       if (!ifname.empty()) {
         return fail("interface " + name + " is not running under waypost (" + r.error().message +
                     ")");
+      }
+      // Say so rather than list nothing: the socket is root's (and group waypost's, if any).
+      if (r.error().is(ErrorKind::kPermission)) {
+        std::fprintf(stderr, "waypost: %s: %s (needs root or group %s)\n", name.c_str(),
+                     r.error().message.c_str(), daemon::kStatusGroup);
+        rc = 1;
       }
       continue;
     }

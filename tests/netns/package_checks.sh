@@ -85,6 +85,8 @@ check_not "a member of group waypost cannot take the server down" runuser -u wpr
 check "the server is still up after that attempt" systemctl is-active -q waypost-server
 check_not "a user outside the group cannot connect" \
   sh -c 'runuser -u wpother -- waypost show wp0'
+check "... and waypost show tells them why instead of listing nothing" \
+  sh -c 'out=$(runuser -u wpother -- waypost show 2>&1) && exit 1; echo "$out" | grep -q "needs root or group waypost"'
 check "waypost users add reaches the running server" sh -c 'waypost users add tablet | grep -q "applied the change"'
 check "systemctl reload waypost-server (users sync)" systemctl reload waypost-server
 check "the server still runs after the reload" systemctl is-active -q waypost-server
