@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Waypost needs that are not installed yet; does nothing (and
-# needs no network) when everything is present. Usage: install-deps.sh [--test]
+# needs no network) when everything is present. Usage: install-deps.sh [--package | --test]
 #   (no flag)  what building and running the daemon needs
-#   --test     plus the compilers, test peers and tools the test suite and benchmarks use
+#   --package  plus what building the Debian package needs (scripts/build-deb.sh)
+#   --test     plus the compilers, test peers and tools the test suite and benchmarks use,
+#              and the package test's (lintian, systemd-nspawn, bash-completion)
 set -euo pipefail
 
 build_and_run=(
@@ -12,14 +14,19 @@ build_and_run=(
   libunbound-dev libevent-dev nettle-dev dns-root-data
   iproute2 nftables ca-certificates
 )
+packaging=(debhelper scdoc dpkg-dev)
 testing=(
   clang clang-format clang-tidy libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev
   wireguard-go wireguard-tools iperf3 tcpdump iputils-ping python3 curl procps util-linux psmisc
   unbound dnsutils ldnsutils dnsperf dnsmasq-base
+  lintian systemd-container bash-completion man-db
 )
 
 wanted=("${build_and_run[@]}")
-[[ "${1:-}" == "--test" ]] && wanted+=("${testing[@]}")
+case "${1:-}" in
+  --package) wanted+=("${packaging[@]}") ;;
+  --test) wanted+=("${packaging[@]}" "${testing[@]}") ;;
+esac
 
 missing=()
 for p in "${wanted[@]}"; do

@@ -4,7 +4,9 @@
 # all removed afterwards).
 #
 # Stages:
-#   1. release build (g++): unit tests, fuzz-corpus replays, namespace tests against real peers;
+#   1. release build (g++): unit tests, fuzz-corpus replays, namespace tests against real peers
+#      (among them scripts/run.sh's first run, and the Debian package built from this build's
+#      binary, installed, upgraded and purged in a systemd-nspawn container);
 #      lint: clang-format --dry-run -Werror and clang-tidy (.clang-tidy) on every file
 #      (scripts/lint.sh, on the build's compile_commands.json)
 #   2. clang ASan+UBSan build with libFuzzer instrumentation: unit tests, then each fuzz target
@@ -50,7 +52,8 @@ build() {
 }
 
 note "stage 1: release build"
-if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
+# Tests on explicitly: scripts/run.sh configures the same build directory without them.
+if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWAYPOST_TESTS=ON; then
   run_ctest build unit
   if [[ "${SKIP_NETNS:-0}" != 1 ]]; then
     note "stage 1: namespace tests against wireguard-go"

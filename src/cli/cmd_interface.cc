@@ -17,6 +17,7 @@
 #include "common/atomic_file.h"
 #include "common/log.h"
 #include "control/json_session.h"
+#include "daemon/access.h"
 #include "daemon/interface_daemon.h"
 #include "daemon/notify.h"
 #include "daemon/paths.h"
@@ -154,6 +155,8 @@ int cmd_down(const std::string& ifname) {
     }
     return fail(r.error().message);
   }
+  // Refused, e.g. to a member of the status group, who may only read (daemon/access.h).
+  if (!r->value("ok", false)) return fail(r->value("error", std::string("the daemon refused")));
   // Wait (bounded) for the daemon to finish its teardown so that `down; up` works.
   for (int i = 0; i < 200 && process_alive(pid); ++i) ::usleep(50'000);
   if (process_alive(pid)) return fail("interface " + ifname + " is still shutting down");
@@ -172,6 +175,12 @@ int cmd_show(const std::string& ifname, bool json) {
       if (!ifname.empty()) {
         return fail("interface " + name + " is not running under waypost (" + r.error().message +
                     ")");
+      }
+      // Say so rather than list nothing: the socket is root's (and group waypost's, if any).
+      if (r.error().is(ErrorKind::kPermission)) {
+        std::fprintf(stderr, "waypost: %s: %s (needs root or group %s)\n", name.c_str(),
+                     r.error().message.c_str(), daemon::kStatusGroup);
+        rc = 1;
       }
       continue;
     }

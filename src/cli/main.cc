@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   waypost::cli::prefer_narrow_crypto_paths(argc, argv);
   CLI::App app{"Waypost: a WireGuard VPN daemon (userspace, wg(8)-compatible)"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "waypost 0.1.0");
+  app.set_version_flag("--version", "waypost " WAYPOST_VERSION);  // from debian/changelog
   waypost::cli::register_key_commands(app);
   waypost::cli::register_interface_commands(app);
   waypost::cli::register_server_commands(app);

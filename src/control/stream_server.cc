@@ -38,7 +38,8 @@ Result<platform::UniqueFd> connect_unix(const std::string& path) {
 
 Result<std::unique_ptr<StreamServer>> StreamServer::listen(const std::string& path,
                                                            platform::EventLoop& loop,
-                                                           SessionFactory factory) {
+                                                           SessionFactory factory,
+                                                           std::optional<gid_t> group) {
   std::error_code ec;
   auto dir = std::filesystem::path(path).parent_path();
   std::filesystem::create_directories(dir, ec);
@@ -68,6 +69,14 @@ Result<std::unique_ptr<StreamServer>> StreamServer::listen(const std::string& pa
 
   std::unique_ptr<StreamServer> server(new StreamServer(loop, std::move(factory)));
   server->path_ = path;
+  // Group access is opened only after the socket exists with 0600: there is no moment at which
+  // anyone but root and the group can connect.
+  if (group) {
+    if (::chown(path.c_str(), uid_t(-1), *group) != 0 || ::chmod(path.c_str(), 0660) != 0) {
+      server->group_error_ = std::strerror(errno);
+      ::chmod(path.c_str(), 0600);
+    }
+  }
   server->listen_fd_ = std::move(fd);
   StreamServer* raw = server.get();
   auto st = loop.add(raw->listen_fd_.get(), EPOLLIN, [raw](uint32_t) { raw->on_accept(); });
@@ -92,9 +101,16 @@ void StreamServer::on_accept() {
       ::close(fd);
       continue;
     }
+    // Credentials are read once, at accept: they are those of the process that connected.
+    ucred cred{};
+    socklen_t len = sizeof(cred);
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+      ::close(fd);
+      continue;
+    }
     Connection c;
     c.fd.reset(fd);
-    c.session = factory_();
+    c.session = factory_(PeerCredentials{cred.pid, cred.uid, cred.gid});
     connections_.emplace(fd, std::move(c));
     auto st = loop_.add(fd, EPOLLIN | EPOLLRDHUP,
                         [this, fd](uint32_t events) { on_connection(fd, events); });

@@ -17,6 +17,7 @@
 #include "control/json_session.h"
 #include "control/uapi_session.h"
 #include "crypto/keys.h"
+#include "daemon/access.h"
 #include "daemon/paths.h"
 #include "daemon/privileges.h"
 
@@ -211,17 +212,26 @@ Status InterfaceDaemon::open_sockets() {
   if (auto st = loop_.add(udp_->fd(), EPOLLIN, [this](uint32_t) { on_udp_readable(); }); !st) {
     return st;
   }
-  auto uapi = control::StreamServer::listen(uapi_socket_path(options_.ifname), loop_, [this]() {
-    return control::make_uapi_session(device_);
-  });
+  auto uapi = control::StreamServer::listen(
+      uapi_socket_path(options_.ifname), loop_,
+      [this](const control::PeerCredentials&) { return control::make_uapi_session(device_); });
   if (!uapi) return uapi.take_error();
   uapi_server_ = std::move(*uapi);
-  auto ctl = control::StreamServer::listen(control_socket_path(options_.ifname), loop_, [this]() {
-    return control::make_json_session(
-        [this](const nlohmann::json& req) { return handle_control(req); });
-  });
+  // The JSON socket is opened to the status group, if there is one (daemon/access.h).
+  auto ctl = control::StreamServer::listen(
+      control_socket_path(options_.ifname), loop_,
+      [this](const control::PeerCredentials& peer) {
+        const bool admin = is_admin(peer.uid);
+        return control::make_json_session(
+            [this, admin](const nlohmann::json& req) { return handle_control(req, admin); });
+      },
+      group_id(kStatusGroup));
   if (!ctl) return ctl.take_error();
   control_server_ = std::move(*ctl);
+  if (!control_server_->group_error().empty()) {
+    spdlog::warn("{} stays root-only: cannot open it to group {}: {}", control_server_->path(),
+                 kStatusGroup, control_server_->group_error());
+  }
   std::ofstream(pid_file_path(options_.ifname)) << getpid() << "\n";
   return {};
 }
@@ -395,8 +405,13 @@ nlohmann::json InterfaceDaemon::show_json() const {
   return to_json(status());
 }
 
-nlohmann::json InterfaceDaemon::handle_control(const nlohmann::json& request) {
+nlohmann::json InterfaceDaemon::handle_control(const nlohmann::json& request, bool admin) {
   const std::string cmd = request.value("cmd", "");
+  if (!admin && !is_read_only_command(cmd)) {
+    return {{"ok", false},
+            {"error", fmt::format("'{}' needs root: members of group {} may only read status", cmd,
+                                  kStatusGroup)}};
+  }
   if (cmd == "show") {
     auto j = show_json();
     j["ok"] = true;

@@ -81,7 +81,8 @@ class InterfaceDaemon final : public wireguard::DeviceHost {
   Nanos before_wait();
   void kick_persistent_keepalives();
   void on_route_change();
-  nlohmann::json handle_control(const nlohmann::json& request);
+  // `admin`: the caller is root (daemon/access.h); others may only use read-only commands.
+  nlohmann::json handle_control(const nlohmann::json& request, bool admin);
   Status teardown();
 
   DaemonOptions options_;

@@ -27,10 +27,14 @@ uint64_t effective_capabilities() {
 }
 
 Status drop_privileges() {
-  // Bounding set first (needs CAP_SETPCAP, which we still have).
+  // Bounding set first (needs CAP_SETPCAP for each capability still in it).
   for (int cap = 0; cap <= 63; ++cap) {
     if ((kKeep >> cap) & 1) continue;
-    if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0) break;  // past the last known capability
+    const int in_set = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+    if (in_set < 0) break;  // past the last known capability
+    // Already gone (a systemd unit's CapabilityBoundingSet= removes all but ours, CAP_SETPCAP
+    // included): nothing to drop, and trying would fail for want of CAP_SETPCAP.
+    if (in_set == 0) continue;
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
       return make_error("cannot drop capability {}: {}", cap, std::strerror(errno));
     }
