@@ -2,10 +2,6 @@
 
 namespace waypost::ike {
 
-bool is_aead(EncryptionId id) {
-  return id == EncryptionId::kAesGcm16 || id == EncryptionId::kChaCha20Poly1305;
-}
-
 Result<size_t> encryption_key_size(EncryptionId id, uint16_t key_bits) {
   switch (id) {
     case EncryptionId::kAesCbc:

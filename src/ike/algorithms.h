@@ -27,7 +27,6 @@ struct NegotiatedAlgorithms {
 // RFC 5282 / RFC 7634: the 4-byte salt at the end of an AEAD cipher's keying material.
 constexpr size_t kAeadSaltSize = 4;
 
-bool is_aead(EncryptionId id);
 // Keying material for the encryption transform in bytes, including the AEAD salt (AES-GCM-16:
 // key + 4, ChaCha20-Poly1305: 32 + 4). Error for a cipher or key length Waypost does not speak.
 Result<size_t> encryption_key_size(EncryptionId id, uint16_t key_bits);

@@ -74,6 +74,12 @@ enum class EncryptionId : uint16_t {
   kChaCha20Poly1305 = 28,
 };
 
+// Combined-mode ciphers: they need no integrity transform (RFC 5282, RFC 7634).
+constexpr bool is_aead(EncryptionId id) {
+  return id == EncryptionId::kAesGcm8 || id == EncryptionId::kAesGcm12 ||
+         id == EncryptionId::kAesGcm16 || id == EncryptionId::kChaCha20Poly1305;
+}
+
 enum class PrfId : uint16_t {
   kHmacSha1 = 2,
   kHmacSha256 = 5,

@@ -153,11 +153,6 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-bool is_aead(EncryptionId id) {
-  return id == EncryptionId::kAesGcm8 || id == EncryptionId::kAesGcm12 ||
-         id == EncryptionId::kAesGcm16 || id == EncryptionId::kChaCha20Poly1305;
-}
-
 bool Proposal::is_aead() const {
   for (const Transform& t : transforms) {
     if (t.type == TransformType::kEncryption) return ike::is_aead(EncryptionId(t.id));

@@ -57,8 +57,6 @@ struct Proposal {
   bool operator==(const Proposal&) const = default;
 };
 
-bool is_aead(EncryptionId id);
-
 // One proposal ("aes128-sha256-modp2048"). Errors name the keyword and the proposal.
 Result<Proposal> parse_proposal(std::string_view text, ProposalProtocol protocol);
 
