@@ -48,6 +48,11 @@ class PathMtu {
   // (PathProber chooses it again when probing starts).
   bool target_current() const { return target_current_; }
   void invalidate_target() { target_current_ = false; }
+  // This path's place in its PathProber's list of tunnels (PathProber::attach), so that
+  // detaching is O(1) without a per-tunnel hash node.
+  uint32_t prober_slot() const { return prober_slot_; }
+  void set_prober_slot(uint32_t slot) { prober_slot_ = slot; }
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
 
   // A session exists: probing may start (or continue).
   void start(Nanos now);
@@ -77,6 +82,7 @@ class PathMtu {
   std::optional<net::IpAddress> remote_;
   bool probing_ = false;
   bool target_current_ = false;
+  uint32_t prober_slot_ = kNoSlot;
   uint16_t seq_ = 0;
   uint64_t probes_sent_ = 0;
   uint64_t blackholes_ = 0;

@@ -21,12 +21,23 @@ void PathProber::set_local_addresses(std::vector<net::Prefix> addresses) {
 }
 
 void PathProber::attach(Tunnel& tunnel) {
-  tunnels_.insert(&tunnel);
-  tunnel.path().set_interface_mtu(interface_mtu_);
+  PathMtu& path = tunnel.path();
+  if (path.prober_slot() == PathMtu::kNoSlot) {
+    path.set_prober_slot(uint32_t(tunnels_.size()));
+    tunnels_.push_back(&tunnel);
+  }
+  path.set_interface_mtu(interface_mtu_);
 }
 
 void PathProber::detach(Tunnel& tunnel) {
-  tunnels_.erase(&tunnel);
+  const uint32_t slot = tunnel.path().prober_slot();
+  if (slot >= tunnels_.size() || tunnels_[slot] != &tunnel) return;
+  // Swap-remove: the last tunnel takes the freed slot.
+  Tunnel* last = tunnels_.back();
+  tunnels_[slot] = last;
+  last->path().set_prober_slot(slot);
+  tunnels_.pop_back();
+  tunnel.path().set_prober_slot(PathMtu::kNoSlot);
 }
 
 uint8_t* PathProber::scratch() {

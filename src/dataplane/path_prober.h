@@ -9,7 +9,6 @@
 // Threading: the event loop's thread, like the router.
 
 #include <cstdint>
-#include <unordered_set>
 #include <vector>
 
 #include "common/clock.h"
@@ -66,8 +65,8 @@ class PathProber {
   const uint16_t probe_id_;
   uint32_t interface_mtu_;
   std::vector<net::Prefix> local_addresses_;
-  std::unordered_set<Tunnel*> tunnels_;
-  PageBuffer buffer_;  // one slot for the probe or answer being sealed
+  std::vector<Tunnel*> tunnels_;  // index = PathMtu::prober_slot()
+  PageBuffer buffer_;             // one slot for the probe or answer being sealed
 };
 
 }  // namespace waypost::dataplane

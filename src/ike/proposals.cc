@@ -9,25 +9,25 @@ namespace waypost::ike {
 
 namespace {
 
-constexpr Transform encr(EncryptionId id, uint16_t bits = 0) {
-  return Transform{TransformType::kEncryption, uint16_t(id), bits};
+constexpr TransformSpec encr(EncryptionId id, uint16_t bits = 0) {
+  return TransformSpec{TransformType::kEncryption, uint16_t(id), bits};
 }
-constexpr Transform integ(IntegrityId id) {
-  return Transform{TransformType::kIntegrity, uint16_t(id), 0};
+constexpr TransformSpec integ(IntegrityId id) {
+  return TransformSpec{TransformType::kIntegrity, uint16_t(id), 0};
 }
-constexpr Transform prf(PrfId id) {
-  return Transform{TransformType::kPrf, uint16_t(id), 0};
+constexpr TransformSpec prf(PrfId id) {
+  return TransformSpec{TransformType::kPrf, uint16_t(id), 0};
 }
-constexpr Transform ke(DhGroup id) {
-  return Transform{TransformType::kKeyExchange, uint16_t(id), 0};
+constexpr TransformSpec ke(DhGroup id) {
+  return TransformSpec{TransformType::kKeyExchange, uint16_t(id), 0};
 }
-constexpr Transform esn(EsnId id) {
-  return Transform{TransformType::kEsn, uint16_t(id), 0};
+constexpr TransformSpec esn(EsnId id) {
+  return TransformSpec{TransformType::kEsn, uint16_t(id), 0};
 }
 
 struct Keyword {
   std::string_view name;
-  Transform transform;
+  TransformSpec transform;
 };
 
 // Every keyword but the AES-GCM family, which aes_gcm_keyword() spells out.
@@ -79,7 +79,7 @@ bool is_digits(std::string_view s) {
 }
 
 // aes{128,192,256}gcm{16,12,8,128,96,64,}: the ICV length in bytes or bits, 16 when omitted.
-std::optional<Transform> aes_gcm_keyword(std::string_view word) {
+std::optional<TransformSpec> aes_gcm_keyword(std::string_view word) {
   if (!word.starts_with("aes") || word.size() < 9) return std::nullopt;
   const std::string_view bits = word.substr(3, 3);
   if (word.substr(6, 3) != "gcm") return std::nullopt;
@@ -114,7 +114,7 @@ bool is_unsupported_keyword(std::string_view word) {
          is_digits(word.substr(2, 1));
 }
 
-std::optional<Transform> lookup(std::string_view word) {
+std::optional<TransformSpec> lookup(std::string_view word) {
   for (const Keyword& k : kKeywords) {
     if (k.name == word) return k.transform;
   }
@@ -141,7 +141,7 @@ constexpr std::array kTypeOrder{TransformType::kEncryption, TransformType::kInte
                                 TransformType::kPrf, TransformType::kKeyExchange,
                                 TransformType::kEsn};
 
-void add_unique(std::vector<Transform>& list, const Transform& t) {
+void add_unique(std::vector<TransformSpec>& list, const TransformSpec& t) {
   if (std::find(list.begin(), list.end(), t) == list.end()) list.push_back(t);
 }
 
@@ -153,22 +153,22 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-bool Proposal::is_aead() const {
-  for (const Transform& t : transforms) {
+bool ProposalSpec::is_aead() const {
+  for (const TransformSpec& t : transforms) {
     if (t.type == TransformType::kEncryption) return ike::is_aead(EncryptionId(t.id));
   }
   return false;
 }
 
-std::vector<Transform> Proposal::of_type(TransformType type) const {
-  std::vector<Transform> out;
-  for (const Transform& t : transforms) {
+std::vector<TransformSpec> ProposalSpec::of_type(TransformType type) const {
+  std::vector<TransformSpec> out;
+  for (const TransformSpec& t : transforms) {
     if (t.type == type) out.push_back(t);
   }
   return out;
 }
 
-Result<Proposal> parse_proposal(std::string_view text, ProposalProtocol protocol) {
+Result<ProposalSpec> parse_proposal(std::string_view text, ProposalProtocol protocol) {
   const bool ike = protocol == ProposalProtocol::kIke;
   if (text.empty()) return make_error(ErrorKind::kParse, "empty proposal");
   if (text.back() == '!') {
@@ -177,7 +177,7 @@ Result<Proposal> parse_proposal(std::string_view text, ProposalProtocol protocol
                       "proposals are always strict, remove it",
                       text);
   }
-  std::vector<Transform> encryption, integrity, prfs, groups, esns;
+  std::vector<TransformSpec> encryption, integrity, prfs, groups, esns;
   std::vector<std::string_view> seen;
   std::string_view rest = text;
   while (true) {
@@ -190,7 +190,7 @@ Result<Proposal> parse_proposal(std::string_view text, ProposalProtocol protocol
       return make_error(ErrorKind::kParse, "proposal '{}': '{}' is listed twice", text, word);
     }
     seen.push_back(word);
-    const std::optional<Transform> t = lookup(word);
+    const std::optional<TransformSpec> t = lookup(word);
     if (!t) {
       if (is_unsupported_keyword(word)) {
         return make_error(ErrorKind::kParse, "proposal '{}': '{}' is not supported by Waypost",
@@ -223,7 +223,7 @@ Result<Proposal> parse_proposal(std::string_view text, ProposalProtocol protocol
     return make_error(ErrorKind::kParse, "proposal '{}' has no encryption algorithm", text);
   }
   const bool aead = is_aead(EncryptionId(encryption.front().id));
-  for (const Transform& e : encryption) {
+  for (const TransformSpec& e : encryption) {
     if (is_aead(EncryptionId(e.id)) != aead) {
       return make_error(ErrorKind::kParse,
                         "proposal '{}' mixes AEAD and non-AEAD ciphers; write them as two "
@@ -246,7 +246,7 @@ Result<Proposal> parse_proposal(std::string_view text, ProposalProtocol protocol
                         "proposal '{}' mixes an AEAD cipher with an integrity algorithm", text);
     }
     if (prfs.empty()) {
-      for (const Transform& i : integrity) add_unique(prfs, prf(prf_for(IntegrityId(i.id))));
+      for (const TransformSpec& i : integrity) add_unique(prfs, prf(prf_for(IntegrityId(i.id))));
     }
     if (aead) integrity.clear();  // the integrity keywords only chose the PRFs
     if (prfs.empty()) {
@@ -271,15 +271,16 @@ Result<Proposal> parse_proposal(std::string_view text, ProposalProtocol protocol
     if (esns.empty()) esns.push_back(esn(EsnId::kNo));
   }
 
-  Proposal p;
+  ProposalSpec p;
   for (auto* list : {&encryption, &integrity, &prfs, &groups, &esns}) {
     p.transforms.insert(p.transforms.end(), list->begin(), list->end());
   }
   return p;
 }
 
-Result<std::vector<Proposal>> parse_proposals(std::string_view text, ProposalProtocol protocol) {
-  std::vector<Proposal> out;
+Result<std::vector<ProposalSpec>> parse_proposals(std::string_view text,
+                                                  ProposalProtocol protocol) {
+  std::vector<ProposalSpec> out;
   size_t start = 0;
   while (start <= text.size()) {
     size_t end = text.find_first_of(", \t", start);
@@ -287,7 +288,7 @@ Result<std::vector<Proposal>> parse_proposals(std::string_view text, ProposalPro
     const std::string_view item = trim(text.substr(start, end - start));
     if (!item.empty()) {
       if (item == "default") {
-        for (Proposal& p : default_proposals(protocol)) out.push_back(std::move(p));
+        for (ProposalSpec& p : default_proposals(protocol)) out.push_back(std::move(p));
       } else {
         auto p = parse_proposal(item, protocol);
         if (!p) return p.take_error();
@@ -300,28 +301,28 @@ Result<std::vector<Proposal>> parse_proposals(std::string_view text, ProposalPro
   return out;
 }
 
-std::vector<Proposal> default_proposals(ProposalProtocol protocol) {
-  const std::vector<Transform> groups{ke(DhGroup::kEcp384),     ke(DhGroup::kEcp256),
-                                      ke(DhGroup::kCurve25519), ke(DhGroup::kEcp521),
-                                      ke(DhGroup::kModp3072),   ke(DhGroup::kModp2048),
-                                      ke(DhGroup::kModp4096)};
-  Proposal aead{{encr(EncryptionId::kAesGcm16, 256), encr(EncryptionId::kAesGcm16, 128),
-                 encr(EncryptionId::kChaCha20Poly1305)}};
-  Proposal cbc{{encr(EncryptionId::kAesCbc, 256), encr(EncryptionId::kAesCbc, 128)}};
+std::vector<ProposalSpec> default_proposals(ProposalProtocol protocol) {
+  const std::vector<TransformSpec> groups{ke(DhGroup::kEcp384),     ke(DhGroup::kEcp256),
+                                          ke(DhGroup::kCurve25519), ke(DhGroup::kEcp521),
+                                          ke(DhGroup::kModp3072),   ke(DhGroup::kModp2048),
+                                          ke(DhGroup::kModp4096)};
+  ProposalSpec aead{{encr(EncryptionId::kAesGcm16, 256), encr(EncryptionId::kAesGcm16, 128),
+                     encr(EncryptionId::kChaCha20Poly1305)}};
+  ProposalSpec cbc{{encr(EncryptionId::kAesCbc, 256), encr(EncryptionId::kAesCbc, 128)}};
   if (protocol == ProposalProtocol::kIke) {
-    for (const Transform& t :
+    for (const TransformSpec& t :
          {integ(IntegrityId::kHmacSha384_192), integ(IntegrityId::kHmacSha256_128),
           integ(IntegrityId::kHmacSha512_256)}) {
       cbc.transforms.push_back(t);
     }
-    for (Proposal* p : {&aead, &cbc}) {
+    for (ProposalSpec* p : {&aead, &cbc}) {
       for (PrfId id : {PrfId::kHmacSha384, PrfId::kHmacSha256, PrfId::kHmacSha512}) {
         p->transforms.push_back(prf(id));
       }
       p->transforms.insert(p->transforms.end(), groups.begin(), groups.end());
     }
   } else {
-    for (const Transform& t :
+    for (const TransformSpec& t :
          {integ(IntegrityId::kHmacSha256_128), integ(IntegrityId::kHmacSha384_192),
           integ(IntegrityId::kHmacSha512_256)}) {
       cbc.transforms.push_back(t);
@@ -332,7 +333,7 @@ std::vector<Proposal> default_proposals(ProposalProtocol protocol) {
   return {aead, cbc};
 }
 
-std::string transform_name(const Transform& t) {
+std::string transform_name(const TransformSpec& t) {
   switch (t.type) {
     case TransformType::kEncryption:
       switch (EncryptionId(t.id)) {
@@ -402,16 +403,16 @@ std::string transform_name(const Transform& t) {
   return fmt::format("transform{}:{}", unsigned(t.type), t.id);
 }
 
-std::string format_proposal(const Proposal& proposal, ProposalProtocol protocol) {
+std::string format_proposal(const ProposalSpec& proposal, ProposalProtocol protocol) {
   std::string out;
   for (TransformType type : kTypeOrder) {
-    const std::vector<Transform> list = proposal.of_type(type);
+    const std::vector<TransformSpec> list = proposal.of_type(type);
     // "noesn" alone is what an ESP proposal without esn keywords means; leave it implied.
     if (type == TransformType::kEsn && protocol == ProposalProtocol::kEsp && list.size() == 1 &&
         list.front() == esn(EsnId::kNo)) {
       continue;
     }
-    for (const Transform& t : list) {
+    for (const TransformSpec& t : list) {
       if (!out.empty()) out.push_back('-');
       out += transform_name(t);
     }
@@ -419,9 +420,10 @@ std::string format_proposal(const Proposal& proposal, ProposalProtocol protocol)
   return out;
 }
 
-std::string format_proposals(const std::vector<Proposal>& proposals, ProposalProtocol protocol) {
+std::string format_proposals(const std::vector<ProposalSpec>& proposals,
+                             ProposalProtocol protocol) {
   std::string out;
-  for (const Proposal& p : proposals) {
+  for (const ProposalSpec& p : proposals) {
     if (!out.empty()) out += ", ";
     out += format_proposal(p, protocol);
   }

@@ -38,43 +38,47 @@ namespace waypost::ike {
 
 enum class ProposalProtocol : uint8_t { kIke, kEsp };
 
-struct Transform {
+// TransformSpec and ProposalSpec are what a configuration asks for. They are deliberately not
+// named Transform and Proposal: payloads.h defines those (the wire form, with attributes and
+// numbers) in this same namespace, and two classes of one name in one namespace are an ODR
+// violation the linker does not report; it showed up as misaligned vector destructors under UBSan.
+struct TransformSpec {
   TransformType type = TransformType::kEncryption;
   uint16_t id = 0;
   uint16_t key_length = 0;  // bits, for ciphers with a Key Length attribute (AES); else 0
 
   // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 false positive on a defaulted <=>
-  auto operator<=>(const Transform&) const = default;
+  auto operator<=>(const TransformSpec&) const = default;
 };
 
-struct Proposal {
+struct ProposalSpec {
   // Grouped by type in the order encryption, integrity, PRF, key exchange, ESN; within a type
   // in order of preference.
-  std::vector<Transform> transforms;
+  std::vector<TransformSpec> transforms;
 
   bool is_aead() const;
-  std::vector<Transform> of_type(TransformType type) const;
-  bool operator==(const Proposal&) const = default;
+  std::vector<TransformSpec> of_type(TransformType type) const;
+  bool operator==(const ProposalSpec&) const = default;
 };
 
 // One proposal ("aes128-sha256-modp2048"). Errors name the keyword and the proposal.
-Result<Proposal> parse_proposal(std::string_view text, ProposalProtocol protocol);
+Result<ProposalSpec> parse_proposal(std::string_view text, ProposalProtocol protocol);
 
 // A list as swanctl.conf's proposals / esp_proposals take it: proposals separated by commas
 // (or blanks); "default" stands for default_proposals(protocol).
-Result<std::vector<Proposal>> parse_proposals(std::string_view text, ProposalProtocol protocol);
+Result<std::vector<ProposalSpec>> parse_proposals(std::string_view text, ProposalProtocol protocol);
 
 // Waypost's "default": AEAD first, then AES-CBC with HMAC-SHA2, no SHA-1, no group below 2048
 // bits. IKE: aes256gcm16-aes128gcm16-chacha20poly1305-prfsha384-prfsha256-prfsha512-ecp384-
 // ecp256-curve25519-ecp521-modp3072-modp2048-modp4096 and aes256-aes128-sha384-sha256-sha512
 // with the same groups. ESP: aes256gcm16-aes128gcm16-chacha20poly1305 and
 // aes256-aes128-sha256-sha384-sha512, without PFS.
-std::vector<Proposal> default_proposals(ProposalProtocol protocol);
+std::vector<ProposalSpec> default_proposals(ProposalProtocol protocol);
 
 // strongSwan-style names: "aes256gcm16", "sha384", "prfsha384", "ecp384", "noesn".
-std::string transform_name(const Transform& t);
+std::string transform_name(const TransformSpec& t);
 // "aes256gcm16-prfsha512-ecp384"; parse_proposal of the result gives the same transforms.
-std::string format_proposal(const Proposal& proposal, ProposalProtocol protocol);
-std::string format_proposals(const std::vector<Proposal>& proposals, ProposalProtocol protocol);
+std::string format_proposal(const ProposalSpec& proposal, ProposalProtocol protocol);
+std::string format_proposals(const std::vector<ProposalSpec>& proposals, ProposalProtocol protocol);
 
 }  // namespace waypost::ike

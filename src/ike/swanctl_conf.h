@@ -50,7 +50,7 @@ struct Child {
   ConfLocation where;
   std::vector<TrafficSelectorSpec> local_ts;   // default: dynamic
   std::vector<TrafficSelectorSpec> remote_ts;  // default: dynamic
-  std::vector<Proposal> esp_proposals;         // default: default_proposals(kEsp)
+  std::vector<ProposalSpec> esp_proposals;     // default: default_proposals(kEsp)
   ChildAction start_action = ChildAction::kNone;
   ChildAction close_action = ChildAction::kNone;
   DpdAction dpd_action = DpdAction::kClear;
@@ -74,7 +74,7 @@ struct Connection {
   ConfLocation remote_addrs_where;        // for messages about remote_addrs
   uint16_t local_port = 500;
   uint16_t remote_port = 500;
-  std::vector<Proposal> proposals;  // default: default_proposals(kIke)
+  std::vector<ProposalSpec> proposals;  // default: default_proposals(kIke)
   std::vector<net::IpAddress> vips;
   std::vector<std::string> pools;
   ConfLocation pools_where;

@@ -1,7 +1,5 @@
 #include "ike/swanctl_values.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -391,59 +389,28 @@ Result<Identity> parse_identity(std::string_view text) {
   return id;
 }
 
-SecretBytes::SecretBytes(SecretBytes&& o) noexcept : bytes_(std::move(o.bytes_)) {
-  o.bytes_.clear();
-}
-
-SecretBytes& SecretBytes::operator=(const SecretBytes& o) {
-  if (this != &o) {
-    wipe();
-    bytes_ = o.bytes_;
-  }
-  return *this;
-}
-
-SecretBytes& SecretBytes::operator=(SecretBytes&& o) noexcept {
-  if (this != &o) {
-    wipe();
-    bytes_ = std::move(o.bytes_);
-    o.bytes_.clear();
-  }
-  return *this;
-}
-
-void SecretBytes::wipe() {
-  if (!bytes_.empty()) OPENSSL_cleanse(bytes_.data(), bytes_.size());
-  bytes_.clear();
-}
-
-bool SecretBytes::equals(const SecretBytes& o) const {
-  return bytes_.size() == o.bytes_.size() &&
-         CRYPTO_memcmp(bytes_.data(), o.bytes_.data(), bytes_.size()) == 0;
-}
-
 Result<SecretBytes> parse_secret(std::string_view text) {
   if (text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
     const std::string_view hex = text.substr(2);
-    std::vector<uint8_t> bytes(hex.size() / 2);
-    if (hex.empty() || hex.size() % 2 != 0 || !from_hex(hex, bytes)) {
+    SecretBytes bytes(hex.size() / 2);
+    if (hex.empty() || hex.size() % 2 != 0 || !from_hex(hex, bytes.span())) {
       return make_error("invalid hex secret after '0x'");  // never echo the secret
     }
-    return SecretBytes(std::move(bytes));
+    return bytes;
   }
   if (text.size() >= 2 && text[0] == '0' && text[1] == 's') {
     const std::string_view b64 = text.substr(2);
     size_t pad = 0;
     if (!b64.empty() && b64.back() == '=') ++pad;
     if (b64.size() > 1 && b64[b64.size() - 2] == '=') ++pad;
-    std::vector<uint8_t> bytes(b64.size() % 4 == 0 ? b64.size() / 4 * 3 - pad : 0);
-    if (b64.empty() || b64.size() % 4 != 0 || !from_base64(b64, bytes)) {
+    SecretBytes bytes(b64.size() % 4 == 0 ? b64.size() / 4 * 3 - pad : 0);
+    if (b64.empty() || b64.size() % 4 != 0 || !from_base64(b64, bytes.span())) {
       return make_error("invalid Base64 secret after '0s'");
     }
-    return SecretBytes(std::move(bytes));
+    return bytes;
   }
   if (text.empty()) return make_error("empty secret");
-  return SecretBytes(std::vector<uint8_t>(text.begin(), text.end()));
+  return SecretBytes(std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
 }
 
 }  // namespace waypost::ike

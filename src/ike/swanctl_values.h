@@ -13,10 +13,13 @@
 #include <vector>
 
 #include "common/result.h"
+#include "crypto/secret_bytes.h"
 #include "ike/constants.h"
 #include "net/ip.h"
 
 namespace waypost::ike {
+
+using crypto::SecretBytes;
 
 using Seconds = std::chrono::seconds;
 
@@ -92,26 +95,6 @@ struct Identity {
   }
 };
 Result<Identity> parse_identity(std::string_view text);
-
-// Secret bytes that wipe themselves (OPENSSL_cleanse) when destroyed or replaced.
-class SecretBytes {
- public:
-  SecretBytes() = default;
-  explicit SecretBytes(std::vector<uint8_t> bytes) : bytes_(std::move(bytes)) {}
-  SecretBytes(const SecretBytes& o) = default;
-  SecretBytes(SecretBytes&& o) noexcept;
-  SecretBytes& operator=(const SecretBytes& o);
-  SecretBytes& operator=(SecretBytes&& o) noexcept;
-  ~SecretBytes() { wipe(); }
-
-  void wipe();
-  const std::vector<uint8_t>& bytes() const { return bytes_; }
-  bool empty() const { return bytes_.empty(); }
-  bool equals(const SecretBytes& o) const;  // constant time for equal lengths
-
- private:
-  std::vector<uint8_t> bytes_;
-};
 
 // "0x" hex, "0s" Base64, otherwise the text's bytes.
 Result<SecretBytes> parse_secret(std::string_view text);

@@ -35,7 +35,7 @@ bool names_a_line(const std::string& message) {
   return false;
 }
 
-void check_round_trip(const std::vector<waypost::ike::Proposal>& proposals,
+void check_round_trip(const std::vector<waypost::ike::ProposalSpec>& proposals,
                       ProposalProtocol protocol) {
   const std::string text = waypost::ike::format_proposals(proposals, protocol);
   auto again = waypost::ike::parse_proposals(text, protocol);

@@ -1,4 +1,4 @@
-// Proposal strings as swanctl.conf writes them <-> IKEv2 transforms (RFC 7296 3.3.2, IANA
+// ProposalSpec strings as swanctl.conf writes them <-> IKEv2 transforms (RFC 7296 3.3.2, IANA
 // transform IDs), the rules strongSwan applies, and the names status output prints.
 #include "ike/proposals.h"
 
@@ -10,16 +10,16 @@ namespace {
 constexpr auto kIke = ProposalProtocol::kIke;
 constexpr auto kEsp = ProposalProtocol::kEsp;
 
-Transform t(TransformType type, uint16_t id, uint16_t bits = 0) {
-  return Transform{type, id, bits};
+TransformSpec t(TransformType type, uint16_t id, uint16_t bits = 0) {
+  return TransformSpec{type, id, bits};
 }
 
 TEST(IkeProposalsTest, AlgoIkeProposal) {
   auto p = parse_proposal("aes256gcm16-prfsha512-ecp384", kIke);
   ASSERT_TRUE(p) << p.error().message;
-  const std::vector<Transform> expected{t(TransformType::kEncryption, 20, 256),
-                                        t(TransformType::kPrf, 7),
-                                        t(TransformType::kKeyExchange, 20)};
+  const std::vector<TransformSpec> expected{t(TransformType::kEncryption, 20, 256),
+                                            t(TransformType::kPrf, 7),
+                                            t(TransformType::kKeyExchange, 20)};
   EXPECT_EQ(p->transforms, expected);
   EXPECT_TRUE(p->is_aead());
   EXPECT_EQ(format_proposal(*p, kIke), "aes256gcm16-prfsha512-ecp384");
@@ -28,9 +28,9 @@ TEST(IkeProposalsTest, AlgoIkeProposal) {
 TEST(IkeProposalsTest, AlgoEspProposalHasNoEsnByDefault) {
   auto p = parse_proposal("aes256gcm16-ecp384", kEsp);
   ASSERT_TRUE(p) << p.error().message;
-  const std::vector<Transform> expected{t(TransformType::kEncryption, 20, 256),
-                                        t(TransformType::kKeyExchange, 20),
-                                        t(TransformType::kEsn, 0)};
+  const std::vector<TransformSpec> expected{t(TransformType::kEncryption, 20, 256),
+                                            t(TransformType::kKeyExchange, 20),
+                                            t(TransformType::kEsn, 0)};
   EXPECT_EQ(p->transforms, expected);
   EXPECT_EQ(format_proposal(*p, kEsp), "aes256gcm16-ecp384");
 }
@@ -38,9 +38,9 @@ TEST(IkeProposalsTest, AlgoEspProposalHasNoEsnByDefault) {
 TEST(IkeProposalsTest, ClassicIkeProposalDerivesThePrf) {
   auto p = parse_proposal("aes128-sha256-modp2048", kIke);
   ASSERT_TRUE(p) << p.error().message;
-  const std::vector<Transform> expected{t(TransformType::kEncryption, 12, 128),
-                                        t(TransformType::kIntegrity, 12), t(TransformType::kPrf, 5),
-                                        t(TransformType::kKeyExchange, 14)};
+  const std::vector<TransformSpec> expected{
+      t(TransformType::kEncryption, 12, 128), t(TransformType::kIntegrity, 12),
+      t(TransformType::kPrf, 5), t(TransformType::kKeyExchange, 14)};
   EXPECT_EQ(p->transforms, expected);
   EXPECT_EQ(format_proposal(*p, kIke), "aes128-sha256-prfsha256-modp2048");
 }
@@ -48,7 +48,7 @@ TEST(IkeProposalsTest, ClassicIkeProposalDerivesThePrf) {
 TEST(IkeProposalsTest, KeywordTable) {
   struct Row {
     const char* word;
-    Transform transform;
+    TransformSpec transform;
   };
   const Row rows[] = {
       {"aes", t(TransformType::kEncryption, 12, 128)},
@@ -124,7 +124,7 @@ TEST(IkeProposalsTest, ListsAndDefault) {
 
 TEST(IkeProposalsTest, DefaultsReparseToThemselves) {
   for (ProposalProtocol protocol : {kIke, kEsp}) {
-    for (const Proposal& p : default_proposals(protocol)) {
+    for (const ProposalSpec& p : default_proposals(protocol)) {
       auto again = parse_proposal(format_proposal(p, protocol), protocol);
       ASSERT_TRUE(again) << again.error().message;
       EXPECT_EQ(*again, p);

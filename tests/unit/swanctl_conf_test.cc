@@ -10,6 +10,10 @@
 namespace waypost::ike {
 namespace {
 
+std::vector<uint8_t> bytes_of(const SecretBytes& secret) {
+  return {secret.span().begin(), secret.span().end()};
+}
+
 // The same files seed the fuzzer (tests/fuzz/corpus/swanctl_conf_fuzz/).
 constexpr const char* kRoadWarrior =
     R"CONF(# strongSwan road-warrior server: certificates, virtual IPv4 and IPv6 from pools
@@ -328,7 +332,7 @@ TEST(SwanctlConfTest, PfSenseSiteToSite) {
   const Secret& secret = config->secrets[0];
   EXPECT_EQ(secret.kind, SecretKind::kIke);
   const std::string key = "secret-pre-shared-key";
-  EXPECT_EQ(secret.secret.bytes(), std::vector<uint8_t>(key.begin(), key.end()));
+  EXPECT_EQ(bytes_of(secret.secret), std::vector<uint8_t>(key.begin(), key.end()));
   ASSERT_EQ(secret.ids.size(), 2u);
   EXPECT_TRUE(secret.ids[0].any);
   EXPECT_EQ(find_ike_secret(*config, c.local[0].id, c.remote[0].id), &secret);
@@ -344,7 +348,7 @@ TEST(SwanctlConfTest, PfSenseMobileTemplateThroughAReference) {
   EXPECT_EQ(c.local[0].id.value, "fw.example.com");
   ASSERT_EQ(c.children.size(), 1u);
   const std::string key = "a \"quoted\" key";
-  EXPECT_EQ(config->secrets[0].secret.bytes(), std::vector<uint8_t>(key.begin(), key.end()));
+  EXPECT_EQ(bytes_of(config->secrets[0].secret), std::vector<uint8_t>(key.begin(), key.end()));
 }
 
 TEST(SwanctlConfTest, AlgoServer) {
@@ -391,7 +395,7 @@ TEST(SwanctlConfTest, IncludedFilesAndTheirLines) {
             "  children { net { start_action = start } }\n}\n");
   config = parse_swanctl_file("/etc/waypost/site.conf", files);
   ASSERT_TRUE(config) << config.error().message;
-  EXPECT_EQ(config->secrets[0].secret.bytes(), (std::vector<uint8_t>{1, 2}));
+  EXPECT_EQ(bytes_of(config->secrets[0].secret), (std::vector<uint8_t>{1, 2}));
   EXPECT_EQ(config->connections[0].children[0].where.to_string(), "/etc/waypost/conns/a.conf:5");
 }
 
@@ -410,7 +414,7 @@ TEST(SwanctlConfTest, TemplatesReferencedFromIncludedFiles) {
   const Connection& c = config->connections[0];
   EXPECT_EQ(c.local[0].auth, AuthClass::kPsk);
   EXPECT_EQ(c.local[0].where.to_string(), "conf/../shared/secrets.conf:3");
-  EXPECT_EQ(config->secrets[0].secret.bytes(), (std::vector<uint8_t>{'x', ' ', 'y'}));
+  EXPECT_EQ(bytes_of(config->secrets[0].secret), (std::vector<uint8_t>{'x', ' ', 'y'}));
 }
 
 TEST(SwanctlConfTest, ValuesSyntaxes) {
@@ -564,7 +568,7 @@ TEST(SwanctlConfTest, ValueParsersOnTheirOwn) {
   EXPECT_EQ(parse_identity("keyid:#0a0b")->type, IdType::kKeyId);
   EXPECT_EQ(parse_identity("2001:db8::1")->type, IdType::kIpv6);
   EXPECT_TRUE(parse_identity("%any")->any);
-  EXPECT_EQ(parse_secret("0sAQI=")->bytes(), (std::vector<uint8_t>{1, 2}));
+  EXPECT_EQ(bytes_of(*parse_secret("0sAQI=")), (std::vector<uint8_t>{1, 2}));
   EXPECT_FALSE(parse_secret("0sAQI"));
   EXPECT_FALSE(parse_secret("0s"));
   auto range = parse_address_range("10.0.0.0-10.0.0.255");
