@@ -23,7 +23,13 @@ bash scripts/install-deps.sh --test || exit 1
 passed=0
 failed=0
 failures=()
-note() { printf '\n=== %s ===\n' "$*"; }
+stage_times=()
+# Stage banners carry the elapsed time, and the summary repeats them: CI keeps only the tail of
+# the output, and the whole run has to stay well inside its time limit.
+note() {
+  printf '\n=== %s (at %d s) ===\n' "$*" "$SECONDS"
+  stage_times+=("$(printf '%5d s  %s' "$SECONDS" "$*")")
+}
 
 # Runs ctest and adds its counts to the totals.
 run_ctest() {
@@ -127,6 +133,7 @@ if [[ "${SKIP_SANITIZERS:-0}" != 1 ]]; then
 fi
 
 note "summary"
+printf '%s\n' "${stage_times[@]}"
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
 echo "$passed passed, $failed failed"
 ((failed == 0))
