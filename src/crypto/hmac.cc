@@ -1,6 +1,7 @@
 #include "crypto/hmac.h"
 
 #include <openssl/core_names.h>
+#include <openssl/evp.h>
 #include <openssl/params.h>
 
 namespace waypost::crypto {
@@ -28,6 +29,25 @@ const char* digest_name(HashAlg alg) {
 }
 
 }  // namespace
+
+bool digest(HashAlg alg, std::initializer_list<std::span<const uint8_t>> parts,
+            std::span<uint8_t> out) {
+  if (out.size() != digest_size(alg)) return false;
+  static EVP_MD* const kMds[] = {
+      EVP_MD_fetch(nullptr, digest_name(HashAlg::kSha1), nullptr),
+      EVP_MD_fetch(nullptr, digest_name(HashAlg::kSha256), nullptr),
+      EVP_MD_fetch(nullptr, digest_name(HashAlg::kSha384), nullptr),
+      EVP_MD_fetch(nullptr, digest_name(HashAlg::kSha512), nullptr),
+  };
+  EVP_MD* md = kMds[static_cast<size_t>(alg)];
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (md == nullptr || !ctx || EVP_DigestInit_ex2(ctx.get(), md, nullptr) != 1) return false;
+  for (auto part : parts) {
+    if (!part.empty() && EVP_DigestUpdate(ctx.get(), part.data(), part.size()) != 1) return false;
+  }
+  unsigned len = 0;
+  return EVP_DigestFinal_ex(ctx.get(), out.data(), &len) == 1 && len == out.size();
+}
 
 Hmac::Hmac(HashAlg alg, std::span<const uint8_t> key) : alg_(alg) {
   if (hmac_method() == nullptr) return;

@@ -1,0 +1,422 @@
+// IKE_AUTH (RFC 7296 1.2, 2.15, 2.19): identities and authentication, virtual IPs, and the first
+// CHILD SA, all inside SK.
+//
+//   initiator                                      responder
+//   HDR, SK {IDi, [IDr], AUTH, [CP(CFG_REQUEST)],
+//            [N(INITIAL_CONTACT)], SAi2, TSi, TSr,
+//            [N(MOBIKE_SUPPORTED)]}            -->
+//                                              <--  HDR, SK {IDr, AUTH, [CP(CFG_REPLY)], SAr2,
+//                                                            TSi, TSr, [N(MOBIKE_SUPPORTED)]}
+//                                              <--  or HDR, SK {N(AUTHENTICATION_FAILED)}
+//
+// A CHILD SA that cannot be made (no common ESP proposal, selectors that do not fit) does not fail
+// the IKE SA: the responder answers with the notify instead of SA and TS (RFC 7296 1.2).
+//
+// Authentication here is by pre-shared key; certificate authentication is refused with a clear
+// message until it lands.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "common/bytes.h"
+#include "ike/auth_octets.h"
+#include "ike/child_negotiation.h"
+#include "ike/identity_wire.h"
+#include "ike/ike_sa_exchanges.h"
+#include "ike/ts_narrowing.h"
+
+namespace waypost::ike {
+
+namespace {
+
+NotifyPayload notify(NotifyType type) {
+  return NotifyPayload{kNoProtocol, {}, type, {}};
+}
+
+// The identity a round presents: the configured one, or the IKE address (swanctl.conf's default).
+Identity own_identity(const AuthRound& round, const net::Endpoint& local) {
+  if (!round.id.any) return round.id;
+  Identity id;
+  id.any = false;
+  const net::IpAddress ip = local.ip();
+  id.type = ip.is_v4() ? IdType::kIpv4 : IdType::kIpv6;
+  id.value = ip.to_string();
+  id.text = id.value;
+  return id;
+}
+
+ConfigAttribute address_attribute(const net::IpAddress& a) {
+  ConfigAttribute attr;
+  if (a.is_v4()) {
+    attr.type = uint16_t(CfgAttribute::kInternalIp4Address);
+    attr.value.assign(a.bytes.begin(), a.bytes.begin() + 4);
+  } else {
+    attr.type = uint16_t(CfgAttribute::kInternalIp6Address);
+    attr.value.assign(a.bytes.begin(), a.bytes.end());
+    attr.value.push_back(128);  // prefix length (RFC 7296 3.15.1)
+  }
+  return attr;
+}
+
+std::string ts_list(const std::vector<TrafficSelector>& list) {
+  std::string out;
+  for (const auto& ts : list) out += (out.empty() ? "" : " ") + to_string(ts);
+  return out;
+}
+
+}  // namespace
+
+// --- initiator --------------------------------------------------------------------------------
+
+void IkeSa::send_auth_request() {
+  auth_ = std::make_unique<AuthState>();
+  const AuthRound& local_round = conn_->local.front();
+  const AuthRound& remote_round = conn_->remote.front();
+  if (local_round.auth != AuthClass::kPsk) {
+    fail("certificate authentication is not implemented yet; use auth = psk");
+    return;
+  }
+  const Identity me = own_identity(local_round, local_);
+  auto idi = id_payload_of(me);
+  if (!idi) {
+    fail(idi.error().message);
+    return;
+  }
+  const Secret* secret = find_ike_secret(env_.config, me, remote_round.id);
+  if (secret == nullptr) {
+    fail(fmt::format("no shared key found for '{}' - '{}'", me.text,
+                     remote_round.id.any ? "%any" : remote_round.id.text));
+    return;
+  }
+  auto octets =
+      signed_octets(*prf_, init_->request_bytes, init_->nonce_r, init_->sk_pi.span(), *idi);
+  auto mic =
+      octets ? psk_auth(*prf_, secret->secret.span(), *octets) : Result<Bytes>(octets.error());
+  if (!mic) {
+    fail(mic.error().message);
+    return;
+  }
+  local_id_text_ = identity_text(*idi);
+  Payloads p;
+  p.push_back(Payload::of(PayloadType::kIdInitiator, *idi));
+  if (!remote_round.id.any) {
+    if (auto idr = id_payload_of(remote_round.id)) {
+      p.push_back(Payload::of(PayloadType::kIdResponder, *idr));
+    }
+  }
+  p.push_back(Payload::of(AuthPayload{AuthMethod::kSharedKeyMic, std::move(*mic)}));
+  std::vector<net::Family> vip_families;
+  if (!conn_->vips.empty()) {
+    ConfigPayload cp;
+    cp.type = CfgType::kRequest;
+    for (const net::IpAddress& vip : conn_->vips) {
+      ConfigAttribute a = address_attribute(vip);
+      const bool any =
+          std::all_of(vip.bytes.begin(), vip.bytes.end(), [](uint8_t b) { return b == 0; });
+      if (any) a.value.clear();  // 0.0.0.0 / :: ask for any address
+      cp.attributes.push_back(std::move(a));
+      cp.attributes.push_back(ConfigAttribute{
+          uint16_t(vip.is_v4() ? CfgAttribute::kInternalIp4Dns : CfgAttribute::kInternalIp6Dns),
+          {}});
+      vip_families.push_back(vip.family);
+    }
+    auth_->asked_vips = true;
+    p.push_back(Payload::of(std::move(cp)));
+  }
+  if (conn_->unique != Unique::kNever) {
+    p.push_back(Payload::of(notify(NotifyType::kInitialContact)));
+  }
+  if (first_child_ != nullptr) {
+    auth_->spi_in = env_.host.allocate_spi();
+    ChildOffer offer = make_child_offer(*first_child_, auth_->spi_in, local_.ip(), remote_.ip(),
+                                        vip_families, KeExchange::kStrip);
+    auth_->esp_offered = offer.proposals;
+    auth_->ts_i = offer.ts_i;
+    auth_->ts_r = offer.ts_r;
+    p.push_back(Payload::of(SaPayload{std::move(offer.proposals)}));
+    p.push_back(Payload::of(PayloadType::kTsInitiator, TsPayload{std::move(offer.ts_i)}));
+    p.push_back(Payload::of(PayloadType::kTsResponder, TsPayload{std::move(offer.ts_r)}));
+  }
+  if (conn_->mobike) p.push_back(Payload::of(notify(NotifyType::kMobikeSupported)));
+  send_request(ExchangeType::kIkeAuth, p, true);
+}
+
+void IkeSa::process_auth_response(const Payloads& inner) {
+  for (const Payload& payload : inner) {
+    const auto* n = payload.get<NotifyPayload>();
+    if (n != nullptr &&
+        (n->type == NotifyType::kAuthenticationFailed || n->type == NotifyType::kInvalidSyntax)) {
+      fail(fmt::format("IKE_AUTH refused: {} from the peer", to_string(n->type)));
+      return;
+    }
+  }
+  const auto* idr = find_body<IdPayload>(inner, PayloadType::kIdResponder);
+  const auto* auth = find_body<AuthPayload>(inner);
+  if (idr == nullptr || auth == nullptr) {
+    fail("IKE_AUTH response without IDr or AUTH");
+    return;
+  }
+  const AuthRound& remote_round = conn_->remote.front();
+  remote_id_text_ = identity_text(*idr);
+  if (!identity_matches(remote_round.id, *idr)) {
+    fail(fmt::format("the responder is '{}', not '{}'", remote_id_text_, remote_round.id.text));
+    return;
+  }
+  if (auth->method != AuthMethod::kSharedKeyMic) {
+    fail(fmt::format("the responder authenticated with method {}, but we expect a pre-shared key",
+                     int(auth->method)));
+    return;
+  }
+  const Identity me = own_identity(conn_->local.front(), local_);
+  const Secret* secret = find_ike_secret(env_.config, me, identity_of(*idr));
+  auto octets =
+      signed_octets(*prf_, init_->response_bytes, init_->nonce_i, init_->sk_pr.span(), *idr);
+  if (secret == nullptr || !octets ||
+      !psk_auth_verifies(*prf_, secret->secret.span(), *octets, auth->data)) {
+    fail(fmt::format("the responder '{}' failed pre-shared key authentication (wrong key?)",
+                     remote_id_text_));
+    return;
+  }
+  if (const auto* cp = find_body<ConfigPayload>(inner); cp != nullptr && auth_->asked_vips) {
+    for (const ConfigAttribute& a : cp->attributes) {
+      if (a.type == uint16_t(CfgAttribute::kInternalIp4Address) && a.value.size() == 4) {
+        vips_.push_back(net::IpAddress::v4_bytes(a.value.data()));
+      } else if (a.type == uint16_t(CfgAttribute::kInternalIp6Address) && a.value.size() == 17) {
+        vips_.push_back(net::IpAddress::v6_bytes(a.value.data()));
+      }
+    }
+  }
+  const std::vector<uint8_t> nonce_i = init_->nonce_i;
+  const std::vector<uint8_t> nonce_r = init_->nonce_r;
+  become_established();
+  if (auth_->asked_vips && vips_.empty()) {
+    spdlog::warn("{}: the responder assigned no virtual IP", describe());
+  }
+  if (first_child_ == nullptr) return;
+
+  // The first CHILD SA.
+  for (const Payload& payload : inner) {
+    const auto* n = payload.get<NotifyPayload>();
+    if (n != nullptr && is_error(n->type)) {
+      spdlog::warn("{}: CHILD_SA {} not created: {} from the peer", describe(), first_child_->name,
+                   to_string(n->type));
+      return;
+    }
+  }
+  const auto* sa = find_body<SaPayload>(inner);
+  const auto* tsi = find_body<TsPayload>(inner, PayloadType::kTsInitiator);
+  const auto* tsr = find_body<TsPayload>(inner, PayloadType::kTsResponder);
+  if (sa == nullptr || tsi == nullptr || tsr == nullptr) {
+    spdlog::warn("{}: CHILD_SA {} not created: no SA or TS in the response", describe(),
+                 first_child_->name);
+    return;
+  }
+  auto chosen =
+      accept_chosen_proposal(auth_->esp_offered, *sa, ProtocolId::kEsp, KeExchange::kStrip);
+  if (!chosen || chosen->wire.spi.size() != 4) {
+    spdlog::warn("{}: CHILD_SA {} not created: {}", describe(), first_child_->name,
+                 chosen ? "the peer's SPI is not 4 bytes" : chosen.error().message);
+    return;
+  }
+  if (tsi->selectors.empty() || tsr->selectors.empty() || !within(tsi->selectors, auth_->ts_i) ||
+      !within(tsr->selectors, auth_->ts_r)) {
+    spdlog::warn(
+        "{}: CHILD_SA {} not created: the responder's traffic selectors are not within ours",
+        describe(), first_child_->name);
+    return;
+  }
+  auto keys = derive_child_sa_keys(ike_proposal_.algorithms.prf, sk_d_.span(), chosen->algorithms,
+                                   {}, nonce_i, nonce_r);
+  if (!keys) {
+    spdlog::warn("{}: CHILD_SA {} not created: {}", describe(), first_child_->name,
+                 keys.error().message);
+    return;
+  }
+  ChildSaInfo child;
+  child.name = first_child_->name;
+  child.spi_in = auth_->spi_in;
+  child.spi_out = load_be32(chosen->wire.spi.data());
+  child.algorithms = chosen->algorithms;
+  child.esn = chosen->esn;
+  child.local_ts = tsi->selectors;
+  child.remote_ts = tsr->selectors;
+  child.keys = std::move(*keys);
+  child.ike_initiator = true;
+  spdlog::info("{}: CHILD_SA {} established with SPIs {:08x}_i {:08x}_o and TS {} === {}",
+               describe(), child.name, child.spi_in, child.spi_out, ts_list(child.local_ts),
+               ts_list(child.remote_ts));
+  children_.push_back(std::move(child));
+  env_.host.child_sa_up(*this, children_.back());
+}
+
+// --- responder --------------------------------------------------------------------------------
+
+void IkeSa::process_auth_request(const Message& request, const Payloads& inner) {
+  auto refuse = [&](const std::string& why) {
+    spdlog::warn("{}: IKE_AUTH from {} refused: {}", describe(), remote_.to_string(), why);
+    send_response(request.header, {Payload::of(notify(NotifyType::kAuthenticationFailed))}, true);
+    failure_ = why;
+    destroy(why);
+  };
+  const auto* idi = find_body<IdPayload>(inner, PayloadType::kIdInitiator);
+  const auto* idr = find_body<IdPayload>(inner, PayloadType::kIdResponder);
+  const auto* auth = find_body<AuthPayload>(inner);
+  if (idi == nullptr || auth == nullptr) {
+    refuse("no IDi or AUTH (EAP is not supported)");
+    return;
+  }
+  remote_id_text_ = identity_text(*idi);
+  const Identity peer = identity_of(*idi);
+
+  // The connection: the first candidate whose remote identity accepts the peer's and whose local
+  // identity is the one the peer asked for (IDr), if it asked.
+  const Connection* chosen = nullptr;
+  for (const Connection* c : init_->candidates) {
+    if (c->remote.empty() || c->local.empty()) continue;
+    if (!identity_matches(c->remote.front().id, *idi)) continue;
+    if (idr != nullptr && !c->local.front().id.any &&
+        !identity_matches(c->local.front().id, *idr)) {
+      continue;
+    }
+    chosen = c;
+    break;
+  }
+  if (chosen == nullptr) {
+    refuse(fmt::format("no connection accepts the identity '{}'", remote_id_text_));
+    return;
+  }
+  conn_ = chosen;
+  if (conn_->remote.front().auth != AuthClass::kPsk ||
+      conn_->local.front().auth != AuthClass::kPsk) {
+    refuse("certificate authentication is not implemented yet; use auth = psk");
+    return;
+  }
+  if (auth->method != AuthMethod::kSharedKeyMic) {
+    refuse(fmt::format("'{}' authenticated with method {}, but '{}' expects a pre-shared key",
+                       remote_id_text_, int(auth->method), conn_->name));
+    return;
+  }
+  const Identity me = own_identity(conn_->local.front(), local_);
+  const Secret* secret = find_ike_secret(env_.config, me, peer);
+  if (secret == nullptr) {
+    refuse(fmt::format("no shared key found for '{}' - '{}'", me.text, remote_id_text_));
+    return;
+  }
+  auto octets =
+      signed_octets(*prf_, init_->request_bytes, init_->nonce_r, init_->sk_pi.span(), *idi);
+  if (!octets || !psk_auth_verifies(*prf_, secret->secret.span(), *octets, auth->data)) {
+    refuse(fmt::format("'{}' failed pre-shared key authentication (wrong key?)", remote_id_text_));
+    return;
+  }
+  auto my_id = id_payload_of(me);
+  auto my_octets = my_id ? signed_octets(*prf_, init_->response_bytes, init_->nonce_i,
+                                         init_->sk_pr.span(), *my_id)
+                         : Result<Bytes>(my_id.error());
+  auto mic = my_octets ? psk_auth(*prf_, secret->secret.span(), *my_octets)
+                       : Result<Bytes>(my_octets.error());
+  if (!mic) {
+    refuse(mic.error().message);
+    return;
+  }
+  local_id_text_ = identity_text(*my_id);
+
+  Payloads out;
+  out.push_back(Payload::of(PayloadType::kIdResponder, *my_id));
+  out.push_back(Payload::of(AuthPayload{AuthMethod::kSharedKeyMic, std::move(*mic)}));
+
+  // Virtual IPs from the connection's pools, one per family asked for.
+  if (const auto* cp = find_body<ConfigPayload>(inner);
+      cp != nullptr && cp->type == CfgType::kRequest) {
+    ConfigPayload reply;
+    reply.type = CfgType::kReply;
+    std::vector<net::IpAddress> dns;
+    for (const ConfigAttribute& a : cp->attributes) {
+      const bool v4 = a.type == uint16_t(CfgAttribute::kInternalIp4Address);
+      const bool v6 = a.type == uint16_t(CfgAttribute::kInternalIp6Address);
+      if (!v4 && !v6) continue;
+      const net::Family family = v4 ? net::Family::kV4 : net::Family::kV6;
+      if (std::any_of(vips_.begin(), vips_.end(),
+                      [&](const auto& x) { return x.family == family; })) {
+        continue;
+      }
+      for (const std::string& name : conn_->pools) {
+        const Pool* pool = env_.config.pool(name);
+        if (pool == nullptr || pool->addrs.first.family != family) continue;
+        if (auto lease = env_.host.lease_address(*pool, remote_id_text_, family)) {
+          vips_.push_back(*lease);
+          reply.attributes.push_back(address_attribute(*lease));
+          for (const auto& d : pool->dns) {
+            if (std::find(dns.begin(), dns.end(), d) == dns.end()) dns.push_back(d);
+          }
+          break;
+        }
+      }
+    }
+    for (const net::IpAddress& d : dns) {
+      ConfigAttribute a;
+      a.type = uint16_t(d.is_v4() ? CfgAttribute::kInternalIp4Dns : CfgAttribute::kInternalIp6Dns);
+      a.value.assign(d.bytes.begin(), d.bytes.begin() + long(d.byte_length()));
+      reply.attributes.push_back(std::move(a));
+    }
+    if (!reply.attributes.empty()) out.push_back(Payload::of(std::move(reply)));
+    if (vips_.empty()) {
+      spdlog::warn("{}: '{}' asked for a virtual IP, but no pool of {} has one", describe(),
+                   remote_id_text_, conn_->name);
+    }
+  }
+
+  // The first CHILD SA.
+  std::optional<ChildSaInfo> child;
+  const auto* sa = find_body<SaPayload>(inner);
+  const auto* tsi = find_body<TsPayload>(inner, PayloadType::kTsInitiator);
+  const auto* tsr = find_body<TsPayload>(inner, PayloadType::kTsResponder);
+  if (sa != nullptr && tsi != nullptr && tsr != nullptr) {
+    std::vector<net::IpAddress> remote_dynamic = vips_;
+    if (remote_dynamic.empty()) remote_dynamic.push_back(remote_.ip());
+    auto answer =
+        select_child(*conn_, *sa, *tsi, *tsr, local_.ip(), remote_dynamic, KeExchange::kStrip);
+    if (!answer) {
+      spdlog::warn("{}: CHILD_SA not created: {}", describe(), answer.error().message);
+      out.push_back(Payload::of(notify(NotifyType(answer.error().code))));
+    } else {
+      auto keys =
+          derive_child_sa_keys(ike_proposal_.algorithms.prf, sk_d_.span(),
+                               answer->proposal.algorithms, {}, init_->nonce_i, init_->nonce_r);
+      if (!keys) {
+        spdlog::warn("{}: CHILD_SA not created: {}", describe(), keys.error().message);
+        out.push_back(Payload::of(notify(NotifyType::kNoProposalChosen)));
+      } else {
+        ChildSaInfo info;
+        info.name = answer->child->name;
+        info.spi_out = load_be32(answer->proposal.wire.spi.data());
+        info.spi_in = env_.host.allocate_spi();
+        info.algorithms = answer->proposal.algorithms;
+        info.esn = answer->proposal.esn;
+        info.local_ts = answer->ts_r;
+        info.remote_ts = answer->ts_i;
+        info.keys = std::move(*keys);
+        info.ike_initiator = false;
+        answer->proposal.wire.spi.assign(4, 0);
+        store_be32(answer->proposal.wire.spi.data(), info.spi_in);
+        out.push_back(Payload::of(SaPayload{{answer->proposal.wire}}));
+        out.push_back(Payload::of(PayloadType::kTsInitiator, TsPayload{answer->ts_i}));
+        out.push_back(Payload::of(PayloadType::kTsResponder, TsPayload{answer->ts_r}));
+        child = std::move(info);
+      }
+    }
+  }
+  if (conn_->mobike && find_notify(inner, NotifyType::kMobikeSupported) != nullptr) {
+    out.push_back(Payload::of(notify(NotifyType::kMobikeSupported)));
+  }
+  send_response(request.header, out, true);
+  become_established();
+  if (child) {
+    spdlog::info("{}: CHILD_SA {} established with SPIs {:08x}_i {:08x}_o and TS {} === {}",
+                 describe(), child->name, child->spi_in, child->spi_out, ts_list(child->local_ts),
+                 ts_list(child->remote_ts));
+    children_.push_back(std::move(*child));
+    env_.host.child_sa_up(*this, children_.back());
+  }
+}
+
+}  // namespace waypost::ike

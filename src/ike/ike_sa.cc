@@ -1,0 +1,320 @@
+#include "ike/ike_sa.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "ike/ike_sa_exchanges.h"
+
+namespace waypost::ike {
+
+namespace {
+
+uint32_t next_unique_id() {
+  static uint32_t counter = 0;
+  return ++counter;
+}
+
+}  // namespace
+
+std::string_view to_string(IkeSaState state) {
+  switch (state) {
+    case IkeSaState::kCreated:
+      return "CREATED";
+    case IkeSaState::kConnecting:
+      return "CONNECTING";
+    case IkeSaState::kEstablished:
+      return "ESTABLISHED";
+    case IkeSaState::kDeleting:
+      return "DELETING";
+    case IkeSaState::kDestroying:
+      return "DESTROYING";
+  }
+  return "UNKNOWN";
+}
+
+std::pair<const SecretBytes*, const SecretBytes*> ChildSaInfo::inbound_keys() const {
+  // KEYMAT's first half protects initiator -> responder traffic.
+  if (ike_initiator) return {&keys.encryption_r, &keys.integrity_r};
+  return {&keys.encryption_i, &keys.integrity_i};
+}
+
+std::pair<const SecretBytes*, const SecretBytes*> ChildSaInfo::outbound_keys() const {
+  if (ike_initiator) return {&keys.encryption_i, &keys.integrity_i};
+  return {&keys.encryption_r, &keys.integrity_r};
+}
+
+IkeSa::IkeSa(IkeSaEnv env, bool initiator, const Connection& conn, const net::Endpoint& local,
+             const net::Endpoint& remote)
+    : env_(env),
+      initiator_(initiator),
+      conn_(&conn),
+      local_(local),
+      remote_(remote),
+      unique_id_(next_unique_id()) {
+  last_inbound_ = env_.clock.now();
+}
+
+IkeSa::~IkeSa() = default;
+
+const std::string& IkeSa::name() const {
+  return conn_->name;
+}
+
+std::string IkeSa::describe() const {
+  return fmt::format("{}[{}]", conn_->name, unique_id_);
+}
+
+// --- sending ----------------------------------------------------------------------------------
+
+std::vector<uint8_t> IkeSa::seal(const Header& header, const Payloads& inner) {
+  const std::vector<uint8_t> plaintext = serialize_payload_chain(inner);
+  const size_t body_size = ciphers_->outbound.body_size(plaintext.size());
+  Message m;
+  m.header = header;
+  m.payloads.push_back(
+      Payload::of(EncryptedPayload{first_payload_type(inner), std::vector<uint8_t>(body_size, 0)}));
+  std::vector<uint8_t> bytes = serialize(m);
+  const std::span<uint8_t> all(bytes);
+  const std::span<uint8_t> body = all.last(body_size);
+  if (!ciphers_->outbound.encrypt(all.first(all.size() - body_size), plaintext, body)) {
+    return {};
+  }
+  return bytes;
+}
+
+Result<Payloads> IkeSa::open(const Message& message, std::span<const uint8_t> raw) const {
+  if (!ciphers_) return make_error(ErrorKind::kProtocol, "no keys yet");
+  if (message.payloads.empty()) return make_error(ErrorKind::kProtocol, "no SK payload");
+  const auto* sk = message.payloads.back().get<EncryptedPayload>();
+  if (sk == nullptr) {
+    if (message.payloads.back().get<EncryptedFragmentPayload>() != nullptr) {
+      return make_error(ErrorKind::kProtocol, "IKE fragments are not reassembled yet");
+    }
+    return make_error(ErrorKind::kProtocol, "unprotected {} message",
+                      to_string(message.header.exchange));
+  }
+  if (message.payloads.size() != 1) {
+    return make_error(ErrorKind::kProtocol, "payloads outside the SK payload");
+  }
+  auto plaintext = ciphers_->inbound.decrypt(raw.first(raw.size() - sk->body.size()), sk->body);
+  if (!plaintext) return plaintext.take_error();
+  return parse_payload_chain(sk->first_inner, *plaintext);
+}
+
+void IkeSa::transmit(std::span<const uint8_t> bytes) {
+  env_.host.send_ike(local_, remote_, bytes);
+}
+
+void IkeSa::send_request(ExchangeType exchange, const Payloads& payloads, bool encrypted) {
+  Header h;
+  h.spi_i = spi_i_;
+  h.spi_r = spi_r_;
+  h.exchange = exchange;
+  h.initiator = initiator_;
+  h.response = false;
+  h.message_id = next_request_id_;
+  Message plain{h, payloads, {}};
+  Outstanding out;
+  out.message_id = next_request_id_;
+  out.exchange = exchange;
+  out.bytes = encrypted ? seal(h, payloads) : serialize(plain);
+  out.sent = 1;
+  out.next_at = env_.clock.now() + retransmit_.first;
+  request_ = std::move(out);
+  transmit(request_->bytes);
+}
+
+void IkeSa::send_response(const Header& request, const Payloads& payloads, bool encrypted) {
+  Header h = request;
+  h.spi_i = spi_i_;
+  h.spi_r = spi_r_;
+  h.initiator = initiator_;
+  h.response = true;
+  h.higher_version = false;
+  Message plain{h, payloads, {}};
+  LastResponse r;
+  r.message_id = request.message_id;
+  r.bytes = encrypted ? seal(h, payloads) : serialize(plain);
+  last_response_ = std::move(r);
+  transmit(last_response_->bytes);
+}
+
+// --- receiving --------------------------------------------------------------------------------
+
+void IkeSa::receive(const Message& message, std::span<const uint8_t> raw,
+                    const net::Endpoint& local, const net::Endpoint& remote) {
+  if (state_ == IkeSaState::kDestroying) return;
+  // The original initiator sets I in every message it sends (RFC 7296 3.1); a message whose I
+  // flag says it came from our own role is a reflection, not the peer's.
+  if (message.header.initiator == initiator_) return;
+  if (message.header.response) {
+    handle_response(message, raw);
+  } else {
+    // Requests may come from a new address (NAT rebinding, the initiator's move to port 4500):
+    // answer where they came from. MOBIKE's explicit moves are UPDATE_SA_ADDRESSES.
+    if (!initiator_ && state_ != IkeSaState::kEstablished) {
+      local_ = local;
+      remote_ = remote;
+    }
+    handle_request(message, raw);
+  }
+}
+
+void IkeSa::handle_response(const Message& message, std::span<const uint8_t> raw) {
+  if (!request_ || message.header.message_id != request_->message_id) return;  // late or forged
+  if (message.header.exchange != request_->exchange) return;
+  if (request_->exchange == ExchangeType::kIkeSaInit) {
+    process_init_response(message, raw);
+    return;
+  }
+  auto inner = open(message, raw);
+  if (!inner) {
+    spdlog::debug("{}: {} response dropped: {}", describe(), to_string(message.header.exchange),
+                  inner.error().message);
+    return;
+  }
+  last_inbound_ = env_.clock.now();
+  const ExchangeType exchange = request_->exchange;
+  request_.reset();
+  ++next_request_id_;
+  switch (exchange) {
+    case ExchangeType::kIkeAuth:
+      process_auth_response(*inner);
+      break;
+    case ExchangeType::kInformational:
+      process_informational_response(*inner);
+      break;
+    default:
+      break;
+  }
+}
+
+void IkeSa::handle_request(const Message& message, std::span<const uint8_t> raw) {
+  const uint32_t id = message.header.message_id;
+  if (last_response_ && id == last_response_->message_id && id + 1 == expected_peer_id_) {
+    // A retransmission: the peer did not get our answer. Answer again, byte for byte.
+    transmit(last_response_->bytes);
+    return;
+  }
+  if (id != expected_peer_id_) return;  // outside the window of one (RFC 7296 2.3)
+  if (message.header.exchange == ExchangeType::kIkeSaInit) return;  // handled by respond()
+  auto inner = open(message, raw);
+  if (!inner) {
+    // Unauthenticated garbage gets no answer (RFC 7296 2.21.1).
+    spdlog::debug("{}: {} request dropped: {}", describe(), to_string(message.header.exchange),
+                  inner.error().message);
+    return;
+  }
+  last_inbound_ = env_.clock.now();
+  ++expected_peer_id_;
+  switch (message.header.exchange) {
+    case ExchangeType::kIkeAuth:
+      process_auth_request(message, *inner);
+      break;
+    case ExchangeType::kInformational:
+      process_informational_request(message, *inner);
+      break;
+    case ExchangeType::kCreateChildSa:
+      // Rekeying is not implemented yet: refuse politely so that the peer keeps the old SAs
+      // until they expire instead of retransmitting.
+      send_response(message.header,
+                    {Payload::of(NotifyPayload{kNoProtocol, {}, NotifyType::kNoAdditionalSas, {}})},
+                    true);
+      break;
+    default:
+      break;
+  }
+}
+
+// --- timers -----------------------------------------------------------------------------------
+
+Nanos IkeSa::next_timer() const {
+  if (state_ == IkeSaState::kDestroying) return kNever;
+  Nanos t = liveness_at_;
+  if (request_) t = std::min({t, request_->next_at, request_->give_up_at});
+  return t;
+}
+
+void IkeSa::on_timer() {
+  const Nanos now = env_.clock.now();
+  if (state_ == IkeSaState::kDestroying) return;
+  if (request_ && (now >= request_->next_at || now >= request_->give_up_at)) {
+    if (request_->sent > retransmit_.tries || now >= request_->give_up_at) {
+      const bool liveness = request_->exchange == ExchangeType::kInformational;
+      destroy(liveness ? "the peer did not answer a liveness check (dead peer)"
+                       : fmt::format("no answer to {} after {} tries",
+                                     to_string(request_->exchange), request_->sent));
+      return;
+    }
+    transmit(request_->bytes);
+    ++request_->sent;
+    const double factor = std::pow(retransmit_.base, request_->sent - 1);
+    request_->next_at = now + Nanos(double(retransmit_.first) * factor);
+  }
+  if (now >= liveness_at_) {
+    liveness_at_ = kNever;
+    if (state_ == IkeSaState::kEstablished && !request_) {
+      if (now - last_inbound_ >= seconds(conn_->dpd_delay.count())) {
+        send_liveness_check();
+      }
+    }
+    schedule_liveness();
+  }
+}
+
+void IkeSa::schedule_liveness() {
+  if (state_ != IkeSaState::kEstablished || conn_->dpd_delay.count() <= 0) return;
+  liveness_at_ = std::max(last_inbound_, env_.clock.now() - seconds(conn_->dpd_delay.count())) +
+                 seconds(conn_->dpd_delay.count());
+  if (liveness_at_ <= env_.clock.now()) liveness_at_ = env_.clock.now() + seconds(1);
+}
+
+// --- life and death ---------------------------------------------------------------------------
+
+void IkeSa::become_established() {
+  state_ = IkeSaState::kEstablished;
+  established_at_ = env_.clock.now();
+  init_.reset();
+  spdlog::info("{}: IKE_SA established between {}[{}]...{}[{}]", describe(), local_.to_string(),
+               local_id_text_, remote_.to_string(), remote_id_text_);
+  schedule_liveness();
+}
+
+void IkeSa::fail(std::string reason) {
+  spdlog::warn("{}: {}", describe(), reason);
+  failure_ = std::move(reason);
+  destroy(failure_);
+}
+
+void IkeSa::destroy(std::string_view reason) {
+  if (state_ == IkeSaState::kDestroying) return;
+  spdlog::info("{}: IKE_SA gone: {}", describe(), reason);
+  state_ = IkeSaState::kDestroying;
+  request_.reset();
+  liveness_at_ = kNever;
+  for (const ChildSaInfo& child : children_) env_.host.child_sa_down(*this, child);
+  children_.clear();
+  if (failure_.empty()) failure_ = std::string(reason);
+  env_.host.ike_sa_down(*this, reason);
+}
+
+void IkeSa::terminate(std::string_view reason) {
+  if (state_ == IkeSaState::kDestroying) return;
+  if (state_ != IkeSaState::kEstablished || !ciphers_) {
+    destroy(reason);
+    return;
+  }
+  spdlog::info("{}: deleting IKE_SA ({})", describe(), reason);
+  state_ = IkeSaState::kDeleting;
+  failure_ = std::string(reason);
+  DeletePayload d;
+  d.protocol = ProtocolId::kIke;
+  request_.reset();  // a pending exchange is moot once the SA goes
+  send_request(ExchangeType::kInformational, {Payload::of(d)}, true);
+  // A delete is not retried for long: the SA goes either way.
+  request_->give_up_at = env_.clock.now() + seconds(10);
+}
+
+}  // namespace waypost::ike

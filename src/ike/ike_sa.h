@@ -1,0 +1,245 @@
+#pragma once
+// One IKE SA (RFC 7296) in either role, and the CHILD SAs it negotiated.
+//
+// The exchanges live in their own files, as strongSwan keeps its tasks apart:
+//   ike_sa_init.cc     IKE_SA_INIT: proposals, key exchange (with INVALID_KE_PAYLOAD retry),
+//                      nonces, NAT detection, COOKIE retry; derives the IKE SA's keys
+//   ike_auth.cc        IKE_AUTH: identities, PSK authentication, the configuration payload
+//                      (virtual IPs, DNS) and the first CHILD SA (child_negotiation.cc)
+//   informational.cc   INFORMATIONAL: liveness checks (DPD) and DELETE
+// This file owns what every exchange shares: the message IDs, the window of one outstanding
+// request with its retransmissions, the last response (answered again to a retransmitted
+// request), encryption of SK payloads and the state.
+//
+// States, as strongSwan names them (status shows these):
+//
+//   CREATED --initiate()--> CONNECTING --IKE_AUTH done--> ESTABLISHED --delete--> DELETING
+//      |                        |                             |                      |
+//      +-- respond(): INIT answered, waits for IKE_AUTH       +-- peer deleted,      |
+//                               |                             |   DPD gave up        v
+//                               +--- failure / timeout -------+----------------> DESTROYING
+//
+// DESTROYING is final: the host is told (IkeSaHost::ike_sa_down) and drops the object.
+//
+// Not thread-safe: one event loop drives all IKE SAs of an instance.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "crypto/random.h"
+#include "ike/algorithms.h"
+#include "ike/keymat.h"
+#include "ike/message.h"
+#include "ike/payloads.h"
+#include "ike/proposal_match.h"
+#include "ike/sk_cipher.h"
+#include "ike/swanctl_conf.h"
+#include "net/ip.h"
+
+namespace waypost::ike {
+
+enum class IkeSaState : uint8_t { kCreated, kConnecting, kEstablished, kDeleting, kDestroying };
+std::string_view to_string(IkeSaState state);
+
+// A negotiated CHILD SA, as the host installs it in the data plane.
+struct ChildSaInfo {
+  std::string name;      // the child's name in the configuration
+  uint32_t spi_in = 0;   // ours: the peer sends with it
+  uint32_t spi_out = 0;  // the peer's
+  NegotiatedAlgorithms algorithms;
+  bool esn = false;
+  std::vector<TrafficSelector> local_ts;
+  std::vector<TrafficSelector> remote_ts;
+  // KEYMAT split in RFC 7296 2.17's order; which half is inbound depends on our role in the IKE
+  // SA: inbound_keys()/outbound_keys() pick.
+  ChildSaKeys keys;
+  bool ike_initiator = false;
+
+  // (encryption, integrity) for traffic we receive / send.
+  std::pair<const SecretBytes*, const SecretBytes*> inbound_keys() const;
+  std::pair<const SecretBytes*, const SecretBytes*> outbound_keys() const;
+};
+
+class IkeSa;
+
+// What an IKE SA needs from its surroundings.
+class IkeSaHost {
+ public:
+  virtual ~IkeSaHost() = default;
+  // One IKE message. The host adds the four-zero non-ESP marker when either port is 4500.
+  virtual void send_ike(const net::Endpoint& local, const net::Endpoint& remote,
+                        std::span<const uint8_t> message) = 0;
+  // A fresh inbound ESP SPI, unique among this instance's SAs (never 0 or 1-255).
+  virtual uint32_t allocate_spi() = 0;
+  // An address from a pool for a peer that asked for one; nullopt when the pool is exhausted.
+  virtual std::optional<net::IpAddress> lease_address(const Pool& pool, const std::string& peer_id,
+                                                      net::Family family) = 0;
+  virtual void child_sa_up(IkeSa& ike, const ChildSaInfo& child) = 0;
+  virtual void child_sa_down(IkeSa& ike, const ChildSaInfo& child) = 0;
+  // The IKE SA reached DESTROYING; `reason` says why for the log. The host may destroy it once
+  // this call returns.
+  virtual void ike_sa_down(IkeSa& ike, std::string_view reason) = 0;
+};
+
+struct IkeSaEnv {
+  const Clock& clock;
+  crypto::Random& random;
+  IkeSaHost& host;
+  const IpsecConfig& config;
+};
+
+// Retransmission of an unanswered request (strongSwan's defaults: 4 s, times 1.8 each try, 5
+// tries, so about 165 s in all). A connection's dpd_timeout, when set, bounds the total for
+// liveness checks.
+struct RetransmitPolicy {
+  Nanos first = seconds(4);
+  double base = 1.8;
+  int tries = 5;
+};
+
+class IkeSa {
+ public:
+  // Starts an IKE SA to `remote` for `conn`, with `child` (may be null) as its first CHILD SA:
+  // sends the IKE_SA_INIT request.
+  static Result<std::unique_ptr<IkeSa>> initiate(IkeSaEnv env, const Connection& conn,
+                                                 const Child* child, const net::Endpoint& local,
+                                                 const net::Endpoint& remote);
+  // Answers an IKE_SA_INIT request. `candidates` are the connections whose addresses fit, in
+  // order of preference; the one whose proposals match is used (IKE_AUTH may still move to
+  // another candidate with the same proposals, chosen by identity). Returns null when the
+  // request was refused (the refusal, such as NO_PROPOSAL_CHOSEN, has been sent).
+  static std::unique_ptr<IkeSa> respond(IkeSaEnv env, std::vector<const Connection*> candidates,
+                                        const Message& request, std::span<const uint8_t> raw,
+                                        const net::Endpoint& local, const net::Endpoint& remote);
+  IkeSa(const IkeSa&) = delete;
+  IkeSa& operator=(const IkeSa&) = delete;
+  ~IkeSa();
+
+  // A message for this SA (its SPIs matched); `raw` is the datagram without the non-ESP marker.
+  void receive(const Message& message, std::span<const uint8_t> raw, const net::Endpoint& local,
+               const net::Endpoint& remote);
+  // Timers: retransmission, liveness check. on_timer() does what is due.
+  Nanos next_timer() const;
+  void on_timer();
+  // Sends a DELETE for the IKE SA (and with it every CHILD SA); DESTROYING when answered or
+  // given up on.
+  void terminate(std::string_view reason);
+
+  IkeSaState state() const { return state_; }
+  bool initiator() const { return initiator_; }
+  uint64_t spi_i() const { return spi_i_; }
+  uint64_t spi_r() const { return spi_r_; }
+  uint64_t own_spi() const { return initiator_ ? spi_i_ : spi_r_; }
+  const std::string& name() const;  // the connection's name
+  const Connection& connection() const { return *conn_; }
+  const net::Endpoint& local() const { return local_; }
+  const net::Endpoint& remote() const { return remote_; }
+  const std::string& local_id() const { return local_id_text_; }
+  const std::string& remote_id() const { return remote_id_text_; }
+  bool nat_detected() const { return nat_local_ || nat_remote_; }
+  const ChosenProposal& proposal() const { return ike_proposal_; }
+  const std::vector<ChildSaInfo>& children() const { return children_; }
+  const std::vector<net::IpAddress>& virtual_ips() const { return vips_; }
+  Nanos established_at() const { return established_at_; }
+  // Why the SA failed or went, for status and logs ("AUTHENTICATION_FAILED from peer").
+  const std::string& failure() const { return failure_; }
+  // "conn[3]": a name for logs, as strongSwan prints it.
+  std::string describe() const;
+
+ private:
+  struct InitState;  // IKE_SA_INIT's ephemeral data (ike_sa_init.cc)
+  struct AuthState;  // IKE_AUTH's (ike_auth.cc)
+
+  IkeSa(IkeSaEnv env, bool initiator, const Connection& conn, const net::Endpoint& local,
+        const net::Endpoint& remote);
+
+  // --- plumbing (ike_sa.cc) ---
+  void send_request(ExchangeType exchange, const Payloads& payloads, bool encrypted);
+  void send_response(const Header& request, const Payloads& payloads, bool encrypted);
+  void transmit(std::span<const uint8_t> bytes);
+  std::vector<uint8_t> seal(const Header& header, const Payloads& inner);
+  Result<Payloads> open(const Message& message, std::span<const uint8_t> raw) const;
+  void handle_request(const Message& message, std::span<const uint8_t> raw);
+  void handle_response(const Message& message, std::span<const uint8_t> raw);
+  void fail(std::string reason);
+  void destroy(std::string_view reason);
+  void become_established();
+  void schedule_liveness();
+
+  // --- IKE_SA_INIT (ike_sa_init.cc) ---
+  Status start_init();
+  Status send_init_request();
+  bool process_init_request(const Message& request, std::span<const uint8_t> raw,
+                            const std::vector<const Connection*>& candidates);
+  void process_init_response(const Message& response, std::span<const uint8_t> raw);
+  Status derive_keys(std::span<const uint8_t> peer_ke);
+  Payloads nat_detection_payloads(bool fake_source);
+  void detect_nat(const Payloads& payloads);
+
+  // --- IKE_AUTH (ike_auth.cc) ---
+  void send_auth_request();
+  void process_auth_request(const Message& request, const Payloads& inner);
+  void process_auth_response(const Payloads& inner);
+
+  // --- INFORMATIONAL (informational.cc) ---
+  void process_informational_request(const Message& request, const Payloads& inner);
+  void process_informational_response(const Payloads& inner);
+  void send_liveness_check();
+
+  IkeSaEnv env_;
+  bool initiator_;
+  const Connection* conn_;
+  const Child* first_child_ = nullptr;  // initiator: the CHILD SA to set up in IKE_AUTH
+  IkeSaState state_ = IkeSaState::kCreated;
+  uint64_t spi_i_ = 0;
+  uint64_t spi_r_ = 0;
+  net::Endpoint local_;
+  net::Endpoint remote_;
+  bool nat_local_ = false;
+  bool nat_remote_ = false;
+  uint32_t unique_id_ = 0;
+
+  ChosenProposal ike_proposal_;
+  std::optional<Prf> prf_;
+  SecretBytes sk_d_;
+  std::optional<SkCipherPair> ciphers_;
+  std::unique_ptr<InitState> init_;
+  std::unique_ptr<AuthState> auth_;
+
+  // Message IDs and the window of one (RFC 7296 2.3).
+  uint32_t next_request_id_ = 0;   // our next request
+  uint32_t expected_peer_id_ = 0;  // the peer's next request
+  struct Outstanding {
+    uint32_t message_id = 0;
+    ExchangeType exchange = ExchangeType::kIkeSaInit;
+    std::vector<uint8_t> bytes;
+    int sent = 0;
+    Nanos next_at = kNever;
+    Nanos give_up_at = kNever;  // liveness checks bounded by dpd_timeout
+  };
+  std::optional<Outstanding> request_;
+  struct LastResponse {
+    uint32_t message_id = 0;
+    std::vector<uint8_t> bytes;
+  };
+  std::optional<LastResponse> last_response_;
+  RetransmitPolicy retransmit_;
+
+  std::string local_id_text_;
+  std::string remote_id_text_;
+  std::vector<ChildSaInfo> children_;
+  std::vector<net::IpAddress> vips_;
+  Nanos established_at_ = 0;
+  Nanos last_inbound_ = 0;  // for DPD: any authenticated message from the peer
+  Nanos liveness_at_ = kNever;
+  std::string failure_;
+};
+
+}  // namespace waypost::ike

@@ -1,0 +1,40 @@
+#pragma once
+// The per-exchange data of an IKE SA while it is being set up, shared by ike_sa.cc (which owns
+// and drops it) and the exchange files. Private to src/ike/.
+
+#include <optional>
+#include <vector>
+
+#include "crypto/dh.h"
+#include "ike/ike_sa.h"
+
+namespace waypost::ike {
+
+struct IkeSa::InitState {
+  std::optional<crypto::DhKeyPair> dh;
+  DhGroup group = DhGroup::kNone;
+  std::vector<uint8_t> nonce_i;
+  std::vector<uint8_t> nonce_r;
+  // The IKE_SA_INIT messages as sent, which the AUTH payloads vouch for (RFC 7296 2.15).
+  std::vector<uint8_t> request_bytes;
+  std::vector<uint8_t> response_bytes;
+  std::vector<Proposal> offered;  // initiator
+  std::vector<uint8_t> cookie;    // initiator: the responder's COOKIE, sent back
+  int ke_retries = 0;
+  int cookie_retries = 0;
+  std::vector<const Connection*> candidates;  // responder: connections IKE_AUTH may pick from
+  bool peer_fragmentation = false;
+  SecretBytes sk_pi;  // for the AUTH payloads
+  SecretBytes sk_pr;
+};
+
+struct IkeSa::AuthState {
+  // Initiator: the first CHILD SA's offer.
+  std::vector<Proposal> esp_offered;
+  uint32_t spi_in = 0;
+  std::vector<TrafficSelector> ts_i;
+  std::vector<TrafficSelector> ts_r;
+  bool asked_vips = false;
+};
+
+}  // namespace waypost::ike

@@ -1,0 +1,395 @@
+// Two IKE endpoints in memory on a virtual clock: IKE_SA_INIT and IKE_AUTH with pre-shared keys
+// in both roles, the first CHILD SA, virtual IPs, retries (INVALID_KE_PAYLOAD, lost responses),
+// refusals, liveness checks and DELETE.
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <map>
+
+#include "common/clock.h"
+#include "crypto/random.h"
+#include "ike/ike_sa.h"
+#include "ike/ts_narrowing.h"
+
+namespace waypost::ike {
+namespace {
+
+struct Datagram {
+  net::Endpoint from;
+  net::Endpoint to;
+  std::vector<uint8_t> bytes;
+};
+
+// One side: its configuration and what the IKE SA told it.
+struct Side final : IkeSaHost {
+  explicit Side(const std::string& text, std::deque<Datagram>& wire) : wire_(wire) {
+    auto parsed = parse_swanctl_text(text, "test.conf", nullptr);
+    EXPECT_TRUE(parsed.ok()) << (parsed.ok() ? "" : parsed.error().message);
+    if (parsed.ok()) config = std::move(*parsed);
+  }
+  void send_ike(const net::Endpoint& local, const net::Endpoint& remote,
+                std::span<const uint8_t> message) override {
+    ++sent;
+    if (drop_next > 0) {
+      --drop_next;
+      return;
+    }
+    if (mute) return;
+    wire_.push_back({local, remote, std::vector<uint8_t>(message.begin(), message.end())});
+  }
+  uint32_t allocate_spi() override { return next_spi++; }
+  std::optional<net::IpAddress> lease_address(const Pool& pool, const std::string& peer_id,
+                                              net::Family /*family*/) override {
+    leases.push_back(peer_id);
+    net::IpAddress a = pool.addrs.first;
+    a.bytes[a.byte_length() - 1] = uint8_t(a.bytes[a.byte_length() - 1] + leases.size());
+    return a;
+  }
+  void child_sa_up(IkeSa& /*ike*/, const ChildSaInfo& child) override { up.push_back(child); }
+  void child_sa_down(IkeSa& /*ike*/, const ChildSaInfo& child) override {
+    down.push_back(child.name);
+  }
+  void ike_sa_down(IkeSa& /*ike*/, std::string_view reason) override {
+    gone_reason = std::string(reason);
+  }
+
+  IpsecConfig config;
+  std::deque<Datagram>& wire_;
+  uint32_t next_spi = 0xc1000001;
+  std::vector<std::string> leases;
+  std::vector<ChildSaInfo> up;
+  std::vector<std::string> down;
+  std::optional<std::string> gone_reason;
+  int drop_next = 0;
+  bool mute = false;
+  int sent = 0;
+};
+
+constexpr const char* kSecrets = R"(
+secrets {
+  ike-1 {
+    id-moon = moon.example.org
+    id-carol = carol@example.org
+    secret = 0sv+NkxY9LLZvwj4qCC2o/gGrWDF2d21jL
+  }
+}
+)";
+
+std::string responder_conf(const std::string& extra = "", const std::string& secrets = kSecrets) {
+  return R"(
+connections {
+  rw {
+    local_addrs = 192.0.2.1
+    pools = v4
+    dpd_delay = 30s
+    )" + extra +
+         R"(
+    local { auth = psk
+            id = moon.example.org }
+    remote { auth = psk }
+    children {
+      net { local_ts = 10.1.0.0/16
+            esp_proposals = aes128gcm16, aes256-sha256 }
+    }
+  }
+}
+pools { v4 { addrs = 10.3.0.0/28
+             dns = 10.3.0.1 } }
+)" + secrets;
+}
+
+std::string initiator_conf(const std::string& extra = "", const std::string& secrets = kSecrets) {
+  return R"(
+connections {
+  home {
+    remote_addrs = 192.0.2.1
+    vips = 0.0.0.0
+    )" + extra +
+         R"(
+    local { auth = psk
+            id = carol@example.org }
+    remote { auth = psk
+             id = moon.example.org }
+    children {
+      home { remote_ts = 10.1.0.0/16
+             start_action = start }
+    }
+  }
+}
+)" + secrets;
+}
+
+class IkeSaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {}
+
+  void make(const std::string& init_text, const std::string& resp_text) {
+    carol = std::make_unique<Side>(init_text, wire);
+    moon = std::make_unique<Side>(resp_text, wire);
+  }
+
+  void start() {
+    const Connection& conn = carol->config.connections.at(0);
+    auto sa = IkeSa::initiate({clock, random_i, *carol, carol->config}, conn, &conn.children.at(0),
+                              carol_ep, moon_ep);
+    ASSERT_TRUE(sa.ok()) << sa.error().message;
+    initiator = std::move(*sa);
+  }
+
+  // Delivers datagrams until the wire is empty (bounded).
+  void pump() {
+    for (int i = 0; i < 100 && !wire.empty(); ++i) {
+      Datagram d = std::move(wire.front());
+      wire.pop_front();
+      auto m = parse_message(d.bytes);
+      ASSERT_TRUE(m.ok()) << m.error().message;
+      if (d.to.ip() == moon_ep.ip()) {
+        ++to_moon;
+        if (!responder) {
+          if (m->header.exchange != ExchangeType::kIkeSaInit || m->header.response) continue;
+          std::vector<const Connection*> candidates;
+          for (const auto& c : moon->config.connections) candidates.push_back(&c);
+          responder = IkeSa::respond({clock, random_r, *moon, moon->config}, candidates, *m,
+                                     d.bytes, d.to, d.from);
+        } else {
+          responder->receive(*m, d.bytes, d.to, d.from);
+        }
+      } else {
+        ++to_carol;
+        if (initiator) initiator->receive(*m, d.bytes, d.to, d.from);
+      }
+    }
+  }
+
+  // Runs the timers of both SAs until `until`, pumping in between.
+  void run_until(Nanos until) {
+    for (int i = 0; i < 10000; ++i) {
+      Nanos next = until;
+      if (initiator) next = std::min(next, initiator->next_timer());
+      if (responder) next = std::min(next, responder->next_timer());
+      if (next > until) break;
+      clock.set(std::max(clock.now(), next));
+      if (initiator && initiator->next_timer() <= clock.now()) initiator->on_timer();
+      if (responder && responder->next_timer() <= clock.now()) responder->on_timer();
+      pump();
+      if (next == until) break;
+    }
+    clock.set(std::max(clock.now(), until));
+  }
+
+  ManualClock clock;
+  crypto::SeededRandom random_i{1};
+  crypto::SeededRandom random_r{2};
+  std::deque<Datagram> wire;
+  std::unique_ptr<Side> carol, moon;
+  std::unique_ptr<IkeSa> initiator, responder;
+  net::Endpoint carol_ep = net::Endpoint::parse("198.51.100.7:500").value();
+  net::Endpoint moon_ep = net::Endpoint::parse("192.0.2.1:500").value();
+  int to_moon = 0;
+  int to_carol = 0;
+};
+
+std::vector<uint8_t> bytes(const SecretBytes& s) {
+  return {s.data(), s.data() + s.size()};
+}
+
+TEST_F(IkeSaTest, PskRoadWarriorWithVirtualIp) {
+  make(initiator_conf(), responder_conf());
+  start();
+  pump();
+  ASSERT_TRUE(responder);
+  EXPECT_EQ(initiator->state(), IkeSaState::kEstablished) << initiator->failure();
+  EXPECT_EQ(responder->state(), IkeSaState::kEstablished) << responder->failure();
+  EXPECT_EQ(to_moon, 2);  // IKE_SA_INIT, IKE_AUTH: no retries
+  EXPECT_EQ(initiator->spi_i(), responder->spi_i());
+  EXPECT_EQ(initiator->spi_r(), responder->spi_r());
+  EXPECT_EQ(initiator->remote_id(), "moon.example.org");
+  EXPECT_EQ(responder->remote_id(), "carol@example.org");
+  EXPECT_EQ(initiator->remote().port(), kNatTPort);  // ESP in UDP: both moved to 4500
+  EXPECT_TRUE(responder->nat_detected());            // our faked NAT-D makes it so
+  EXPECT_EQ(responder->remote().port(), kNatTPort);
+
+  // The virtual IP from the pool, on both sides.
+  ASSERT_EQ(initiator->virtual_ips().size(), 1u);
+  EXPECT_EQ(initiator->virtual_ips()[0].to_string(), "10.3.0.1");
+  EXPECT_EQ(responder->virtual_ips(), initiator->virtual_ips());
+  EXPECT_EQ(moon->leases, std::vector<std::string>{"carol@example.org"});
+
+  // The CHILD SA: mirrored SPIs, keys and selectors.
+  ASSERT_EQ(carol->up.size(), 1u);
+  ASSERT_EQ(moon->up.size(), 1u);
+  const ChildSaInfo& c = carol->up[0];
+  const ChildSaInfo& m = moon->up[0];
+  EXPECT_EQ(c.name, "home");
+  EXPECT_EQ(m.name, "net");
+  EXPECT_EQ(c.spi_in, m.spi_out);
+  EXPECT_EQ(c.spi_out, m.spi_in);
+  EXPECT_EQ(c.algorithms.encryption, EncryptionId::kAesGcm16);
+  EXPECT_EQ(c.algorithms.key_bits, 128);
+  EXPECT_EQ(bytes(*c.outbound_keys().first), bytes(*m.inbound_keys().first));
+  EXPECT_EQ(bytes(*c.inbound_keys().first), bytes(*m.outbound_keys().first));
+  EXPECT_NE(bytes(*c.inbound_keys().first), bytes(*c.outbound_keys().first));
+  EXPECT_EQ(c.inbound_keys().first->size(), 16u + 4u);
+  ASSERT_EQ(c.local_ts.size(), 1u);
+  EXPECT_EQ(to_string(c.local_ts[0]), "10.3.0.1/32");
+  ASSERT_EQ(c.remote_ts.size(), 1u);
+  EXPECT_EQ(to_string(c.remote_ts[0]), "10.1.0.0/16");
+  EXPECT_EQ(m.local_ts, c.remote_ts);
+  EXPECT_EQ(m.remote_ts, c.local_ts);
+}
+
+TEST_F(IkeSaTest, CbcEspProposalWhenTheInitiatorOffersOnlyThat) {
+  make(initiator_conf("", kSecrets), responder_conf());
+  // Only AES-CBC with HMAC-SHA-256 on the initiator's side.
+  carol->config.connections[0].children[0].esp_proposals =
+      parse_proposals("aes256-sha256", ProposalProtocol::kEsp).value();
+  start();
+  pump();
+  ASSERT_EQ(carol->up.size(), 1u);
+  const ChildSaInfo& c = carol->up[0];
+  EXPECT_EQ(c.algorithms.encryption, EncryptionId::kAesCbc);
+  EXPECT_EQ(c.algorithms.integrity, IntegrityId::kHmacSha256_128);
+  EXPECT_EQ(bytes(*c.outbound_keys().second), bytes(*moon->up[0].inbound_keys().second));
+  EXPECT_EQ(c.outbound_keys().second->size(), 32u);
+}
+
+TEST_F(IkeSaTest, WrongPskIsRefusedWithAReason) {
+  const std::string other = R"(
+secrets { ike-1 { id = moon.example.org
+                  secret = "not the same key" } }
+)";
+  make(initiator_conf("", other), responder_conf());
+  start();
+  pump();
+  ASSERT_TRUE(responder);
+  EXPECT_EQ(responder->state(), IkeSaState::kDestroying);
+  EXPECT_NE(responder->failure().find("failed pre-shared key authentication"), std::string::npos)
+      << responder->failure();
+  EXPECT_EQ(initiator->state(), IkeSaState::kDestroying);
+  EXPECT_NE(initiator->failure().find("AUTHENTICATION_FAILED"), std::string::npos)
+      << initiator->failure();
+  EXPECT_TRUE(carol->up.empty());
+  EXPECT_TRUE(moon->up.empty());
+}
+
+TEST_F(IkeSaTest, UnknownIdentityIsRefused) {
+  make(initiator_conf(), responder_conf());
+  moon->config.connections[0].remote[0].id = parse_identity("dave@example.org").value();
+  start();
+  pump();
+  EXPECT_EQ(initiator->state(), IkeSaState::kDestroying);
+  EXPECT_NE(responder->failure().find("no connection accepts the identity 'carol@example.org'"),
+            std::string::npos)
+      << responder->failure();
+}
+
+TEST_F(IkeSaTest, InvalidKePayloadRetriesWithTheResponderGroup) {
+  make(initiator_conf("proposals = aes256-sha256-modp2048, aes128gcm16-prfsha256-ecp256"),
+       responder_conf("proposals = aes128gcm16-prfsha256-ecp256"));
+  start();
+  pump();
+  EXPECT_EQ(initiator->state(), IkeSaState::kEstablished) << initiator->failure();
+  EXPECT_EQ(to_moon, 3);  // INIT (modp2048), INIT again (ecp256), AUTH
+  EXPECT_EQ(initiator->proposal().group, DhGroup::kEcp256);
+  EXPECT_EQ(responder->proposal().algorithms.encryption, EncryptionId::kAesGcm16);
+}
+
+TEST_F(IkeSaTest, ProposalMismatchIsNamed) {
+  make(initiator_conf("proposals = aes128-sha256-modp2048"),
+       responder_conf("proposals = aes256gcm16-prfsha384-ecp384"));
+  start();
+  pump();
+  EXPECT_FALSE(responder);
+  EXPECT_EQ(initiator->state(), IkeSaState::kDestroying);
+  EXPECT_NE(initiator->failure().find("NO_PROPOSAL_CHOSEN"), std::string::npos)
+      << initiator->failure();
+}
+
+TEST_F(IkeSaTest, ChildWithUnacceptableSelectorsLeavesTheIkeSaUp) {
+  make(initiator_conf(), responder_conf());
+  carol->config.connections[0].children[0].remote_ts = {
+      parse_traffic_selector("172.16.0.0/12").value()};
+  start();
+  pump();
+  EXPECT_EQ(initiator->state(), IkeSaState::kEstablished);
+  EXPECT_EQ(responder->state(), IkeSaState::kEstablished);
+  EXPECT_TRUE(carol->up.empty());
+  EXPECT_TRUE(moon->up.empty());
+}
+
+TEST_F(IkeSaTest, LostResponseIsRetransmittedAndAnsweredAgain) {
+  make(initiator_conf(), responder_conf());
+  start();
+  moon->drop_next = 2;  // the IKE_SA_INIT response and then the first IKE_AUTH response
+  pump();
+  EXPECT_EQ(initiator->state(), IkeSaState::kConnecting);
+  run_until(clock.now() + seconds(4));  // INIT retransmitted, answered from the stored response
+  EXPECT_EQ(initiator->state(), IkeSaState::kConnecting);
+  run_until(clock.now() + seconds(10));
+  EXPECT_EQ(initiator->state(), IkeSaState::kEstablished) << initiator->failure();
+  EXPECT_EQ(responder->state(), IkeSaState::kEstablished);
+  EXPECT_EQ(carol->up.size(), 1u);
+  EXPECT_EQ(moon->up.size(), 1u);  // the retransmitted IKE_AUTH made no second CHILD SA
+}
+
+TEST_F(IkeSaTest, UnansweredInitGivesUpAfterTheRetransmissionSchedule) {
+  make(initiator_conf(), responder_conf());
+  start();
+  moon->mute = true;
+  pump();
+  run_until(clock.now() + seconds(600));
+  EXPECT_EQ(initiator->state(), IkeSaState::kDestroying);
+  EXPECT_NE(initiator->failure().find("no answer to IKE_SA_INIT"), std::string::npos);
+  EXPECT_EQ(to_moon, 6);  // the first try and five retransmissions
+}
+
+TEST_F(IkeSaTest, DeadPeerClearedWithinDpdDelayPlusTimeout) {
+  make(initiator_conf("dpd_delay = 30s\n dpd_timeout = 20s"), responder_conf());
+  start();
+  pump();
+  ASSERT_EQ(initiator->state(), IkeSaState::kEstablished);
+  const Nanos up_at = clock.now();
+  // A live peer answers liveness checks: still up after several periods.
+  run_until(up_at + seconds(100));
+  EXPECT_EQ(initiator->state(), IkeSaState::kEstablished);
+  EXPECT_GT(to_moon, 2);
+  // Then the peer goes silent.
+  moon->mute = true;
+  const Nanos silent_at = clock.now();
+  run_until(silent_at + seconds(30 + 20 + 30));
+  EXPECT_EQ(initiator->state(), IkeSaState::kDestroying);
+  EXPECT_NE(initiator->failure().find("dead peer"), std::string::npos) << initiator->failure();
+  EXPECT_EQ(carol->down, std::vector<std::string>{"home"});
+}
+
+TEST_F(IkeSaTest, DeleteTakesBothSidesDown) {
+  make(initiator_conf(), responder_conf());
+  start();
+  pump();
+  ASSERT_EQ(initiator->state(), IkeSaState::kEstablished);
+  initiator->terminate("asked by the user");
+  EXPECT_EQ(initiator->state(), IkeSaState::kDeleting);
+  pump();
+  EXPECT_EQ(responder->state(), IkeSaState::kDestroying);
+  EXPECT_EQ(moon->gone_reason, "deleted by the peer");
+  EXPECT_EQ(moon->down, std::vector<std::string>{"net"});
+  EXPECT_EQ(initiator->state(), IkeSaState::kDestroying);
+  EXPECT_EQ(carol->down, std::vector<std::string>{"home"});
+}
+
+TEST_F(IkeSaTest, TamperedMessagesAreDroppedWithoutAnswer) {
+  make(initiator_conf(), responder_conf());
+  start();
+  pump();
+  ASSERT_EQ(responder->state(), IkeSaState::kEstablished);
+  // An INFORMATIONAL with a broken ICV: no answer, no state change.
+  initiator->terminate("test");
+  ASSERT_EQ(wire.size(), 1u);
+  wire.front().bytes.back() ^= 1;
+  pump();
+  EXPECT_EQ(responder->state(), IkeSaState::kEstablished);
+  EXPECT_EQ(moon->sent, 2);  // the two responses of the setup, nothing more
+}
+
+}  // namespace
+}  // namespace waypost::ike
