@@ -18,6 +18,8 @@ packaging=(debhelper scdoc dpkg-dev)
 testing=(
   clang clang-format clang-tidy libclang-rt-14-dev libgtest-dev libgmock-dev libbenchmark-dev
   wireguard-go wireguard-tools iperf3 tcpdump iputils-ping python3 curl procps util-linux psmisc
+  strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins
+  libstrongswan-standard-plugins
   unbound dnsutils ldnsutils dnsperf dnsmasq-base
   lintian systemd-container bash-completion man-db
 )

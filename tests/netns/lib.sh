@@ -1175,3 +1175,70 @@ while not stop:
 write_stats()
 PYEOF
 }
+
+# ---------------------------------------------------------------------------------------------
+# strongSwan as the IPsec peer: charon with kernel-libipsec (userspace ESP in UDP; this kernel
+# has no ESP), one private instance per namespace (../shared/LAB-NOTES.md): its own
+# strongswan.conf, swanctl directory, vici socket and /run (bind-mounted inside `ip netns exec`'s
+# private mount namespace, because charon's pid file path is compiled in), its log in logs/.
+
+# sw_start NS: starts charon in NS; its state directory is sw_dir NS, its PID SW_PID. Waits for
+# the vici socket. charon binds UDP 500 and 4500 on every address of NS.
+sw_dir() { echo "$WPT_SCRATCH/sw-$1"; }
+sw_start() {
+  local ns=$1 dir
+  dir=$(sw_dir "$ns")
+  mkdir -p "$dir/run" "$dir/resolv" "$WPT_SCRATCH/logs"
+  mkdir -p "$dir/swanctl"/{conf.d,x509,x509ca,x509aa,x509ocsp,x509crl,x509ac,pubkey,private,rsa,ecdsa,bliss,pkcs8,pkcs12}
+  cat >"$dir/strongswan.conf" <<SWEOF
+charon {
+  # kdf is needed for key derivation; kernel-libipsec must come before kernel-netlink.
+  load = random nonce openssl pem pkcs1 pkcs8 x509 revocation constraints pubkey sha1 sha2 hmac gcm aes kdf kernel-libipsec kernel-netlink socket-default vici resolve
+  plugins {
+    vici { socket = unix://$dir/charon.vici }
+    resolve { file = $dir/resolv/resolv.conf }
+  }
+  filelog {
+    charon-log {
+      path = $WPT_SCRATCH/logs/charon-$ns.log
+      time_format = %H:%M:%S
+      default = 1
+      ike = 2
+      cfg = 2
+      flush_line = yes
+    }
+  }
+  syslog { daemon { default = -1 } }
+}
+SWEOF
+  STRONGSWAN_CONF=$dir/strongswan.conf ip netns exec "$ns" \
+    sh -c "mount --bind '$dir/run' /run && exec /usr/lib/ipsec/charon" >/dev/null 2>&1 &
+  SW_PID=$!
+  wpt_track_pid "$SW_PID"
+  wait_for 15 test -S "$dir/charon.vici" || die "charon in $ns did not open its vici socket"
+}
+
+# sw_ctl NS ARGS...: swanctl against that namespace's charon.
+sw_ctl() {
+  local ns=$1 dir
+  dir=$(sw_dir "$ns")
+  shift
+  SWANCTL_DIR=$dir/swanctl STRONGSWAN_CONF=$dir/strongswan.conf \
+    timeout 60 swanctl "$@" --uri "unix://$dir/charon.vici"
+}
+
+# sw_load NS CONF_TEXT: writes swanctl.conf and loads everything (connections, secrets, pools).
+sw_load() {
+  printf '%s\n' "$2" >"$(sw_dir "$1")/swanctl/swanctl.conf"
+  sw_ctl "$1" --load-all --noprompt >/dev/null 2>&1
+}
+
+# sw_sas NS: `swanctl --list-sas` as text (IKE SAs with state, CHILD SAs with INSTALLED, TS).
+sw_sas() { sw_ctl "$1" --list-sas 2>/dev/null; }
+
+# ike_peer_find VAR: the ike_peer tool (IKE_PEER_BIN, else next to WAYPOST_BIN's build tree).
+ike_peer_find() {
+  local f=${IKE_PEER_BIN:-$(dirname "$WAYPOST_BIN")/../tests/tools/ike_peer}
+  [[ -x $f ]] || return 1
+  printf -v "$1" '%s' "$f"
+}

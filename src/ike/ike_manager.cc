@@ -1,0 +1,181 @@
+#include "ike/ike_manager.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace waypost::ike {
+
+namespace {
+
+bool address_fits(const std::vector<AddressSpec>& specs, const net::IpAddress& ip) {
+  if (specs.empty()) return true;
+  return std::any_of(specs.begin(), specs.end(), [&](const AddressSpec& s) {
+    switch (s.kind) {
+      case AddressSpec::Kind::kAny:
+        return !s.family || *s.family == ip.family;
+      case AddressSpec::Kind::kRange:
+        return s.range.contains(ip);
+      case AddressSpec::Kind::kHostname:
+        return true;  // resolved when initiating; as a responder, a name accepts any address
+    }
+    return false;
+  });
+}
+
+}  // namespace
+
+IkeManager::IkeManager(const Clock& clock, crypto::Random& random, IkeManagerHost& host,
+                       const IpsecConfig& config)
+    : clock_(clock), random_(random), host_(host), config_(config) {}
+
+IkeManager::~IkeManager() = default;
+
+std::vector<const Connection*> IkeManager::candidates(const net::Endpoint& local,
+                                                      const net::Endpoint& remote) const {
+  std::vector<const Connection*> out;
+  for (const Connection& c : config_.connections) {
+    if (address_fits(c.local_addrs, local.ip()) && address_fits(c.remote_addrs, remote.ip())) {
+      out.push_back(&c);
+    }
+  }
+  return out;
+}
+
+IkeSa* IkeManager::find(const Header& h, const net::Endpoint& remote) {
+  for (const auto& sa : sas_) {
+    if (sa->state() == IkeSaState::kDestroying || sa->spi_i() != h.spi_i) continue;
+    // Our SPI identifies the SA: SPIr for SAs we answered, SPIi for those we started. A
+    // retransmitted IKE_SA_INIT request still has SPIr zero: the same initiator SPI from the same
+    // address is the SA already made for it.
+    if (sa->initiator()) {
+      if (h.response) return sa.get();
+      continue;
+    }
+    if (h.spi_r == sa->spi_r()) return sa.get();
+    if (h.spi_r == 0 && h.exchange == ExchangeType::kIkeSaInit && sa->remote() == remote) {
+      return sa.get();
+    }
+  }
+  return nullptr;
+}
+
+void IkeManager::receive(std::span<const uint8_t> message, const net::Endpoint& local,
+                         const net::Endpoint& remote) {
+  auto parsed = parse_message(message);
+  if (!parsed) {
+    ++counters_.malformed;
+    spdlog::debug("IKE message from {} dropped: {}", remote.to_string(), parsed.error().message);
+    return;
+  }
+  const Header& h = parsed->header;
+  if (IkeSa* sa = find(h, remote)) {
+    // This includes a retransmitted IKE_SA_INIT request, answered from the stored response.
+    sa->receive(*parsed, message, local, remote);
+    sweep();
+    return;
+  }
+  if (h.exchange != ExchangeType::kIkeSaInit || h.response || h.spi_r != 0 || !h.initiator) {
+    ++counters_.unknown_sa;
+    spdlog::debug("IKE message from {} for no SA of ours ({:016x}_i {:016x}_r)", remote.to_string(),
+                  h.spi_i, h.spi_r);
+    return;
+  }
+  std::vector<const Connection*> fit = candidates(local, remote);
+  if (fit.empty()) {
+    ++counters_.no_connection;
+    spdlog::info("IKE_SA_INIT from {} to {}: no connection's addresses fit", remote.to_string(),
+                 local.to_string());
+    return;
+  }
+  auto sa = IkeSa::respond({clock_, random_, *this, config_}, std::move(fit), *parsed, message,
+                           local, remote);
+  if (sa) sas_.push_back(std::move(sa));
+  sweep();
+}
+
+Result<IkeSa*> IkeManager::initiate(const std::string& conn, const std::string& child,
+                                    const net::Endpoint& local, const net::Endpoint& remote) {
+  auto c = std::find_if(config_.connections.begin(), config_.connections.end(),
+                        [&](const Connection& x) { return x.name == conn; });
+  if (c == config_.connections.end()) {
+    return make_error(ErrorKind::kNotFound, "no connection named '{}'", conn);
+  }
+  const Child* first = nullptr;
+  if (child.empty()) {
+    if (!c->children.empty()) first = &c->children.front();
+  } else {
+    for (const Child& ch : c->children) {
+      if (ch.name == child) first = &ch;
+    }
+    if (first == nullptr) {
+      return make_error(ErrorKind::kNotFound, "connection '{}' has no child '{}'", conn, child);
+    }
+  }
+  auto sa = IkeSa::initiate({clock_, random_, *this, config_}, *c, first, local, remote);
+  if (!sa) return sa.take_error();
+  sas_.push_back(std::move(*sa));
+  IkeSa* raw = sas_.back().get();
+  sweep();
+  return raw;
+}
+
+size_t IkeManager::terminate(const std::string& conn, std::string_view reason) {
+  size_t n = 0;
+  for (const auto& sa : sas_) {
+    if (sa->name() == conn && sa->state() != IkeSaState::kDestroying) {
+      sa->terminate(reason);
+      ++n;
+    }
+  }
+  sweep();
+  return n;
+}
+
+Nanos IkeManager::next_timer() const {
+  Nanos t = kNever;
+  for (const auto& sa : sas_) t = std::min(t, sa->next_timer());
+  return t;
+}
+
+void IkeManager::on_timer() {
+  const Nanos now = clock_.now();
+  // SAs' timers neither add nor remove SAs (removal waits for sweep()), so the walk is safe.
+  for (const auto& sa : sas_) {
+    if (sa->next_timer() <= now) sa->on_timer();
+  }
+  sweep();
+}
+
+void IkeManager::sweep() {
+  std::erase_if(sas_, [](const auto& sa) { return sa->state() == IkeSaState::kDestroying; });
+}
+
+void IkeManager::send_ike(const net::Endpoint& local, const net::Endpoint& remote,
+                          std::span<const uint8_t> message) {
+  host_.send_ike(local, remote, message);
+}
+
+uint32_t IkeManager::allocate_spi() {
+  return host_.allocate_spi();
+}
+
+std::optional<net::IpAddress> IkeManager::lease_address(const Pool& pool,
+                                                        const std::string& peer_id,
+                                                        net::Family family) {
+  return host_.lease_address(pool, peer_id, family);
+}
+
+void IkeManager::child_sa_up(IkeSa& ike, const ChildSaInfo& child) {
+  host_.child_sa_up(ike, child);
+}
+
+void IkeManager::child_sa_down(IkeSa& ike, const ChildSaInfo& child) {
+  host_.child_sa_down(ike, child);
+}
+
+void IkeManager::ike_sa_down(IkeSa& ike, std::string_view reason) {
+  host_.ike_sa_down(ike, reason);
+}
+
+}  // namespace waypost::ike

@@ -1,0 +1,81 @@
+#pragma once
+// Every IKE SA of one instance (strongSwan's ike_sa_manager): finds the SA an IKE datagram
+// belongs to by its SPIs, answers a new IKE_SA_INIT request with the connections whose addresses
+// fit, starts SAs for `initiate`, runs their timers and drops them once they are gone.
+//
+// Sockets are the caller's: it hands in each IKE message (without the non-ESP marker of port
+// 4500) with the addresses it came from and went to, and sends what IkeManagerHost::send_ike
+// gives it.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "crypto/random.h"
+#include "ike/ike_sa.h"
+
+namespace waypost::ike {
+
+// What the instance provides: the same as IkeSaHost (sockets, SPIs, pools, the data plane).
+using IkeManagerHost = IkeSaHost;
+
+struct IkeCounters {
+  uint64_t malformed = 0;      // datagrams that did not parse as IKE
+  uint64_t unknown_sa = 0;     // SPIs of no SA of ours
+  uint64_t no_connection = 0;  // IKE_SA_INIT requests no connection's addresses fit
+};
+
+class IkeManager final : private IkeSaHost {
+ public:
+  IkeManager(const Clock& clock, crypto::Random& random, IkeManagerHost& host,
+             const IpsecConfig& config);
+  ~IkeManager() override;
+  IkeManager(const IkeManager&) = delete;
+  IkeManager& operator=(const IkeManager&) = delete;
+
+  void receive(std::span<const uint8_t> message, const net::Endpoint& local,
+               const net::Endpoint& remote);
+
+  // Starts connection `conn` with its child `child` (the first child if empty) from `local` to
+  // `remote`.
+  Result<IkeSa*> initiate(const std::string& conn, const std::string& child,
+                          const net::Endpoint& local, const net::Endpoint& remote);
+  // Deletes every IKE SA of connection `conn`; returns how many.
+  size_t terminate(const std::string& conn, std::string_view reason);
+
+  Nanos next_timer() const;
+  void on_timer();
+
+  const std::vector<std::unique_ptr<IkeSa>>& sas() const { return sas_; }
+  const IkeCounters& counters() const { return counters_; }
+
+ private:
+  // IkeSaHost: forwarded to the instance; ike_sa_down also marks the SA for removal.
+  void send_ike(const net::Endpoint& local, const net::Endpoint& remote,
+                std::span<const uint8_t> message) override;
+  uint32_t allocate_spi() override;
+  std::optional<net::IpAddress> lease_address(const Pool& pool, const std::string& peer_id,
+                                              net::Family family) override;
+  void child_sa_up(IkeSa& ike, const ChildSaInfo& child) override;
+  void child_sa_down(IkeSa& ike, const ChildSaInfo& child) override;
+  void ike_sa_down(IkeSa& ike, std::string_view reason) override;
+
+  IkeSa* find(const Header& h, const net::Endpoint& remote);
+  std::vector<const Connection*> candidates(const net::Endpoint& local,
+                                            const net::Endpoint& remote) const;
+  // Drops SAs that reached DESTROYING; called only between SA method calls.
+  void sweep();
+
+  const Clock& clock_;
+  crypto::Random& random_;
+  IkeManagerHost& host_;
+  const IpsecConfig& config_;
+  std::vector<std::unique_ptr<IkeSa>> sas_;
+  IkeCounters counters_;
+};
+
+}  // namespace waypost::ike

@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# IKEv2 interop with strongSwan 5.9 (charon + kernel-libipsec), both roles, pre-shared keys.
+# Waypost's side is tests/tools/ike_peer: the IKE engine (src/ike) on real sockets, before the
+# `waypost ipsec` daemon installs the CHILD SAs in its ESP data plane. So this checks IKE only:
+# what strongSwan accepts and reports, and what each side refuses and why.
+#
+#   client ns 192.168.241.1 <-> server ns 192.168.241.2
+#
+# 1. strongSwan initiator (client ns) -> Waypost responder: road warrior asking for a virtual IP,
+#    given 10.3.0.1 and DNS from Waypost's pool; strongSwan's default proposals; liveness checks
+#    every 2 s answered; strongSwan deletes the SA and Waypost sees it go.
+# 2. Waypost initiator (client ns) -> strongSwan responder: site-to-site subnets, a non-AEAD,
+#    non-Algo proposal set (AES-CBC + HMAC-SHA2) whose first group strongSwan does not take
+#    (INVALID_KE_PAYLOAD, retried); Waypost deletes the SA when stopped and strongSwan sees it go.
+# 3. Refusals, each with a log line naming the cause on both sides: wrong PSK, proposal mismatch,
+#    an identity no connection accepts.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
+wpt_begin --no-waypost ip swanctl timeout
+[[ -x /usr/lib/ipsec/charon ]] || die "strongSwan's charon missing (strongswan-charon)"
+ike_peer_find PEER || die "ike_peer not found (build target ike_peer, or set IKE_PEER_BIN)"
+
+topo_pair
+C=192.168.241.1
+S=192.168.241.2
+PSK='0sv+NkxY9LLZvwj4qCC2o/gGrWDF2d21jL'
+# charon binds UDP 500/4500 on all addresses, so one namespace holds either charon or ike_peer:
+# charon in the client ns for cases 1 and 3, in the server ns for case 2.
+sw_start "$NS_C"
+
+# peer_start NS CONF_TEXT ARGS...: ike_peer in NS with that swanctl.conf; PEER_OUT its events,
+# PEER_PID its PID.
+peer_start() {
+  local ns=$1 text=$2 conf
+  shift 2
+  conf="$WPT_SCRATCH/ike-peer-$ns-$RANDOM.conf"
+  printf '%s\n' "$text" >"$conf"
+  PEER_OUT="$WPT_SCRATCH/ike-peer-$ns.out"
+  : >"$PEER_OUT"
+  ip netns exec "$ns" "$PEER" --conf "$conf" --seconds 120 "$@" >"$PEER_OUT" \
+    2>>"$WPT_SCRATCH/logs/ike_peer-$ns.log" &
+  PEER_PID=$!
+  wpt_track_pid "$PEER_PID"
+  sleep 0.3
+}
+peer_stop() { wpt_stop_pid "$PEER_PID" 5; }
+peer_log() { cat "$WPT_SCRATCH/logs/ike_peer-$1.log"; }
+sw_log() { cat "$WPT_SCRATCH/logs/charon-$1.log"; }
+
+# --- 1. strongSwan initiator -> Waypost responder ----------------------------------------------
+log "case 1: strongSwan road warrior -> Waypost responder"
+peer_start "$NS_S" "
+connections {
+  rw {
+    local_addrs = $S
+    pools = rw4
+    local { auth = psk
+            id = moon.example.org }
+    remote { auth = psk }
+    children { net { local_ts = 10.1.0.0/16 } }
+  }
+}
+pools { rw4 { addrs = 10.3.0.0/28
+              dns = 10.3.0.53 } }
+secrets { ike-1 { id-1 = moon.example.org
+                  id-2 = carol@example.org
+                  secret = $PSK } }" --local "$S"
+sw_load "$NS_C" "
+connections {
+  home {
+    remote_addrs = $S
+    vips = 0.0.0.0
+    dpd_delay = 2s
+    local { auth = psk
+            id = carol@example.org }
+    remote { auth = psk
+             id = moon.example.org }
+    children { home { remote_ts = 10.1.0.0/16 } }
+  }
+}
+secrets { ike-1 { id-1 = moon.example.org
+                  id-2 = carol@example.org
+                  secret = $PSK } }" || die "swanctl --load-all failed in the client ns"
+
+start=$EPOCHREALTIME
+if sw_ctl "$NS_C" --initiate --child home --timeout 20 >"$WPT_SCRATCH/initiate1.out" 2>&1; then
+  pass "strongSwan's initiate succeeds against Waypost ($(secs_since "$start") s)"
+else
+  fail "strongSwan's initiate against Waypost failed: $(tail -3 "$WPT_SCRATCH/initiate1.out")"
+fi
+sas=$(sw_sas "$NS_C")
+vlog "$sas"
+assert_match "$sas" 'home: #[0-9]+, ESTABLISHED, IKEv2' "strongSwan reports the IKE SA ESTABLISHED"
+assert_match "$sas" 'home: #[0-9]+, reqid [0-9]+, INSTALLED, TUNNEL-in-UDP' \
+  "strongSwan reports the CHILD SA INSTALLED, ESP in UDP"
+assert_match "$sas" 'local  *10\.3\.0\.1/32' "strongSwan's local TS is the virtual IP 10.3.0.1/32"
+assert_match "$sas" 'remote *10\.1\.0\.0/16' "strongSwan's remote TS is 10.1.0.0/16"
+assert_contains "$(sw_log "$NS_C")" "installing new virtual IP 10.3.0.1" \
+  "strongSwan installs the virtual IP Waypost assigned"
+assert_contains "$(sw_log "$NS_C")" "installing DNS server 10.3.0.53" \
+  "strongSwan installs the pool's DNS server"
+wait_for 5 grep -q '"event":"child_up"' "$PEER_OUT"
+assert_contains "$(cat "$PEER_OUT")" '"remote_ts":["10.3.0.1/32"]' \
+  "Waypost's CHILD SA has the virtual IP as remote TS"
+sleep 5 # two or three liveness checks from strongSwan (dpd_delay = 2s)
+assert_match "$(sw_sas "$NS_C")" 'home: #[0-9]+, ESTABLISHED' "still ESTABLISHED after 5 s of liveness checks"
+assert_match "$(sw_log "$NS_C")" 'sending DPD request' "strongSwan sent liveness checks"
+sw_ctl "$NS_C" --terminate --ike home --timeout 10 >/dev/null 2>&1
+wait_for 5 grep -q '"event":"ike_down".*deleted by the peer' "$PEER_OUT"
+assert_contains "$(cat "$PEER_OUT")" '"event":"ike_down","conn":"rw","reason":"deleted by the peer"' \
+  "Waypost sees strongSwan's DELETE"
+peer_stop
+
+# --- 3. refusals -------------------------------------------------------------------------------
+log "case 3: refusals"
+# refused CASE SW_CONN_TEXT WP_CONN_TEXT WP_LOG_RE SW_LOG_RE
+refused() {
+  local what=$1 sw_text=$2 wp_text=$3 wp_re=$4 sw_re=$5
+  : >"$WPT_SCRATCH/logs/ike_peer-$NS_S.log"
+  peer_start "$NS_S" "$wp_text" --local "$S"
+  sw_ctl "$NS_C" --unload-conn --name home >/dev/null 2>&1
+  sw_load "$NS_C" "$sw_text" || die "swanctl --load-all failed ($what)"
+  if sw_ctl "$NS_C" --initiate --child home --timeout 15 >"$WPT_SCRATCH/initiate3.out" 2>&1; then
+    fail "$what: strongSwan's initiate succeeded"
+  else
+    pass "$what: strongSwan's initiate fails"
+  fi
+  wait_for 3 grep -qE "$wp_re" "$WPT_SCRATCH/logs/ike_peer-$NS_S.log"
+  assert_match "$(peer_log "$NS_S")" "$wp_re" "$what: Waypost logs the cause"
+  assert_match "$(sw_log "$NS_C")" "$sw_re" "$what: strongSwan logs the cause"
+  peer_stop
+}
+wp_rw="
+connections {
+  rw {
+    local_addrs = $S
+    proposals = aes256gcm16-prfsha384-ecp384
+    local { auth = psk
+            id = moon.example.org }
+    remote { auth = psk
+             id = carol@example.org }
+    children { net { local_ts = 10.1.0.0/16 } }
+  }
+}
+secrets { ike-1 { id-1 = moon.example.org
+                  id-2 = carol@example.org
+                  secret = $PSK } }"
+sw_home() { # sw_home PROPOSALS SECRET ID
+  echo "
+connections {
+  home {
+    remote_addrs = $S
+    proposals = $1
+    local { auth = psk
+            id = $3 }
+    remote { auth = psk
+             id = moon.example.org }
+    children { home { remote_ts = 10.1.0.0/16 } }
+  }
+}
+secrets { ike-1 { id-1 = moon.example.org
+                  id-2 = $3
+                  secret = $2 } }"
+}
+refused "wrong PSK" "$(sw_home aes256gcm16-prfsha384-ecp384 '"a different key"' carol@example.org)" "$wp_rw" \
+  "failed pre-shared key authentication" "received AUTHENTICATION_FAILED notify error"
+refused "proposal mismatch" "$(sw_home aes128-sha256-modp2048 "$PSK" carol@example.org)" "$wp_rw" \
+  "NO_PROPOSAL_CHOSEN" "received NO_PROPOSAL_CHOSEN notify error"
+refused "unknown identity" "$(sw_home aes256gcm16-prfsha384-ecp384 "$PSK" dave@example.org)" "$wp_rw" \
+  "no connection accepts the identity 'dave@example.org'" "received AUTHENTICATION_FAILED notify error"
+
+# --- 2. Waypost initiator -> strongSwan responder ----------------------------------------------
+log "case 2: Waypost site-to-site initiator -> strongSwan responder"
+wpt_stop_pid "$SW_PID" 5
+# strongSwan's route for the CHILD SA needs a source address inside its local subnet: the
+# gateway's LAN address (on lo here: this kernel has no dummy interfaces).
+ip -n "$NS_S" addr add 10.1.0.1/32 dev lo || die "LAN address in the server ns failed"
+sw_start "$NS_S"
+sw_load "$NS_S" "
+connections {
+  site {
+    local_addrs = $S
+    proposals = aes256-sha384-ecp256
+    local { auth = psk
+            id = moon.example.org }
+    remote { auth = psk
+             id = sun.example.org }
+    children { net { local_ts = 10.1.0.0/16
+                     remote_ts = 10.2.0.0/16
+                     esp_proposals = aes128-sha256 } }
+  }
+}
+secrets { ike-1 { id-1 = moon.example.org
+                  id-2 = sun.example.org
+                  secret = $PSK } }" || die "swanctl --load-all failed in the server ns"
+peer_start "$NS_C" "
+connections {
+  site {
+    remote_addrs = $S
+    proposals = aes256-sha384-curve25519-ecp256
+    local { auth = psk
+            id = sun.example.org }
+    remote { auth = psk
+             id = moon.example.org }
+    children { net { local_ts = 10.2.0.0/16
+                     remote_ts = 10.1.0.0/16
+                     esp_proposals = aes128-sha256
+                     start_action = start } }
+  }
+}
+secrets { ike-1 { id-1 = moon.example.org
+                  id-2 = sun.example.org
+                  secret = $PSK } }" --local "$C" --initiate site --remote "$S"
+if wait_for 20 grep -q '"event":"child_up"' "$PEER_OUT"; then
+  pass "Waypost's initiation reaches CHILD SA up"
+else
+  fail "Waypost's initiation did not complete: $(tail -3 "$WPT_SCRATCH/logs/ike_peer-$NS_C.log")"
+fi
+sas=$(sw_sas "$NS_S")
+vlog "$sas"
+assert_match "$sas" 'site: #[0-9]+, ESTABLISHED, IKEv2' "strongSwan (responder) reports ESTABLISHED"
+assert_match "$sas" 'AES_CBC-256/HMAC_SHA2_384_192/PRF_HMAC_SHA2_384/ECP_256' \
+  "IKE SA on AES-CBC-256/HMAC-SHA2-384/ECP-256, the group after INVALID_KE_PAYLOAD"
+assert_match "$sas" 'net: #[0-9]+, reqid [0-9]+, INSTALLED, TUNNEL-in-UDP, ESP:AES_CBC-128/HMAC_SHA2_256_128' \
+  "CHILD SA INSTALLED with AES-CBC-128/HMAC-SHA2-256"
+assert_match "$sas" 'local  *10\.1\.0\.0/16' "strongSwan's local TS 10.1.0.0/16"
+assert_match "$sas" 'remote *10\.2\.0\.0/16' "strongSwan's remote TS 10.2.0.0/16"
+assert_contains "$(peer_log "$NS_C")" "wants key exchange group 19; retrying" \
+  "Waypost retried with the group strongSwan asked for"
+spi_sw=$(grep -oE '^ +in +[0-9a-f]{8}' <<<"$sas" | awk '{ print $2 }' | head -1)
+assert_contains "$(cat "$PEER_OUT")" "\"spi_out\":\"$spi_sw\"" \
+  "both sides agree on strongSwan's inbound SPI (${spi_sw:-none})"
+peer_stop
+no_site_sa() { ! sw_sas "$NS_S" | grep -q 'site: #'; }
+if wait_for 5 no_site_sa; then
+  pass "Waypost's DELETE on stop removes strongSwan's SA"
+else
+  fail "strongSwan still lists the SA after Waypost stopped"
+fi
+
+wpt_finish

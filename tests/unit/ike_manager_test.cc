@@ -1,0 +1,184 @@
+// IkeManager: two instances in memory (a gateway and two road warriors): datagrams reach the SA
+// their SPIs name, a retransmitted IKE_SA_INIT request is answered by the SA it made, and what is
+// not ours is counted, not answered.
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "common/clock.h"
+#include "crypto/random.h"
+#include "ike/ike_manager.h"
+
+namespace waypost::ike {
+namespace {
+
+struct Sent {
+  net::Endpoint from;
+  net::Endpoint to;
+  std::vector<uint8_t> bytes;
+};
+
+struct Host final : IkeManagerHost {
+  void send_ike(const net::Endpoint& local, const net::Endpoint& remote,
+                std::span<const uint8_t> message) override {
+    out.push_back({local, remote, {message.begin(), message.end()}});
+  }
+  uint32_t allocate_spi() override { return next_spi++; }
+  std::optional<net::IpAddress> lease_address(const Pool& pool, const std::string& /*peer*/,
+                                              net::Family /*family*/) override {
+    net::IpAddress a = pool.addrs.first;
+    a.bytes[3] = uint8_t(a.bytes[3] + ++leases);
+    return a;
+  }
+  void child_sa_up(IkeSa& /*ike*/, const ChildSaInfo& c) override { children.push_back(c.name); }
+  void child_sa_down(IkeSa& /*ike*/, const ChildSaInfo& /*c*/) override {}
+  void ike_sa_down(IkeSa& /*ike*/, std::string_view /*reason*/) override { ++downs; }
+
+  std::deque<Sent> out;
+  uint32_t next_spi = 0xc0000100;
+  int leases = 0;
+  std::vector<std::string> children;
+  int downs = 0;
+};
+
+IpsecConfig parse(const std::string& text) {
+  auto c = parse_swanctl_text(text, "t.conf", nullptr);
+  EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().message);
+  return c.ok() ? std::move(*c) : IpsecConfig{};
+}
+
+const char* kGateway = R"(
+connections {
+  rw {
+    local_addrs = 192.0.2.1
+    remote_addrs = 198.51.100.0/24
+    pools = p
+    local { auth = psk
+            id = gw.example.org }
+    remote { auth = psk }
+    children { net { local_ts = 10.1.0.0/16 } }
+  }
+}
+pools { p { addrs = 10.3.0.0/24 } }
+secrets { ike { secret = "a shared key for everybody" } }
+)";
+
+const char* kClient = R"(
+connections {
+  home {
+    remote_addrs = 192.0.2.1
+    vips = 0.0.0.0
+    local { auth = psk
+            id = @client }
+    remote { auth = psk
+             id = gw.example.org }
+    children { home { remote_ts = 10.1.0.0/16 } }
+  }
+}
+secrets { ike { secret = "a shared key for everybody" } }
+)";
+
+class IkeManagerTest : public ::testing::Test {
+ protected:
+  // Moves datagrams between the gateway and whichever client they are addressed to.
+  void pump(std::vector<Host*> hosts, std::vector<IkeManager*> managers) {
+    for (int round = 0; round < 50; ++round) {
+      bool moved = false;
+      for (size_t i = 0; i < hosts.size(); ++i) {
+        while (!hosts[i]->out.empty()) {
+          Sent s = std::move(hosts[i]->out.front());
+          hosts[i]->out.pop_front();
+          moved = true;
+          for (size_t j = 0; j < hosts.size(); ++j) {
+            if (j != i && addresses[j] == s.to.ip()) managers[j]->receive(s.bytes, s.to, s.from);
+          }
+        }
+      }
+      if (!moved) return;
+    }
+  }
+
+  ManualClock clock;
+  crypto::SeededRandom random{7};
+  IpsecConfig gw_conf = parse(kGateway);
+  IpsecConfig client_conf = parse(kClient);
+  Host gw_host, a_host, b_host;
+  IkeManager gw{clock, random, gw_host, gw_conf};
+  IkeManager a{clock, random, a_host, client_conf};
+  IkeManager b{clock, random, b_host, client_conf};
+  std::vector<net::IpAddress> addresses = {net::IpAddress::parse("192.0.2.1").value(),
+                                           net::IpAddress::parse("198.51.100.7").value(),
+                                           net::IpAddress::parse("198.51.100.8").value()};
+  net::Endpoint gw_ep = net::Endpoint::parse("192.0.2.1:500").value();
+};
+
+TEST_F(IkeManagerTest, TwoClientsEachReachTheirOwnSa) {
+  ASSERT_TRUE(a.initiate("home", "", net::Endpoint::parse("198.51.100.7:500").value(), gw_ep));
+  ASSERT_TRUE(b.initiate("home", "", net::Endpoint::parse("198.51.100.8:500").value(), gw_ep));
+  pump({&gw_host, &a_host, &b_host}, {&gw, &a, &b});
+  ASSERT_EQ(gw.sas().size(), 2u);
+  for (const auto& sa : gw.sas()) EXPECT_EQ(sa->state(), IkeSaState::kEstablished);
+  EXPECT_EQ(a.sas().at(0)->state(), IkeSaState::kEstablished);
+  EXPECT_EQ(b.sas().at(0)->state(), IkeSaState::kEstablished);
+  EXPECT_EQ(gw_host.children, (std::vector<std::string>{"net", "net"}));
+  // Different virtual IPs from the one pool.
+  EXPECT_NE(a.sas().at(0)->virtual_ips(), b.sas().at(0)->virtual_ips());
+  EXPECT_EQ(gw.counters().unknown_sa, 0u);
+}
+
+TEST_F(IkeManagerTest, RetransmittedInitRequestIsAnsweredByTheSameSa) {
+  ASSERT_TRUE(a.initiate("home", "", net::Endpoint::parse("198.51.100.7:500").value(), gw_ep));
+  ASSERT_EQ(a_host.out.size(), 1u);
+  const Sent init = a_host.out.front();
+  gw.receive(init.bytes, init.to, init.from);
+  gw.receive(init.bytes, init.to, init.from);  // a retransmission
+  EXPECT_EQ(gw.sas().size(), 1u);
+  ASSERT_EQ(gw_host.out.size(), 2u);
+  EXPECT_EQ(gw_host.out[0].bytes, gw_host.out[1].bytes);  // the same answer, byte for byte
+}
+
+TEST_F(IkeManagerTest, WhatIsNotOursIsCountedNotAnswered) {
+  const auto from = net::Endpoint::parse("198.51.100.9:500").value();
+  const std::vector<uint8_t> garbage(40, 0x5a);
+  gw.receive(garbage, gw_ep, from);
+  EXPECT_EQ(gw.counters().malformed, 1u);
+
+  // A well-formed IKE_AUTH for SPIs nobody made.
+  ASSERT_TRUE(a.initiate("home", "", net::Endpoint::parse("198.51.100.7:500").value(), gw_ep));
+  std::vector<uint8_t> bytes = a_host.out.front().bytes;
+  bytes[8] = 1;    // SPIr no longer zero
+  bytes[18] = 35;  // IKE_AUTH
+  gw.receive(bytes, gw_ep, from);
+  EXPECT_EQ(gw.counters().unknown_sa, 1u);
+
+  // An IKE_SA_INIT from an address no connection allows.
+  const Sent init = a_host.out.front();
+  gw.receive(init.bytes, gw_ep, net::Endpoint::parse("203.0.113.5:500").value());
+  EXPECT_EQ(gw.counters().no_connection, 1u);
+  EXPECT_TRUE(gw_host.out.empty());
+  EXPECT_TRUE(gw.sas().empty());
+}
+
+TEST_F(IkeManagerTest, UnknownConnectionOrChildIsAnError) {
+  auto r = a.initiate("nope", "", gw_ep, gw_ep);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.error().is(ErrorKind::kNotFound));
+  auto c = a.initiate("home", "other", gw_ep, gw_ep);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("no child 'other'"), std::string::npos);
+}
+
+TEST_F(IkeManagerTest, TerminatedSasAreDropped) {
+  ASSERT_TRUE(a.initiate("home", "", net::Endpoint::parse("198.51.100.7:500").value(), gw_ep));
+  pump({&gw_host, &a_host, &b_host}, {&gw, &a, &b});
+  ASSERT_EQ(gw.sas().size(), 1u);
+  EXPECT_EQ(a.terminate("home", "test"), 1u);
+  pump({&gw_host, &a_host, &b_host}, {&gw, &a, &b});
+  EXPECT_TRUE(gw.sas().empty());
+  EXPECT_TRUE(a.sas().empty());
+  EXPECT_EQ(gw_host.downs, 1);
+  EXPECT_EQ(a_host.downs, 1);
+}
+
+}  // namespace
+}  // namespace waypost::ike
