@@ -26,8 +26,52 @@ bool address_fits(const std::vector<AddressSpec>& specs, const net::IpAddress& i
 }  // namespace
 
 IkeManager::IkeManager(const Clock& clock, crypto::Random& random, IkeManagerHost& host,
-                       const IpsecConfig& config)
-    : clock_(clock), random_(random), host_(host), config_(config) {}
+                       const IpsecConfig& config, HalfOpenLimits limits)
+    : clock_(clock),
+      random_(random),
+      host_(host),
+      config_(config),
+      limits_(limits),
+      cookies_(clock, random) {}
+
+size_t IkeManager::half_open() const {
+  return size_t(std::count_if(sas_.begin(), sas_.end(), [](const auto& sa) {
+    return !sa->initiator() && sa->state() == IkeSaState::kConnecting;
+  }));
+}
+
+bool IkeManager::admit(const Message& request, const net::Endpoint& local,
+                       const net::Endpoint& remote) {
+  const size_t n = half_open();
+  if (n >= limits_.max_half_open) {
+    ++counters_.half_open_full;
+    return false;
+  }
+  if (n < limits_.cookie_threshold) return true;
+  const auto* nonce = find_body<NoncePayload>(request.payloads);
+  if (nonce == nullptr) return false;  // not a request worth an answer
+  // RFC 7296 2.6: the COOKIE comes back as the first payload.
+  if (!request.payloads.empty()) {
+    const auto* first = request.payloads.front().get<NotifyPayload>();
+    if (first != nullptr && first->type == NotifyType::kCookie &&
+        cookies_.verify(first->data, nonce->nonce, remote.ip(), request.header.spi_i)) {
+      return true;
+    }
+  }
+  Header h = request.header;
+  h.spi_r = 0;
+  h.response = true;
+  h.initiator = false;
+  h.higher_version = false;
+  NotifyPayload cookie{kNoProtocol,
+                       {},
+                       NotifyType::kCookie,
+                       cookies_.make(nonce->nonce, remote.ip(), request.header.spi_i)};
+  const std::vector<uint8_t> bytes = serialize(Message{h, {Payload::of(std::move(cookie))}, {}});
+  ++counters_.cookies_sent;
+  host_.send_ike(local, remote, bytes);
+  return false;
+}
 
 IkeManager::~IkeManager() = default;
 
@@ -88,6 +132,7 @@ void IkeManager::receive(std::span<const uint8_t> message, const net::Endpoint& 
                  local.to_string());
     return;
   }
+  if (!admit(*parsed, local, remote)) return;
   auto sa = IkeSa::respond({clock_, random_, *this, config_}, std::move(fit), *parsed, message,
                            local, remote);
   if (sa) sas_.push_back(std::move(sa));

@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "crypto/random.h"
+#include "ike/cookies.h"
 #include "ike/ike_sa.h"
 
 namespace waypost::ike {
@@ -24,15 +25,26 @@ namespace waypost::ike {
 using IkeManagerHost = IkeSaHost;
 
 struct IkeCounters {
-  uint64_t malformed = 0;      // datagrams that did not parse as IKE
-  uint64_t unknown_sa = 0;     // SPIs of no SA of ours
-  uint64_t no_connection = 0;  // IKE_SA_INIT requests no connection's addresses fit
+  uint64_t malformed = 0;       // datagrams that did not parse as IKE
+  uint64_t unknown_sa = 0;      // SPIs of no SA of ours
+  uint64_t no_connection = 0;   // IKE_SA_INIT requests no connection's addresses fit
+  uint64_t cookies_sent = 0;    // IKE_SA_INIT requests answered with a COOKIE, statelessly
+  uint64_t half_open_full = 0;  // IKE_SA_INIT requests dropped: the half-open table is full
+};
+
+// Limits on SAs that answered IKE_SA_INIT but have not been authenticated (half-open): above
+// `cookie_threshold` a request must carry a valid COOKIE; at `max_half_open` new requests are
+// dropped, so a flood from forged addresses cannot grow memory without bound. Half-open SAs
+// go after kHalfOpenTimeout (ike_sa.h).
+struct HalfOpenLimits {
+  size_t cookie_threshold = 10;  // strongSwan's default
+  size_t max_half_open = 2000;
 };
 
 class IkeManager final : private IkeSaHost {
  public:
   IkeManager(const Clock& clock, crypto::Random& random, IkeManagerHost& host,
-             const IpsecConfig& config);
+             const IpsecConfig& config, HalfOpenLimits limits = {});
   ~IkeManager() override;
   IkeManager(const IkeManager&) = delete;
   IkeManager& operator=(const IkeManager&) = delete;
@@ -51,6 +63,7 @@ class IkeManager final : private IkeSaHost {
   void on_timer();
 
   const std::vector<std::unique_ptr<IkeSa>>& sas() const { return sas_; }
+  size_t half_open() const;
   const IkeCounters& counters() const { return counters_; }
 
  private:
@@ -67,6 +80,9 @@ class IkeManager final : private IkeSaHost {
   IkeSa* find(const Header& h, const net::Endpoint& remote);
   std::vector<const Connection*> candidates(const net::Endpoint& local,
                                             const net::Endpoint& remote) const;
+  // Whether a new IKE_SA_INIT request may make an SA; otherwise it has been answered with a
+  // COOKIE or dropped.
+  bool admit(const Message& request, const net::Endpoint& local, const net::Endpoint& remote);
   // Drops SAs that reached DESTROYING; called only between SA method calls.
   void sweep();
 
@@ -75,6 +91,8 @@ class IkeManager final : private IkeSaHost {
   IkeManagerHost& host_;
   const IpsecConfig& config_;
   std::vector<std::unique_ptr<IkeSa>> sas_;
+  HalfOpenLimits limits_;
+  CookieJar cookies_;
   IkeCounters counters_;
 };
 

@@ -233,6 +233,7 @@ void IkeSa::handle_request(const Message& message, std::span<const uint8_t> raw)
 Nanos IkeSa::next_timer() const {
   if (state_ == IkeSaState::kDestroying) return kNever;
   Nanos t = liveness_at_;
+  if (state_ == IkeSaState::kConnecting) t = std::min(t, half_open_until_);
   if (request_) t = std::min({t, request_->next_at, request_->give_up_at});
   return t;
 }
@@ -240,6 +241,10 @@ Nanos IkeSa::next_timer() const {
 void IkeSa::on_timer() {
   const Nanos now = env_.clock.now();
   if (state_ == IkeSaState::kDestroying) return;
+  if (state_ == IkeSaState::kConnecting && now >= half_open_until_) {
+    destroy("half-open: no IKE_AUTH within 30 s of IKE_SA_INIT");
+    return;
+  }
   if (request_ && (now >= request_->next_at || now >= request_->give_up_at)) {
     if (request_->sent > retransmit_.tries || now >= request_->give_up_at) {
       const bool liveness = request_->exchange == ExchangeType::kInformational;

@@ -98,6 +98,9 @@ struct IkeSaEnv {
 // Retransmission of an unanswered request (strongSwan's defaults: 4 s, times 1.8 each try, 5
 // tries, so about 165 s in all). A connection's dpd_timeout, when set, bounds the total for
 // liveness checks.
+// How long a responder waits for IKE_AUTH after answering IKE_SA_INIT (strongSwan: 30 s).
+constexpr Nanos kHalfOpenTimeout = seconds(30);
+
 struct RetransmitPolicy {
   Nanos first = seconds(4);
   double base = 1.8;
@@ -239,6 +242,7 @@ class IkeSa {
   Nanos established_at_ = 0;
   Nanos last_inbound_ = 0;  // for DPD: any authenticated message from the peer
   Nanos liveness_at_ = kNever;
+  Nanos half_open_until_ = kNever;  // responder: IKE_AUTH must come before this
   std::string failure_;
 };
 

@@ -312,6 +312,7 @@ bool IkeSa::process_init_request(const Message& request, std::span<const uint8_t
     out.push_back(Payload::of(notify(NotifyType::kIkev2FragmentationSupported)));
   }
   state_ = IkeSaState::kConnecting;
+  half_open_until_ = env_.clock.now() + kHalfOpenTimeout;
   expected_peer_id_ = 1;
   send_response(request.header, out, false);
   init_->response_bytes = last_response_->bytes;

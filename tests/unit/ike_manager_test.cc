@@ -180,5 +180,82 @@ TEST_F(IkeManagerTest, TerminatedSasAreDropped) {
   EXPECT_EQ(a_host.downs, 1);
 }
 
+// A flood of IKE_SA_INIT requests from forged addresses (they never answer): up to the threshold
+// they make half-open SAs, beyond it they get stateless COOKIEs; a real client still connects,
+// going through the cookie; the half-open SAs go after their timeout.
+TEST_F(IkeManagerTest, ForgedInitFloodGetsCookiesAndARealClientStillConnects) {
+  IkeManager guarded{clock, random, gw_host, gw_conf, HalfOpenLimits{3, 50}};
+  ASSERT_TRUE(b.initiate("home", "", net::Endpoint::parse("198.51.100.8:500").value(), gw_ep));
+  const std::vector<uint8_t> template_request = b_host.out.front().bytes;
+  b_host.out.clear();
+  for (int i = 0; i < 100; ++i) {
+    std::vector<uint8_t> forged = template_request;
+    forged[0] = uint8_t(i + 1);  // a different initiator SPI each time
+    const auto from = net::Endpoint::from(net::IpAddress::v4(0xc6336400u + uint32_t(i % 250)),
+                                          uint16_t(1000 + i));
+    guarded.receive(forged, gw_ep, from);
+  }
+  EXPECT_EQ(guarded.half_open(), 3u);
+  EXPECT_EQ(guarded.sas().size(), 3u);  // memory: three SAs, not a hundred
+  EXPECT_EQ(guarded.counters().cookies_sent, 97u);
+  ASSERT_EQ(gw_host.out.size(), 100u);
+  gw_host.out.clear();
+
+  ASSERT_TRUE(a.initiate("home", "", net::Endpoint::parse("198.51.100.7:500").value(), gw_ep));
+  pump({&gw_host, &a_host, &b_host}, {&guarded, &a, &b});
+  ASSERT_EQ(a.sas().size(), 1u);
+  EXPECT_EQ(a.sas()[0]->state(), IkeSaState::kEstablished) << a.sas()[0]->failure();
+  EXPECT_EQ(guarded.counters().cookies_sent, 98u);  // the real client's first request too
+
+  clock.advance(kHalfOpenTimeout + seconds(1));
+  guarded.on_timer();
+  EXPECT_EQ(guarded.half_open(), 0u);
+  ASSERT_EQ(guarded.sas().size(), 1u);  // the established one stays
+  EXPECT_EQ(guarded.sas()[0]->state(), IkeSaState::kEstablished);
+}
+
+TEST_F(IkeManagerTest, WrongOrStaleCookieGetsANewCookieNotAnSa) {
+  IkeManager guarded{clock, random, gw_host, gw_conf, HalfOpenLimits{0, 50}};
+  ASSERT_TRUE(a.initiate("home", "", net::Endpoint::parse("198.51.100.7:500").value(), gw_ep));
+  const Sent first = a_host.out.front();
+  a_host.out.clear();
+  guarded.receive(first.bytes, first.to, first.from);
+  ASSERT_EQ(gw_host.out.size(), 1u);
+  auto answer = parse_message(gw_host.out.front().bytes);
+  ASSERT_TRUE(answer.ok());
+  const NotifyPayload* cookie = find_notify(answer->payloads, NotifyType::kCookie);
+  ASSERT_NE(cookie, nullptr);
+  EXPECT_EQ(cookie->data.size(), 33u);
+  // The same request with the cookie from another address is not admitted.
+  a.receive(gw_host.out.front().bytes, first.from, first.to);
+  ASSERT_EQ(a_host.out.size(), 1u);
+  gw_host.out.clear();
+  guarded.receive(a_host.out.front().bytes, first.to,
+                  net::Endpoint::parse("198.51.100.99:500").value());
+  EXPECT_TRUE(guarded.sas().empty());
+  EXPECT_EQ(guarded.counters().cookies_sent, 2u);
+  // From the right address it is, until the secret has rotated twice.
+  guarded.receive(a_host.out.front().bytes, first.to, first.from);
+  EXPECT_EQ(guarded.sas().size(), 1u);
+  clock.advance(2 * CookieJar::kRotation + seconds(1));
+  guarded.on_timer();  // the half-open SA times out
+  EXPECT_TRUE(guarded.sas().empty());
+  guarded.receive(a_host.out.front().bytes, first.to, first.from);
+  EXPECT_TRUE(guarded.sas().empty());
+}
+
+TEST_F(IkeManagerTest, HalfOpenTableIsBounded) {
+  IkeManager guarded{clock, random, gw_host, gw_conf, HalfOpenLimits{100, 5}};
+  ASSERT_TRUE(a.initiate("home", "", net::Endpoint::parse("198.51.100.7:500").value(), gw_ep));
+  const std::vector<uint8_t> request = a_host.out.front().bytes;
+  for (int i = 0; i < 10; ++i) {
+    std::vector<uint8_t> forged = request;
+    forged[0] = uint8_t(0x80 + i);
+    guarded.receive(forged, gw_ep, net::Endpoint::parse("198.51.100.9:500").value());
+  }
+  EXPECT_EQ(guarded.sas().size(), 5u);
+  EXPECT_EQ(guarded.counters().half_open_full, 5u);
+}
+
 }  // namespace
 }  // namespace waypost::ike
