@@ -58,12 +58,6 @@ ConfigAttribute address_attribute(const net::IpAddress& a) {
   return attr;
 }
 
-std::string ts_list(const std::vector<TrafficSelector>& list) {
-  std::string out;
-  for (const auto& ts : list) out += (out.empty() ? "" : " ") + to_string(ts);
-  return out;
-}
-
 }  // namespace
 
 // --- initiator --------------------------------------------------------------------------------
@@ -241,12 +235,8 @@ void IkeSa::process_auth_response(const Payloads& inner) {
   child.local_ts = tsi->selectors;
   child.remote_ts = tsr->selectors;
   child.keys = std::move(*keys);
-  child.ike_initiator = true;
-  spdlog::info("{}: CHILD_SA {} established with SPIs {:08x}_i {:08x}_o and TS {} === {}",
-               describe(), child.name, child.spi_in, child.spi_out, ts_list(child.local_ts),
-               ts_list(child.remote_ts));
-  children_.push_back(std::move(child));
-  env_.host.child_sa_up(*this, children_.back());
+  child.we_initiated = true;
+  install_child(std::move(child));
 }
 
 // --- responder --------------------------------------------------------------------------------
@@ -395,7 +385,7 @@ void IkeSa::process_auth_request(const Message& request, const Payloads& inner) 
         info.local_ts = answer->ts_r;
         info.remote_ts = answer->ts_i;
         info.keys = std::move(*keys);
-        info.ike_initiator = false;
+        info.we_initiated = false;
         answer->proposal.wire.spi.assign(4, 0);
         store_be32(answer->proposal.wire.spi.data(), info.spi_in);
         out.push_back(Payload::of(SaPayload{{answer->proposal.wire}}));
@@ -410,13 +400,7 @@ void IkeSa::process_auth_request(const Message& request, const Payloads& inner) 
   }
   send_response(request.header, out, true);
   become_established();
-  if (child) {
-    spdlog::info("{}: CHILD_SA {} established with SPIs {:08x}_i {:08x}_o and TS {} === {}",
-                 describe(), child->name, child->spi_in, child->spi_out, ts_list(child->local_ts),
-                 ts_list(child->remote_ts));
-    children_.push_back(std::move(*child));
-    env_.host.child_sa_up(*this, children_.back());
-  }
+  if (child) install_child(std::move(*child));
 }
 
 }  // namespace waypost::ike

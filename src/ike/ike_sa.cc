@@ -36,12 +36,12 @@ std::string_view to_string(IkeSaState state) {
 
 std::pair<const SecretBytes*, const SecretBytes*> ChildSaInfo::inbound_keys() const {
   // KEYMAT's first half protects initiator -> responder traffic.
-  if (ike_initiator) return {&keys.encryption_r, &keys.integrity_r};
+  if (we_initiated) return {&keys.encryption_r, &keys.integrity_r};
   return {&keys.encryption_i, &keys.integrity_i};
 }
 
 std::pair<const SecretBytes*, const SecretBytes*> ChildSaInfo::outbound_keys() const {
-  if (ike_initiator) return {&keys.encryption_i, &keys.integrity_i};
+  if (we_initiated) return {&keys.encryption_i, &keys.integrity_i};
   return {&keys.encryption_r, &keys.integrity_r};
 }
 
@@ -186,6 +186,9 @@ void IkeSa::handle_response(const Message& message, std::span<const uint8_t> raw
     case ExchangeType::kInformational:
       process_informational_response(*inner);
       break;
+    case ExchangeType::kCreateChildSa:
+      process_create_child_response(*inner);
+      break;
     default:
       break;
   }
@@ -217,11 +220,7 @@ void IkeSa::handle_request(const Message& message, std::span<const uint8_t> raw)
       process_informational_request(message, *inner);
       break;
     case ExchangeType::kCreateChildSa:
-      // Rekeying is not implemented yet: refuse politely so that the peer keeps the old SAs
-      // until they expire instead of retransmitting.
-      send_response(message.header,
-                    {Payload::of(NotifyPayload{kNoProtocol, {}, NotifyType::kNoAdditionalSas, {}})},
-                    true);
+      process_create_child_request(message, *inner);
       break;
     default:
       break;
@@ -234,6 +233,9 @@ Nanos IkeSa::next_timer() const {
   if (state_ == IkeSaState::kDestroying) return kNever;
   Nanos t = liveness_at_;
   if (state_ == IkeSaState::kConnecting) t = std::min(t, half_open_until_);
+  if (state_ == IkeSaState::kEstablished) {
+    for (const ChildSaInfo& c : children_) t = std::min({t, c.rekey_at, c.expire_at});
+  }
   if (request_) t = std::min({t, request_->next_at, request_->give_up_at});
   return t;
 }
@@ -257,6 +259,26 @@ void IkeSa::on_timer() {
     ++request_->sent;
     const double factor = std::pow(retransmit_.base, request_->sent - 1);
     request_->next_at = now + Nanos(double(retransmit_.first) * factor);
+  }
+  if (state_ == IkeSaState::kEstablished) {
+    // Expired CHILD SAs go (a rekey that kept failing); one due for rekeying is rekeyed when no
+    // other exchange is under way.
+    for (size_t i = 0; i < children_.size();) {
+      if (now >= children_[i].expire_at) {
+        const ChildSaInfo gone = std::move(children_[i]);
+        children_.erase(children_.begin() + long(i));
+        spdlog::info("{}: CHILD_SA {} expired ({:08x}_i)", describe(), gone.name, gone.spi_in);
+        env_.host.child_sa_down(*this, gone);
+        continue;
+      }
+      ++i;
+    }
+    for (ChildSaInfo& c : children_) {
+      if (now >= c.rekey_at && !request_ && !rekey_) {
+        if (!rekey_child(c.spi_in)) c.rekey_at = now + seconds(1);
+        break;  // rekey_child may have sent; the window of one holds the rest back
+      }
+    }
   }
   if (now >= liveness_at_) {
     liveness_at_ = kNever;

@@ -57,10 +57,14 @@ struct ChildSaInfo {
   bool esn = false;
   std::vector<TrafficSelector> local_ts;
   std::vector<TrafficSelector> remote_ts;
-  // KEYMAT split in RFC 7296 2.17's order; which half is inbound depends on our role in the IKE
-  // SA: inbound_keys()/outbound_keys() pick.
+  // KEYMAT split in RFC 7296 2.17's order, "initiator" meaning the initiator of the exchange
+  // that made this CHILD SA (IKE_AUTH, or the CREATE_CHILD_SA of a rekey, whoever started it):
+  // inbound_keys()/outbound_keys() pick the halves.
   ChildSaKeys keys;
-  bool ike_initiator = false;
+  bool we_initiated = false;
+  Nanos installed_at = 0;
+  Nanos rekey_at = kNever;   // we start a rekey then (rekey_time less up to rand_time)
+  Nanos expire_at = kNever;  // life_time: deleted then if no rekey succeeded
 
   // (encryption, integrity) for traffic we receive / send.
   std::pair<const SecretBytes*, const SecretBytes*> inbound_keys() const;
@@ -134,6 +138,10 @@ class IkeSa {
   // Sends a DELETE for the IKE SA (and with it every CHILD SA); DESTROYING when answered or
   // given up on.
   void terminate(std::string_view reason);
+  // Rekeys the CHILD SA with inbound SPI `spi_in` now (make-before-break: the new SA is
+  // installed before the old one is deleted). False if there is no such child or another
+  // exchange is under way (the rekey then happens at its next timer).
+  bool rekey_child(uint32_t spi_in);
 
   IkeSaState state() const { return state_; }
   bool initiator() const { return initiator_; }
@@ -191,6 +199,15 @@ class IkeSa {
   void process_auth_request(const Message& request, const Payloads& inner);
   void process_auth_response(const Payloads& inner);
 
+  // --- CREATE_CHILD_SA (create_child_sa.cc) ---
+  struct RekeyState;
+  void process_create_child_request(const Message& request, const Payloads& inner);
+  void process_create_child_response(const Payloads& inner);
+  void delete_child(uint32_t spi_in);
+  void schedule_child_rekey(ChildSaInfo& child, const Child* config);
+  void install_child(ChildSaInfo child);
+  const Child* child_config(const std::string& name) const;
+
   // --- INFORMATIONAL (informational.cc) ---
   void process_informational_request(const Message& request, const Payloads& inner);
   void process_informational_response(const Payloads& inner);
@@ -215,6 +232,8 @@ class IkeSa {
   std::optional<SkCipherPair> ciphers_;
   std::unique_ptr<InitState> init_;
   std::unique_ptr<AuthState> auth_;
+  std::unique_ptr<RekeyState> rekey_;  // our CREATE_CHILD_SA under way
+  uint32_t deleting_child_ = 0;        // our INFORMATIONAL deleting this CHILD SA (inbound SPI)
 
   // Message IDs and the window of one (RFC 7296 2.3).
   uint32_t next_request_id_ = 0;   // our next request

@@ -37,4 +37,15 @@ struct IkeSa::AuthState {
   bool asked_vips = false;
 };
 
+// Our CREATE_CHILD_SA rekeying one CHILD SA (create_child_sa.cc).
+struct IkeSa::RekeyState {
+  uint32_t old_spi_in = 0;
+  uint32_t new_spi_in = 0;
+  std::string child;
+  std::vector<Proposal> offered;
+  std::vector<uint8_t> nonce_i;
+  DhGroup group = DhGroup::kNone;
+  std::optional<crypto::DhKeyPair> dh;
+};
+
 }  // namespace waypost::ike

@@ -68,6 +68,18 @@ void IkeSa::process_informational_response(const Payloads& /*inner*/) {
     destroy(failure_.empty() ? "deleted" : failure_);
     return;
   }
+  if (deleting_child_ != 0) {
+    auto it = std::find_if(children_.begin(), children_.end(),
+                           [&](const ChildSaInfo& c) { return c.spi_in == deleting_child_; });
+    deleting_child_ = 0;
+    if (it != children_.end()) {
+      const ChildSaInfo gone = std::move(*it);
+      children_.erase(it);
+      spdlog::info("{}: CHILD_SA {} deleted ({:08x}_i {:08x}_o)", describe(), gone.name,
+                   gone.spi_in, gone.spi_out);
+      env_.host.child_sa_down(*this, gone);
+    }
+  }
   schedule_liveness();
 }
 

@@ -7,6 +7,7 @@
 //   op 2: deliver raw bytes to the gateway or the client: [to (1)] [length (1)] [bytes]
 //   op 3: advance the clock by [seconds (1)] and run timers
 //   op 4: drop the next honest datagram
+//   op 5: rekey the newest CHILD SA, from the client or the gateway: [side (1)]
 // Invariants: nothing crashes or reads out of bounds; the half-open table stays within its
 // limit; an established CHILD SA on both sides has mirrored SPIs.
 #include <cstdint>
@@ -138,13 +139,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (int ops = 0; ops < 64; ++ops) {
     const int op = take();
     if (op < 0) break;
-    switch (op % 5) {
+    switch (op % 6) {
       case 0:
       case 4:
         if (!w.wire.empty()) {
           Datagram d = std::move(w.wire.front());
           w.wire.pop_front();
-          if (op % 5 == 0) w.deliver(d);
+          if (op % 6 == 0) w.deliver(d);
         }
         break;
       case 1: {
@@ -173,6 +174,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         d.from = to % 2 == 0 ? w.client_ep : w.gw_ep;
         d.to = to % 2 == 0 ? w.gw_ep : w.client_ep;
         w.deliver(d);
+        break;
+      }
+      case 5: {
+        const int side = take();
+        IkeManager& m = side % 2 == 0 ? w.client : w.gw;
+        if (!m.sas().empty() && !m.sas().front()->children().empty()) {
+          (void)m.sas().front()->rekey_child(m.sas().front()->children().back().spi_in);
+        }
         break;
       }
       case 3: {

@@ -75,7 +75,10 @@ connections {
             id = carol@example.org }
     remote { auth = psk
              id = moon.example.org }
-    children { home { remote_ts = 10.1.0.0/16 } }
+    children { home { remote_ts = 10.1.0.0/16
+                      rekey_time = 3s
+                      life_time = 30s
+                      rand_time = 0s } }
   }
 }
 secrets { ike-1 { id-1 = moon.example.org
@@ -102,9 +105,21 @@ assert_contains "$(sw_log "$NS_C")" "installing DNS server 10.3.0.53" \
 wait_for 5 grep -q '"event":"child_up"' "$PEER_OUT"
 assert_contains "$(cat "$PEER_OUT")" '"remote_ts":["10.3.0.1/32"]' \
   "Waypost's CHILD SA has the virtual IP as remote TS"
-sleep 5 # two or three liveness checks from strongSwan (dpd_delay = 2s)
-assert_match "$(sw_sas "$NS_C")" 'home: #[0-9]+, ESTABLISHED' "still ESTABLISHED after 5 s of liveness checks"
+sleep 5 # liveness checks (dpd_delay = 2s) and a CHILD SA rekey (rekey_time = 3s) from strongSwan
+sas=$(sw_sas "$NS_C")
+assert_match "$sas" 'home: #[0-9]+, ESTABLISHED' "still ESTABLISHED after 5 s of liveness checks"
 assert_match "$(sw_log "$NS_C")" 'sending DPD request' "strongSwan sent liveness checks"
+ups=$(grep -c '"event":"child_up"' "$PEER_OUT")
+downs=$(grep -c '"event":"child_down"' "$PEER_OUT")
+if ((ups >= 2 && downs == ups - 1)); then
+  pass "strongSwan rekeyed the CHILD SA through Waypost: $ups up, $downs down (make-before-break)"
+else
+  fail "CHILD SA rekey by strongSwan: $ups up, $downs down in Waypost's events"
+fi
+assert_eq "$(grep -cE 'home: #[0-9]+, reqid [0-9]+, INSTALLED' <<<"$sas")" 1 \
+  "strongSwan lists one installed CHILD SA after the rekey"
+assert_match "$(sw_log "$NS_C")" 'generating CREATE_CHILD_SA request [0-9]+ \[ N\(REKEY_SA\)' \
+  "strongSwan's rekey was a CREATE_CHILD_SA with REKEY_SA"
 sw_ctl "$NS_C" --terminate --ike home --timeout 10 >/dev/null 2>&1
 wait_for 5 grep -q '"event":"ike_down".*deleted by the peer' "$PEER_OUT"
 assert_contains "$(cat "$PEER_OUT")" '"event":"ike_down","conn":"rw","reason":"deleted by the peer"' \
@@ -187,7 +202,7 @@ connections {
              id = sun.example.org }
     children { net { local_ts = 10.1.0.0/16
                      remote_ts = 10.2.0.0/16
-                     esp_proposals = aes128-sha256 } }
+                     esp_proposals = aes128-sha256-modp2048 } }
   }
 }
 secrets { ike-1 { id-1 = moon.example.org
@@ -204,7 +219,9 @@ connections {
              id = moon.example.org }
     children { net { local_ts = 10.2.0.0/16
                      remote_ts = 10.1.0.0/16
-                     esp_proposals = aes128-sha256
+                     esp_proposals = aes128-sha256-modp2048
+                     rekey_time = 3s
+                     rand_time = 0s
                      start_action = start } }
   }
 }
@@ -230,6 +247,29 @@ assert_contains "$(peer_log "$NS_C")" "wants key exchange group 19; retrying" \
 spi_sw=$(grep -oE '^ +in +[0-9a-f]{8}' <<<"$sas" | awk '{ print $2 }' | head -1)
 assert_contains "$(cat "$PEER_OUT")" "\"spi_out\":\"$spi_sw\"" \
   "both sides agree on strongSwan's inbound SPI (${spi_sw:-none})"
+sleep 4 # Waypost rekeys its CHILD SA (rekey_time = 3s), with PFS (modp2048)
+ups=$(grep -c '"event":"child_up"' "$PEER_OUT")
+downs=$(grep -c '"event":"child_down"' "$PEER_OUT")
+if ((ups >= 2 && downs == ups - 1)); then
+  pass "Waypost rekeyed its CHILD SA with strongSwan: $ups up, $downs down"
+else
+  fail "CHILD SA rekey by Waypost: $ups up, $downs down"
+fi
+sas=$(sw_sas "$NS_S")
+assert_eq "$(grep -cE 'net: #[0-9]+, reqid [0-9]+, INSTALLED' <<<"$sas")" 1 \
+  "strongSwan lists one installed CHILD SA after Waypost's rekey"
+# Both sides name the newest CHILD SA alike (polled: a further rekey may be under way).
+spis_agree() {
+  ours=$(grep '"event":"child_up"' "$PEER_OUT" | tail -1 | grep -oE '"spi_out":"[0-9a-f]+"' | cut -d'"' -f4)
+  theirs=$(sw_sas "$NS_S" | grep -oE '^ +in +[0-9a-f]{8}' | awk '{ print $2 }' | tr '\n' ' ')
+  [[ -n $ours && " $theirs" == *" $ours "* ]]
+}
+if wait_for 5 spis_agree; then
+  pass "strongSwan's inbound SPI is the newest rekeyed SA's ($ours)"
+else
+  fail "strongSwan's inbound SPIs ($theirs) do not include the newest rekeyed SA's ($ours)"
+fi
+assert_match "$sas" 'ESP:AES_CBC-128/HMAC_SHA2_256_128/MODP_2048' "the rekeyed CHILD SA used PFS (MODP_2048)"
 peer_stop
 no_site_sa() { ! sw_sas "$NS_S" | grep -q 'site: #'; }
 if wait_for 5 no_site_sa; then

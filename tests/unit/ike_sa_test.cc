@@ -391,5 +391,87 @@ TEST_F(IkeSaTest, TamperedMessagesAreDroppedWithoutAnswer) {
   EXPECT_EQ(moon->sent, 2);  // the two responses of the setup, nothing more
 }
 
+// Both directions' keys of a CHILD SA pair are mirrored, and differ from another pair's.
+void expect_mirrored(const ChildSaInfo& a, const ChildSaInfo& b) {
+  EXPECT_EQ(a.spi_in, b.spi_out);
+  EXPECT_EQ(a.spi_out, b.spi_in);
+  EXPECT_EQ(bytes(*a.outbound_keys().first), bytes(*b.inbound_keys().first));
+  EXPECT_EQ(bytes(*a.inbound_keys().first), bytes(*b.outbound_keys().first));
+  EXPECT_EQ(bytes(*a.outbound_keys().second), bytes(*b.inbound_keys().second));
+}
+
+TEST_F(IkeSaTest, ChildRekeyIsMakeBeforeBreak) {
+  make(initiator_conf(), responder_conf());
+  start();
+  pump();
+  ASSERT_EQ(carol->up.size(), 1u);
+  const uint32_t old_in = carol->up[0].spi_in;
+  ASSERT_TRUE(initiator->rekey_child(old_in));
+  pump();
+  ASSERT_EQ(carol->up.size(), 2u);
+  ASSERT_EQ(moon->up.size(), 2u);
+  expect_mirrored(carol->up[1], moon->up[1]);
+  EXPECT_NE(carol->up[1].spi_in, old_in);
+  EXPECT_NE(bytes(*carol->up[1].outbound_keys().first), bytes(*carol->up[0].outbound_keys().first));
+  EXPECT_EQ(carol->up[1].local_ts, carol->up[0].local_ts);
+  // The old pair went only after the new one was up, on both sides.
+  EXPECT_EQ(carol->down, std::vector<std::string>{"home"});
+  EXPECT_EQ(moon->down, std::vector<std::string>{"net"});
+  ASSERT_EQ(initiator->children().size(), 1u);
+  EXPECT_EQ(initiator->children()[0].spi_in, carol->up[1].spi_in);
+  ASSERT_EQ(responder->children().size(), 1u);
+  EXPECT_EQ(responder->children()[0].spi_in, moon->up[1].spi_in);
+}
+
+TEST_F(IkeSaTest, ResponderRekeysWithPfs) {
+  make(initiator_conf(), responder_conf());
+  for (auto* side : {carol.get(), moon.get()}) {
+    for (Child& c : side->config.connections[0].children) {
+      c.esp_proposals = parse_proposals("aes256gcm16-ecp256", ProposalProtocol::kEsp).value();
+    }
+  }
+  start();
+  pump();
+  ASSERT_EQ(moon->up.size(), 1u);
+  ASSERT_TRUE(responder->rekey_child(moon->up[0].spi_in));
+  pump();
+  ASSERT_EQ(moon->up.size(), 2u);
+  ASSERT_EQ(carol->up.size(), 2u);
+  expect_mirrored(moon->up[1], carol->up[1]);
+  EXPECT_TRUE(moon->up[1].we_initiated);
+  EXPECT_FALSE(carol->up[1].we_initiated);
+  EXPECT_EQ(initiator->children().size(), 1u);
+  EXPECT_EQ(responder->children().size(), 1u);
+  EXPECT_EQ(initiator->state(), IkeSaState::kEstablished);
+}
+
+TEST_F(IkeSaTest, RekeyedAtRekeyTimeAgainAndAgain) {
+  make(initiator_conf(), responder_conf());
+  carol->config.connections[0].children[0].rekey_time = std::chrono::seconds(60);
+  carol->config.connections[0].children[0].life_time = std::chrono::seconds(66);
+  carol->config.connections[0].children[0].rand_time = std::chrono::seconds(6);
+  start();
+  pump();
+  run_until(clock.now() + seconds(200));
+  EXPECT_GE(carol->up.size(), 4u);  // the first and at least three rekeys
+  EXPECT_EQ(carol->down.size(), carol->up.size() - 1);
+  ASSERT_EQ(initiator->children().size(), 1u);
+  ASSERT_EQ(responder->children().size(), 1u);
+  expect_mirrored(initiator->children()[0], responder->children()[0]);
+}
+
+TEST_F(IkeSaTest, ChildExpiresWhenItsRekeyGetsNoAnswer) {
+  make(initiator_conf(), responder_conf());
+  carol->config.connections[0].children[0].rekey_time = std::chrono::seconds(60);
+  carol->config.connections[0].children[0].life_time = std::chrono::seconds(90);
+  carol->config.connections[0].children[0].rand_time = std::chrono::seconds(0);
+  start();
+  pump();
+  moon->mute = true;
+  run_until(clock.now() + seconds(95));
+  EXPECT_EQ(carol->down, std::vector<std::string>{"home"});
+  EXPECT_TRUE(initiator->children().empty());
+}
+
 }  // namespace
 }  // namespace waypost::ike

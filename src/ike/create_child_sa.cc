@@ -1,0 +1,334 @@
+// CREATE_CHILD_SA for CHILD SAs (RFC 7296 1.3.1, 1.3.3): a new CHILD SA, or a rekey of one.
+//
+//   initiator                                       responder
+//   HDR, SK {[N(REKEY_SA)], SA, Ni, [KEi], TSi, TSr} -->
+//                                                <--  HDR, SK {SA, Nr, [KEr], TSi, TSr}
+//   then, for a rekey, the initiator deletes the old SA:
+//   HDR, SK {D(ESP, old inbound SPI)}            -->
+//                                                <--  HDR, SK {D(ESP, its old inbound SPI)}
+//
+// Make-before-break: the new SA is installed as soon as the exchange completes and the old one
+// stays until the DELETE, so packets in flight on the old SPIs still arrive. KE payloads give
+// perfect forward secrecy when the ESP proposals name a group. KEYMAT's "initiator" is the
+// initiator of this exchange, not of the IKE SA.
+//
+// Rekeying the IKE SA itself is not implemented yet: such a request is answered
+// NO_ADDITIONAL_SAS, which makes strongSwan keep the IKE SA until it reauthenticates.
+// Simultaneous rekeys of one CHILD SA are answered TEMPORARY_FAILURE (the peer retries later).
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "common/bytes.h"
+#include "ike/child_negotiation.h"
+#include "ike/ike_sa_exchanges.h"
+#include "ike/ts_narrowing.h"
+
+namespace waypost::ike {
+
+namespace {
+
+constexpr size_t kNonceSize = 32;
+constexpr Nanos kRekeyRetry = seconds(30);
+
+NotifyPayload notify(NotifyType type, std::vector<uint8_t> data = {}) {
+  return NotifyPayload{kNoProtocol, {}, type, std::move(data)};
+}
+
+std::vector<uint8_t> be32(uint32_t v) {
+  std::vector<uint8_t> out(4);
+  store_be32(out.data(), v);
+  return out;
+}
+
+}  // namespace
+
+const Child* IkeSa::child_config(const std::string& name) const {
+  for (const Child& c : conn_->children) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+void IkeSa::schedule_child_rekey(ChildSaInfo& child, const Child* config) {
+  const Nanos now = env_.clock.now();
+  child.installed_at = now;
+  if (config == nullptr) return;
+  if (config->life_time.count() > 0) child.expire_at = now + seconds(config->life_time.count());
+  if (config->rekey_time.count() > 0) {
+    // Jitter keeps both ends (and many clients) from rekeying at the same moment.
+    const int64_t rand = config->rand_time.count();
+    const int64_t jitter = rand > 0 ? int64_t(env_.random.below(uint64_t(rand) + 1)) : 0;
+    child.rekey_at = now + seconds(std::max<int64_t>(1, config->rekey_time.count() - jitter));
+  }
+}
+
+void IkeSa::install_child(ChildSaInfo child) {
+  schedule_child_rekey(child, child_config(child.name));
+  std::string ts_l;
+  std::string ts_r;
+  for (const auto& ts : child.local_ts) ts_l += (ts_l.empty() ? "" : " ") + to_string(ts);
+  for (const auto& ts : child.remote_ts) ts_r += (ts_r.empty() ? "" : " ") + to_string(ts);
+  spdlog::info("{}: CHILD_SA {} established with SPIs {:08x}_i {:08x}_o and TS {} === {}",
+               describe(), child.name, child.spi_in, child.spi_out, ts_l, ts_r);
+  children_.push_back(std::move(child));
+  env_.host.child_sa_up(*this, children_.back());
+}
+
+// --- initiator --------------------------------------------------------------------------------
+
+bool IkeSa::rekey_child(uint32_t spi_in) {
+  if (state_ != IkeSaState::kEstablished || request_ || rekey_) return false;
+  auto it = std::find_if(children_.begin(), children_.end(),
+                         [&](const ChildSaInfo& c) { return c.spi_in == spi_in; });
+  if (it == children_.end()) return false;
+  const Child* config = child_config(it->name);
+  if (config == nullptr) return false;
+  auto st = std::make_unique<RekeyState>();
+  st->old_spi_in = spi_in;
+  st->child = it->name;
+  st->new_spi_in = env_.host.allocate_spi();
+  st->offered = offer_proposals(config->esp_proposals, ProtocolId::kEsp, be32(st->new_spi_in),
+                                KeExchange::kKeep);
+  const std::vector<DhGroup> groups = offered_groups(config->esp_proposals);
+  Payloads p;
+  p.push_back(Payload::of(NotifyPayload{ProtocolId::kEsp, be32(spi_in), NotifyType::kRekeySa, {}}));
+  p.push_back(Payload::of(SaPayload{st->offered}));
+  st->nonce_i.resize(kNonceSize);
+  env_.random.fill(st->nonce_i);
+  p.push_back(Payload::of(NoncePayload{st->nonce_i}));
+  if (!groups.empty()) {
+    st->group = groups.front();
+    auto kind = dh_kind(st->group);
+    auto dh = kind ? crypto::DhKeyPair::generate(*kind) : Result<crypto::DhKeyPair>(kind.error());
+    if (!dh) {
+      spdlog::warn("{}: cannot rekey CHILD_SA {}: {}", describe(), it->name, dh.error().message);
+      it->rekey_at = env_.clock.now() + kRekeyRetry;
+      return false;
+    }
+    st->dh.emplace(std::move(*dh));
+    const auto pub = st->dh->public_value();
+    p.push_back(Payload::of(KePayload{st->group, std::vector<uint8_t>(pub.begin(), pub.end())}));
+  }
+  p.push_back(Payload::of(PayloadType::kTsInitiator, TsPayload{it->local_ts}));
+  p.push_back(Payload::of(PayloadType::kTsResponder, TsPayload{it->remote_ts}));
+  spdlog::info("{}: rekeying CHILD_SA {} ({:08x}_i)", describe(), it->name, spi_in);
+  it->rekey_at = kNever;
+  rekey_ = std::move(st);
+  send_request(ExchangeType::kCreateChildSa, p, true);
+  return true;
+}
+
+void IkeSa::process_create_child_response(const Payloads& inner) {
+  std::unique_ptr<RekeyState> st = std::move(rekey_);
+  if (!st) return;
+  auto old = std::find_if(children_.begin(), children_.end(),
+                          [&](const ChildSaInfo& c) { return c.spi_in == st->old_spi_in; });
+  auto retry_later = [&](const std::string& why) {
+    spdlog::warn("{}: rekeying CHILD_SA {} failed: {}; trying again in 30 s", describe(), st->child,
+                 why);
+    if (old != children_.end()) old->rekey_at = env_.clock.now() + kRekeyRetry;
+  };
+  for (const Payload& payload : inner) {
+    const auto* n = payload.get<NotifyPayload>();
+    if (n != nullptr && is_error(n->type)) {
+      retry_later(to_string(n->type) + " from the peer");
+      return;
+    }
+  }
+  const auto* sa = find_body<SaPayload>(inner);
+  const auto* nonce = find_body<NoncePayload>(inner);
+  const auto* ke = find_body<KePayload>(inner);
+  const auto* tsi = find_body<TsPayload>(inner, PayloadType::kTsInitiator);
+  const auto* tsr = find_body<TsPayload>(inner, PayloadType::kTsResponder);
+  if (sa == nullptr || nonce == nullptr || tsi == nullptr || tsr == nullptr ||
+      nonce->nonce.size() < kMinNonceSize || nonce->nonce.size() > kMaxNonceSize) {
+    retry_later("SA, nonce or TS missing in the response");
+    return;
+  }
+  auto chosen = accept_chosen_proposal(st->offered, *sa, ProtocolId::kEsp, KeExchange::kKeep);
+  if (!chosen || chosen->wire.spi.size() != 4) {
+    retry_later(chosen ? "the peer's SPI is not 4 bytes" : chosen.error().message);
+    return;
+  }
+  SecretBytes shared;
+  if (chosen->group != DhGroup::kNone) {
+    if (ke == nullptr || ke->group != chosen->group || !st->dh || st->group != chosen->group) {
+      retry_later("key exchange does not match the chosen proposal");
+      return;
+    }
+    auto s = st->dh->shared_secret(ke->data);
+    if (!s) {
+      retry_later(s.error().message);
+      return;
+    }
+    shared = std::move(*s);
+  }
+  auto keys = derive_child_sa_keys(ike_proposal_.algorithms.prf, sk_d_.span(), chosen->algorithms,
+                                   shared.span(), st->nonce_i, nonce->nonce);
+  if (!keys) {
+    retry_later(keys.error().message);
+    return;
+  }
+  ChildSaInfo child;
+  child.name = st->child;
+  child.spi_in = st->new_spi_in;
+  child.spi_out = load_be32(chosen->wire.spi.data());
+  child.algorithms = chosen->algorithms;
+  child.esn = chosen->esn;
+  child.local_ts = tsi->selectors;
+  child.remote_ts = tsr->selectors;
+  child.keys = std::move(*keys);
+  child.we_initiated = true;
+  install_child(std::move(child));
+  delete_child(st->old_spi_in);
+}
+
+void IkeSa::delete_child(uint32_t spi_in) {
+  if (request_) return;  // the window is busy; the SA expires at its life_time anyway
+  DeletePayload d;
+  d.protocol = ProtocolId::kEsp;
+  d.spi_size = 4;
+  d.spis.push_back(be32(spi_in));
+  deleting_child_ = spi_in;
+  send_request(ExchangeType::kInformational, {Payload::of(std::move(d))}, true);
+}
+
+// --- responder --------------------------------------------------------------------------------
+
+void IkeSa::process_create_child_request(const Message& request, const Payloads& inner) {
+  auto refuse = [&](NotifyPayload n, const std::string& why) {
+    spdlog::info("{}: CREATE_CHILD_SA refused: {}", describe(), why);
+    send_response(request.header, {Payload::of(std::move(n))}, true);
+  };
+  const auto* sa = find_body<SaPayload>(inner);
+  const auto* nonce = find_body<NoncePayload>(inner);
+  const auto* ke = find_body<KePayload>(inner);
+  const auto* tsi = find_body<TsPayload>(inner, PayloadType::kTsInitiator);
+  const auto* tsr = find_body<TsPayload>(inner, PayloadType::kTsResponder);
+  if (sa == nullptr || nonce == nullptr || nonce->nonce.size() < kMinNonceSize ||
+      nonce->nonce.size() > kMaxNonceSize) {
+    refuse(notify(NotifyType::kInvalidSyntax), "no SA or nonce");
+    return;
+  }
+  if (std::any_of(sa->proposals.begin(), sa->proposals.end(),
+                  [](const Proposal& p) { return p.protocol == ProtocolId::kIke; })) {
+    refuse(notify(NotifyType::kNoAdditionalSas), "rekeying the IKE SA is not implemented yet");
+    return;
+  }
+  if (tsi == nullptr || tsr == nullptr) {
+    refuse(notify(NotifyType::kInvalidSyntax), "no traffic selectors");
+    return;
+  }
+
+  // A rekey names the SA by the SPI it receives on, our outbound SPI.
+  ChildSaInfo* old = nullptr;
+  if (const NotifyPayload* rekey = find_notify(inner, NotifyType::kRekeySa)) {
+    if (rekey->protocol != ProtocolId::kEsp || rekey->spi.size() != 4) {
+      refuse(notify(NotifyType::kInvalidSyntax), "REKEY_SA for no ESP SA");
+      return;
+    }
+    const uint32_t spi = load_be32(rekey->spi.data());
+    for (ChildSaInfo& c : children_) {
+      if (c.spi_out == spi) old = &c;
+    }
+    if (old == nullptr) {
+      NotifyPayload n = notify(NotifyType::kChildSaNotFound);
+      n.protocol = ProtocolId::kEsp;
+      n.spi = rekey->spi;
+      refuse(std::move(n), fmt::format("REKEY_SA for unknown SPI {:08x}", spi));
+      return;
+    }
+    if (rekey_ && rekey_->old_spi_in == old->spi_in) {
+      refuse(notify(NotifyType::kTemporaryFailure), "we are rekeying that CHILD_SA ourselves");
+      return;
+    }
+  }
+
+  const Child* config = nullptr;
+  std::optional<ChosenProposal> chosen;
+  std::vector<TrafficSelector> ts_i;
+  std::vector<TrafficSelector> ts_r;
+  if (old != nullptr) {
+    config = child_config(old->name);
+    if (config != nullptr) {
+      chosen = select_proposal(config->esp_proposals, sa->proposals, ProtocolId::kEsp,
+                               KeExchange::kKeep);
+    }
+    ts_i = old->remote_ts;  // the exchange initiator's side is the peer's
+    ts_r = old->local_ts;
+  } else {
+    std::vector<net::IpAddress> remote_dynamic = vips_;
+    if (remote_dynamic.empty()) remote_dynamic.push_back(remote_.ip());
+    auto answer =
+        select_child(*conn_, *sa, *tsi, *tsr, local_.ip(), remote_dynamic, KeExchange::kKeep);
+    if (!answer) {
+      refuse(notify(NotifyType(answer.error().code)), answer.error().message);
+      return;
+    }
+    config = answer->child;
+    chosen = std::move(answer->proposal);
+    ts_i = std::move(answer->ts_i);
+    ts_r = std::move(answer->ts_r);
+  }
+  if (config == nullptr || !chosen || chosen->wire.spi.size() != 4) {
+    refuse(notify(NotifyType::kNoProposalChosen), "no ESP proposal matches ours");
+    return;
+  }
+  if (old != nullptr) old->rekey_at = kNever;  // the peer's rekey replaces ours
+
+  Payloads out;
+  SecretBytes shared;
+  std::optional<crypto::DhKeyPair> dh;
+  if (chosen->group != DhGroup::kNone) {
+    if (ke == nullptr || ke->group != chosen->group) {
+      std::vector<uint8_t> group(2);
+      store_be16(group.data(), uint16_t(chosen->group));
+      refuse(notify(NotifyType::kInvalidKePayload, std::move(group)),
+             fmt::format("key exchange group {} wanted (INVALID_KE_PAYLOAD)", int(chosen->group)));
+      return;
+    }
+    auto kind = dh_kind(chosen->group);
+    auto pair = kind ? crypto::DhKeyPair::generate(*kind) : Result<crypto::DhKeyPair>(kind.error());
+    auto s = pair ? pair->shared_secret(ke->data) : Result<SecretBytes>(pair.error());
+    if (!s) {
+      refuse(notify(NotifyType::kNoProposalChosen), s.error().message);
+      return;
+    }
+    shared = std::move(*s);
+    dh.emplace(std::move(*pair));
+  }
+  std::vector<uint8_t> nonce_r(kNonceSize);
+  env_.random.fill(nonce_r);
+  auto keys = derive_child_sa_keys(ike_proposal_.algorithms.prf, sk_d_.span(), chosen->algorithms,
+                                   shared.span(), nonce->nonce, nonce_r);
+  if (!keys) {
+    refuse(notify(NotifyType::kNoProposalChosen), keys.error().message);
+    return;
+  }
+  ChildSaInfo child;
+  child.name = config->name;
+  child.spi_out = load_be32(chosen->wire.spi.data());
+  child.spi_in = env_.host.allocate_spi();
+  child.algorithms = chosen->algorithms;
+  child.esn = chosen->esn;
+  child.local_ts = ts_r;
+  child.remote_ts = ts_i;
+  child.keys = std::move(*keys);
+  child.we_initiated = false;
+  chosen->wire.spi = be32(child.spi_in);
+  out.push_back(Payload::of(SaPayload{{chosen->wire}}));
+  out.push_back(Payload::of(NoncePayload{std::move(nonce_r)}));
+  if (dh) {
+    const auto pub = dh->public_value();
+    out.push_back(
+        Payload::of(KePayload{chosen->group, std::vector<uint8_t>(pub.begin(), pub.end())}));
+  }
+  out.push_back(Payload::of(PayloadType::kTsInitiator, TsPayload{std::move(ts_i)}));
+  out.push_back(Payload::of(PayloadType::kTsResponder, TsPayload{std::move(ts_r)}));
+  send_response(request.header, out, true);
+  // The peer deletes the old SA once it has the new one; until then both stay installed.
+  install_child(std::move(child));
+}
+
+}  // namespace waypost::ike
