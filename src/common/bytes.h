@@ -34,6 +34,9 @@ inline uint16_t load_be16(const uint8_t* p) {
 inline uint32_t load_be32(const uint8_t* p) {
   return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | uint32_t(p[3]);
 }
+inline uint64_t load_be64(const uint8_t* p) {
+  return uint64_t(load_be32(p)) << 32 | load_be32(p + 4);
+}
 inline void store_be16(uint8_t* p, uint16_t v) {
   p[0] = uint8_t(v >> 8);
   p[1] = uint8_t(v);

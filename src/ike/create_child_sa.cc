@@ -12,9 +12,8 @@
 // perfect forward secrecy when the ESP proposals name a group. KEYMAT's "initiator" is the
 // initiator of this exchange, not of the IKE SA.
 //
-// Rekeying the IKE SA itself is not implemented yet: such a request is answered
-// NO_ADDITIONAL_SAS, which makes strongSwan keep the IKE SA until it reauthenticates.
-// Simultaneous rekeys of one CHILD SA are answered TEMPORARY_FAILURE (the peer retries later).
+// A request whose SA proposes IKE rekeys the IKE SA itself (ike_rekey.cc). Simultaneous rekeys of
+// one CHILD SA are answered TEMPORARY_FAILURE (the peer retries later).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -213,7 +212,7 @@ void IkeSa::process_create_child_request(const Message& request, const Payloads&
   }
   if (std::any_of(sa->proposals.begin(), sa->proposals.end(),
                   [](const Proposal& p) { return p.protocol == ProtocolId::kIke; })) {
-    refuse(notify(NotifyType::kNoAdditionalSas), "rekeying the IKE SA is not implemented yet");
+    process_ike_rekey_request(request, inner);
     return;
   }
   if (tsi == nullptr || tsr == nullptr) {

@@ -93,7 +93,8 @@ IkeSa* IkeManager::find(const Header& h, const net::Endpoint& remote) {
     // retransmitted IKE_SA_INIT request still has SPIr zero: the same initiator SPI from the same
     // address is the SA already made for it.
     if (sa->initiator()) {
-      if (h.response) return sa.get();
+      // Until the IKE_SA_INIT response arrives we do not know the responder's SPI.
+      if (sa->spi_r() == 0 || h.spi_r == sa->spi_r()) return sa.get();
       continue;
     }
     if (h.spi_r == sa->spi_r()) return sa.get();
@@ -194,6 +195,12 @@ void IkeManager::on_timer() {
 
 void IkeManager::sweep() {
   std::erase_if(sas_, [](const auto& sa) { return sa->state() == IkeSaState::kDestroying; });
+  for (auto& s : successors_) sas_.push_back(std::move(s));
+  successors_.clear();
+}
+
+void IkeManager::ike_sa_rekeyed(IkeSa& /*old*/, std::unique_ptr<IkeSa> successor) {
+  successors_.push_back(std::move(successor));
 }
 
 void IkeManager::send_ike(const net::Endpoint& local, const net::Endpoint& remote,

@@ -21,8 +21,20 @@
 
 namespace waypost::ike {
 
-// What the instance provides: the same as IkeSaHost (sockets, SPIs, pools, the data plane).
-using IkeManagerHost = IkeSaHost;
+// What the instance provides (sockets, SPIs, pools, the data plane): IkeSaHost's calls, less
+// the rekeyed IKE SAs' successors, which the manager keeps itself.
+class IkeManagerHost {
+ public:
+  virtual ~IkeManagerHost() = default;
+  virtual void send_ike(const net::Endpoint& local, const net::Endpoint& remote,
+                        std::span<const uint8_t> message) = 0;
+  virtual uint32_t allocate_spi() = 0;
+  virtual std::optional<net::IpAddress> lease_address(const Pool& pool, const std::string& peer_id,
+                                                      net::Family family) = 0;
+  virtual void child_sa_up(IkeSa& ike, const ChildSaInfo& child) = 0;
+  virtual void child_sa_down(IkeSa& ike, const ChildSaInfo& child) = 0;
+  virtual void ike_sa_down(IkeSa& ike, std::string_view reason) = 0;
+};
 
 struct IkeCounters {
   uint64_t malformed = 0;       // datagrams that did not parse as IKE
@@ -76,6 +88,7 @@ class IkeManager final : private IkeSaHost {
   void child_sa_up(IkeSa& ike, const ChildSaInfo& child) override;
   void child_sa_down(IkeSa& ike, const ChildSaInfo& child) override;
   void ike_sa_down(IkeSa& ike, std::string_view reason) override;
+  void ike_sa_rekeyed(IkeSa& old, std::unique_ptr<IkeSa> successor) override;
 
   IkeSa* find(const Header& h, const net::Endpoint& remote);
   std::vector<const Connection*> candidates(const net::Endpoint& local,
@@ -91,6 +104,7 @@ class IkeManager final : private IkeSaHost {
   IkeManagerHost& host_;
   const IpsecConfig& config_;
   std::vector<std::unique_ptr<IkeSa>> sas_;
+  std::vector<std::unique_ptr<IkeSa>> successors_;  // added to sas_ by sweep()
   HalfOpenLimits limits_;
   CookieJar cookies_;
   IkeCounters counters_;

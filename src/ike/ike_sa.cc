@@ -26,6 +26,8 @@ std::string_view to_string(IkeSaState state) {
       return "CONNECTING";
     case IkeSaState::kEstablished:
       return "ESTABLISHED";
+    case IkeSaState::kRekeyed:
+      return "REKEYED";
     case IkeSaState::kDeleting:
       return "DELETING";
     case IkeSaState::kDestroying:
@@ -187,7 +189,11 @@ void IkeSa::handle_response(const Message& message, std::span<const uint8_t> raw
       process_informational_response(*inner);
       break;
     case ExchangeType::kCreateChildSa:
-      process_create_child_response(*inner);
+      if (ike_rekey_) {
+        process_ike_rekey_response(*inner);
+      } else {
+        process_create_child_response(*inner);
+      }
       break;
     default:
       break;
@@ -234,8 +240,10 @@ Nanos IkeSa::next_timer() const {
   Nanos t = liveness_at_;
   if (state_ == IkeSaState::kConnecting) t = std::min(t, half_open_until_);
   if (state_ == IkeSaState::kEstablished) {
+    t = std::min(t, ike_rekey_at_);
     for (const ChildSaInfo& c : children_) t = std::min({t, c.rekey_at, c.expire_at});
   }
+  if (state_ == IkeSaState::kRekeyed) t = std::min(t, retire_at_);
   if (request_) t = std::min({t, request_->next_at, request_->give_up_at});
   return t;
 }
@@ -243,6 +251,10 @@ Nanos IkeSa::next_timer() const {
 void IkeSa::on_timer() {
   const Nanos now = env_.clock.now();
   if (state_ == IkeSaState::kDestroying) return;
+  if (state_ == IkeSaState::kRekeyed && now >= retire_at_) {
+    destroy("rekeyed (the peer never deleted the old SA)");
+    return;
+  }
   if (state_ == IkeSaState::kConnecting && now >= half_open_until_) {
     destroy("half-open: no IKE_AUTH within 30 s of IKE_SA_INIT");
     return;
@@ -273,8 +285,11 @@ void IkeSa::on_timer() {
       }
       ++i;
     }
+    if (now >= ike_rekey_at_ && !request_ && !rekey_ && !ike_rekey_) {
+      if (!rekey_ike()) ike_rekey_at_ = now + seconds(1);
+    }
     for (ChildSaInfo& c : children_) {
-      if (now >= c.rekey_at && !request_ && !rekey_) {
+      if (now >= c.rekey_at && !request_ && !rekey_ && !ike_rekey_) {
         if (!rekey_child(c.spi_in)) c.rekey_at = now + seconds(1);
         break;  // rekey_child may have sent; the window of one holds the rest back
       }
@@ -307,6 +322,7 @@ void IkeSa::become_established() {
   spdlog::info("{}: IKE_SA established between {}[{}]...{}[{}]", describe(), local_.to_string(),
                local_id_text_, remote_.to_string(), remote_id_text_);
   schedule_liveness();
+  schedule_ike_rekey();
 }
 
 void IkeSa::fail(std::string reason) {

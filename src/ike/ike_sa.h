@@ -18,6 +18,9 @@
 //      +-- respond(): INIT answered, waits for IKE_AUTH       +-- peer deleted,      |
 //                               |                             |   DPD gave up        v
 //                               +--- failure / timeout -------+----------------> DESTROYING
+//                                                             |                      ^
+//                                  IKE SA rekeyed (successor) +--> REKEYED ----------+
+//                                                              (old SA, until its DELETE)
 //
 // DESTROYING is final: the host is told (IkeSaHost::ike_sa_down) and drops the object.
 //
@@ -45,7 +48,14 @@
 
 namespace waypost::ike {
 
-enum class IkeSaState : uint8_t { kCreated, kConnecting, kEstablished, kDeleting, kDestroying };
+enum class IkeSaState : uint8_t {
+  kCreated,
+  kConnecting,
+  kEstablished,
+  kRekeyed,  // replaced by a successor after a rekey; waits for the old SA's DELETE
+  kDeleting,
+  kDestroying,
+};
 std::string_view to_string(IkeSaState state);
 
 // A negotiated CHILD SA, as the host installs it in the data plane.
@@ -82,6 +92,9 @@ class IkeSaHost {
                         std::span<const uint8_t> message) = 0;
   // A fresh inbound ESP SPI, unique among this instance's SAs (never 0 or 1-255).
   virtual uint32_t allocate_spi() = 0;
+  // A rekey replaced `old` with `successor` (RFC 7296 2.18), which now holds the CHILD SAs; the
+  // host keeps the successor. The old SA goes later (ike_sa_down) without its children.
+  virtual void ike_sa_rekeyed(IkeSa& old, std::unique_ptr<IkeSa> successor) = 0;
   // An address from a pool for a peer that asked for one; nullopt when the pool is exhausted.
   virtual std::optional<net::IpAddress> lease_address(const Pool& pool, const std::string& peer_id,
                                                       net::Family family) = 0;
@@ -142,6 +155,9 @@ class IkeSa {
   // installed before the old one is deleted). False if there is no such child or another
   // exchange is under way (the rekey then happens at its next timer).
   bool rekey_child(uint32_t spi_in);
+  // Rekeys the IKE SA itself now (a new SA with fresh keys takes over the CHILD SAs, and the old
+  // one is deleted). False if another exchange is under way.
+  bool rekey_ike();
 
   IkeSaState state() const { return state_; }
   bool initiator() const { return initiator_; }
@@ -208,6 +224,14 @@ class IkeSa {
   void install_child(ChildSaInfo child);
   const Child* child_config(const std::string& name) const;
 
+  // --- rekeying the IKE SA (ike_rekey.cc) ---
+  struct IkeRekeyState;
+  void process_ike_rekey_request(const Message& request, const Payloads& inner);
+  void process_ike_rekey_response(const Payloads& inner);
+  std::unique_ptr<IkeSa> make_successor(bool we_initiated, uint64_t spi_i, uint64_t spi_r,
+                                        ChosenProposal proposal, const IkeSaKeys& keys);
+  void schedule_ike_rekey();
+
   // --- INFORMATIONAL (informational.cc) ---
   void process_informational_request(const Message& request, const Payloads& inner);
   void process_informational_response(const Payloads& inner);
@@ -232,8 +256,11 @@ class IkeSa {
   std::optional<SkCipherPair> ciphers_;
   std::unique_ptr<InitState> init_;
   std::unique_ptr<AuthState> auth_;
-  std::unique_ptr<RekeyState> rekey_;  // our CREATE_CHILD_SA under way
-  uint32_t deleting_child_ = 0;        // our INFORMATIONAL deleting this CHILD SA (inbound SPI)
+  std::unique_ptr<RekeyState> rekey_;         // our CREATE_CHILD_SA under way
+  std::unique_ptr<IkeRekeyState> ike_rekey_;  // our IKE SA rekey under way
+  Nanos ike_rekey_at_ = kNever;
+  Nanos retire_at_ = kNever;     // REKEYED: gone then even if the peer never deletes it
+  uint32_t deleting_child_ = 0;  // our INFORMATIONAL deleting this CHILD SA (inbound SPI)
 
   // Message IDs and the window of one (RFC 7296 2.3).
   uint32_t next_request_id_ = 0;   // our next request

@@ -48,4 +48,13 @@ struct IkeSa::RekeyState {
   std::optional<crypto::DhKeyPair> dh;
 };
 
+// Our CREATE_CHILD_SA rekeying the IKE SA (ike_rekey.cc).
+struct IkeSa::IkeRekeyState {
+  uint64_t new_spi = 0;  // ours in the successor
+  std::vector<Proposal> offered;
+  std::vector<uint8_t> nonce_i;
+  DhGroup group = DhGroup::kNone;
+  std::optional<crypto::DhKeyPair> dh;
+};
+
 }  // namespace waypost::ike

@@ -23,10 +23,6 @@ constexpr uint8_t kMajorVersion = kVersion >> 4;
 constexpr int kNotifyBits = 0xffff;
 constexpr int kPayloadTypeShift = 16;
 
-uint64_t load_be64(const uint8_t* p) {
-  return uint64_t(load_be32(p)) << 32 | load_be32(p + 4);
-}
-
 template <typename... Args>
 Error syntax_error(fmt::format_string<Args...> format, Args&&... args) {
   Error e = make_error(ErrorKind::kParse, format, std::forward<Args>(args)...);

@@ -53,10 +53,6 @@ const EVP_CIPHER* cipher_for(EncryptionId id, size_t key_size) {
   }
 }
 
-uint64_t load_be64(const uint8_t* p) {
-  return uint64_t(load_be32(p)) << 32 | load_be32(p + 4);
-}
-
 Error icv_mismatch() {
   return make_error(ErrorKind::kProtocol, "SK payload: integrity check failed");
 }

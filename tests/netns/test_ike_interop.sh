@@ -71,6 +71,9 @@ connections {
     remote_addrs = $S
     vips = 0.0.0.0
     dpd_delay = 2s
+    rekey_time = 4s
+    rand_time = 0s
+    over_time = 30s
     local { auth = psk
             id = carol@example.org }
     remote { auth = psk
@@ -120,9 +123,16 @@ assert_eq "$(grep -cE 'home: #[0-9]+, reqid [0-9]+, INSTALLED' <<<"$sas")" 1 \
   "strongSwan lists one installed CHILD SA after the rekey"
 assert_match "$(sw_log "$NS_C")" 'generating CREATE_CHILD_SA request [0-9]+ \[ N\(REKEY_SA\)' \
   "strongSwan's rekey was a CREATE_CHILD_SA with REKEY_SA"
+assert_contains "$(peer_log "$NS_S")" "IKE_SA rekeyed by the peer" \
+  "strongSwan rekeyed the IKE SA with Waypost (rekey_time = 4s)"
+assert_match "$(sw_log "$NS_C")" 'generating CREATE_CHILD_SA request [0-9]+ \[ SA No KE \]' \
+  "strongSwan's IKE rekey was a CREATE_CHILD_SA with SA, nonce and KE"
+assert_match "$sas" 'home: #([2-9]|[1-9][0-9]+), ESTABLISHED' "strongSwan's IKE SA is a rekeyed one (#2 or later)"
+downs_before=$(grep -c '"event":"ike_down"' "$PEER_OUT")
 sw_ctl "$NS_C" --terminate --ike home --timeout 10 >/dev/null 2>&1
-wait_for 5 grep -q '"event":"ike_down".*deleted by the peer' "$PEER_OUT"
-assert_contains "$(cat "$PEER_OUT")" '"event":"ike_down","conn":"rw","reason":"deleted by the peer"' \
+ike_down_more() { (($(grep -c '"event":"ike_down"' "$PEER_OUT") > downs_before)); }
+wait_for 5 ike_down_more
+assert_contains "$(tail -1 "$PEER_OUT")" '"event":"ike_down","conn":"rw","reason":"deleted by the peer"' \
   "Waypost sees strongSwan's DELETE"
 peer_stop
 
@@ -213,6 +223,8 @@ connections {
   site {
     remote_addrs = $S
     proposals = aes256-sha384-curve25519-ecp256
+    rekey_time = 5s
+    rand_time = 0s
     local { auth = psk
             id = sun.example.org }
     remote { auth = psk
@@ -255,9 +267,13 @@ if ((ups >= 2 && downs == ups - 1)); then
 else
   fail "CHILD SA rekey by Waypost: $ups up, $downs down"
 fi
+sleep 2 # and its IKE SA (rekey_time = 5s)
 sas=$(sw_sas "$NS_S")
 assert_eq "$(grep -cE 'net: #[0-9]+, reqid [0-9]+, INSTALLED' <<<"$sas")" 1 \
   "strongSwan lists one installed CHILD SA after Waypost's rekey"
+assert_contains "$(peer_log "$NS_C")" "IKE_SA rekeyed as" "Waypost rekeyed its IKE SA with strongSwan"
+assert_match "$sas" 'site: #([2-9]|[1-9][0-9]+), ESTABLISHED' "strongSwan's IKE SA is the rekeyed one"
+assert_eq "$(grep -cE 'site: #[0-9]+, ' <<<"$sas")" 1 "strongSwan lists one IKE SA after the rekey"
 # Both sides name the newest CHILD SA alike (polled: a further rekey may be under way).
 spis_agree() {
   ours=$(grep '"event":"child_up"' "$PEER_OUT" | tail -1 | grep -oE '"spi_out":"[0-9a-f]+"' | cut -d'"' -f4)

@@ -71,7 +71,7 @@ std::vector<std::string> ts_strings(const std::vector<ike::TrafficSelector>& lis
   return out;
 }
 
-struct Peer final : ike::IkeSaHost {
+struct Peer final : ike::IkeManagerHost {
   int fd500 = -1;
   int fd4500 = -1;
   uint32_t next_spi = 0xc1000001;

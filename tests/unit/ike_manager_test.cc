@@ -31,7 +31,7 @@ struct Host final : IkeManagerHost {
     return a;
   }
   void child_sa_up(IkeSa& /*ike*/, const ChildSaInfo& c) override { children.push_back(c.name); }
-  void child_sa_down(IkeSa& /*ike*/, const ChildSaInfo& /*c*/) override {}
+  void child_sa_down(IkeSa& /*ike*/, const ChildSaInfo& /*c*/) override { ++child_downs; }
   void ike_sa_down(IkeSa& /*ike*/, std::string_view /*reason*/) override { ++downs; }
 
   std::deque<Sent> out;
@@ -39,6 +39,7 @@ struct Host final : IkeManagerHost {
   int leases = 0;
   std::vector<std::string> children;
   int downs = 0;
+  int child_downs = 0;
 };
 
 IpsecConfig parse(const std::string& text) {
@@ -255,6 +256,79 @@ TEST_F(IkeManagerTest, HalfOpenTableIsBounded) {
   }
   EXPECT_EQ(guarded.sas().size(), 5u);
   EXPECT_EQ(guarded.counters().half_open_full, 5u);
+}
+
+class IkeRekeyTest : public IkeManagerTest {
+ protected:
+  void establish() {
+    ASSERT_TRUE(a.initiate("home", "", net::Endpoint::parse("198.51.100.7:500").value(), gw_ep));
+    pump({&gw_host, &a_host, &b_host}, {&gw, &a, &b});
+    ASSERT_EQ(gw.sas().size(), 1u);
+    ASSERT_EQ(a.sas().size(), 1u);
+    ASSERT_EQ(a.sas()[0]->children().size(), 1u);
+    old_spi_i = a.sas()[0]->spi_i();
+    child_spi = a.sas()[0]->children()[0].spi_in;
+  }
+  // One SA on each side, new SPIs, the same CHILD SA, nothing torn down but the old IKE SA.
+  void expect_rekeyed() {
+    ASSERT_EQ(a.sas().size(), 1u);
+    ASSERT_EQ(gw.sas().size(), 1u);
+    const IkeSa& x = *a.sas()[0];
+    const IkeSa& y = *gw.sas()[0];
+    EXPECT_EQ(x.state(), IkeSaState::kEstablished);
+    EXPECT_EQ(y.state(), IkeSaState::kEstablished);
+    EXPECT_NE(x.spi_i(), old_spi_i);
+    EXPECT_EQ(x.spi_i(), y.spi_i());
+    EXPECT_EQ(x.spi_r(), y.spi_r());
+    ASSERT_EQ(x.children().size(), 1u);
+    EXPECT_EQ(x.children()[0].spi_in, child_spi);
+    EXPECT_EQ(y.children().size(), 1u);
+    EXPECT_EQ(a_host.child_downs, 0);
+    EXPECT_EQ(gw_host.child_downs, 0);
+    EXPECT_EQ(a_host.downs, 1);  // the old IKE SA
+    EXPECT_EQ(gw_host.downs, 1);
+    EXPECT_EQ(x.virtual_ips(), y.virtual_ips());
+  }
+  uint64_t old_spi_i = 0;
+  uint32_t child_spi = 0;
+};
+
+TEST_F(IkeRekeyTest, InitiatorRekeysAndTheChildrenMoveOver) {
+  establish();
+  ASSERT_TRUE(a.sas()[0]->rekey_ike());
+  pump({&gw_host, &a_host, &b_host}, {&gw, &a, &b});
+  expect_rekeyed();
+  EXPECT_TRUE(a.sas()[0]->initiator());
+  // The successor works both ways: the gateway rekeys the CHILD SA through it.
+  IkeSa& g = *gw.sas()[0];
+  ASSERT_TRUE(g.rekey_child(g.children()[0].spi_in));
+  pump({&gw_host, &a_host, &b_host}, {&gw, &a, &b});
+  EXPECT_EQ(gw_host.children.size(), 2u);
+  EXPECT_EQ(a.sas()[0]->children().size(), 1u);
+  EXPECT_NE(a.sas()[0]->children()[0].spi_in, child_spi);
+}
+
+TEST_F(IkeRekeyTest, ResponderRekeysAndBecomesTheInitiator) {
+  establish();
+  ASSERT_TRUE(gw.sas()[0]->rekey_ike());
+  pump({&gw_host, &a_host, &b_host}, {&gw, &a, &b});
+  expect_rekeyed();
+  EXPECT_TRUE(gw.sas()[0]->initiator());  // RFC 7296 2.18: whoever rekeyed
+  EXPECT_FALSE(a.sas()[0]->initiator());
+  EXPECT_EQ(a.terminate("home", "test"), 1u);
+  pump({&gw_host, &a_host, &b_host}, {&gw, &a, &b});
+  EXPECT_TRUE(a.sas().empty());
+  EXPECT_TRUE(gw.sas().empty());
+}
+
+TEST_F(IkeRekeyTest, RekeyedAtRekeyTime) {
+  client_conf.connections[0].rekey_time = std::chrono::seconds(100);
+  client_conf.connections[0].rand_time = std::chrono::seconds(0);
+  establish();
+  clock.advance(seconds(101));
+  a.on_timer();
+  pump({&gw_host, &a_host, &b_host}, {&gw, &a, &b});
+  expect_rekeyed();
 }
 
 }  // namespace

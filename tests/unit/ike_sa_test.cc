@@ -52,6 +52,10 @@ struct Side final : IkeSaHost {
   void ike_sa_down(IkeSa& /*ike*/, std::string_view reason) override {
     gone_reason = std::string(reason);
   }
+  void ike_sa_rekeyed(IkeSa& /*old*/, std::unique_ptr<IkeSa> successor) override {
+    successors.push_back(std::move(successor));
+  }
+  std::vector<std::unique_ptr<IkeSa>> successors;
 
   IpsecConfig config;
   std::deque<Datagram>& wire_;
