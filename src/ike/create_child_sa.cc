@@ -42,6 +42,21 @@ std::vector<uint8_t> be32(uint32_t v) {
 
 }  // namespace
 
+ChildSaInfo initiated_child(std::string name, uint32_t spi_in, const ChosenProposal& chosen,
+                            const TsPayload& ts_i, const TsPayload& ts_r, ChildSaKeys keys) {
+  ChildSaInfo child;
+  child.name = std::move(name);
+  child.spi_in = spi_in;
+  child.spi_out = load_be32(chosen.wire.spi.data());
+  child.algorithms = chosen.algorithms;
+  child.esn = chosen.esn;
+  child.local_ts = ts_i.selectors;
+  child.remote_ts = ts_r.selectors;
+  child.keys = std::move(keys);
+  child.we_initiated = true;
+  return child;
+}
+
 const Child* IkeSa::child_config(const std::string& name) const {
   for (const Child& c : conn_->children) {
     if (c.name == name) return &c;
@@ -128,12 +143,9 @@ void IkeSa::process_create_child_response(const Payloads& inner) {
                  why);
     if (old != children_.end()) old->rekey_at = env_.clock.now() + kRekeyRetry;
   };
-  for (const Payload& payload : inner) {
-    const auto* n = payload.get<NotifyPayload>();
-    if (n != nullptr && is_error(n->type)) {
-      retry_later(to_string(n->type) + " from the peer");
-      return;
-    }
+  if (const NotifyPayload* n = find_error_notify(inner)) {
+    retry_later(to_string(n->type) + " from the peer");
+    return;
   }
   const auto* sa = find_body<SaPayload>(inner);
   const auto* nonce = find_body<NoncePayload>(inner);
@@ -169,17 +181,7 @@ void IkeSa::process_create_child_response(const Payloads& inner) {
     retry_later(keys.error().message);
     return;
   }
-  ChildSaInfo child;
-  child.name = st->child;
-  child.spi_in = st->new_spi_in;
-  child.spi_out = load_be32(chosen->wire.spi.data());
-  child.algorithms = chosen->algorithms;
-  child.esn = chosen->esn;
-  child.local_ts = tsi->selectors;
-  child.remote_ts = tsr->selectors;
-  child.keys = std::move(*keys);
-  child.we_initiated = true;
-  install_child(std::move(child));
+  install_child(initiated_child(st->child, st->new_spi_in, *chosen, *tsi, *tsr, std::move(*keys)));
   delete_child(st->old_spi_in);
 }
 

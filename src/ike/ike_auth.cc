@@ -189,13 +189,10 @@ void IkeSa::process_auth_response(const Payloads& inner) {
   if (first_child_ == nullptr) return;
 
   // The first CHILD SA.
-  for (const Payload& payload : inner) {
-    const auto* n = payload.get<NotifyPayload>();
-    if (n != nullptr && is_error(n->type)) {
-      spdlog::warn("{}: CHILD_SA {} not created: {} from the peer", describe(), first_child_->name,
-                   to_string(n->type));
-      return;
-    }
+  if (const NotifyPayload* n = find_error_notify(inner)) {
+    spdlog::warn("{}: CHILD_SA {} not created: {} from the peer", describe(), first_child_->name,
+                 to_string(n->type));
+    return;
   }
   const auto* sa = find_body<SaPayload>(inner);
   const auto* tsi = find_body<TsPayload>(inner, PayloadType::kTsInitiator);
@@ -226,17 +223,8 @@ void IkeSa::process_auth_response(const Payloads& inner) {
                  keys.error().message);
     return;
   }
-  ChildSaInfo child;
-  child.name = first_child_->name;
-  child.spi_in = auth_->spi_in;
-  child.spi_out = load_be32(chosen->wire.spi.data());
-  child.algorithms = chosen->algorithms;
-  child.esn = chosen->esn;
-  child.local_ts = tsi->selectors;
-  child.remote_ts = tsr->selectors;
-  child.keys = std::move(*keys);
-  child.we_initiated = true;
-  install_child(std::move(child));
+  install_child(
+      initiated_child(first_child_->name, auth_->spi_in, *chosen, *tsi, *tsr, std::move(*keys)));
 }
 
 // --- responder --------------------------------------------------------------------------------

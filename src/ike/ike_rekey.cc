@@ -115,12 +115,9 @@ void IkeSa::process_ike_rekey_response(const Payloads& inner) {
     spdlog::warn("{}: rekeying the IKE_SA failed: {}; trying again in 30 s", describe(), why);
     ike_rekey_at_ = env_.clock.now() + kRetry;
   };
-  for (const Payload& payload : inner) {
-    const auto* n = payload.get<NotifyPayload>();
-    if (n != nullptr && is_error(n->type)) {
-      retry_later(to_string(n->type) + " from the peer");
-      return;
-    }
+  if (const NotifyPayload* n = find_error_notify(inner)) {
+    retry_later(to_string(n->type) + " from the peer");
+    return;
   }
   const auto* sa = find_body<SaPayload>(inner);
   const auto* nonce = find_body<NoncePayload>(inner);

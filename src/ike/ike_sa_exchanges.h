@@ -37,6 +37,11 @@ struct IkeSa::AuthState {
   bool asked_vips = false;
 };
 
+// The CHILD SA an exchange we initiated produced, from the responder's choice and selectors
+// (create_child_sa.cc).
+ChildSaInfo initiated_child(std::string name, uint32_t spi_in, const ChosenProposal& chosen,
+                            const TsPayload& ts_i, const TsPayload& ts_r, ChildSaKeys keys);
+
 // Our CREATE_CHILD_SA rekeying one CHILD SA (create_child_sa.cc).
 struct IkeSa::RekeyState {
   uint32_t old_spi_in = 0;

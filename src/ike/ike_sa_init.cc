@@ -179,12 +179,9 @@ void IkeSa::process_init_response(const Message& response, std::span<const uint8
     if (auto sent = send_init_request(); !sent) fail(sent.error().message);
     return;
   }
-  for (const Payload& payload : p) {
-    const auto* n = payload.get<NotifyPayload>();
-    if (n != nullptr && is_error(n->type)) {
-      fail(fmt::format("IKE_SA_INIT refused: {} from the peer", to_string(n->type)));
-      return;
-    }
+  if (const NotifyPayload* n = find_error_notify(p)) {
+    fail(fmt::format("IKE_SA_INIT refused: {} from the peer", to_string(n->type)));
+    return;
   }
   const auto* sa = find_body<SaPayload>(p);
   const auto* ke = find_body<KePayload>(p);

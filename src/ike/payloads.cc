@@ -390,4 +390,12 @@ std::vector<const NotifyPayload*> find_notifies(const Payloads& payloads, Notify
   return found;
 }
 
+const NotifyPayload* find_error_notify(const Payloads& payloads) {
+  for (const Payload& p : payloads) {
+    const auto* n = p.get<NotifyPayload>();
+    if (n != nullptr && is_error(n->type)) return n;
+  }
+  return nullptr;
+}
+
 }  // namespace waypost::ike

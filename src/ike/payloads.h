@@ -256,5 +256,7 @@ std::vector<const Payload*> find_payloads(const Payloads& payloads, PayloadType 
 // The first notify of this type, or nullptr; all of them (NAT detection may carry several).
 const NotifyPayload* find_notify(const Payloads& payloads, NotifyType type);
 std::vector<const NotifyPayload*> find_notifies(const Payloads& payloads, NotifyType type);
+// The first notify of an error type (below 16384), or nullptr: a refusal.
+const NotifyPayload* find_error_notify(const Payloads& payloads);
 
 }  // namespace waypost::ike
