@@ -27,18 +27,7 @@ namespace waypost::ike {
 
 namespace {
 
-constexpr size_t kNonceSize = 32;
 constexpr Nanos kRekeyRetry = seconds(30);
-
-NotifyPayload notify(NotifyType type, std::vector<uint8_t> data = {}) {
-  return NotifyPayload{kNoProtocol, {}, type, std::move(data)};
-}
-
-std::vector<uint8_t> be32(uint32_t v) {
-  std::vector<uint8_t> out(4);
-  store_be32(out.data(), v);
-  return out;
-}
 
 }  // namespace
 
@@ -102,19 +91,19 @@ bool IkeSa::rekey_child(uint32_t spi_in) {
   st->old_spi_in = spi_in;
   st->child = it->name;
   st->new_spi_in = env_.host.allocate_spi();
-  st->offered = offer_proposals(config->esp_proposals, ProtocolId::kEsp, be32(st->new_spi_in),
+  st->offered = offer_proposals(config->esp_proposals, ProtocolId::kEsp, be32_bytes(st->new_spi_in),
                                 KeExchange::kKeep);
   const std::vector<DhGroup> groups = offered_groups(config->esp_proposals);
   Payloads p;
-  p.push_back(Payload::of(NotifyPayload{ProtocolId::kEsp, be32(spi_in), NotifyType::kRekeySa, {}}));
+  p.push_back(
+      Payload::of(NotifyPayload{ProtocolId::kEsp, be32_bytes(spi_in), NotifyType::kRekeySa, {}}));
   p.push_back(Payload::of(SaPayload{st->offered}));
   st->nonce_i.resize(kNonceSize);
   env_.random.fill(st->nonce_i);
   p.push_back(Payload::of(NoncePayload{st->nonce_i}));
   if (!groups.empty()) {
     st->group = groups.front();
-    auto kind = dh_kind(st->group);
-    auto dh = kind ? crypto::DhKeyPair::generate(*kind) : Result<crypto::DhKeyPair>(kind.error());
+    auto dh = new_key_pair(st->group);
     if (!dh) {
       spdlog::warn("{}: cannot rekey CHILD_SA {}: {}", describe(), it->name, dh.error().message);
       it->rekey_at = env_.clock.now() + kRekeyRetry;
@@ -190,7 +179,7 @@ void IkeSa::delete_child(uint32_t spi_in) {
   DeletePayload d;
   d.protocol = ProtocolId::kEsp;
   d.spi_size = 4;
-  d.spis.push_back(be32(spi_in));
+  d.spis.push_back(be32_bytes(spi_in));
   deleting_child_ = spi_in;
   send_request(ExchangeType::kInformational, {Payload::of(std::move(d))}, true);
 }
@@ -283,21 +272,17 @@ void IkeSa::process_create_child_request(const Message& request, const Payloads&
   std::optional<crypto::DhKeyPair> dh;
   if (chosen->group != DhGroup::kNone) {
     if (ke == nullptr || ke->group != chosen->group) {
-      std::vector<uint8_t> group(2);
-      store_be16(group.data(), uint16_t(chosen->group));
-      refuse(notify(NotifyType::kInvalidKePayload, std::move(group)),
+      refuse(invalid_ke_notify(chosen->group),
              fmt::format("key exchange group {} wanted (INVALID_KE_PAYLOAD)", int(chosen->group)));
       return;
     }
-    auto kind = dh_kind(chosen->group);
-    auto pair = kind ? crypto::DhKeyPair::generate(*kind) : Result<crypto::DhKeyPair>(kind.error());
-    auto s = pair ? pair->shared_secret(ke->data) : Result<SecretBytes>(pair.error());
-    if (!s) {
-      refuse(notify(NotifyType::kNoProposalChosen), s.error().message);
+    auto answer = answer_key_exchange(chosen->group, ke->data);
+    if (!answer) {
+      refuse(notify(NotifyType::kNoProposalChosen), answer.error().message);
       return;
     }
-    shared = std::move(*s);
-    dh.emplace(std::move(*pair));
+    dh.emplace(std::move(answer->first));
+    shared = std::move(answer->second);
   }
   std::vector<uint8_t> nonce_r(kNonceSize);
   env_.random.fill(nonce_r);
@@ -317,7 +302,7 @@ void IkeSa::process_create_child_request(const Message& request, const Payloads&
   child.remote_ts = ts_i;
   child.keys = std::move(*keys);
   child.we_initiated = false;
-  chosen->wire.spi = be32(child.spi_in);
+  chosen->wire.spi = be32_bytes(child.spi_in);
   out.push_back(Payload::of(SaPayload{{chosen->wire}}));
   out.push_back(Payload::of(NoncePayload{std::move(nonce_r)}));
   if (dh) {

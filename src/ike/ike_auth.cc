@@ -29,10 +29,6 @@ namespace waypost::ike {
 
 namespace {
 
-NotifyPayload notify(NotifyType type) {
-  return NotifyPayload{kNoProtocol, {}, type, {}};
-}
-
 // The identity a round presents: the configured one, or the IKE address (swanctl.conf's default).
 Identity own_identity(const AuthRound& round, const net::Endpoint& local) {
   if (!round.id.any) return round.id;

@@ -23,21 +23,8 @@ namespace waypost::ike {
 
 namespace {
 
-constexpr size_t kNonceSize = 32;
 constexpr Nanos kRetry = seconds(30);
 constexpr Nanos kRetireAfter = seconds(30);
-
-std::vector<uint8_t> be64(uint64_t v) {
-  std::vector<uint8_t> out(8);
-  store_be64(out.data(), v);
-  return out;
-}
-
-uint64_t nonzero_spi(crypto::Random& random) {
-  uint64_t spi = 0;
-  while (spi == 0) spi = random.u64();
-  return spi;
-}
 
 }  // namespace
 
@@ -83,12 +70,11 @@ bool IkeSa::rekey_ike() {
   if (state_ != IkeSaState::kEstablished || request_ || rekey_ || ike_rekey_) return false;
   auto st = std::make_unique<IkeRekeyState>();
   st->new_spi = nonzero_spi(env_.random);
-  st->offered =
-      offer_proposals(conn_->proposals, ProtocolId::kIke, be64(st->new_spi), KeExchange::kKeep);
+  st->offered = offer_proposals(conn_->proposals, ProtocolId::kIke, be64_bytes(st->new_spi),
+                                KeExchange::kKeep);
   // The group in use first: the responder accepted it once already.
   st->group = ike_proposal_.group;
-  auto kind = dh_kind(st->group);
-  auto dh = kind ? crypto::DhKeyPair::generate(*kind) : Result<crypto::DhKeyPair>(kind.error());
+  auto dh = new_key_pair(st->group);
   if (!dh) {
     spdlog::warn("{}: cannot rekey the IKE_SA: {}", describe(), dh.error().message);
     ike_rekey_at_ = env_.clock.now() + kRetry;
@@ -138,8 +124,8 @@ void IkeSa::process_ike_rekey_response(const Payloads& inner) {
   auto skeyseed = shared ? rekey_skeyseed(ike_proposal_.algorithms.prf, sk_d_.span(),
                                           shared->span(), st->nonce_i, nonce->nonce)
                          : Result<SecretBytes>(shared.error());
-  const auto i = be64(st->new_spi);
-  const auto r = be64(spi_r);
+  const auto i = be64_bytes(st->new_spi);
+  const auto r = be64_bytes(spi_r);
   auto keys = skeyseed
                   ? derive_ike_sa_keys(chosen->algorithms, skeyseed->span(), st->nonce_i,
                                        nonce->nonce, SpiBytes(i.data(), 8), SpiBytes(r.data(), 8))
@@ -170,9 +156,6 @@ void IkeSa::process_ike_rekey_request(const Message& request, const Payloads& in
     spdlog::info("{}: IKE_SA rekey refused: {}", describe(), why);
     send_response(request.header, {Payload::of(std::move(n))}, true);
   };
-  auto notify = [](NotifyType t, std::vector<uint8_t> data = {}) {
-    return NotifyPayload{kNoProtocol, {}, t, std::move(data)};
-  };
   if (request_ || rekey_ || ike_rekey_) {
     // Our own exchange is under way (RFC 7296 2.25: the peer retries later).
     refuse(notify(NotifyType::kTemporaryFailure), "another exchange is under way");
@@ -193,24 +176,20 @@ void IkeSa::process_ike_rekey_request(const Message& request, const Payloads& in
     return;
   }
   if (ke->group != chosen->group) {
-    std::vector<uint8_t> group(2);
-    store_be16(group.data(), uint16_t(chosen->group));
-    refuse(notify(NotifyType::kInvalidKePayload, std::move(group)),
+    refuse(invalid_ke_notify(chosen->group),
            fmt::format("key exchange group {} wanted (INVALID_KE_PAYLOAD)", int(chosen->group)));
     return;
   }
-  auto kind = dh_kind(chosen->group);
-  auto dh = kind ? crypto::DhKeyPair::generate(*kind) : Result<crypto::DhKeyPair>(kind.error());
-  auto shared = dh ? dh->shared_secret(ke->data) : Result<SecretBytes>(dh.error());
+  auto exchange = answer_key_exchange(chosen->group, ke->data);
   std::vector<uint8_t> nonce_r(kNonceSize);
   env_.random.fill(nonce_r);
-  auto skeyseed = shared ? rekey_skeyseed(ike_proposal_.algorithms.prf, sk_d_.span(),
-                                          shared->span(), nonce->nonce, nonce_r)
-                         : Result<SecretBytes>(shared.error());
+  auto skeyseed = exchange ? rekey_skeyseed(ike_proposal_.algorithms.prf, sk_d_.span(),
+                                            exchange->second.span(), nonce->nonce, nonce_r)
+                           : Result<SecretBytes>(exchange.error());
   const uint64_t spi_i = load_be64(chosen->wire.spi.data());
   const uint64_t spi_r = nonzero_spi(env_.random);
-  const auto i = be64(spi_i);
-  const auto r = be64(spi_r);
+  const auto i = be64_bytes(spi_i);
+  const auto r = be64_bytes(spi_r);
   auto keys = skeyseed ? derive_ike_sa_keys(chosen->algorithms, skeyseed->span(), nonce->nonce,
                                             nonce_r, SpiBytes(i.data(), 8), SpiBytes(r.data(), 8))
                        : Result<IkeSaKeys>(skeyseed.error());
@@ -223,7 +202,7 @@ void IkeSa::process_ike_rekey_request(const Message& request, const Payloads& in
   answer.wire.spi = r;
   out.push_back(Payload::of(SaPayload{{answer.wire}}));
   out.push_back(Payload::of(NoncePayload{std::move(nonce_r)}));
-  const auto pub = dh->public_value();
+  const auto pub = exchange->first.public_value();
   out.push_back(
       Payload::of(KePayload{chosen->group, std::vector<uint8_t>(pub.begin(), pub.end())}));
   std::unique_ptr<IkeSa> successor = make_successor(false, spi_i, spi_r, std::move(answer), *keys);

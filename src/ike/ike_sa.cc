@@ -117,11 +117,10 @@ void IkeSa::send_request(ExchangeType exchange, const Payloads& payloads, bool e
   h.initiator = initiator_;
   h.response = false;
   h.message_id = next_request_id_;
-  Message plain{h, payloads, {}};
   Outstanding out;
   out.message_id = next_request_id_;
   out.exchange = exchange;
-  out.bytes = encrypted ? seal(h, payloads) : serialize(plain);
+  out.bytes = encrypted ? seal(h, payloads) : serialize(Message{h, payloads, {}});
   out.sent = 1;
   out.next_at = env_.clock.now() + retransmit_.first;
   request_ = std::move(out);
@@ -135,10 +134,9 @@ void IkeSa::send_response(const Header& request, const Payloads& payloads, bool 
   h.initiator = initiator_;
   h.response = true;
   h.higher_version = false;
-  Message plain{h, payloads, {}};
   LastResponse r;
   r.message_id = request.message_id;
-  r.bytes = encrypted ? seal(h, payloads) : serialize(plain);
+  r.bytes = encrypted ? seal(h, payloads) : serialize(Message{h, payloads, {}});
   last_response_ = std::move(r);
   transmit(last_response_->bytes);
 }

@@ -3,12 +3,65 @@
 // and drops it) and the exchange files. Private to src/ike/.
 
 #include <optional>
+#include <utility>
 #include <vector>
 
+#include "common/bytes.h"
 #include "crypto/dh.h"
+#include "ike/algorithms.h"
 #include "ike/ike_sa.h"
 
 namespace waypost::ike {
+
+// --- small pieces every exchange uses ----------------------------------------------------------
+
+constexpr size_t kNonceSize = 32;  // the nonces we send (RFC 7296 2.10: at least half the PRF key)
+
+inline NotifyPayload notify(NotifyType type, std::vector<uint8_t> data = {}) {
+  return NotifyPayload{kNoProtocol, {}, type, std::move(data)};
+}
+
+// INVALID_KE_PAYLOAD names the group the responder wants (RFC 7296 1.2).
+inline NotifyPayload invalid_ke_notify(DhGroup wanted) {
+  std::vector<uint8_t> group(2);
+  store_be16(group.data(), uint16_t(wanted));
+  return notify(NotifyType::kInvalidKePayload, std::move(group));
+}
+
+inline uint64_t nonzero_spi(crypto::Random& random) {
+  uint64_t spi = 0;
+  while (spi == 0) spi = random.u64();
+  return spi;
+}
+
+inline std::vector<uint8_t> be32_bytes(uint32_t v) {
+  std::vector<uint8_t> out(4);
+  store_be32(out.data(), v);
+  return out;
+}
+
+inline std::vector<uint8_t> be64_bytes(uint64_t v) {
+  std::vector<uint8_t> out(8);
+  store_be64(out.data(), v);
+  return out;
+}
+
+// A fresh key pair in `group`: the initiator's KE.
+inline Result<crypto::DhKeyPair> new_key_pair(DhGroup group) {
+  auto kind = dh_kind(group);
+  if (!kind) return kind.take_error();
+  return crypto::DhKeyPair::generate(*kind);
+}
+
+// The responder's half of a key exchange: its key pair and g^ir for the peer's public value.
+inline Result<std::pair<crypto::DhKeyPair, SecretBytes>> answer_key_exchange(
+    DhGroup group, std::span<const uint8_t> peer_public) {
+  auto pair = new_key_pair(group);
+  if (!pair) return pair.take_error();
+  auto shared = pair->shared_secret(peer_public);
+  if (!shared) return shared.take_error();
+  return std::pair{std::move(*pair), std::move(*shared)};
+}
 
 struct IkeSa::InitState {
   std::optional<crypto::DhKeyPair> dh;

@@ -25,24 +25,7 @@ namespace waypost::ike {
 
 namespace {
 
-constexpr size_t kNonceSize = 32;
 constexpr int kMaxRetries = 3;  // INVALID_KE_PAYLOAD and COOKIE answers, each
-
-std::array<uint8_t, 8> spi_bytes(uint64_t spi) {
-  std::array<uint8_t, 8> out{};
-  store_be64(out.data(), spi);
-  return out;
-}
-
-NotifyPayload notify(NotifyType type, std::vector<uint8_t> data = {}) {
-  return NotifyPayload{kNoProtocol, {}, type, std::move(data)};
-}
-
-uint64_t nonzero_spi(crypto::Random& random) {
-  uint64_t spi = 0;
-  while (spi == 0) spi = random.u64();
-  return spi;
-}
 
 }  // namespace
 
@@ -83,10 +66,11 @@ void IkeSa::detect_nat(const Payloads& payloads) {
 Status IkeSa::derive_keys(std::span<const uint8_t> peer_ke) {
   auto shared = init_->dh->shared_secret(peer_ke);
   if (!shared) return shared.take_error().context("key exchange");
-  const auto i = spi_bytes(spi_i_);
-  const auto r = spi_bytes(spi_r_);
-  auto keys = derive_ike_sa_keys_from_dh(ike_proposal_.algorithms, shared->span(), init_->nonce_i,
-                                         init_->nonce_r, i, r);
+  const auto i = be64_bytes(spi_i_);
+  const auto r = be64_bytes(spi_r_);
+  auto keys =
+      derive_ike_sa_keys_from_dh(ike_proposal_.algorithms, shared->span(), init_->nonce_i,
+                                 init_->nonce_r, SpiBytes(i.data(), 8), SpiBytes(r.data(), 8));
   if (!keys) return keys.take_error();
   auto prf = Prf::create(ike_proposal_.algorithms.prf);
   if (!prf) return prf.take_error();
@@ -129,9 +113,7 @@ Status IkeSa::start_init() {
 }
 
 Status IkeSa::send_init_request() {
-  auto kind = dh_kind(init_->group);
-  if (!kind) return kind.take_error();
-  auto dh = crypto::DhKeyPair::generate(*kind);
+  auto dh = new_key_pair(init_->group);
   if (!dh) return dh.take_error();
   init_->dh.emplace(std::move(*dh));
   spi_r_ = 0;
@@ -276,14 +258,11 @@ bool IkeSa::process_init_request(const Message& request, std::span<const uint8_t
     }
   }
   if (ke->group != chosen->group) {
-    std::vector<uint8_t> group(2);
-    store_be16(group.data(), uint16_t(chosen->group));
-    return refuse(notify(NotifyType::kInvalidKePayload, std::move(group)),
+    return refuse(invalid_ke_notify(chosen->group),
                   fmt::format("key exchange group {} instead of {} (INVALID_KE_PAYLOAD)",
                               int(ke->group), int(chosen->group)));
   }
-  auto kind = dh_kind(chosen->group);
-  auto dh = kind ? crypto::DhKeyPair::generate(*kind) : Result<crypto::DhKeyPair>(kind.error());
+  auto dh = new_key_pair(chosen->group);
   if (!dh) return refuse(notify(NotifyType::kNoProposalChosen), dh.error().message);
   init_->dh.emplace(std::move(*dh));
   init_->group = chosen->group;
