@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/daemonize.h"
 #include "common/atomic_file.h"
 #include "common/log.h"
 #include "control/json_session.h"
@@ -51,81 +52,15 @@ Result<daemon::DaemonOptions> load_config(const std::string& path) {
   return daemon::DaemonOptions{*name, std::move(*conf)};
 }
 
-int run_foreground(daemon::DaemonOptions options, const UpOptions& up) {
-  init_logging(up.log_level, up.log_file);
-  auto d = daemon::InterfaceDaemon::start(std::move(options));
-  if (!d) {
-    spdlog::error("{}", d.error().message);
-    if (!up.log_file.empty()) std::fprintf(stderr, "waypost: %s\n", d.error().message.c_str());
-    return 1;
-  }
-  daemon::notify_ready();
-  auto st = (*d)->run();
-  if (!st) {
-    spdlog::error("{}", st.error().message);
-    return 1;
-  }
-  return 0;
-}
-
-// Forks a daemon that brings the interface up and reports success or the error through a pipe;
-// returns once it did, so `waypost up` behaves like wg-quick up.
-int run_background(daemon::DaemonOptions options, const UpOptions& up) {
-  const std::string ifname = options.ifname;
-  const std::string log_file = up.log_file.empty() ? daemon::default_log_path(ifname) : up.log_file;
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(log_file).parent_path(), ec);
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return fail(std::string("pipe: ") + std::strerror(errno));
-  pid_t pid = fork();
-  if (pid < 0) return fail(std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    ::close(fds[0]);
-    setsid();
-    int devnull = ::open("/dev/null", O_RDWR);
-    dup2(devnull, STDIN_FILENO);
-    mode_t old = umask(027);
-    int log_fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    umask(old);
-    // Hooks and anything unexpected on stdout/stderr end up in the log, not on a dead terminal.
-    dup2(log_fd >= 0 ? log_fd : devnull, STDOUT_FILENO);
-    dup2(log_fd >= 0 ? log_fd : devnull, STDERR_FILENO);
-    init_logging(up.log_level, log_file);
-    auto d = daemon::InterfaceDaemon::start(std::move(options));
-    std::string status = d ? "OK\n" : "ERR " + d.error().message + "\n";
-    if (!d) spdlog::error("{}", d.error().message);
-    (void)!::write(fds[1], status.data(), status.size());
-    ::close(fds[1]);
-    if (!d) _exit(1);
-    auto st = (*d)->run();
-    d->reset();
-    _exit(st ? 0 : 1);
-  }
-  ::close(fds[1]);
-  std::string answer;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fds[0], buf, sizeof(buf));
-    if (n > 0) {
-      answer.append(buf, size_t(n));
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    break;
-  }
-  ::close(fds[0]);
-  if (answer.rfind("OK", 0) == 0) {
-    std::printf("waypost: interface %s is up (pid %d, log %s)\n", ifname.c_str(), int(pid),
-                log_file.c_str());
-    return 0;
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (answer.rfind("ERR ", 0) == 0) {
-    while (!answer.empty() && answer.back() == '\n') answer.pop_back();
-    return fail(answer.substr(4));
-  }
-  return fail("the daemon for " + ifname + " exited during start-up; see " + log_file);
+// The daemon of one interface, for run_in_foreground / run_in_background.
+DaemonStart interface_starter(daemon::DaemonOptions options) {
+  auto shared = std::make_shared<daemon::DaemonOptions>(std::move(options));
+  return [shared]() -> Result<std::function<Status()>> {
+    auto d = daemon::InterfaceDaemon::start(std::move(*shared));
+    if (!d) return d.take_error();
+    std::shared_ptr<daemon::InterfaceDaemon> running(std::move(*d));
+    return std::function<Status()>([running]() { return running->run(); });
+  };
 }
 
 int cmd_up(const UpOptions& up) {
@@ -136,8 +71,10 @@ int cmd_up(const UpOptions& up) {
   }
   auto options = load_config(up.config_path);
   if (!options) return fail(options.error().message);
-  if (up.foreground) return run_foreground(std::move(*options), up);
-  return run_background(std::move(*options), up);
+  const DaemonRun run{"interface " + options->ifname, up.log_level, up.log_file,
+                      daemon::default_log_path(options->ifname)};
+  if (up.foreground) return run_in_foreground(run, interface_starter(std::move(*options)));
+  return run_in_background(run, interface_starter(std::move(*options)));
 }
 
 bool process_alive(pid_t pid) {

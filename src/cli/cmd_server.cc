@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/daemonize.h"
 #include "common/atomic_file.h"
 #include "common/log.h"
 #include "control/json_session.h"
@@ -154,25 +155,18 @@ int server_up(const UpOptions& o) {
     io.users = o.users;
     if (int rc = server_init(io, /*quiet_if_exists=*/true); rc != 0) return rc;
   }
-  init_logging(o.log_level, o.log_file);
-  if (o.show_qr) {
-    auto c = server::load_config(o.dir);
-    if (c && !c->users.empty()) print_user_qr(o.dir, c->users.front());
-  }
-  auto d = server::ServerDaemon::start(o.dir);
-  if (!d) {
-    spdlog::error("{}", d.error().message);
-    if (!o.log_file.empty()) std::fprintf(stderr, "waypost: %s\n", d.error().message.c_str());
-    return 1;
-  }
-  daemon::notify_ready();
-  auto st = (*d)->run();
-  daemon::notify_stopping();
-  if (!st) {
-    spdlog::error("{}", st.error().message);
-    return 1;
-  }
-  return 0;
+  // The QR code is printed before the daemon starts, with the daemon's logging.
+  const DaemonRun run{"server", o.log_level, o.log_file, ""};
+  return run_in_foreground(run, [&o]() -> Result<std::function<Status()>> {
+    if (o.show_qr) {
+      auto c = server::load_config(o.dir);
+      if (c && !c->users.empty()) print_user_qr(o.dir, c->users.front());
+    }
+    auto d = server::ServerDaemon::start(o.dir);
+    if (!d) return d.take_error();
+    std::shared_ptr<server::ServerDaemon> running(std::move(*d));
+    return std::function<Status()>([running]() { return running->run(); });
+  });
 }
 
 std::string control_path(const server::ServerConfig& c) {

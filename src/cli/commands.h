@@ -10,6 +10,7 @@ void register_interface_commands(CLI::App& app);
 void register_server_commands(CLI::App& app);
 void register_doctor_command(CLI::App& app);
 void register_dns_commands(CLI::App& app);
+void register_ipsec_commands(CLI::App& app);
 
 // For `up` and `server up` on CPUs with AVX-512: re-executes the program once with
 // OPENSSL_ia32cap masking AVX512F, so that libcrypto seals and opens packets with its 256-bit

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   waypost::cli::register_server_commands(app);
   waypost::cli::register_doctor_command(app);
   waypost::cli::register_dns_commands(app);
+  waypost::cli::register_ipsec_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

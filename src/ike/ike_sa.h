@@ -160,6 +160,8 @@ class IkeSa {
   bool rekey_ike();
 
   IkeSaState state() const { return state_; }
+  // Unique per process, as strongSwan's IKE SA unique id (status output, `initiate` results).
+  uint32_t unique_id() const { return unique_id_; }
   bool initiator() const { return initiator_; }
   uint64_t spi_i() const { return spi_i_; }
   uint64_t spi_r() const { return spi_r_; }
@@ -171,6 +173,8 @@ class IkeSa {
   const std::string& local_id() const { return local_id_text_; }
   const std::string& remote_id() const { return remote_id_text_; }
   bool nat_detected() const { return nat_local_ || nat_remote_; }
+  // This side is behind a NAT: it sends NAT-T keepalives to keep the mapping open.
+  bool behind_nat() const { return nat_local_; }
   const ChosenProposal& proposal() const { return ike_proposal_; }
   const std::vector<ChildSaInfo>& children() const { return children_; }
   const std::vector<net::IpAddress>& virtual_ips() const { return vips_; }

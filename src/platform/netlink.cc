@@ -470,6 +470,21 @@ Status Netlink::add_address(int ifindex, const net::Prefix& address) {
   return {};
 }
 
+Status Netlink::del_address(int ifindex, const net::Prefix& address) {
+  Request r(RTM_DELADDR, 0);
+  ifaddrmsg ifa{};
+  ifa.ifa_family = uint8_t(to_af(address.address.family));
+  ifa.ifa_prefixlen = address.length;
+  ifa.ifa_index = uint32_t(ifindex);
+  r.header(ifa);
+  r.attr_ip(IFA_LOCAL, address.address);
+  if (auto st = transact(r.finish(), nullptr); !st) {
+    return wrap(st.error(), fmt::format("delete address {} dev {}", address.to_string(),
+                                        describe_link(ifindex)));
+  }
+  return {};
+}
+
 Result<std::vector<net::Prefix>> Netlink::addresses(int ifindex, net::Family family) {
   Request r(RTM_GETADDR, NLM_F_DUMP);
   ifaddrmsg ifa{};
@@ -528,6 +543,18 @@ Status Netlink::add_route(int ifindex, const net::Prefix& dst, uint32_t table) {
   if (auto st = transact(r.finish(), nullptr); !st) {
     return wrap(st.error(), fmt::format("add route {} dev {} table {}", dst.to_string(),
                                         describe_link(ifindex), table_name(table)));
+  }
+  return {};
+}
+
+Status Netlink::add_route_from(int ifindex, const net::Prefix& dst, const net::IpAddress& source,
+                               uint32_t table) {
+  Request r = route_request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, ifindex, dst, table);
+  r.attr_ip(RTA_PREFSRC, source);
+  if (auto st = transact(r.finish(), nullptr); !st) {
+    return wrap(st.error(),
+                fmt::format("add route {} dev {} src {} table {}", dst.to_string(),
+                            describe_link(ifindex), source.to_string(), table_name(table)));
   }
   return {};
 }

@@ -44,9 +44,14 @@ class Netlink final : public NetlinkIo {
   // addresses skip duplicate address detection so they are usable at once.
   Status add_address(int ifindex, const net::Prefix& address) override;
   Result<std::vector<net::Prefix>> addresses(int ifindex, net::Family family) override;
+  Status del_address(int ifindex, const net::Prefix& address);
 
   // Routes through a device without a gateway (`ip route add DST dev IF table T`).
   Status add_route(int ifindex, const net::Prefix& dst, uint32_t table = kMainTable) override;
+  // The same with a preferred source address (`ip route add DST dev IF src SRC`): what the host
+  // itself sends through the route comes from SRC.
+  Status add_route_from(int ifindex, const net::Prefix& dst, const net::IpAddress& source,
+                        uint32_t table = kMainTable);
   Status del_route(int ifindex, const net::Prefix& dst, uint32_t table = kMainTable);
   Result<std::vector<Route>> routes(net::Family family, uint32_t table) override;
   Result<bool> table_has_routes(net::Family family, uint32_t table) override;

@@ -1,0 +1,342 @@
+// waypost ipsec up/down/status/list-conns/initiate/terminate/log: IPsec instances configured in
+// strongSwan's swanctl.conf format (ipsec/instance.h runs one).
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/daemonize.h"
+#include "common/atomic_file.h"
+#include "control/json_session.h"
+#include "ike/swanctl_conf.h"
+#include "ipsec/instance.h"
+#include "ipsec/paths.h"
+#include "wireguard/conf.h"
+
+namespace waypost::cli {
+
+namespace {
+
+struct IpsecUp {
+  std::string config_path;
+  bool foreground = false;
+  std::string log_level = "info";
+  std::string log_file;
+};
+
+Result<ipsec::InstanceOptions> load_instance(const std::string& path) {
+  // The instance and its TUN device are named after the file, as wg-quick names interfaces.
+  auto name = wireguard::interface_name_from_path(path);
+  if (!name) return name.take_error();
+  ike::DiskConfFiles files;
+  auto config = ike::parse_swanctl_file(path, files);
+  if (!config) return config.take_error();
+  // Pre-shared keys are secrets: refuse a file others can read, as for WireGuard keys.
+  if (!config->secrets.empty()) {
+    if (auto st = check_private_file(path); !st) return st.take_error();
+  }
+  ipsec::InstanceOptions o;
+  o.name = *name;
+  o.config_path = path;
+  o.config = std::move(*config);
+  return o;
+}
+
+DaemonStart instance_starter(ipsec::InstanceOptions options) {
+  auto shared = std::make_shared<ipsec::InstanceOptions>(std::move(options));
+  return [shared]() -> Result<std::function<Status()>> {
+    auto inst = ipsec::Instance::start(std::move(*shared));
+    if (!inst) return inst.take_error();
+    std::shared_ptr<ipsec::Instance> running(std::move(*inst));
+    return std::function<Status()>([running]() { return running->run(); });
+  };
+}
+
+int cmd_ipsec_up(const IpsecUp& up) {
+  auto options = load_instance(up.config_path);
+  if (!options) return fail(options.error().message);
+  const std::string name = options->name;
+  const DaemonRun run{"IPsec instance " + name, up.log_level, up.log_file,
+                      ipsec::ipsec_log_path(name)};
+  if (up.foreground) return run_in_foreground(run, instance_starter(std::move(*options)));
+  return run_in_background(run, instance_starter(std::move(*options)));
+}
+
+// One request to a running instance; the error names the instance when it is not running.
+Result<nlohmann::json> ask(const std::string& name, const nlohmann::json& request) {
+  const std::string sock = ipsec::ipsec_socket_path(name);
+  auto r = control::json_request(sock, request);
+  if (!r) {
+    if (::access(sock.c_str(), F_OK) != 0) {
+      return make_error(ErrorKind::kNotFound, "IPsec instance {} is not running (no {})", name,
+                        sock);
+    }
+    return r.take_error();
+  }
+  if (!r->value("ok", false)) {
+    return make_error("{}: {}", name, r->value("error", std::string("the instance refused")));
+  }
+  r->erase("ok");
+  return r;
+}
+
+std::vector<std::string> running_instances() {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(ipsec::ipsec_control_dir(), ec)) {
+    if (e.path().extension() == ".sock") out.push_back(e.path().stem().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool process_alive(pid_t pid) {
+  return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+}
+
+int cmd_ipsec_down(const std::string& name) {
+  pid_t pid = 0;
+  std::ifstream(ipsec::ipsec_pid_path(name)) >> pid;
+  auto r = ask(name, {{"cmd", "down"}});
+  if (!r) return fail(r.error().message);
+  // The instance deletes its SAs (a few seconds at most) and removes its device.
+  for (int i = 0; i < 200 && process_alive(pid); ++i) ::usleep(50'000);
+  if (process_alive(pid)) return fail("IPsec instance " + name + " is still shutting down");
+  std::printf("waypost: IPsec instance %s is down\n", name.c_str());
+  return 0;
+}
+
+std::string join(const nlohmann::json& list) {
+  std::string out;
+  for (const auto& v : list) {
+    if (!out.empty()) out += " ";
+    out += v.get<std::string>();
+  }
+  return out;
+}
+
+// swanctl --list-sas, roughly.
+void print_status(const nlohmann::json& s) {
+  for (const auto& sa : s["ike_sas"]) {
+    std::printf("%s: #%u, %s, IKEv2, %s_i%s %s_r%s\n", sa.value("name", "").c_str(),
+                sa.value("uniqueid", 0u), sa.value("state", "").c_str(),
+                sa.value("initiator_spi", "").c_str(), sa.value("initiator", false) ? "*" : "",
+                sa.value("responder_spi", "").c_str(), sa.value("initiator", false) ? "" : "*");
+    std::printf("  local  '%s' @ %s[%d]%s\n", sa.value("local_id", "").c_str(),
+                sa.value("local_addr", "").c_str(), sa.value("local_port", 0),
+                sa.value("initiator", false) && !sa["virtual_ips"].empty()
+                    ? (" [" + join(sa["virtual_ips"]) + "]").c_str()
+                    : "");
+    std::printf("  remote '%s' @ %s[%d]%s\n", sa.value("remote_id", "").c_str(),
+                sa.value("remote_addr", "").c_str(), sa.value("remote_port", 0),
+                !sa.value("initiator", false) && !sa["virtual_ips"].empty()
+                    ? (" [" + join(sa["virtual_ips"]) + "]").c_str()
+                    : "");
+    if (sa.contains("algorithms")) std::printf("  %s\n", sa.value("algorithms", "").c_str());
+    if (sa.contains("established_s")) {
+      std::printf("  established %llds ago\n", sa.value("established_s", 0LL));
+    }
+    for (const auto& c : sa["child_sas"]) {
+      std::printf("  %s: %s, TUNNEL-in-UDP, ESP:%s\n", c.value("name", "").c_str(),
+                  c.value("state", "").c_str(), c.value("algorithms", "").c_str());
+      std::printf("    installed %llds ago", c.value("install_s", 0LL));
+      if (c.contains("rekey_in_s")) std::printf(", rekeying in %llds", c.value("rekey_in_s", 0LL));
+      if (c.contains("life_in_s")) std::printf(", expires in %llds", c.value("life_in_s", 0LL));
+      std::printf("\n");
+      std::printf("    in  %s, %llu bytes, %llu packets\n", c.value("spi_in", "").c_str(),
+                  c.value("bytes_in", 0ULL), c.value("packets_in", 0ULL));
+      std::printf("    out %s, %llu bytes, %llu packets\n", c.value("spi_out", "").c_str(),
+                  c.value("bytes_out", 0ULL), c.value("packets_out", 0ULL));
+      std::printf("    local  %s\n", join(c["local_ts"]).c_str());
+      std::printf("    remote %s\n", join(c["remote_ts"]).c_str());
+    }
+  }
+}
+
+int cmd_ipsec_status(const std::string& name, bool json) {
+  std::vector<std::string> names = name.empty() ? running_instances() : std::vector{name};
+  nlohmann::json all = nlohmann::json::array();
+  int rc = 0;
+  for (const auto& n : names) {
+    auto r = ask(n, {{"cmd", "status"}});
+    if (!r) {
+      if (!name.empty()) return fail(r.error().message);
+      std::fprintf(stderr, "waypost: %s\n", r.error().message.c_str());
+      rc = 1;
+      continue;
+    }
+    if (json) {
+      all.push_back(*r);
+    } else {
+      print_status(*r);
+    }
+  }
+  if (json)
+    std::printf("%s\n", (name.empty()  ? all
+                         : all.empty() ? nlohmann::json()
+                                       : all[0])
+                            .dump(2)
+                            .c_str());
+  return rc;
+}
+
+int cmd_ipsec_list_conns(const std::string& name, bool json) {
+  auto r = ask(name, {{"cmd", "list-conns"}});
+  if (!r) return fail(r.error().message);
+  if (json) {
+    std::printf("%s\n", r->dump(2).c_str());
+    return 0;
+  }
+  for (const auto& c : (*r)["connections"]) {
+    std::printf("%s: IKEv2, no reauthentication, rekeying every %llds\n",
+                c.value("name", "").c_str(), c.value("rekey_time_s", 0LL));
+    std::printf("  local:  %s\n", join(c["local_addrs"]).c_str());
+    std::printf("  remote: %s\n", join(c["remote_addrs"]).c_str());
+    for (const auto& round : c["local"]) {
+      std::printf("  local %s authentication:\n    id: %s\n", round.value("auth", "").c_str(),
+                  round.value("id", "").c_str());
+    }
+    for (const auto& round : c["remote"]) {
+      std::printf("  remote %s authentication:\n    id: %s\n", round.value("auth", "").c_str(),
+                  round.value("id", "").c_str());
+    }
+    for (const auto& ch : c["children"]) {
+      std::printf("  %s: %s, rekeying every %llds\n", ch.value("name", "").c_str(),
+                  ch.value("mode", "").c_str(), ch.value("rekey_time_s", 0LL));
+      std::printf("    local:  %s\n", join(ch["local_ts"]).c_str());
+      std::printf("    remote: %s\n", join(ch["remote_ts"]).c_str());
+    }
+  }
+  return 0;
+}
+
+// Prints the log lines from `from` that contain `filter`; returns where to continue.
+uint64_t print_log(const std::string& name, uint64_t from, const std::string& filter) {
+  auto r = ask(name, {{"cmd", "log"}, {"since", from}, {"filter", filter}});
+  if (!r) return from;
+  for (const auto& l : (*r)["lines"]) std::printf("%s\n", l.value("text", "").c_str());
+  std::fflush(stdout);
+  return r->value("next", from);
+}
+
+int cmd_ipsec_initiate(const std::string& name, const std::string& child, const std::string& conn,
+                       int timeout_s) {
+  if (child.empty() && conn.empty()) return fail("initiate needs --child CHILD or --ike CONN");
+  nlohmann::json req = {{"cmd", "initiate"}};
+  if (!child.empty()) req["child"] = child;
+  if (!conn.empty()) req["ike"] = conn;
+  auto r = ask(name, req);
+  if (!r) return fail(r.error().message);
+  const uint32_t id = r->value("id", 0u);
+  // The connection's log lines ("conn[id]: ...") while it comes up.
+  const std::string filter = r->value("conn", conn) + "[";
+  uint64_t from = r->value("log_from", uint64_t(0));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    from = print_log(name, from, filter);
+    auto res = ask(name, {{"cmd", "initiate-result"}, {"id", id}});
+    if (!res) return fail(res.error().message);
+    const std::string state = res->value("state", "");
+    if (state == "up") {
+      print_log(name, from, filter);
+      std::printf("initiate completed successfully\n");
+      return 0;
+    }
+    if (state == "failed") {
+      print_log(name, from, filter);
+      return fail("initiate failed: " + res->value("reason", std::string()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return fail("initiate timed out after " + std::to_string(timeout_s) +
+              " s (it goes on in the "
+              "background; see waypost ipsec status " +
+              name + ")");
+}
+
+int cmd_ipsec_terminate(const std::string& name, const std::string& conn) {
+  auto r = ask(name, {{"cmd", "terminate"}, {"ike", conn}});
+  if (!r) return fail(r.error().message);
+  std::printf("terminate: %d IKE SA(s) of %s deleted\n", r->value("terminated", 0), conn.c_str());
+  return 0;
+}
+
+int cmd_ipsec_log(const std::string& name, const std::string& conn, bool follow) {
+  const std::string filter = conn.empty() ? "" : conn + "[";
+  uint64_t from = print_log(name, 0, filter);
+  while (follow) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    auto r = ask(name, {{"cmd", "status"}});
+    if (!r) return 0;  // the instance went down
+    from = print_log(name, from, filter);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void register_ipsec_commands(CLI::App& app) {
+  auto* ipsec =
+      app.add_subcommand("ipsec", "IKEv2/IPsec instances configured in swanctl.conf format");
+  ipsec->require_subcommand(1);
+
+  auto up = std::make_shared<IpsecUp>();
+  auto* up_cmd = ipsec->add_subcommand("up", "Start an instance (named after the file)");
+  up_cmd->add_option("config", up->config_path, "swanctl.conf-style file")->required();
+  up_cmd->add_flag("--foreground,-f", up->foreground,
+                   "Stay in the foreground (systemd, debugging)");
+  up_cmd->add_option("--log-level", up->log_level, "trace, debug, info, warn, error");
+  up_cmd->add_option("--log-file", up->log_file,
+                     "Log file (default: stderr in the foreground, /var/log/waypost/<name>.log)");
+  up_cmd->callback([up]() { std::exit(cmd_ipsec_up(*up)); });
+
+  auto name = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  auto child = std::make_shared<std::string>();
+  auto conn = std::make_shared<std::string>();
+  auto timeout = std::make_shared<int>(30);
+  auto follow = std::make_shared<bool>(false);
+
+  auto* down = ipsec->add_subcommand("down", "Delete every SA and stop an instance");
+  down->add_option("name", *name, "Instance name")->required();
+  down->callback([name]() { std::exit(cmd_ipsec_down(*name)); });
+
+  auto* status = ipsec->add_subcommand("status", "IKE and CHILD SAs (like swanctl --list-sas)");
+  status->add_option("name", *name, "Instance name (default: every running instance)");
+  status->add_flag("--json", *json, "JSON output");
+  status->callback([name, json]() { std::exit(cmd_ipsec_status(*name, *json)); });
+
+  auto* list =
+      ipsec->add_subcommand("list-conns", "Loaded connections (like swanctl --list-conns)");
+  list->add_option("name", *name, "Instance name")->required();
+  list->add_flag("--json", *json, "JSON output");
+  list->callback([name, json]() { std::exit(cmd_ipsec_list_conns(*name, *json)); });
+
+  auto* init = ipsec->add_subcommand("initiate", "Bring a connection up, printing its log lines");
+  init->add_option("name", *name, "Instance name")->required();
+  init->add_option("--child", *child, "The CHILD SA to establish (with its IKE SA)");
+  init->add_option("--ike", *conn, "The connection (its first child if --child is not given)");
+  init->add_option("--timeout", *timeout, "Seconds to wait (default 30)");
+  init->callback([name, child, conn, timeout]() {
+    std::exit(cmd_ipsec_initiate(*name, *child, *conn, *timeout));
+  });
+
+  auto* term = ipsec->add_subcommand("terminate", "Delete the IKE SAs of a connection");
+  term->add_option("name", *name, "Instance name")->required();
+  term->add_option("--ike", *conn, "Connection name")->required();
+  term->callback([name, conn]() { std::exit(cmd_ipsec_terminate(*name, *conn)); });
+
+  auto* log = ipsec->add_subcommand("log", "Recent log lines of an instance");
+  log->add_option("name", *name, "Instance name")->required();
+  log->add_option("--conn", *conn, "Only this connection's lines");
+  log->add_flag("--follow,-f", *follow, "Keep printing new lines");
+  log->callback([name, conn, follow]() { std::exit(cmd_ipsec_log(*name, *conn, *follow)); });
+}
+
+}  // namespace waypost::cli

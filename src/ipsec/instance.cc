@@ -1,0 +1,563 @@
+#include "ipsec/instance.h"
+
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "common/log.h"
+#include "control/json_session.h"
+#include "daemon/access.h"
+#include "daemon/interface_daemon.h"
+#include "ipsec/esp_keys.h"
+#include "ipsec/local_address.h"
+#include "ipsec/paths.h"
+#include "ipsec/range_prefixes.h"
+
+namespace waypost::ipsec {
+
+namespace {
+// NAT keepalives from the side behind a NAT (RFC 3948 4; strongSwan's default interval).
+constexpr Nanos kKeepaliveInterval = seconds(20);
+// How long `down` waits for the peers to answer our DELETEs.
+constexpr Nanos kShutdownGrace = seconds(3);
+// Recent log lines kept for `initiate` and `log`.
+constexpr size_t kLogLines = 4000;
+
+net::Endpoint esp_endpoint(const net::Endpoint& ike_remote) {
+  // ESP always travels in UDP on the NAT-T port: an IKE SA still on port 500 gets its ESP on
+  // 4500 all the same, which charon with encap = yes, and Waypost, accept.
+  if (ike_remote.port() == ike::kPort) return net::Endpoint::from(ike_remote.ip(), ike::kNatTPort);
+  return ike_remote;
+}
+
+// The first address of a connection's remote_addrs one can send to.
+Result<net::IpAddress> remote_address(const ike::Connection& c) {
+  for (const auto& spec : c.remote_addrs) {
+    if (!spec.is_specific()) continue;
+    if (spec.kind == ike::AddressSpec::Kind::kRange) return spec.range.first;
+    auto ep = net::Endpoint::resolve(spec.text + ":" + std::to_string(c.remote_port));
+    if (!ep) return make_error("{}: remote_addrs {}: {}", c.name, spec.text, ep.error().message);
+    return ep->ip();
+  }
+  return make_error(
+      "connection '{}' has no remote address to initiate to (remote_addrs needs one address or "
+      "host name)",
+      c.name);
+}
+
+uint8_t host_length(const net::IpAddress& a) {
+  return uint8_t(a.bit_length());
+}
+
+}  // namespace
+
+Instance::Instance(InstanceOptions options, platform::EventLoop loop,
+                   std::unique_ptr<platform::TunIo> tun, std::unique_ptr<platform::UdpIo> natt,
+                   std::unique_ptr<platform::UdpIo> ike)
+    : options_(std::move(options)),
+      loop_(std::move(loop)),
+      tun_(std::move(tun)),
+      natt_(std::move(natt)),
+      ike_(std::move(ike)),
+      router_(*tun_, &clock_),
+      prober_(clock_, router_, uint16_t(random_.u32()), options_.mtu),
+      tun_slots_(kTunBatch * dataplane::kSlotSize) {
+  // SPIs start at a random point so that a restarted instance does not reuse the SPIs its
+  // peers may still hold SAs for.
+  next_spi_ = 0xc0000000u | (random_.u32() & 0x0fffffffu);
+}
+
+Instance::~Instance() {
+  (void)teardown();
+}
+
+Result<std::unique_ptr<Instance>> Instance::start(InstanceOptions options) {
+  if (!daemon::have_net_admin()) {
+    return make_error("waypost ipsec up needs root or CAP_NET_ADMIN (try: sudo waypost ipsec up)");
+  }
+  auto loop = platform::EventLoop::create();
+  if (!loop) return loop.take_error();
+  const bool offloads = daemon::offloads_enabled(options.offloads);
+  platform::Kernel& kernel = platform::system_kernel();
+  auto tun = kernel.create_tun(options.name, offloads);
+  if (!tun) return tun.take_error();
+  auto natt = kernel.bind_udp(ike::kNatTPort, 0, offloads);
+  if (!natt) {
+    return make_error("{} (another IKE daemon, such as charon, may hold it)", natt.error().message);
+  }
+  auto ike = kernel.bind_udp(ike::kPort, 0, false);
+  if (!ike) {
+    return make_error("{} (another IKE daemon, such as charon, may hold it)", ike.error().message);
+  }
+  std::unique_ptr<Instance> inst(new Instance(std::move(options), std::move(*loop), std::move(*tun),
+                                              std::move(*natt), std::move(*ike)));
+  if (auto st = inst->configure_device(); !st) return st.take_error();
+  if (auto st = inst->watch(); !st) return st.take_error();
+  for (const auto& w : inst->options_.config.warnings) spdlog::warn("{}", w);
+  inst->log_ring_ = LogRing::attach(kLogLines);
+  ike::IkeManagerHost& host = *inst;
+  inst->manager_ =
+      std::make_unique<ike::IkeManager>(inst->clock_, inst->random_, host, inst->options_.config);
+  inst->started_at_ = inst->clock_.now();
+  spdlog::info("IPsec instance {} is up: {} connection(s), TUN {} (MTU {}), IKE on UDP 500/4500",
+               inst->options_.name, inst->options_.config.connections.size(), inst->options_.name,
+               inst->options_.mtu);
+  inst->initiate_start_children();
+  return inst;
+}
+
+Status Instance::configure_device() {
+  auto nl = platform::Netlink::open();
+  if (!nl) return nl.take_error();
+  netlink_.emplace(std::move(*nl));
+  auto index = netlink_->link_index(options_.name);
+  if (!index) return index.take_error();
+  ifindex_ = *index;
+  if (auto st = netlink_->set_mtu(ifindex_, options_.mtu); !st) return st;
+  return netlink_->set_link_up(ifindex_);
+}
+
+Status Instance::watch() {
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  signal_fd_.reset(signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!signal_fd_.valid()) return make_error("signalfd: {}", std::strerror(errno));
+  auto on_signal = [this](uint32_t) {
+    signalfd_siginfo si{};
+    while (::read(signal_fd_.get(), &si, sizeof(si)) == sizeof(si)) {
+      if (si.ssi_signo == SIGHUP) {
+        spdlog::info("SIGHUP: nothing to reload yet (the configuration is read at start)");
+        continue;
+      }
+      stop(fmt::format("signal {} received", strsignal(int(si.ssi_signo))));
+    }
+  };
+  if (auto st = loop_.add(signal_fd_.get(), EPOLLIN, on_signal); !st) return st;
+  if (auto st = loop_.add(tun_->fd(), EPOLLIN, [this](uint32_t) { on_tun_readable(); }); !st) {
+    return st;
+  }
+  if (auto st = loop_.add(natt_->fd(), EPOLLIN, [this](uint32_t) { on_natt_readable(); }); !st) {
+    return st;
+  }
+  if (auto st = loop_.add(ike_->fd(), EPOLLIN, [this](uint32_t) { on_ike_readable(); }); !st) {
+    return st;
+  }
+  return open_control();
+}
+
+Status Instance::open_control() {
+  auto ctl = control::StreamServer::listen(
+      ipsec_socket_path(options_.name), loop_,
+      [this](const control::PeerCredentials& peer) {
+        const bool admin = daemon::is_admin(peer.uid);
+        return control::make_json_session(
+            [this, admin](const nlohmann::json& req) { return handle_control(req, admin); });
+      },
+      daemon::group_id(daemon::kStatusGroup));
+  if (!ctl) return ctl.take_error();
+  control_ = std::move(*ctl);
+  std::ofstream(ipsec_pid_path(options_.name)) << getpid() << "\n";
+  return {};
+}
+
+void Instance::initiate_start_children() {
+  for (const auto& c : options_.config.connections) {
+    // One IKE SA per connection carries its first start child (more than one is logged).
+    const ike::Child* first = nullptr;
+    for (const auto& ch : c.children) {
+      if (ch.start_action != ike::ChildAction::kStart) continue;
+      if (first == nullptr) {
+        first = &ch;
+      } else {
+        spdlog::warn(
+            "{}: child {} has start_action = start, but only the first such child ({}) "
+            "is started with the connection for now",
+            c.name, ch.name, first->name);
+      }
+    }
+    if (first == nullptr) continue;
+    if (auto r = initiate(c.name, first->name); !r) {
+      spdlog::error("{}: cannot start: {}", c.name, r.error().message);
+    }
+  }
+}
+
+Result<uint32_t> Instance::initiate(const std::string& conn, const std::string& child) {
+  auto c = std::find_if(options_.config.connections.begin(), options_.config.connections.end(),
+                        [&](const ike::Connection& x) { return x.name == conn; });
+  if (c == options_.config.connections.end()) {
+    return make_error(ErrorKind::kNotFound, "no connection named '{}'", conn);
+  }
+  auto remote_ip = remote_address(*c);
+  if (!remote_ip) return remote_ip.take_error();
+  std::optional<net::IpAddress> local_ip;
+  for (const auto& spec : c->local_addrs) {
+    if (spec.kind == ike::AddressSpec::Kind::kRange && spec.range.first == spec.range.last &&
+        spec.range.first.family == remote_ip->family) {
+      local_ip = spec.range.first;
+      break;
+    }
+  }
+  if (!local_ip) local_ip = local_address_toward(*remote_ip);
+  if (!local_ip) {
+    return make_error("{}: no route to {}", conn, remote_ip->to_string());
+  }
+  auto sa = manager_->initiate(conn, child, net::Endpoint::from(*local_ip, c->local_port),
+                               net::Endpoint::from(*remote_ip, c->remote_port));
+  if (!sa) return sa.take_error();
+  dirty_ = true;
+  const uint32_t id = (*sa)->unique_id();
+  initiations_[id] = {conn, "pending", ""};
+  // Finished initiations are kept for a while for the CLI to read; a bound keeps them few.
+  while (initiations_.size() > 256) initiations_.erase(initiations_.begin());
+  return id;
+}
+
+void Instance::on_tun_readable() {
+  // Bounded so that a flood on one side cannot starve the other.
+  tun_->read(tun_slots_.data(), kTunBatch, 64, [this](std::span<dataplane::Packet> packets) {
+    router_.dispatch(packets);
+    natt_->flush();
+  });
+}
+
+void Instance::on_natt_readable() {
+  natt_->receive(16, [this](std::span<net::Datagram> datagrams) {
+    sad_.receive(datagrams, router_, prober_, [this](dataplane::Datagram& m) {
+      receive_ike({m.data, m.size}, m.from, ike::kNatTPort);
+    });
+    router_.flush();
+    natt_->flush();
+  });
+}
+
+void Instance::on_ike_readable() {
+  ike_->receive(4, [this](std::span<net::Datagram> datagrams) {
+    for (const auto& d : datagrams) receive_ike({d.data, d.size}, d.from, ike::kPort);
+  });
+}
+
+void Instance::receive_ike(std::span<const uint8_t> message, const net::Endpoint& from,
+                           uint16_t port) {
+  auto local = local_address_toward(from.ip());
+  if (!local) return;
+  manager_->receive(message, net::Endpoint::from(*local, port), from);
+  dirty_ = true;
+}
+
+void Instance::send_ike(const net::Endpoint& local, const net::Endpoint& remote,
+                        std::span<const uint8_t> message) {
+  // Sent at once (the sockets queue until flush), so the buffer may be reused for the next.
+  ike_out_.clear();
+  platform::UdpIo* socket = ike_.get();
+  if (local.port() == ike::kNatTPort || remote.port() == ike::kNatTPort) {
+    ike_out_.assign(4, 0);  // the non-ESP marker (RFC 3948 2.2)
+    socket = natt_.get();
+  }
+  ike_out_.insert(ike_out_.end(), message.begin(), message.end());
+  socket->push(ike_out_.data(), uint32_t(ike_out_.size()), remote);
+  socket->flush();
+}
+
+uint32_t Instance::allocate_spi() {
+  // Unique among our inbound SPIs, never 0-255 (reserved, RFC 4303 2.1).
+  for (;;) {
+    const uint32_t spi = next_spi_++;
+    if (spi < 256) continue;
+    if (children_.find(spi) == children_.end() && sad_.find(spi) == nullptr) return spi;
+  }
+}
+
+std::optional<net::IpAddress> Instance::lease_address(const ike::Pool& pool,
+                                                      const std::string& peer_id,
+                                                      net::Family family) {
+  auto a = pools_.lease(pool, peer_id, family);
+  if (a) {
+    leased_.insert(*a);
+    spdlog::info("pool {}: {} leased to '{}'", pool.name, a->to_string(), peer_id);
+  } else {
+    spdlog::warn("pool {}: no {} address left for '{}'", pool.name,
+                 family == net::Family::kV4 ? "IPv4" : "IPv6", peer_id);
+  }
+  return a;
+}
+
+void Instance::child_sa_up(ike::IkeSa& ike, const ike::ChildSaInfo& child) {
+  if (children_.count(child.spi_in) != 0) child_sa_down(ike, child);  // never two with one SPI
+  auto keys = esp_keys_for(child);
+  if (!keys) {
+    spdlog::error("{}: CHILD_SA {} cannot carry traffic: {}", ike.describe(), child.name,
+                  keys.error().message);
+    return;
+  }
+  auto sa = esp::ChildSa::create({clock_, *natt_, *this}, *keys, esp_endpoint(ike.remote()),
+                                 prober_.interface_mtu(), child.name);
+  wipe(*keys);
+  if (!sa) {
+    spdlog::error("{}: CHILD_SA {}: {}", ike.describe(), child.name, sa.error().message);
+    return;
+  }
+  Installed installed;
+  for (const auto& ts : child.remote_ts) {
+    for (const auto& p : range_to_prefixes(ts.start, ts.end)) installed.remote.push_back(p);
+  }
+  installed.installed_at = clock_.now();
+  installed.sa = std::move(*sa);
+  esp::ChildSa& raw = *installed.sa;
+  sad_.add(raw);
+  prober_.attach(raw);
+  children_[child.spi_in] = std::move(installed);
+  rebuild_routing_table();
+  prober_.start(raw);
+  if (auto it = initiations_.find(ike.unique_id()); it != initiations_.end()) {
+    it->second.state = "up";
+  }
+  dirty_ = true;
+}
+
+void Instance::child_sa_down(ike::IkeSa& /*ike*/, const ike::ChildSaInfo& child) {
+  auto it = children_.find(child.spi_in);
+  if (it == children_.end()) return;
+  esp::ChildSa& sa = *it->second.sa;
+  sad_.remove(sa);
+  prober_.detach(sa);
+  router_.table().remove_value(&sa);
+  children_.erase(it);
+  rebuild_routing_table();
+  dirty_ = true;
+}
+
+void Instance::ike_sa_down(ike::IkeSa& ike, std::string_view reason) {
+  if (auto it = initiations_.find(ike.unique_id());
+      it != initiations_.end() && it->second.state == "pending") {
+    it->second.state = "failed";
+    it->second.reason = std::string(reason);
+  }
+  dirty_ = true;
+}
+
+void Instance::schedule_probe(esp::ChildSa& sa, Nanos delay) {
+  // One wakeup per SA: an earlier request for the same SA is superseded.
+  for (auto it = probe_wakeups_.begin(); it != probe_wakeups_.end(); ++it) {
+    if (it->second == sa.spi_in()) {
+      probe_wakeups_.erase(it);
+      break;
+    }
+  }
+  probe_wakeups_.emplace(clock_.now() + delay, sa.spi_in());
+}
+
+void Instance::rebuild_routing_table() {
+  // Newest last, so that of two SAs for the same selectors (a rekey's old and new) the new one
+  // carries the traffic.
+  std::vector<Installed*> order;
+  order.reserve(children_.size());
+  for (auto& [spi, c] : children_) order.push_back(&c);
+  std::sort(order.begin(), order.end(), [](const Installed* a, const Installed* b) {
+    return a->installed_at < b->installed_at;
+  });
+  router_.table().clear();
+  for (Installed* c : order) {
+    for (const auto& p : c->remote) router_.table().insert(p, c->sa.get());
+  }
+  for (Installed* c : order) prober_.routes_changed(*c->sa);
+}
+
+void Instance::reconcile() {
+  dirty_ = false;
+  // Which IKE SA owns each installed CHILD SA now (an IKE rekey moves them to its successor),
+  // and where its peer is (NAT mappings and MOBIKE move it).
+  std::set<net::IpAddress> want_vips;
+  std::set<net::IpAddress> want_leases;
+  for (const auto& sa : manager_->sas()) {
+    if (sa->state() == ike::IkeSaState::kDestroying) continue;
+    for (const auto& v : sa->virtual_ips()) (sa->initiator() ? want_vips : want_leases).insert(v);
+    for (const auto& info : sa->children()) {
+      auto it = children_.find(info.spi_in);
+      if (it == children_.end()) continue;
+      const net::Endpoint ep = esp_endpoint(sa->remote());
+      if (!(it->second.sa->remote() == ep)) {
+        spdlog::info("{}: CHILD_SA {} now sends to {}", sa->describe(), info.name, ep.to_string());
+        it->second.sa->set_remote(ep);
+      }
+    }
+  }
+  for (auto it = leased_.begin(); it != leased_.end();) {
+    if (want_leases.count(*it) == 0) {
+      pools_.release(*it);
+      it = leased_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // Our virtual IPs on the device.
+  for (auto it = device_vips_.begin(); it != device_vips_.end();) {
+    if (want_vips.count(*it) == 0) {
+      (void)netlink_->del_address(ifindex_, {*it, host_length(*it)});
+      spdlog::info("virtual IP {} removed from {}", it->to_string(), options_.name);
+      it = device_vips_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& v : want_vips) {
+    if (device_vips_.count(v) != 0) continue;
+    if (auto st = netlink_->add_address(ifindex_, {v, host_length(v)}); !st) {
+      spdlog::error("virtual IP {}: {}", v.to_string(), st.error().message);
+      continue;
+    }
+    spdlog::info("virtual IP {} installed on {}", v.to_string(), options_.name);
+    device_vips_.insert(v);
+  }
+  // Kernel routes for the remote traffic selectors, each with the address the host itself sends
+  // from: our virtual IP, or else one of our addresses inside the local traffic selectors (a
+  // site-to-site gateway's LAN address), so that its own packets fit the SA.
+  std::map<net::Prefix, std::optional<net::IpAddress>> want_routes;
+  std::vector<net::IpAddress> ours;
+  bool ours_read = false;
+  for (const auto& sa : manager_->sas()) {
+    if (sa->state() == ike::IkeSaState::kDestroying) continue;
+    for (const auto& info : sa->children()) {
+      auto it = children_.find(info.spi_in);
+      if (it == children_.end()) continue;
+      for (const auto& p : it->second.remote) {
+        if (p.is_default()) {
+          if (!warned_default_route_) {
+            spdlog::warn(
+                "a CHILD SA's remote traffic selector is {}: Waypost does not route all "
+                "traffic into {} yet (the IKE and ESP packets themselves would follow "
+                "it); route what should use the tunnel yourself",
+                p.to_string(), options_.name);
+            warned_default_route_ = true;
+          }
+          continue;
+        }
+        std::optional<net::IpAddress> source;
+        if (sa->initiator()) {
+          for (const auto& v : sa->virtual_ips()) {
+            if (v.family == p.address.family) source = v;
+          }
+        }
+        if (!source) {
+          if (!ours_read) {
+            ours = host_addresses();
+            ours_read = true;
+          }
+          for (const auto& a : ours) {
+            if (a.family != p.address.family) continue;
+            const bool inside = std::any_of(
+                info.local_ts.begin(), info.local_ts.end(), [&](const ike::TrafficSelector& ts) {
+                  return ts.start.family == a.family && !(a < ts.start) && !(ts.end < a);
+                });
+            if (inside) {
+              source = a;
+              break;
+            }
+          }
+        }
+        want_routes[p] = source;
+      }
+    }
+  }
+  for (auto it = routes_.begin(); it != routes_.end();) {
+    auto want = want_routes.find(it->first);
+    if (want == want_routes.end() || want->second != it->second) {
+      (void)netlink_->del_route(ifindex_, it->first);
+      it = routes_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [p, source] : want_routes) {
+    if (routes_.count(p) != 0) continue;
+    auto st =
+        source ? netlink_->add_route_from(ifindex_, p, *source) : netlink_->add_route(ifindex_, p);
+    if (!st && st.error().code != EEXIST) {
+      spdlog::error("route {} dev {}: {}", p.to_string(), options_.name, st.error().message);
+      continue;
+    }
+    routes_[p] = source;
+  }
+}
+
+void Instance::send_keepalives() {
+  static constexpr uint8_t kKeepalive[1] = {0xff};
+  for (const auto& sa : manager_->sas()) {
+    if (sa->state() != ike::IkeSaState::kEstablished || !sa->behind_nat()) continue;
+    natt_->push(kKeepalive, 1, esp_endpoint(sa->remote()));
+  }
+  natt_->flush();
+}
+
+void Instance::stop(std::string_view why) {
+  if (stopping_) return;
+  stopping_ = true;
+  stop_deadline_ = clock_.now() + kShutdownGrace;
+  spdlog::info("{}: deleting every IKE SA and stopping", why);
+  for (const auto& c : options_.config.connections) manager_->terminate(c.name, "going down");
+  dirty_ = true;
+}
+
+Nanos Instance::before_wait() {
+  const Nanos now = clock_.now();
+  if (manager_->next_timer() <= now) {
+    manager_->on_timer();
+    dirty_ = true;
+  }
+  while (!probe_wakeups_.empty() && probe_wakeups_.begin()->first <= now) {
+    const uint32_t spi = probe_wakeups_.begin()->second;
+    probe_wakeups_.erase(probe_wakeups_.begin());
+    if (auto it = children_.find(spi); it != children_.end()) prober_.on_wakeup(*it->second.sa);
+  }
+  if (now >= next_keepalive_) {
+    send_keepalives();
+    next_keepalive_ = now + kKeepaliveInterval;
+  }
+  if (dirty_) reconcile();
+  router_.flush();
+  natt_->flush();
+  if (stopping_ && (manager_->sas().empty() || now >= stop_deadline_)) {
+    loop_.stop();
+    return 0;
+  }
+  Nanos next = std::min({manager_->next_timer(), next_keepalive_, stop_deadline_});
+  if (!probe_wakeups_.empty()) next = std::min(next, probe_wakeups_.begin()->first);
+  return std::max<Nanos>(0, next - now);
+}
+
+Status Instance::run() {
+  loop_.run([this]() { return before_wait(); });
+  return teardown();
+}
+
+Status Instance::teardown() {
+  if (torn_down_) return {};
+  torn_down_ = true;
+  // The SAs go with the manager, the data plane's with them; the device (closed last, by the
+  // destructor) takes its addresses and routes along.
+  manager_.reset();
+  router_.table().clear();
+  for (auto& [spi, c] : children_) {
+    sad_.remove(*c.sa);
+    prober_.detach(*c.sa);
+  }
+  children_.clear();
+  control_.reset();
+  ::unlink(ipsec_pid_path(options_.name).c_str());
+  spdlog::info("IPsec instance {} is down", options_.name);
+  return {};
+}
+
+}  // namespace waypost::ipsec

@@ -1,0 +1,150 @@
+#pragma once
+// One running `waypost ipsec` instance: the IKEv2 engine (ike::IkeManager) and the ESP data
+// plane (esp::Sad, esp::ChildSa) joined in one event loop with a route-based TUN device named
+// after the instance, the IKE sockets (UDP 500, and 4500 where IKE, ESP and NAT keepalives
+// share the port, RFC 3948), the data plane's router and path prober (the same MSS clamping and
+// path-MTU handling as the WireGuard side), and a JSON control socket for the CLI.
+//
+// What the kernel sees follows the SAs: a CHILD SA that comes up routes its remote traffic
+// selectors into the TUN device (the main table) and its virtual IPs are assigned to it; when
+// the last SA using a route or address goes, so does the route or address. Everything is
+// reconciled from the engine's state after each event (level-triggered), so a rekey, whose new
+// SA comes up before the old one goes, never removes a route that is still in use.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.h"
+#include "common/log_ring.h"
+#include "common/memory.h"
+#include "common/result.h"
+#include "control/stream_server.h"
+#include "crypto/random.h"
+#include "dataplane/path_prober.h"
+#include "dataplane/router.h"
+#include "esp/child_sa.h"
+#include "esp/sad.h"
+#include "ike/ike_manager.h"
+#include "ike/swanctl_conf.h"
+#include "ipsec/address_pools.h"
+#include "platform/event_loop.h"
+#include "platform/fd.h"
+#include "platform/kernel.h"
+#include "platform/netlink.h"
+
+namespace waypost::ipsec {
+
+struct InstanceOptions {
+  std::string name;  // the instance, its TUN device and its control socket
+  std::string config_path;
+  ike::IpsecConfig config;
+  bool offloads = true;
+  uint32_t mtu = 1400;  // of the TUN device (strongSwan's kernel-libipsec uses 1400 too)
+};
+
+class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
+ public:
+  // Creates the TUN device and the sockets and starts the connections with start_action =
+  // start; fails with a message for the user, having undone what it did.
+  static Result<std::unique_ptr<Instance>> start(InstanceOptions options);
+  ~Instance() override;
+  Instance(const Instance&) = delete;
+  Instance& operator=(const Instance&) = delete;
+
+  // Runs until a signal or a `down` request; then deletes every IKE SA (waiting a few seconds
+  // for the peers' answers) and removes the device.
+  Status run();
+
+  nlohmann::json status_json() const;      // `waypost ipsec status --json`
+  nlohmann::json list_conns_json() const;  // `waypost ipsec list-conns --json`
+
+ private:
+  Instance(InstanceOptions options, platform::EventLoop loop, std::unique_ptr<platform::TunIo> tun,
+           std::unique_ptr<platform::UdpIo> natt, std::unique_ptr<platform::UdpIo> ike);
+  Status configure_device();
+  Status watch();
+  Status open_control();
+  void initiate_start_children();
+  Result<uint32_t> initiate(const std::string& conn, const std::string& child);
+  void on_tun_readable();
+  void on_natt_readable();
+  void on_ike_readable();
+  void receive_ike(std::span<const uint8_t> message, const net::Endpoint& from, uint16_t port);
+  Nanos before_wait();
+  // Brings routes, virtual IPs, pool leases and the CHILD SAs' peer addresses in line with the
+  // engine's SAs.
+  void reconcile();
+  void rebuild_routing_table();
+  void send_keepalives();
+  void stop(std::string_view why);
+  Status teardown();
+  nlohmann::json handle_control(const nlohmann::json& request, bool admin);
+
+  // ike::IkeManagerHost
+  void send_ike(const net::Endpoint& local, const net::Endpoint& remote,
+                std::span<const uint8_t> message) override;
+  uint32_t allocate_spi() override;
+  std::optional<net::IpAddress> lease_address(const ike::Pool& pool, const std::string& peer_id,
+                                              net::Family family) override;
+  void child_sa_up(ike::IkeSa& ike, const ike::ChildSaInfo& child) override;
+  void child_sa_down(ike::IkeSa& ike, const ike::ChildSaInfo& child) override;
+  void ike_sa_down(ike::IkeSa& ike, std::string_view reason) override;
+  // esp::ChildSaHost
+  void schedule_probe(esp::ChildSa& sa, Nanos delay) override;
+
+  struct Installed {
+    std::unique_ptr<esp::ChildSa> sa;
+    std::vector<net::Prefix> remote;  // the remote traffic selectors as prefixes
+    Nanos installed_at = 0;
+  };
+  // What `initiate` asked for, until it is up or has failed.
+  struct Initiation {
+    std::string conn;
+    std::string state = "pending";  // pending, up, failed
+    std::string reason;
+  };
+
+  InstanceOptions options_;
+  SystemClock clock_;
+  crypto::SystemRandom random_;
+  platform::EventLoop loop_;
+  std::unique_ptr<platform::TunIo> tun_;
+  std::unique_ptr<platform::UdpIo> natt_;  // 4500: ESP, IKE behind the marker, keepalives
+  std::unique_ptr<platform::UdpIo> ike_;   // 500
+  std::optional<platform::Netlink> netlink_;
+  int ifindex_ = 0;
+  dataplane::Router router_;
+  dataplane::PathProber prober_;
+  esp::Sad sad_;
+  AddressPools pools_;
+  std::unique_ptr<ike::IkeManager> manager_;
+  std::map<uint32_t, Installed> children_;  // by inbound SPI
+  std::multimap<Nanos, uint32_t> probe_wakeups_;
+  // Installed kernel routes and their source addresses (nullopt: the kernel's choice).
+  std::map<net::Prefix, std::optional<net::IpAddress>> routes_;
+  std::set<net::IpAddress> device_vips_;        // our virtual IPs on the TUN device
+  std::set<net::IpAddress> leased_;             // pool addresses handed to peers, online
+  std::map<uint32_t, Initiation> initiations_;  // by the IKE SA's unique id
+  uint32_t next_spi_ = 0;
+  Nanos next_keepalive_ = 0;
+  Nanos started_at_ = 0;
+  bool dirty_ = true;  // reconcile() has work
+  bool stopping_ = false;
+  Nanos stop_deadline_ = kNever;
+  bool torn_down_ = false;
+  bool warned_default_route_ = false;
+  platform::UniqueFd signal_fd_;
+  std::unique_ptr<control::StreamServer> control_;
+  std::shared_ptr<LogRing> log_ring_;
+  std::vector<uint8_t> ike_out_;
+  static constexpr size_t kTunBatch = 128;
+  PageBuffer tun_slots_;
+};
+
+}  // namespace waypost::ipsec

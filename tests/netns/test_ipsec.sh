@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# `waypost ipsec` carrying traffic with strongSwan 5.9 (charon + kernel-libipsec) in both roles:
+# the IKEv2 engine and the ESP-in-UDP data plane in one daemon, a route-based TUN device named
+# after the configuration file, and the CLI (up, status/list-conns --json, initiate, terminate,
+# down).
+#
+#   client ns 192.168.241.1 <-> server ns 192.168.241.2
+#
+# 1. strongSwan road warrior (client ns) -> `waypost ipsec up site.conf` (server ns): virtual
+#    IPv4 and IPv6 addresses and DNS from Waypost's pools; ping and a 20 MB transfer with a
+#    SHA-256 compare through the tunnel, both families; `status --json` shows the SAs with the
+#    contract's fields and byte counters; routes follow the SA; strongSwan's DELETE removes them.
+# 2. `waypost ipsec initiate` (client ns, site-to-site subnets 10.2.0.0/24 <-> 10.1.0.0/24) ->
+#    strongSwan responder (server ns) with a non-Algo proposal set: the connection's log lines
+#    while it comes up, ping and a 20 MB transfer from subnet to subnet (the route's source is
+#    the gateway's own address inside its subnet), `terminate`, `down` removes the device.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
+wpt_begin ip swanctl timeout
+wpt_waypost_only "waypost ipsec is Waypost's own"
+[[ -x /usr/lib/ipsec/charon ]] || die "strongSwan's charon missing (strongswan-charon)"
+
+topo_pair
+C=192.168.241.1
+S=192.168.241.2
+PSK='0sv+NkxY9LLZvwj4qCC2o/gGrWDF2d21jL'
+XFER_BYTES=$((20 * 1000 * 1000))
+wpt_name INST ips
+
+# wp_ipsec NS ARGS...: the CLI in NS.
+wp_ipsec() {
+  local ns=$1
+  shift
+  timeout 40 ip netns exec "$ns" "$WAYPOST_BIN" ipsec "$@"
+}
+# inst_start NS CONF_TEXT: `waypost ipsec up` with that file (named $INST.conf).
+inst_start() {
+  local conf=$WPT_SCRATCH/conf/$INST.conf
+  mkdir -p "$WPT_SCRATCH/conf"
+  printf '%s\n' "$2" >"$conf"
+  chmod 600 "$conf"
+  wp_ipsec "$1" up "$conf" --log-file "$WPT_SCRATCH/logs/ipsec-$1.log" --log-level debug \
+    >"$WPT_SCRATCH/ipsec-up.out" 2>&1
+}
+inst_pid() { cat "/var/run/waypost/ipsec/$INST.pid" 2>/dev/null; }
+inst_log() { cat "$WPT_SCRATCH/logs/ipsec-$1.log"; }
+status_json() { wp_ipsec "$1" status "$INST" --json 2>/dev/null; }
+sw_log() { cat "$WPT_SCRATCH/logs/charon-$1.log"; }
+lo_addr() { ip -n "$1" addr add "$2" dev lo; }
+
+# --- 1. strongSwan road warrior -> Waypost responder ------------------------------------------
+log "case 1: strongSwan road warrior -> waypost ipsec responder"
+lo_addr "$NS_S" 10.1.0.1/32
+lo_addr "$NS_S" fd10:1::1/128
+sw_start "$NS_C"
+if inst_start "$NS_S" "
+connections {
+  rw {
+    local_addrs = $S
+    pools = rw4, rw6
+    local { auth = psk
+            id = moon.example.org }
+    remote { auth = psk }
+    children { net { local_ts = 10.1.0.0/16, fd10:1::/64 } }
+  }
+}
+pools { rw4 { addrs = 10.3.0.0/28
+              dns = 10.3.0.53 }
+        rw6 { addrs = fd10:3::/120 } }
+secrets { ike-1 { id-1 = moon.example.org
+                  id-2 = carol@example.org
+                  secret = $PSK } }"; then
+  pass "waypost ipsec up returns once the instance is up: $(cat "$WPT_SCRATCH/ipsec-up.out")"
+else
+  die "waypost ipsec up failed: $(cat "$WPT_SCRATCH/ipsec-up.out")"
+fi
+wpt_track_pid "$(inst_pid)"
+assert_ok "the TUN device is named after the file" iface_up "$NS_S" "$INST"
+sw_load "$NS_C" "
+connections {
+  home {
+    remote_addrs = $S
+    vips = 0.0.0.0, ::
+    local { auth = psk
+            id = carol@example.org }
+    remote { auth = psk
+             id = moon.example.org }
+    children { home { remote_ts = 10.1.0.0/16, fd10:1::/64 } }
+  }
+}
+secrets { ike-1 { id-1 = moon.example.org
+                  id-2 = carol@example.org
+                  secret = $PSK } }" || die "swanctl --load-all failed in the client ns"
+start=$EPOCHREALTIME
+if sw_ctl "$NS_C" --initiate --child home --timeout 20 >"$WPT_SCRATCH/initiate1.out" 2>&1; then
+  pass "strongSwan's initiate succeeds against waypost ipsec ($(secs_since "$start") s)"
+else
+  fail "strongSwan's initiate failed: $(tail -3 "$WPT_SCRATCH/initiate1.out")"
+fi
+assert_contains "$(sw_log "$NS_C")" "installing new virtual IP 10.3.0.1" \
+  "strongSwan installs the IPv4 virtual IP from Waypost's pool"
+assert_contains "$(sw_log "$NS_C")" "installing new virtual IP fd10:3::1" \
+  "strongSwan installs the IPv6 virtual IP from Waypost's pool"
+assert_contains "$(sw_log "$NS_C")" "installing DNS server 10.3.0.53" \
+  "strongSwan installs the pool's DNS server"
+assert_ok "ping 10.1.0.1 through the tunnel (strongSwan -> Waypost)" ping_ok "$NS_C" 10.1.0.1
+assert_ok "ping fd10:1::1 through the tunnel (IPv6 inside)" ping_ok "$NS_C" fd10:1::1
+assert_match "$(ip -n "$NS_S" route show dev "$INST")" '10\.3\.0\.1' \
+  "Waypost routes the client's virtual IP into $INST"
+assert_xfer "20 MB, strongSwan -> Waypost, IPv4 inside" "$NS_C" "$NS_S" 10.1.0.1 "$XFER_BYTES"
+assert_xfer "20 MB, strongSwan -> Waypost, IPv6 inside" "$NS_C" "$NS_S" fd10:1::1 "$XFER_BYTES"
+st=$(status_json "$NS_S")
+vlog "$st"
+assert_eq "$(json_q 'j["ike_sas"][0]["state"]' <<<"$st")" ESTABLISHED "status --json: the IKE SA is ESTABLISHED"
+assert_eq "$(json_q 'j["ike_sas"][0]["remote_id"]' <<<"$st")" carol@example.org "status --json: remote_id"
+assert_eq "$(json_q 'j["ike_sas"][0]["local_addr"]' <<<"$st")" "$S" "status --json: local_addr"
+assert_eq "$(json_q 'j["ike_sas"][0]["encap"]' <<<"$st")" true "status --json: encap"
+assert_eq "$(json_q 'j["ike_sas"][0]["child_sas"][0]["state"]' <<<"$st")" INSTALLED \
+  "status --json: the CHILD SA is INSTALLED"
+assert_eq "$(json_q '",".join(j["ike_sas"][0]["child_sas"][0]["virtual_ips"])' <<<"$st")" \
+  "10.3.0.1,fd10:3::1" "status --json: the CHILD SA's virtual IPs"
+assert_eq "$(json_q '",".join(j["ike_sas"][0]["child_sas"][0]["remote_ts"])' <<<"$st")" \
+  "10.3.0.1/32,fd10:3::1/128" "status --json: remote_ts"
+bytes_in=$(json_q 'j["ike_sas"][0]["child_sas"][0]["bytes_in"]' <<<"$st")
+if ((bytes_in >= 2 * XFER_BYTES)); then
+  pass "status --json counts the transfers: bytes_in $bytes_in"
+else
+  fail "status --json: bytes_in $bytes_in after 2 x $XFER_BYTES bytes"
+fi
+sw_sas_now=$(sw_sas "$NS_C")
+assert_match "$sw_sas_now" 'home: #[0-9]+, reqid [0-9]+, INSTALLED, TUNNEL-in-UDP' \
+  "strongSwan reports its CHILD SA INSTALLED, ESP in UDP"
+assert_ok "list-conns --json names the connection" \
+  sh -c "timeout 10 ip netns exec '$NS_S' '$WAYPOST_BIN' ipsec list-conns '$INST' --json | grep -q '\"name\": \"rw\"'"
+sw_ctl "$NS_C" --terminate --ike home --timeout 10 >/dev/null 2>&1
+no_route() { ! ip -n "$NS_S" route show dev "$INST" | grep -q 10.3.0.1; }
+assert_wait 5 "strongSwan's DELETE removes the SA and its route in Waypost" no_route
+assert_eq "$(status_json "$NS_S" | json_q 'len(j["ike_sas"])')" 0 "status --json: no IKE SA left"
+pid=$(inst_pid)
+if wp_ipsec "$NS_S" down "$INST" >/dev/null 2>&1 && ! wpt_pid_alive "$pid"; then
+  pass "waypost ipsec down stops the instance"
+else
+  fail "waypost ipsec down"
+fi
+no_device() { ! ip -n "$NS_S" link show "$INST" >/dev/null 2>&1; }
+assert_ok "the TUN device is gone after down" no_device
+wpt_stop_pid "$SW_PID" 5
+
+# --- 2. waypost ipsec initiator -> strongSwan responder, site to site -------------------------
+log "case 2: waypost ipsec site-to-site initiator -> strongSwan responder"
+lo_addr "$NS_C" 10.2.0.1/32
+sw_start "$NS_S"
+sw_load "$NS_S" "
+connections {
+  gw {
+    local_addrs = $S
+    proposals = aes128gcm16-prfsha256-ecp256
+    local { auth = psk
+            id = moon.example.org }
+    remote { auth = psk
+             id = sun.example.org }
+    children { net { local_ts = 10.1.0.0/24
+                     remote_ts = 10.2.0.0/24
+                     esp_proposals = chacha20poly1305 } }
+  }
+}
+secrets { ike-1 { id-1 = moon.example.org
+                  id-2 = sun.example.org
+                  secret = $PSK } }" || die "swanctl --load-all failed in the server ns"
+inst_start "$NS_C" "
+connections {
+  branch {
+    remote_addrs = $S
+    proposals = aes128gcm16-prfsha256-ecp256
+    local { auth = psk
+            id = sun.example.org }
+    remote { auth = psk
+             id = moon.example.org }
+    children { lan { local_ts = 10.2.0.0/24
+                     remote_ts = 10.1.0.0/24
+                     esp_proposals = chacha20poly1305 } }
+  }
+}
+secrets { ike-1 { id-1 = moon.example.org
+                  id-2 = sun.example.org
+                  secret = $PSK } }" || die "waypost ipsec up failed: $(cat "$WPT_SCRATCH/ipsec-up.out")"
+wpt_track_pid "$(inst_pid)"
+if wp_ipsec "$NS_C" initiate "$INST" --child lan >"$WPT_SCRATCH/initiate2.out" 2>&1; then
+  pass "waypost ipsec initiate --child lan succeeds"
+else
+  fail "waypost ipsec initiate failed: $(tail -3 "$WPT_SCRATCH/initiate2.out")"
+fi
+assert_match "$(cat "$WPT_SCRATCH/initiate2.out")" 'branch\[[0-9]+\]: IKE_SA established' \
+  "initiate prints the connection's log lines while it comes up"
+assert_match "$(ip -n "$NS_C" route show dev "$INST")" '10\.1\.0\.0/24.*src 10\.2\.0\.1' \
+  "the route to the remote subnet uses the gateway's own address inside its subnet"
+assert_ok "ping 10.1.0.1 from 10.2.0.1 through the tunnel (Waypost -> strongSwan)" ping_ok "$NS_C" 10.1.0.1
+assert_xfer "20 MB, Waypost -> strongSwan, subnet to subnet" "$NS_C" "$NS_S" 10.1.0.1 "$XFER_BYTES"
+assert_xfer "20 MB, strongSwan -> Waypost, subnet to subnet" "$NS_S" "$NS_C" 10.2.0.1 "$XFER_BYTES"
+st=$(status_json "$NS_C")
+assert_match "$(json_q 'j["ike_sas"][0]["child_sas"][0]["algorithms"]' <<<"$st")" 'chacha20poly1305' \
+  "the CHILD SA uses the non-Algo proposal (ChaCha20-Poly1305)"
+assert_match "$(sw_sas "$NS_S")" 'net: #[0-9]+, reqid [0-9]+, INSTALLED, TUNNEL-in-UDP, ESP:CHACHA20_POLY1305' \
+  "strongSwan agrees on ChaCha20-Poly1305, ESP in UDP"
+if wp_ipsec "$NS_C" terminate "$INST" --ike branch >/dev/null 2>&1; then
+  pass "waypost ipsec terminate --ike branch"
+else
+  fail "waypost ipsec terminate --ike branch"
+fi
+sw_gone() { ! sw_sas "$NS_S" | grep -q 'gw: #'; }
+assert_wait 5 "strongSwan sees the IKE SA deleted" sw_gone
+pid=$(inst_pid)
+wp_ipsec "$NS_C" down "$INST" >/dev/null 2>&1
+assert_not "waypost ipsec down: the instance is gone" wpt_pid_alive "$pid"
+wpt_finish
