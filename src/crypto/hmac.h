@@ -59,12 +59,12 @@ class Hmac {
   HashAlg alg_ = HashAlg::kSha256;
 };
 
-// One-shot HMAC of the concatenation of `parts`; out.size() must be digest_size(alg).
 // A plain digest of the concatenation of `parts` (IKE's NAT detection hashes are SHA-1 of this
 // kind); out.size() must be digest_size(alg).
 [[nodiscard]] bool digest(HashAlg alg, std::initializer_list<std::span<const uint8_t>> parts,
                           std::span<uint8_t> out);
 
+// One-shot HMAC of the concatenation of `parts`; out.size() must be digest_size(alg).
 [[nodiscard]] bool hmac(HashAlg alg, std::span<const uint8_t> key,
                         std::initializer_list<std::span<const uint8_t>> parts,
                         std::span<uint8_t> out);
