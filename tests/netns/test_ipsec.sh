@@ -14,6 +14,10 @@
 #    strongSwan responder (server ns) with a non-Algo proposal set: the connection's log lines
 #    while it comes up, ping and a 20 MB transfer from subnet to subnet (the route's source is
 #    the gateway's own address inside its subnet), `terminate`, `down` removes the device.
+# 3. strongSwan road warrior behind a masquerading router -> Waypost: NAT detected on both
+#    sides, CHILD SAs rekeyed every few seconds (mostly by Waypost) while pings and a transfer run
+#    (make-before-break: no ping lost, data intact), then charon is killed and Waypost's
+#    liveness checks clear the SA and its route within dpd_delay + dpd_timeout.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 wpt_begin ip swanctl timeout
@@ -211,5 +215,89 @@ sw_gone() { ! sw_sas "$NS_S" | grep -q 'gw: #'; }
 assert_wait 5 "strongSwan sees the IKE SA deleted" sw_gone
 pid=$(inst_pid)
 wp_ipsec "$NS_C" down "$INST" >/dev/null 2>&1
+assert_not "waypost ipsec down: the instance is gone" wpt_pid_alive "$pid"
+wpt_stop_pid "$SW_PID" 5
+
+# --- 3. behind NAT, rekeys under traffic, dead peer -------------------------------------------
+log "case 3: strongSwan behind NAT -> waypost ipsec; rekeys under traffic; charon killed"
+topo_chain n 192.168.244 fd00:244: 192.168.245 fd00:245:
+S=$OUT4_S
+nsx "$NS_R" nft -f - <<NFT || die "nftables masquerade in the router"
+table ip wpt_nat {
+  chain post { type nat hook postrouting priority srcnat; oifname "$VETH_RS" masquerade; }
+}
+NFT
+lo_addr "$NS_S" 10.1.0.1/32
+sw_start "$NS_C"
+inst_start "$NS_S" "
+connections {
+  rw {
+    local_addrs = $S
+    pools = rw4
+    dpd_delay = 2s
+    dpd_timeout = 4s
+    local { auth = psk
+            id = moon.example.org }
+    remote { auth = psk }
+    children { net { local_ts = 10.1.0.0/16
+                     rekey_time = 3s
+                     life_time = 30s
+                     rand_time = 0s } }
+  }
+}
+pools { rw4 { addrs = 10.3.0.0/28 } }
+secrets { ike-1 { secret = $PSK } }" || die "waypost ipsec up failed: $(cat "$WPT_SCRATCH/ipsec-up.out")"
+wpt_track_pid "$(inst_pid)"
+sw_load "$NS_C" "
+connections {
+  home {
+    remote_addrs = $S
+    vips = 0.0.0.0
+    local { auth = psk
+            id = carol@example.org }
+    remote { auth = psk
+             id = moon.example.org }
+    children { home { remote_ts = 10.1.0.0/16
+                      rekey_time = 5s
+                      life_time = 30s
+                      rand_time = 0s } }
+  }
+}
+secrets { ike-1 { secret = $PSK } }" || die "swanctl --load-all failed in the client ns"
+sw_ctl "$NS_C" --initiate --child home --timeout 20 >"$WPT_SCRATCH/initiate3.out" 2>&1 ||
+  fail "strongSwan's initiate through the NAT failed: $(tail -3 "$WPT_SCRATCH/initiate3.out")"
+st=$(status_json "$NS_S")
+assert_eq "$(json_q 'j["ike_sas"][0]["remote_addr"]' <<<"$st")" "$GW4_S"   "Waypost sees the client at the router's address"
+assert_eq "$(json_q 'j["ike_sas"][0]["nat_remote"]' <<<"$st")" true "Waypost detects the NAT in front of the client"
+assert_contains "$(sw_log "$NS_C")" "local host is behind NAT" "strongSwan detects that it is behind a NAT"
+# Pings at 10/s and a rate-limited transfer for ~12 s: several CHILD SA rekeys from each side.
+ip netns exec "$NS_C" ping -n -q -c 120 -i 0.1 -W 2 10.1.0.1 >"$WPT_SCRATCH/ping3.out" 2>&1 &
+ping_pid=$!
+wpt_track_pid "$ping_pid"
+assert_xfer "12 MB at 1 MB/s through the NAT while both sides rekey" "$NS_C" "$NS_S" 10.1.0.1   12000000 1000000 60
+wpt_wait_exit "$ping_pid" 30
+vlog "$(cat "$WPT_SCRATCH/ping3.out")"
+lost=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$WPT_SCRATCH/ping3.out")
+assert_eq "${lost:-0}" 120 "no ping lost during the rekeys (120 of 120 answered)"
+# Waypost (rekey_time 3s) rekeys first as a rule, strongSwan (5s) when Waypost's rekey is late.
+wp_rekeys=$(grep -c 'rekeying CHILD_SA' "$WPT_SCRATCH/logs/ipsec-$NS_S.log")
+sw_rekeys=$(grep -c 'generating CREATE_CHILD_SA request [0-9]* \[ N(REKEY_SA)' "$WPT_SCRATCH/logs/charon-$NS_C.log")
+if ((wp_rekeys + sw_rekeys >= 3 && wp_rekeys >= 1)); then
+  pass "the CHILD SA was rekeyed $((wp_rekeys + sw_rekeys)) times during the traffic ($wp_rekeys by Waypost, $sw_rekeys by strongSwan)"
+else
+  fail "rekeys during the traffic: $wp_rekeys by Waypost, $sw_rekeys by strongSwan (expected >= 3, >= 1 by Waypost)"
+fi
+# The dead peer: charon killed (no DELETE), Waypost's liveness checks give up after dpd_timeout.
+kill -KILL "$SW_PID"
+wait "$SW_PID" 2>/dev/null
+start=$EPOCHREALTIME
+no_sa() { [[ $(status_json "$NS_S" | json_q 'len(j["ike_sas"])') == 0 ]]; }
+assert_wait 30 "Waypost clears the dead peer's SA (dpd_delay 2s + dpd_timeout 4s)" no_sa
+log "dead peer cleared after $(secs_since "$start") s"
+assert_match "$(inst_log "$NS_S")" 'rw\[[0-9]+\]: .*(liveness|DPD|not answer)' "Waypost's log names the dead peer check"
+no_route3() { ! ip -n "$NS_S" route show dev "$INST" | grep -q 10.3.0; }
+assert_ok "the client's route is gone with the SA" no_route3
+pid=$(inst_pid)
+wp_ipsec "$NS_S" down "$INST" >/dev/null 2>&1
 assert_not "waypost ipsec down: the instance is gone" wpt_pid_alive "$pid"
 wpt_finish
