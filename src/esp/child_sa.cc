@@ -15,36 +15,44 @@ namespace {
 // The sequence number is 32 bits without extended sequence numbers; the SA must be rekeyed
 // before it wraps (RFC 4303 3.3.3).
 constexpr uint64_t kSeqLimit = uint64_t(1) << 32;
-constexpr uint32_t kSealedHeader = kEspHeaderSize + kIvSize;  // before the inner packet
 
-uint32_t padding_for(uint32_t payload) {
-  // The encrypted part ends on a 4-byte boundary (the AEADs here are stream-like, so 4 is all
-  // RFC 4303 2.4 asks).
-  return (4 - (payload + kTrailerSize) % 4) % 4;
+// The padding that makes the encrypted part (payload, padding, trailer) a multiple of `block`:
+// 4 bytes for the AEADs (stream-like, so 4 is all RFC 4303 2.4 asks), 16 for AES-CBC.
+uint32_t padding_for(uint32_t payload, uint32_t block) {
+  return (block - (payload + kTrailerSize) % block) % block;
 }
 }  // namespace
 
-uint32_t esp_overhead(net::Family outer) {
-  return dataplane::udp_tunnel_overhead(kSealedHeader + 3 + kTrailerSize + uint32_t(kIcvSize),
-                                        outer);
+uint32_t esp_overhead(net::Family outer, Cipher cipher, Integrity integrity) {
+  const uint32_t around = kEspHeaderSize + uint32_t(iv_size(cipher)) +
+                          uint32_t(block_size(cipher)) - 1 + kTrailerSize +
+                          uint32_t(icv_size(cipher, integrity));
+  return dataplane::udp_tunnel_overhead(around, outer);
 }
 
 Result<std::unique_ptr<ChildSa>> ChildSa::create(Environment env, const ChildSaKeys& keys,
                                                  const net::Endpoint& remote, uint32_t mtu,
                                                  std::string name) {
-  auto out = AeadContext::create(keys.aead, keys.keymat_out, true);
+  auto out =
+      EspCipher::create(keys.cipher, keys.integrity, keys.keymat_out, keys.integrity_out, true);
   if (!out) return out.take_error();
-  auto in = AeadContext::create(keys.aead, keys.keymat_in, false);
+  auto in =
+      EspCipher::create(keys.cipher, keys.integrity, keys.keymat_in, keys.integrity_in, false);
   if (!in) return in.take_error();
   return std::unique_ptr<ChildSa>(
       new ChildSa(env, std::move(*out), std::move(*in), keys, remote, mtu, std::move(name)));
 }
 
-ChildSa::ChildSa(Environment env, AeadContext out, AeadContext in, const ChildSaKeys& keys,
+ChildSa::ChildSa(Environment env, EspCipher out, EspCipher in, const ChildSaKeys& keys,
                  const net::Endpoint& remote, uint32_t mtu, std::string name)
     : env_(env),
       out_(std::move(out)),
       in_(std::move(in)),
+      cipher_(keys.cipher),
+      integrity_(keys.integrity),
+      sealed_header_(kEspHeaderSize + out_.iv_size()),
+      icv_(out_.icv_size()),
+      block_(out_.block()),
       spi_in_(keys.spi_in),
       spi_out_(keys.spi_out),
       remote_(remote),
@@ -62,19 +70,17 @@ bool ChildSa::seal_one(const Packet& p) {
     return false;
   }
   const uint64_t seq = next_seq_++;
-  uint8_t* header = p.data - kSealedHeader;
+  uint8_t* header = p.data - sealed_header_;
   store_be32(header, spi_out_);
   store_be32(header + 4, uint32_t(seq));
-  store_be64(header + kEspHeaderSize, seq);  // the IV: unique per key (see esp_cipher.h)
-  const uint32_t pad = padding_for(p.size);
+  const uint32_t pad = padding_for(p.size, block_);
   uint8_t* trailer = p.data + p.size;
   for (uint32_t i = 0; i < pad; ++i) trailer[i] = uint8_t(i + 1);
   trailer[pad] = uint8_t(pad);
   trailer[pad + 1] = (p.data[0] >> 4) == 6 ? kNextHeaderIpv6 : kNextHeaderIpv4;
   const uint32_t plain = p.size + pad + kTrailerSize;
-  std::span<const uint8_t, kIvSize> iv(header + kEspHeaderSize, kIvSize);
-  if (!out_.seal(iv, {header, kEspHeaderSize}, p.data, plain)) return false;
-  const uint32_t total = kSealedHeader + plain + uint32_t(kIcvSize);
+  if (!out_.seal(header, seq, p.data, plain)) return false;
+  const uint32_t total = sealed_header_ + plain + icv_;
   env_.network.push(header, total, remote_);
   counters_.bytes_out += p.size;
   ++counters_.packets_out;
@@ -92,17 +98,15 @@ bool ChildSa::send_probe(Packet packet) {
 }
 
 ChildSa::Opened ChildSa::open(uint8_t* data, uint32_t size, Packet& inner) {
-  // At least the header, IV, a trailer and the ICV, and an encrypted part of whole 4-byte words.
-  if (size < kSealedHeader + kTrailerSize + kIcvSize ||
-      (size - kSealedHeader - kIcvSize) % 4 != 0) {
+  // At least the header, IV, a trailer and the ICV, and an encrypted part of whole blocks.
+  if (size < sealed_header_ + kTrailerSize + icv_ || (size - sealed_header_ - icv_) % block_ != 0) {
     ++counters_.malformed;
     return Opened::kDropped;
   }
   const uint32_t seq = load_be32(data + 4);
-  const uint32_t encrypted = size - kSealedHeader - uint32_t(kIcvSize);
-  uint8_t* plain = data + kSealedHeader;
-  std::span<const uint8_t, kIvSize> iv(data + kEspHeaderSize, kIvSize);
-  if (!in_.open(iv, {data, kEspHeaderSize}, plain, encrypted)) {
+  const uint32_t encrypted = size - sealed_header_ - icv_;
+  uint8_t* plain = data + sealed_header_;
+  if (!in_.open(data, plain, encrypted)) {
     ++counters_.auth_failed;
     return Opened::kDropped;
   }

@@ -7,9 +7,10 @@
 // and the trailer, and returns the inner packet for the router.
 //
 // Wire layout (UDP payload):
-//   SPI (4) | sequence number (4) | IV (8) | inner packet | padding | pad length | next header |
-//   ICV (16)
-// with the encrypted part (inner packet through next header) a multiple of 4 bytes. UDP
+//   SPI (4) | sequence number (4) | IV (8, AES-CBC 16) | inner packet | padding | pad length |
+//   next header | ICV (16; AES-CBC: the HMAC's, 12 to 32)
+// with the encrypted part (inner packet through next header) a multiple of the cipher's block
+// (4 bytes for the AEADs, 16 for AES-CBC). UDP
 // encapsulation is always used, as by strongSwan's kernel-libipsec: this kernel has no ESP.
 //
 // Path MTU, MSS clamping and probing are the data plane's (dataplane/path_prober.h); the SA
@@ -37,9 +38,9 @@ constexpr uint8_t kNextHeaderIpv4 = 4;
 constexpr uint8_t kNextHeaderIpv6 = 41;
 constexpr uint8_t kNextHeaderNone = 59;  // a dummy packet (traffic flow confidentiality)
 
-// Bytes an SA adds around an inner packet on the wire, outer IP and UDP headers included, at
-// most (the padding depends on the packet's length).
-uint32_t esp_overhead(net::Family outer);
+// Bytes an SA with these transforms adds around an inner packet on the wire, outer IP and UDP
+// headers included, at most (the padding depends on the packet's length).
+uint32_t esp_overhead(net::Family outer, Cipher cipher, Integrity integrity);
 
 class ChildSa;
 
@@ -53,11 +54,14 @@ class ChildSaHost {
 };
 
 struct ChildSaKeys {
-  Aead aead = Aead::kAes256Gcm16;
-  uint32_t spi_in = 0;   // ours: the peer sends with it
-  uint32_t spi_out = 0;  // the peer's
-  std::vector<uint8_t> keymat_in;
+  Cipher cipher = Cipher::kAes256Gcm16;
+  Integrity integrity = Integrity::kNone;  // AES-CBC only
+  uint32_t spi_in = 0;                     // ours: the peer sends with it
+  uint32_t spi_out = 0;                    // the peer's
+  std::vector<uint8_t> keymat_in;          // the cipher's key (and AEAD salt) per direction
   std::vector<uint8_t> keymat_out;
+  std::vector<uint8_t> integrity_in;  // the HMAC key per direction (AES-CBC)
+  std::vector<uint8_t> integrity_out;
 };
 
 struct ChildSaCounters {
@@ -88,7 +92,7 @@ class ChildSa final : public dataplane::Tunnel {
   std::string describe() const override;
   dataplane::PathMtu& path() override { return path_; }
   uint32_t overhead() const override {
-    return esp_overhead(remote_.is_v4() ? net::Family::kV4 : net::Family::kV6);
+    return esp_overhead(remote_.is_v4() ? net::Family::kV4 : net::Family::kV6, cipher_, integrity_);
   }
   bool send_probe(dataplane::Packet packet) override;
   void schedule_probe(Nanos delay) override { env_.host.schedule_probe(*this, delay); }
@@ -107,14 +111,19 @@ class ChildSa final : public dataplane::Tunnel {
   const std::string& name() const { return name_; }
 
  private:
-  ChildSa(Environment env, AeadContext out, AeadContext in, const ChildSaKeys& keys,
+  ChildSa(Environment env, EspCipher out, EspCipher in, const ChildSaKeys& keys,
           const net::Endpoint& remote, uint32_t mtu, std::string name);
   // Seals one packet in place and queues it; false if it was not sent.
   bool seal_one(const dataplane::Packet& p);
 
   Environment env_;
-  AeadContext out_;
-  AeadContext in_;
+  EspCipher out_;
+  EspCipher in_;
+  Cipher cipher_;
+  Integrity integrity_;
+  uint32_t sealed_header_;  // ESP header and IV, before the inner packet
+  uint32_t icv_;
+  uint32_t block_;
   uint32_t spi_in_;
   uint32_t spi_out_;
   uint64_t next_seq_ = 1;  // RFC 4303: the first packet carries 1

@@ -1,6 +1,7 @@
 // Fuzzes the NAT-T port's inbound path: classification (keepalive / IKE marker / ESP), SPI lookup,
 // ESP authentication, replay window, trailer and inner-header checks, then the router's source
-// check. Two modes, chosen by the first byte:
+// check. The first byte chooses the SA's transforms (bit 1: AES-256-GCM, or AES-256-CBC with
+// HMAC-SHA-256-128) and one of two modes (bit 0):
 //   0: the rest is one raw datagram, delivered as is (almost every input dies at the ICV check:
 //      this covers classification, lengths and the SPI lookup);
 //   1: the rest is an inner packet (any bytes, so the post-authentication checks of trailer and
@@ -37,17 +38,21 @@ struct Host final : esp::ChildSaHost {
 };
 
 struct World {
-  World() : router(tun, &clock), prober(clock, router, 1, 1400) {
+  explicit World(bool cbc) : router(tun, &clock), prober(clock, router, 1, 1400) {
     esp::ChildSaKeys k;
-    k.aead = esp::Aead::kAes256Gcm16;
+    k.cipher = cbc ? esp::Cipher::kAes256Cbc : esp::Cipher::kAes256Gcm16;
+    k.integrity = cbc ? esp::Integrity::kHmacSha256_128 : esp::Integrity::kNone;
     k.spi_in = 0x2000;
     k.spi_out = 0x1000;
-    k.keymat_in = std::vector<uint8_t>(36, 1);
-    k.keymat_out = std::vector<uint8_t>(36, 2);
+    k.keymat_in = std::vector<uint8_t>(esp::keymat_size(k.cipher), 1);
+    k.keymat_out = std::vector<uint8_t>(esp::keymat_size(k.cipher), 2);
+    k.integrity_in = std::vector<uint8_t>(esp::integrity_key_size(k.integrity), 3);
+    k.integrity_out = std::vector<uint8_t>(esp::integrity_key_size(k.integrity), 4);
     const auto remote = net::Endpoint::parse("198.51.100.9:4500").value();
     local = esp::ChildSa::create({clock, wire, host}, k, remote, 1400, "local").value();
     std::swap(k.spi_in, k.spi_out);
     std::swap(k.keymat_in, k.keymat_out);
+    std::swap(k.integrity_in, k.integrity_out);
     peer = esp::ChildSa::create({clock, wire, host}, k, remote, 1400, "peer").value();
     sad.add(*local);
     router.table().insert(net::Prefix::parse("0.0.0.0/0").value(), local.get());
@@ -73,7 +78,8 @@ void deliver(World& w, std::vector<uint8_t>& payload) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
-  World w;  // fresh replay windows per input, so that results do not depend on input order
+  // Fresh replay windows per input, so that results do not depend on input order.
+  World w((data[0] & 2) != 0);
   const uint8_t mode = data[0] % 2;
   const uint8_t* rest = data + 1;
   const size_t n = size - 1;

@@ -15,7 +15,8 @@
 #    while it comes up, ping and a 20 MB transfer from subnet to subnet (the route's source is
 #    the gateway's own address inside its subnet), `terminate`, `down` removes the device.
 # 3. strongSwan road warrior behind a masquerading router -> Waypost: NAT detected on both
-#    sides, CHILD SAs rekeyed every few seconds (mostly by Waypost) while pings and a transfer run
+#    sides, ESP with AES-256-CBC and HMAC-SHA-256-128 (what strongSwan proposes here), CHILD SAs
+#    rekeyed every few seconds (mostly by Waypost) while pings and a transfer run
 #    (make-before-break: no ping lost, data intact), then charon is killed and Waypost's
 #    liveness checks clear the SA and its route within dpd_delay + dpd_timeout.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -258,6 +259,7 @@ connections {
     remote { auth = psk
              id = moon.example.org }
     children { home { remote_ts = 10.1.0.0/16
+                      esp_proposals = aes256-sha256
                       rekey_time = 5s
                       life_time = 30s
                       rand_time = 0s } }
@@ -270,6 +272,8 @@ st=$(status_json "$NS_S")
 assert_eq "$(json_q 'j["ike_sas"][0]["remote_addr"]' <<<"$st")" "$GW4_S"   "Waypost sees the client at the router's address"
 assert_eq "$(json_q 'j["ike_sas"][0]["nat_remote"]' <<<"$st")" true "Waypost detects the NAT in front of the client"
 assert_contains "$(sw_log "$NS_C")" "local host is behind NAT" "strongSwan detects that it is behind a NAT"
+assert_eq "$(json_q 'j["ike_sas"][0]["child_sas"][0]["algorithms"]' <<<"$st")" "aes256-sha256" \
+  "the CHILD SA uses AES-256-CBC with HMAC-SHA-256-128"
 # Pings at 10/s and a rate-limited transfer for ~12 s: several CHILD SA rekeys from each side.
 ip netns exec "$NS_C" ping -n -q -c 120 -i 0.1 -W 2 10.1.0.1 >"$WPT_SCRATCH/ping3.out" 2>&1 &
 ping_pid=$!

@@ -49,13 +49,19 @@ const std::vector<uint8_t> kInner = {0x45, 0,  0, 21, 0, 0,  0, 0, 64, 17,  0,
 
 class EspTest : public ::testing::Test {
  protected:
-  std::unique_ptr<ChildSa> make(Aead aead, uint32_t spi_in, uint32_t spi_out) {
+  std::unique_ptr<ChildSa> make(Cipher cipher, uint32_t spi_in, uint32_t spi_out,
+                                Integrity integrity = Integrity::kNone) {
     ChildSaKeys keys;
-    keys.aead = aead;
+    keys.cipher = cipher;
+    keys.integrity = integrity;
     keys.spi_in = spi_in;
     keys.spi_out = spi_out;
-    keys.keymat_in = aead == Aead::kAes128Gcm16 ? std::vector<uint8_t>(20, 7) : keymat32();
+    keys.keymat_in = cipher == Cipher::kAes256Gcm16 || cipher == Cipher::kChaCha20Poly1305
+                         ? keymat32()
+                         : std::vector<uint8_t>(keymat_size(cipher), 7);
     keys.keymat_out = keys.keymat_in;
+    keys.integrity_in = std::vector<uint8_t>(integrity_key_size(integrity), 9);
+    keys.integrity_out = keys.integrity_in;
     auto sa = ChildSa::create({clock, sink, host}, keys, remote, 1400, "net");
     EXPECT_TRUE(sa.ok());
     return sa ? std::move(*sa) : nullptr;
@@ -72,6 +78,8 @@ class EspTest : public ::testing::Test {
     return out;
   }
 
+  void tampered_packets_are_dropped(Cipher cipher, Integrity integrity);
+
   ManualClock clock;
   Sink sink;
   Host host;
@@ -83,7 +91,7 @@ class EspTest : public ::testing::Test {
 //   aad = struct.pack(">II", spi, seq); iv = struct.pack(">Q", seq)
 //   pkt = aad + iv + AESGCM(key).encrypt(salt + iv, inner + b"\1\2\3" + b"\3\4", aad)
 TEST_F(EspTest, KnownAnswerAes256Gcm) {
-  auto sa = make(Aead::kAes256Gcm16, 1, 0x11223344);
+  auto sa = make(Cipher::kAes256Gcm16, 1, 0x11223344);
   EXPECT_EQ(to_hex(seal(*sa, kInner)),
             "11223344000000010000000000000001cd929a9169e62c213cb86a24a4643e66dc862414090aaf6b45f8"
             "765b0de9e4923ec3161a8f9f0336");
@@ -91,14 +99,14 @@ TEST_F(EspTest, KnownAnswerAes256Gcm) {
 }
 
 TEST_F(EspTest, KnownAnswerChaCha20Poly1305) {
-  auto sa = make(Aead::kChaCha20Poly1305, 1, 0x11223344);
+  auto sa = make(Cipher::kChaCha20Poly1305, 1, 0x11223344);
   EXPECT_EQ(to_hex(seal(*sa, kInner)),
             "1122334400000001000000000000000119c7363d112540dcc78fd2baae5df2c43bb90fd101d8d33cf9fb"
             "f3901cc3f6e428470bcb6157dbc5");
 }
 
 TEST_F(EspTest, OpensTheKnownAnswerPacket) {
-  auto sa = make(Aead::kAes256Gcm16, 0x11223344, 1);
+  auto sa = make(Cipher::kAes256Gcm16, 0x11223344, 1);
   auto pkt =
       hex("11223344000000010000000000000001cd929a9169e62c213cb86a24a4643e66dc862414090aaf6b45f8765b"
           "0de9e4923ec3161a8f9f0336");
@@ -115,15 +123,30 @@ TEST_F(EspTest, OpensTheKnownAnswerPacket) {
   EXPECT_EQ(sa->counters().replayed, 1u);
 }
 
+struct Suite {
+  Cipher cipher;
+  Integrity integrity;
+};
+constexpr Suite kSuites[] = {
+    {Cipher::kAes128Gcm16, Integrity::kNone},
+    {Cipher::kAes256Gcm16, Integrity::kNone},
+    {Cipher::kChaCha20Poly1305, Integrity::kNone},
+    {Cipher::kAes128Cbc, Integrity::kHmacSha1_96},
+    {Cipher::kAes192Cbc, Integrity::kHmacSha256_128},
+    {Cipher::kAes256Cbc, Integrity::kHmacSha384_192},
+    {Cipher::kAes256Cbc, Integrity::kHmacSha512_256},
+};
+
 TEST_F(EspTest, RoundTripEveryCipherAndSize) {
-  for (Aead aead : {Aead::kAes128Gcm16, Aead::kAes256Gcm16, Aead::kChaCha20Poly1305}) {
-    auto a = make(aead, 100, 200);
-    auto b = make(aead, 200, 100);
+  for (const Suite& s : kSuites) {
+    auto a = make(s.cipher, 100, 200, s.integrity);
+    auto b = make(s.cipher, 200, 100, s.integrity);
+    const size_t around = 8 + iv_size(s.cipher) + icv_size(s.cipher, s.integrity);
     for (uint32_t size = 20; size <= 60; ++size) {
       std::vector<uint8_t> inner(size, uint8_t(size));
       inner[0] = 0x45;
       auto pkt = seal(*a, inner);
-      EXPECT_EQ((pkt.size() - 16 - 16) % 4, 0u);
+      EXPECT_EQ((pkt.size() - around) % block_size(s.cipher), 0u);
       Packet out;
       ASSERT_EQ(b->open(pkt.data(), uint32_t(pkt.size()), out), ChildSa::Opened::kPacket);
       EXPECT_EQ(std::vector<uint8_t>(out.data, out.data + out.size), inner);
@@ -137,9 +160,28 @@ TEST_F(EspTest, RoundTripEveryCipherAndSize) {
   }
 }
 
+TEST_F(EspTest, CbcIvsAreFreshPerPacket) {
+  auto a = make(Cipher::kAes256Cbc, 1, 2, Integrity::kHmacSha256_128);
+  const auto p1 = seal(*a, kInner);
+  const auto p2 = seal(*a, kInner);
+  // SPI 4, sequence 4, then the 16-byte IV; the same inner packet never encrypts the same way.
+  EXPECT_NE(std::vector<uint8_t>(p1.begin() + 8, p1.begin() + 24),
+            std::vector<uint8_t>(p2.begin() + 8, p2.begin() + 24));
+  EXPECT_NE(std::vector<uint8_t>(p1.begin() + 24, p1.end()),
+            std::vector<uint8_t>(p2.begin() + 24, p2.end()));
+  // IPv4 20 + UDP 8 + SPI/seq 8 + IV 16 + padding up to 15 + trailer 2 + ICV 16.
+  EXPECT_EQ(a->overhead(), 85u);
+}
+
 TEST_F(EspTest, TamperedPacketsAreDroppedAndCounted) {
-  auto a = make(Aead::kAes256Gcm16, 1, 2);
-  auto b = make(Aead::kAes256Gcm16, 2, 1);
+  for (const Suite& s : {kSuites[1], kSuites[5]}) {
+    tampered_packets_are_dropped(s.cipher, s.integrity);
+  }
+}
+
+void EspTest::tampered_packets_are_dropped(Cipher cipher, Integrity integrity) {
+  auto a = make(cipher, 1, 2, integrity);
+  auto b = make(cipher, 2, 1, integrity);
   const auto good = seal(*a, kInner);
   for (size_t i = 4; i < good.size(); ++i) {  // every byte after the SPI
     auto bad = good;
@@ -162,8 +204,8 @@ TEST_F(EspTest, TamperedPacketsAreDroppedAndCounted) {
 }
 
 TEST_F(EspTest, ReplayWindowAcceptsReorderingOnce) {
-  auto a = make(Aead::kAes256Gcm16, 1, 2);
-  auto b = make(Aead::kAes256Gcm16, 2, 1);
+  auto a = make(Cipher::kAes256Gcm16, 1, 2);
+  auto b = make(Cipher::kAes256Gcm16, 2, 1);
   std::vector<std::vector<uint8_t>> pkts;
   pkts.reserve(5);
   for (int i = 0; i < 5; ++i) pkts.push_back(seal(*a, kInner));
@@ -180,7 +222,7 @@ TEST_F(EspTest, ReplayWindowAcceptsReorderingOnce) {
 }
 
 TEST_F(EspTest, OverheadAndProbes) {
-  auto a = make(Aead::kAes256Gcm16, 1, 2);
+  auto a = make(Cipher::kAes256Gcm16, 1, 2);
   // IPv4 20 + UDP 8 + SPI/seq 8 + IV 8 + padding up to 3 + trailer 2 + ICV 16.
   EXPECT_EQ(a->overhead(), 65u);
   std::vector<uint8_t> slot(dataplane::kSlotSize);

@@ -41,7 +41,7 @@ class SadTest : public ::testing::Test {
  protected:
   SadTest() : router(tun, &clock), prober(clock, router, 1, 1400) {
     ChildSaKeys k;
-    k.aead = Aead::kAes128Gcm16;
+    k.cipher = Cipher::kAes128Gcm16;
     k.spi_in = 0x2000;
     k.spi_out = 0x1000;
     k.keymat_in = std::vector<uint8_t>(20, 1);
