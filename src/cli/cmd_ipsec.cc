@@ -237,7 +237,8 @@ int cmd_ipsec_initiate(const std::string& name, const std::string& child, const 
   // The connection's log lines ("conn[id]: ...") while it comes up.
   const std::string filter = r->value("conn", conn) + "[";
   uint64_t from = r->value("log_from", uint64_t(0));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + std::chrono::seconds(timeout_s);
   while (std::chrono::steady_clock::now() < deadline) {
     from = print_log(name, from, filter);
     auto res = ask(name, {{"cmd", "initiate-result"}, {"id", id}});
@@ -252,7 +253,11 @@ int cmd_ipsec_initiate(const std::string& name, const std::string& child, const 
       print_log(name, from, filter);
       return fail("initiate failed: " + res->value("reason", std::string()));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // Polled: fast at first (an IKE_SA with its CHILD_SA takes a few milliseconds on a LAN),
+    // then gently.
+    const auto waited = std::chrono::steady_clock::now() - started;
+    std::this_thread::sleep_for(waited < std::chrono::seconds(1) ? std::chrono::milliseconds(2)
+                                                                 : std::chrono::milliseconds(50));
   }
   return fail("initiate timed out after " + std::to_string(timeout_s) +
               " s (it goes on in the "

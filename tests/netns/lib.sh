@@ -783,7 +783,7 @@ tunnel_down() {
   PID_C="" PID_S=""
 }
 
-impl_label() { case $1 in wggo) echo wireguard-go ;; wp) wpt_is_real_waypost && echo waypost || echo "waypost(=wireguard-go)" ;; esac; }
+impl_label() { case $1 in wggo) echo wireguard-go ;; wp) wpt_is_real_waypost && echo waypost || echo "waypost(=wireguard-go)" ;; sw) echo strongswan-libipsec ;; wpi) echo waypost-ipsec ;; esac; }
 
 # ---------------------------------------------------------------------------------------------
 # Full-tunnel clients from generated profiles, HTTP downloads, JSON
@@ -1241,4 +1241,110 @@ ike_peer_find() {
   local f=${IKE_PEER_BIN:-$(dirname "$WAYPOST_BIN")/../tests/tools/ike_peer}
   [[ -x $f ]] || return 1
   printf -v "$1" '%s' "$f"
+}
+
+# ---------------------------------------------------------------------------------------------
+# ESP tunnels between the client and server namespaces: strongSwan (charon + kernel-libipsec,
+# "sw") or `waypost ipsec` ("wpi") at either end, PSK, site to site between 10.250.0.1 (client,
+# on lo) and 10.250.1.2 (server, on lo), the client initiating. For benchmarks and tests that
+# compare implementations. Sets ESP_IN_C ESP_IN_S PID_C PID_S ESP_CIMPL ESP_SIMPL, and ESP_NAME /
+# ESP_NAME_S, the `waypost ipsec` instance names at the client / server (control sockets live in
+# one /run shared by every namespace, so the two ends need different names).
+
+ESP_IN_C=10.250.0.1
+ESP_IN_S=10.250.1.2
+ESP_PSK='0sv+NkxY9LLZvwj4qCC2o/gGrWDF2d21jL'
+
+# _esp_conf SIDE LOCAL_ADDR REMOTE_ADDR PROPOSALS ESP_PROPOSALS: swanctl.conf text for one end.
+_esp_conf() {
+  local side=$1 local_addr=$2 remote_addr=$3 ike=$4 esp=$5 lts rts lid rid
+  if [[ $side == client ]]; then
+    lts=10.250.0.0/24 rts=10.250.1.0/24 lid=sun.example.org rid=moon.example.org
+  else
+    lts=10.250.1.0/24 rts=10.250.0.0/24 lid=moon.example.org rid=sun.example.org
+  fi
+  cat <<CONF
+connections {
+  gw {
+    local_addrs = $local_addr
+    remote_addrs = $remote_addr
+    proposals = $ike
+    local { auth = psk
+            id = $lid }
+    remote { auth = psk
+             id = $rid }
+    children { net { local_ts = $lts
+                     remote_ts = $rts
+                     esp_proposals = $esp } }
+  }
+}
+secrets { ike-1 { id-1 = moon.example.org
+                  id-2 = sun.example.org
+                  secret = $ESP_PSK } }
+CONF
+}
+
+# _esp_end_up IMPL NS NAME PIDVAR CONF_TEXT
+_esp_end_up() {
+  local impl=$1 ns=$2 name=$3 conf
+  case $impl in
+    sw)
+      sw_start "$ns"
+      printf -v "$4" '%s' "$SW_PID"
+      sw_load "$ns" "$5" || return 1
+      ;;
+    wpi)
+      mkdir -p "$WPT_SCRATCH/conf"
+      conf=$WPT_SCRATCH/conf/$name.conf
+      printf '%s\n' "$5" >"$conf"
+      chmod 600 "$conf"
+      timeout 20 ip netns exec "$ns" "$WAYPOST_BIN" ipsec up "$conf" \
+        --log-level "${WPT_WP_LOG_LEVEL:-debug}" --log-file "$WPT_SCRATCH/logs/ipsec-$ns.log" \
+        >/dev/null 2>&1 || return 1
+      printf -v "$4" '%s' "$(cat "/var/run/waypost/ipsec/$name.pid")"
+      wpt_track_pid "${!4}"
+      ;;
+    *) die "unknown IPsec implementation $impl" ;;
+  esac
+}
+
+# esp_tunnel_up CIMPL SIMPL [IKE_PROPOSALS] [ESP_PROPOSALS]: both ends up and configured (the
+# SAs are not established yet: esp_initiate does that).
+esp_tunnel_up() {
+  local cimpl=$1 simpl=$2 ike=${3:-aes256gcm16-prfsha512-ecp384} esp=${4:-aes256gcm16-ecp384}
+  ESP_CIMPL=$cimpl ESP_SIMPL=$simpl PID_C="" PID_S=""
+  wpt_name ESP_NAME espc
+  wpt_name ESP_NAME_S esps
+  ip -n "$NS_C" addr replace "$ESP_IN_C/32" dev lo
+  ip -n "$NS_S" addr replace "$ESP_IN_S/32" dev lo
+  _esp_end_up "$simpl" "$NS_S" "$ESP_NAME_S" PID_S "$(_esp_conf server "$OUT4_S" "$OUT4_C" "$ike" "$esp")" || return 1
+  _esp_end_up "$cimpl" "$NS_C" "$ESP_NAME" PID_C "$(_esp_conf client "$OUT4_C" "$OUT4_S" "$ike" "$esp")" || return 1
+}
+
+# esp_initiate: the client brings the CHILD SA up (returns once it is up, or fails).
+esp_initiate() {
+  case $ESP_CIMPL in
+    sw) sw_ctl "$NS_C" --initiate --child net --timeout 20 >/dev/null 2>&1 ;;
+    wpi) timeout 30 ip netns exec "$NS_C" "$WAYPOST_BIN" ipsec initiate "$ESP_NAME" --child net >/dev/null 2>&1 ;;
+  esac
+}
+
+# esp_terminate: the client deletes the IKE SA.
+esp_terminate() {
+  case $ESP_CIMPL in
+    sw) sw_ctl "$NS_C" --terminate --ike gw --timeout 10 >/dev/null 2>&1 ;;
+    wpi) timeout 10 ip netns exec "$NS_C" "$WAYPOST_BIN" ipsec terminate "$ESP_NAME" --ike gw >/dev/null 2>&1 ;;
+  esac
+}
+
+# esp_tunnel_down: both ends stopped.
+esp_tunnel_down() {
+  local impl ns name pid end
+  for end in "$ESP_CIMPL $NS_C $ESP_NAME ${PID_C:-}" "$ESP_SIMPL $NS_S $ESP_NAME_S ${PID_S:-}"; do
+    read -r impl ns name pid <<<"$end"
+    [[ -z $pid ]] && continue
+    [[ $impl == wpi ]] && timeout 10 ip netns exec "$ns" "$WAYPOST_BIN" ipsec down "$name" >/dev/null 2>&1
+    wpt_stop_pid "$pid" 5
+  done
+  PID_C="" PID_S=""
 }
