@@ -14,6 +14,7 @@
 #include "cli/daemonize.h"
 #include "common/atomic_file.h"
 #include "control/json_session.h"
+#include "ike/credentials.h"
 #include "ike/swanctl_conf.h"
 #include "ipsec/instance.h"
 #include "ipsec/paths.h"
@@ -37,6 +38,13 @@ Result<ipsec::InstanceOptions> load_instance(const std::string& path) {
   ike::DiskConfFiles files;
   auto config = ike::parse_swanctl_file(path, files);
   if (!config) return config.take_error();
+  // Certificates and keys from the swanctl directory layout beside the file.
+  if (ike::uses_certificates(*config)) {
+    auto creds =
+        ike::Credentials::load(*config, std::filesystem::absolute(path).parent_path().string());
+    if (!creds) return creds.take_error();
+    config->credentials = std::move(*creds);
+  }
   // Pre-shared keys are secrets: refuse a file others can read, as for WireGuard keys.
   if (!config->secrets.empty()) {
     if (auto st = check_private_file(path); !st) return st.take_error();

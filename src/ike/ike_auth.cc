@@ -12,8 +12,9 @@
 // A CHILD SA that cannot be made (no common ESP proposal, selectors that do not fit) does not fail
 // the IKE SA: the responder answers with the notify instead of SA and TS (RFC 7296 1.2).
 //
-// Authentication here is by pre-shared key; certificate authentication is refused with a clear
-// message until it lands.
+// Each side authenticates as its configured round says: a pre-shared key (AUTH = prf(prf(key,
+// "Key Pad for IKEv2"), octets)) or a certificate (CERT payloads and a signature over the octets,
+// pubkey_auth.h); the two sides may differ.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include "ike/child_negotiation.h"
 #include "ike/identity_wire.h"
 #include "ike/ike_sa_exchanges.h"
+#include "ike/pubkey_auth.h"
 #include "ike/ts_narrowing.h"
 
 namespace waypost::ike {
@@ -56,45 +58,108 @@ ConfigAttribute address_attribute(const net::IpAddress& a) {
 
 }  // namespace
 
+Result<IkeSa::OwnAuth> IkeSa::authenticate_self(const AuthRound& round, const Identity& peer,
+                                                const std::vector<uint8_t>& sa_init,
+                                                const std::vector<uint8_t>& peer_nonce,
+                                                const SecretBytes& sk_p) {
+  OwnAuth out;
+  if (round.auth == AuthClass::kPubkey) {
+    const LocalCredential* cred =
+        env_.config.credentials ? env_.config.credentials->local(round) : nullptr;
+    if (cred == nullptr) {
+      return make_error("{}: certificate authentication needs a certificate (certs = ...)",
+                        round.section);
+    }
+    if (round.id.any) {
+      out.id = subject_id(*cred);
+    } else {
+      auto id = id_payload_of(round.id);
+      if (!id) return id.take_error();
+      out.id = std::move(*id);
+      if (!vouches_for(cred->cert, out.id)) {
+        return make_error("our certificate {} does not contain our identity '{}'",
+                          cred->cert.subject(), round.id.text);
+      }
+    }
+    auto octets = signed_octets(*prf_, sa_init, peer_nonce, sk_p.span(), out.id);
+    if (!octets) return octets.take_error();
+    auto auth = sign_auth(*cred, init_->peer_hashes, *octets);
+    if (!auth) return auth.take_error();
+    out.auth = std::move(*auth);
+    if (conn_->send_cert != SendCert::kNever) out.certs = cert_payloads(*cred);
+    return out;
+  }
+  const Identity me = own_identity(round, local_);
+  auto id = id_payload_of(me);
+  if (!id) return id.take_error();
+  out.id = std::move(*id);
+  const Secret* secret = find_ike_secret(env_.config, me, peer);
+  if (secret == nullptr) {
+    return make_error("no shared key found for '{}' - '{}'", me.text,
+                      peer.any ? "%any" : peer.text);
+  }
+  auto octets = signed_octets(*prf_, sa_init, peer_nonce, sk_p.span(), out.id);
+  auto mic =
+      octets ? psk_auth(*prf_, secret->secret.span(), *octets) : Result<Bytes>(octets.error());
+  if (!mic) return mic.take_error();
+  out.auth = AuthPayload{AuthMethod::kSharedKeyMic, std::move(*mic)};
+  return out;
+}
+
+Status IkeSa::check_peer_auth(const AuthRound& remote, const AuthRound& local,
+                              const Payloads& inner, const IdPayload& id, const AuthPayload& auth,
+                              const std::vector<uint8_t>& sa_init,
+                              const std::vector<uint8_t>& our_nonce, const SecretBytes& sk_p) {
+  auto octets = signed_octets(*prf_, sa_init, our_nonce, sk_p.span(), id);
+  if (!octets) return octets.take_error();
+  const std::string who = identity_text(id);
+  if (remote.auth == AuthClass::kPubkey) {
+    if (!env_.config.credentials) return make_error("no certificates are loaded");
+    auto subject = verify_pubkey_auth(*env_.config.credentials, remote, inner, id, auth, *octets);
+    if (!subject) return subject.take_error();
+    spdlog::info("{}: '{}' authenticated with certificate '{}'", describe(), who, *subject);
+    return {};
+  }
+  if (auth.method != AuthMethod::kSharedKeyMic) {
+    return make_error("'{}' authenticated with method {}, but a pre-shared key is expected", who,
+                      int(auth.method));
+  }
+  const Secret* secret = find_ike_secret(env_.config, own_identity(local, local_), identity_of(id));
+  if (secret == nullptr) return make_error("no shared key found for '{}'", who);
+  if (!psk_auth_verifies(*prf_, secret->secret.span(), *octets, auth.data)) {
+    return make_error("'{}' failed pre-shared key authentication (wrong key?)", who);
+  }
+  return {};
+}
+
 // --- initiator --------------------------------------------------------------------------------
 
 void IkeSa::send_auth_request() {
   auth_ = std::make_unique<AuthState>();
   const AuthRound& local_round = conn_->local.front();
   const AuthRound& remote_round = conn_->remote.front();
-  if (local_round.auth != AuthClass::kPsk) {
-    fail("certificate authentication is not implemented yet; use auth = psk");
+  auto mine = authenticate_self(local_round, remote_round.id, init_->request_bytes, init_->nonce_r,
+                                init_->sk_pi);
+  if (!mine) {
+    fail(mine.error().message);
     return;
   }
-  const Identity me = own_identity(local_round, local_);
-  auto idi = id_payload_of(me);
-  if (!idi) {
-    fail(idi.error().message);
-    return;
-  }
-  const Secret* secret = find_ike_secret(env_.config, me, remote_round.id);
-  if (secret == nullptr) {
-    fail(fmt::format("no shared key found for '{}' - '{}'", me.text,
-                     remote_round.id.any ? "%any" : remote_round.id.text));
-    return;
-  }
-  auto octets =
-      signed_octets(*prf_, init_->request_bytes, init_->nonce_r, init_->sk_pi.span(), *idi);
-  auto mic =
-      octets ? psk_auth(*prf_, secret->secret.span(), *octets) : Result<Bytes>(octets.error());
-  if (!mic) {
-    fail(mic.error().message);
-    return;
-  }
-  local_id_text_ = identity_text(*idi);
+  local_id_text_ = identity_text(mine->id);
   Payloads p;
-  p.push_back(Payload::of(PayloadType::kIdInitiator, *idi));
+  p.push_back(Payload::of(PayloadType::kIdInitiator, mine->id));
+  for (Payload& c : mine->certs) p.push_back(std::move(c));
+  if (remote_round.auth == AuthClass::kPubkey && env_.config.credentials && conn_->send_certreq) {
+    auto cas = env_.config.credentials->certreq(remote_round);
+    if (!cas.empty()) {
+      p.push_back(Payload::of(CertReqPayload{CertEncoding::kX509Signature, std::move(cas)}));
+    }
+  }
   if (!remote_round.id.any) {
     if (auto idr = id_payload_of(remote_round.id)) {
       p.push_back(Payload::of(PayloadType::kIdResponder, *idr));
     }
   }
-  p.push_back(Payload::of(AuthPayload{AuthMethod::kSharedKeyMic, std::move(*mic)}));
+  p.push_back(Payload::of(std::move(mine->auth)));
   std::vector<net::Family> vip_families;
   if (!conn_->vips.empty()) {
     ConfigPayload cp;
@@ -152,19 +217,10 @@ void IkeSa::process_auth_response(const Payloads& inner) {
     fail(fmt::format("the responder is '{}', not '{}'", remote_id_text_, remote_round.id.text));
     return;
   }
-  if (auth->method != AuthMethod::kSharedKeyMic) {
-    fail(fmt::format("the responder authenticated with method {}, but we expect a pre-shared key",
-                     int(auth->method)));
-    return;
-  }
-  const Identity me = own_identity(conn_->local.front(), local_);
-  const Secret* secret = find_ike_secret(env_.config, me, identity_of(*idr));
-  auto octets =
-      signed_octets(*prf_, init_->response_bytes, init_->nonce_i, init_->sk_pr.span(), *idr);
-  if (secret == nullptr || !octets ||
-      !psk_auth_verifies(*prf_, secret->secret.span(), *octets, auth->data)) {
-    fail(fmt::format("the responder '{}' failed pre-shared key authentication (wrong key?)",
-                     remote_id_text_));
+  if (auto st = check_peer_auth(remote_round, conn_->local.front(), inner, *idr, *auth,
+                                init_->response_bytes, init_->nonce_i, init_->sk_pr);
+      !st) {
+    fail("the responder: " + st.error().message);
     return;
   }
   if (const auto* cp = find_body<ConfigPayload>(inner); cp != nullptr && auth_->asked_vips) {
@@ -260,43 +316,24 @@ void IkeSa::process_auth_request(const Message& request, const Payloads& inner) 
     return;
   }
   conn_ = chosen;
-  if (conn_->remote.front().auth != AuthClass::kPsk ||
-      conn_->local.front().auth != AuthClass::kPsk) {
-    refuse("certificate authentication is not implemented yet; use auth = psk");
+  if (auto st = check_peer_auth(conn_->remote.front(), conn_->local.front(), inner, *idi, *auth,
+                                init_->request_bytes, init_->nonce_r, init_->sk_pi);
+      !st) {
+    refuse(st.error().message);
     return;
   }
-  if (auth->method != AuthMethod::kSharedKeyMic) {
-    refuse(fmt::format("'{}' authenticated with method {}, but '{}' expects a pre-shared key",
-                       remote_id_text_, int(auth->method), conn_->name));
+  auto mine = authenticate_self(conn_->local.front(), peer, init_->response_bytes, init_->nonce_i,
+                                init_->sk_pr);
+  if (!mine) {
+    refuse(mine.error().message);
     return;
   }
-  const Identity me = own_identity(conn_->local.front(), local_);
-  const Secret* secret = find_ike_secret(env_.config, me, peer);
-  if (secret == nullptr) {
-    refuse(fmt::format("no shared key found for '{}' - '{}'", me.text, remote_id_text_));
-    return;
-  }
-  auto octets =
-      signed_octets(*prf_, init_->request_bytes, init_->nonce_r, init_->sk_pi.span(), *idi);
-  if (!octets || !psk_auth_verifies(*prf_, secret->secret.span(), *octets, auth->data)) {
-    refuse(fmt::format("'{}' failed pre-shared key authentication (wrong key?)", remote_id_text_));
-    return;
-  }
-  auto my_id = id_payload_of(me);
-  auto my_octets = my_id ? signed_octets(*prf_, init_->response_bytes, init_->nonce_i,
-                                         init_->sk_pr.span(), *my_id)
-                         : Result<Bytes>(my_id.error());
-  auto mic = my_octets ? psk_auth(*prf_, secret->secret.span(), *my_octets)
-                       : Result<Bytes>(my_octets.error());
-  if (!mic) {
-    refuse(mic.error().message);
-    return;
-  }
-  local_id_text_ = identity_text(*my_id);
+  local_id_text_ = identity_text(mine->id);
 
   Payloads out;
-  out.push_back(Payload::of(PayloadType::kIdResponder, *my_id));
-  out.push_back(Payload::of(AuthPayload{AuthMethod::kSharedKeyMic, std::move(*mic)}));
+  out.push_back(Payload::of(PayloadType::kIdResponder, mine->id));
+  for (Payload& c : mine->certs) out.push_back(std::move(c));
+  out.push_back(Payload::of(std::move(mine->auth)));
 
   // Virtual IPs from the connection's pools, one per family asked for.
   if (const auto* cp = find_body<ConfigPayload>(inner);

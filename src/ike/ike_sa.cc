@@ -86,19 +86,39 @@ std::vector<uint8_t> IkeSa::seal(const Header& header, const Payloads& inner) {
   return bytes;
 }
 
-Result<Payloads> IkeSa::open(const Message& message, std::span<const uint8_t> raw) const {
+Result<Payloads> IkeSa::open(const Message& message, std::span<const uint8_t> raw) {
   if (!ciphers_) return make_error(ErrorKind::kProtocol, "no keys yet");
   if (message.payloads.empty()) return make_error(ErrorKind::kProtocol, "no SK payload");
-  const auto* sk = message.payloads.back().get<EncryptedPayload>();
-  if (sk == nullptr) {
-    if (message.payloads.back().get<EncryptedFragmentPayload>() != nullptr) {
-      return make_error(ErrorKind::kProtocol, "IKE fragments are not reassembled yet");
-    }
-    return make_error(ErrorKind::kProtocol, "unprotected {} message",
-                      to_string(message.header.exchange));
-  }
   if (message.payloads.size() != 1) {
     return make_error(ErrorKind::kProtocol, "payloads outside the SK payload");
+  }
+  if (const auto* skf = message.payloads.back().get<EncryptedFragmentPayload>()) {
+    // Each fragment is authenticated on its own (RFC 7383 2.5), then kept until the message is
+    // whole; a fragment of another message replaces an unfinished one.
+    auto plaintext = ciphers_->inbound.decrypt(raw.first(raw.size() - skf->body.size()), skf->body);
+    if (!plaintext) return plaintext.take_error();
+    const bool response = message.header.response;
+    if (!reassembly_ || reassembly_->response != response ||
+        reassembly_->message_id != message.header.message_id) {
+      reassembly_.emplace();
+      reassembly_->response = response;
+      reassembly_->message_id = message.header.message_id;
+    }
+    auto added = reassembly_->fragments.add(
+        {skf->number, skf->total, skf->number == 1 ? skf->first_inner : PayloadType::kNone,
+         ByteSpan(*plaintext)});
+    if (!added) return added.take_error();
+    if (added->status != FragmentStatus::kComplete || !added->message) {
+      return make_error(ErrorKind::kOther, "fragment {} of {} stored", skf->number, skf->total);
+    }
+    const ReassembledChain chain = std::move(*added->message);
+    reassembly_.reset();
+    return parse_payload_chain(chain.first_inner, chain.chain);
+  }
+  const auto* sk = message.payloads.back().get<EncryptedPayload>();
+  if (sk == nullptr) {
+    return make_error(ErrorKind::kProtocol, "unprotected {} message",
+                      to_string(message.header.exchange));
   }
   auto plaintext = ciphers_->inbound.decrypt(raw.first(raw.size() - sk->body.size()), sk->body);
   if (!plaintext) return plaintext.take_error();
@@ -201,8 +221,12 @@ void IkeSa::handle_response(const Message& message, std::span<const uint8_t> raw
 void IkeSa::handle_request(const Message& message, std::span<const uint8_t> raw) {
   const uint32_t id = message.header.message_id;
   if (last_response_ && id == last_response_->message_id && id + 1 == expected_peer_id_) {
-    // A retransmission: the peer did not get our answer. Answer again, byte for byte.
-    transmit(last_response_->bytes);
+    // A retransmission: the peer did not get our answer. Answer again, byte for byte (once per
+    // retransmitted message: for a fragmented one, on its first fragment).
+    const auto* skf = message.payloads.empty()
+                          ? nullptr
+                          : message.payloads.back().get<EncryptedFragmentPayload>();
+    if (skf == nullptr || skf->number == 1) transmit(last_response_->bytes);
     return;
   }
   if (id != expected_peer_id_) return;  // outside the window of one (RFC 7296 2.3)

@@ -38,6 +38,7 @@
 #include "common/result.h"
 #include "crypto/random.h"
 #include "ike/algorithms.h"
+#include "ike/fragments.h"
 #include "ike/keymat.h"
 #include "ike/message.h"
 #include "ike/payloads.h"
@@ -196,7 +197,9 @@ class IkeSa {
   void send_response(const Header& request, const Payloads& payloads, bool encrypted);
   void transmit(std::span<const uint8_t> bytes);
   std::vector<uint8_t> seal(const Header& header, const Payloads& inner);
-  Result<Payloads> open(const Message& message, std::span<const uint8_t> raw) const;
+  // Authenticates and decrypts an SK payload, or one SKF fragment (RFC 7383): a fragment is
+  // stored until its message is complete, and until then open() says so as an error.
+  Result<Payloads> open(const Message& message, std::span<const uint8_t> raw);
   void handle_request(const Message& message, std::span<const uint8_t> raw);
   void handle_response(const Message& message, std::span<const uint8_t> raw);
   void fail(std::string reason);
@@ -216,6 +219,22 @@ class IkeSa {
 
   // --- IKE_AUTH (ike_auth.cc) ---
   void send_auth_request();
+  // Our ID payload, CERT payloads (certificate rounds) and AUTH payload for `round`, over our
+  // IKE_SA_INIT message and the peer's nonce; `peer` is the identity the PSK is looked up for.
+  struct OwnAuth {
+    IdPayload id;
+    Payloads certs;
+    AuthPayload auth;
+  };
+  Result<OwnAuth> authenticate_self(const AuthRound& round, const Identity& peer,
+                                    const std::vector<uint8_t>& sa_init,
+                                    const std::vector<uint8_t>& peer_nonce,
+                                    const SecretBytes& sk_p);
+  // Checks the peer's AUTH (and certificate) against the `remote` round; the error says why.
+  Status check_peer_auth(const AuthRound& remote, const AuthRound& local, const Payloads& inner,
+                         const IdPayload& id, const AuthPayload& auth,
+                         const std::vector<uint8_t>& sa_init, const std::vector<uint8_t>& our_nonce,
+                         const SecretBytes& sk_p);
   void process_auth_request(const Message& request, const Payloads& inner);
   void process_auth_response(const Payloads& inner);
 
@@ -252,6 +271,13 @@ class IkeSa {
   net::Endpoint remote_;
   bool nat_local_ = false;
   bool nat_remote_ = false;
+  // The peer's fragmented message being reassembled (one request and one response at most).
+  struct Reassembly {
+    bool response = false;
+    uint32_t message_id = 0;
+    FragmentReassembler fragments;
+  };
+  std::optional<Reassembly> reassembly_;
   uint32_t unique_id_ = 0;
 
   ChosenProposal ike_proposal_;

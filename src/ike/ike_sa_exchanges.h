@@ -77,7 +77,8 @@ struct IkeSa::InitState {
   int cookie_retries = 0;
   std::vector<const Connection*> candidates;  // responder: connections IKE_AUTH may pick from
   bool peer_fragmentation = false;
-  SecretBytes sk_pi;  // for the AUTH payloads
+  std::vector<HashAlgorithm> peer_hashes;  // its SIGNATURE_HASH_ALGORITHMS (RFC 7427)
+  SecretBytes sk_pi;                       // for the AUTH payloads
   SecretBytes sk_pr;
 };
 

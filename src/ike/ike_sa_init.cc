@@ -20,6 +20,7 @@
 #include "common/bytes.h"
 #include "ike/ike_sa_exchanges.h"
 #include "ike/nat_detection.h"
+#include "ike/pubkey_auth.h"
 
 namespace waypost::ike {
 
@@ -127,6 +128,8 @@ Status IkeSa::send_init_request() {
   if (conn_->fragmentation != Fragmentation::kNo) {
     p.push_back(Payload::of(notify(NotifyType::kIkev2FragmentationSupported)));
   }
+  p.push_back(
+      Payload::of(notify(NotifyType::kSignatureHashAlgorithms, signature_hash_notify_data())));
   request_.reset();
   send_request(ExchangeType::kIkeSaInit, p, false);
   init_->request_bytes = request_->bytes;
@@ -190,6 +193,9 @@ void IkeSa::process_init_response(const Message& response, std::span<const uint8
   init_->nonce_r = nonce->nonce;
   init_->response_bytes.assign(raw.begin(), raw.end());
   init_->peer_fragmentation = find_notify(p, NotifyType::kIkev2FragmentationSupported) != nullptr;
+  if (const auto* n = find_notify(p, NotifyType::kSignatureHashAlgorithms)) {
+    init_->peer_hashes = parse_signature_hashes(n->data);
+  }
   if (auto keys = derive_keys(ke->data); !keys) {
     fail("IKE_SA_INIT: " + keys.error().message);
     return;
@@ -271,6 +277,8 @@ bool IkeSa::process_init_request(const Message& request, std::span<const uint8_t
   env_.random.fill(init_->nonce_r);
   init_->request_bytes.assign(raw.begin(), raw.end());
   init_->peer_fragmentation = find_notify(p, NotifyType::kIkev2FragmentationSupported) != nullptr;
+  const auto* hashes = find_notify(p, NotifyType::kSignatureHashAlgorithms);
+  if (hashes != nullptr) init_->peer_hashes = parse_signature_hashes(hashes->data);
   spi_r_ = nonzero_spi(env_.random);
   ike_proposal_ = std::move(*chosen);
   if (auto keys = derive_keys(ke->data); !keys) {
@@ -286,6 +294,24 @@ bool IkeSa::process_init_request(const Message& request, std::span<const uint8_t
   for (Payload& n : nat_detection_payloads(true)) out.push_back(std::move(n));
   if (init_->peer_fragmentation && conn_->fragmentation != Fragmentation::kNo) {
     out.push_back(Payload::of(notify(NotifyType::kIkev2FragmentationSupported)));
+  }
+  // RFC 7427 4: announced in the response only to an initiator that announced it.
+  if (hashes != nullptr) {
+    out.push_back(
+        Payload::of(notify(NotifyType::kSignatureHashAlgorithms, signature_hash_notify_data())));
+  }
+  // Asking for the initiator's certificate up front, by the CAs we trust, when a connection it
+  // may end up on authenticates peers with certificates.
+  if (env_.config.credentials) {
+    for (const Connection* c : init_->candidates) {
+      if (!c->remote.empty() && c->remote.front().auth == AuthClass::kPubkey) {
+        auto hashes_of_cas = env_.config.credentials->certreq(c->remote.front());
+        if (!hashes_of_cas.empty()) {
+          out.push_back(Payload::of(CertReqPayload{CertEncoding::kX509Signature, hashes_of_cas}));
+        }
+        break;
+      }
+    }
   }
   state_ = IkeSaState::kConnecting;
   half_open_until_ = env_.clock.now() + kHalfOpenTimeout;

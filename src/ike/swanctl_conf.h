@@ -6,6 +6,7 @@
 //   site.conf:12: connections.branch.children.net.start_action: unknown value 'sometimes'
 //   (none, trap, start)
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,8 @@
 #include "ike/swanctl_values.h"
 
 namespace waypost::ike {
+
+class Credentials;  // credentials.h
 
 enum class Unique : uint8_t { kNo, kNever, kReplace, kKeep };
 enum class Fragmentation : uint8_t { kYes, kAccept, kForce, kNo };
@@ -136,6 +139,9 @@ struct IpsecConfig {
   // Settings accepted with a caveat the user should see once ("ipcomp = yes: Waypost never
   // compresses"), each with its location.
   std::vector<std::string> warnings;
+  // Certificates and keys from the directory beside the file (Credentials::load); null when no
+  // connection authenticates with certificates.
+  std::shared_ptr<const Credentials> credentials;
 
   const Pool* pool(std::string_view name) const;
 };

@@ -1183,7 +1183,8 @@ PYEOF
 # private mount namespace, because charon's pid file path is compiled in), its log in logs/.
 
 # sw_start NS: starts charon in NS; its state directory is sw_dir NS, its PID SW_PID. Waits for
-# the vici socket. charon binds UDP 500 and 4500 on every address of NS.
+# the vici socket. charon binds UDP 500 and 4500 on every address of NS. SW_CHARON_EXTRA, if
+# set, is one more line of charon settings ("signature_authentication = no").
 sw_dir() { echo "$WPT_SCRATCH/sw-$1"; }
 sw_start() {
   local ns=$1 dir
@@ -1192,6 +1193,7 @@ sw_start() {
   mkdir -p "$dir/swanctl"/{conf.d,x509,x509ca,x509aa,x509ocsp,x509crl,x509ac,pubkey,private,rsa,ecdsa,bliss,pkcs8,pkcs12}
   cat >"$dir/strongswan.conf" <<SWEOF
 charon {
+  ${SW_CHARON_EXTRA:-}
   # kdf is needed for key derivation; kernel-libipsec must come before kernel-netlink.
   load = random nonce openssl pem pkcs1 pkcs8 x509 revocation constraints pubkey sha1 sha2 hmac gcm aes kdf kernel-libipsec kernel-netlink socket-default vici resolve
   plugins {
@@ -1348,3 +1350,26 @@ esp_tunnel_down() {
   done
   PID_C="" PID_S=""
 }
+
+# ---------------------------------------------------------------------------------------------
+# `waypost ipsec` instances
+
+# wp_ipsec NS ARGS...: `waypost ipsec ARGS` in NS, bounded by 40 s.
+wp_ipsec() {
+  local ns=$1
+  shift
+  timeout 40 ip netns exec "$ns" "$WAYPOST_BIN" ipsec "$@"
+}
+# wpi_up NS CONF: `waypost ipsec up CONF` in NS (the instance is named after CONF), logging at
+# debug level to logs/ipsec-NS.log; its output in ipsec-up.out; tracks the daemon's PID.
+wpi_up() {
+  chmod 600 "$2"
+  wp_ipsec "$1" up "$2" --log-file "$WPT_SCRATCH/logs/ipsec-$1.log" --log-level debug \
+    >"$WPT_SCRATCH/ipsec-up.out" 2>&1 || return 1
+  wpt_track_pid "$(wpi_pid "$(basename "$2" .conf)")"
+}
+wpi_pid() { cat "/var/run/waypost/ipsec/$1.pid" 2>/dev/null; }
+# wpi_status NS NAME: `waypost ipsec status NAME --json`.
+wpi_status() { wp_ipsec "$1" status "$2" --json 2>/dev/null; }
+# wpi_log NS: the instance's log in NS.
+wpi_log() { cat "$WPT_SCRATCH/logs/ipsec-$1.log"; }

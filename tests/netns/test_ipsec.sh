@@ -32,24 +32,16 @@ PSK='0sv+NkxY9LLZvwj4qCC2o/gGrWDF2d21jL'
 XFER_BYTES=$((20 * 1000 * 1000))
 wpt_name INST ips
 
-# wp_ipsec NS ARGS...: the CLI in NS.
-wp_ipsec() {
-  local ns=$1
-  shift
-  timeout 40 ip netns exec "$ns" "$WAYPOST_BIN" ipsec "$@"
-}
 # inst_start NS CONF_TEXT: `waypost ipsec up` with that file (named $INST.conf).
 inst_start() {
   local conf=$WPT_SCRATCH/conf/$INST.conf
   mkdir -p "$WPT_SCRATCH/conf"
   printf '%s\n' "$2" >"$conf"
-  chmod 600 "$conf"
-  wp_ipsec "$1" up "$conf" --log-file "$WPT_SCRATCH/logs/ipsec-$1.log" --log-level debug \
-    >"$WPT_SCRATCH/ipsec-up.out" 2>&1
+  wpi_up "$1" "$conf"
 }
-inst_pid() { cat "/var/run/waypost/ipsec/$INST.pid" 2>/dev/null; }
-inst_log() { cat "$WPT_SCRATCH/logs/ipsec-$1.log"; }
-status_json() { wp_ipsec "$1" status "$INST" --json 2>/dev/null; }
+inst_pid() { wpi_pid "$INST"; }
+inst_log() { wpi_log "$1"; }
+status_json() { wpi_status "$1" "$INST"; }
 sw_log() { cat "$WPT_SCRATCH/logs/charon-$1.log"; }
 lo_addr() { ip -n "$1" addr add "$2" dev lo; }
 
@@ -79,7 +71,6 @@ secrets { ike-1 { id-1 = moon.example.org
 else
   die "waypost ipsec up failed: $(cat "$WPT_SCRATCH/ipsec-up.out")"
 fi
-wpt_track_pid "$(inst_pid)"
 assert_ok "the TUN device is named after the file" iface_up "$NS_S" "$INST"
 sw_load "$NS_C" "
 connections {
@@ -189,7 +180,6 @@ connections {
 secrets { ike-1 { id-1 = moon.example.org
                   id-2 = sun.example.org
                   secret = $PSK } }" || die "waypost ipsec up failed: $(cat "$WPT_SCRATCH/ipsec-up.out")"
-wpt_track_pid "$(inst_pid)"
 if wp_ipsec "$NS_C" initiate "$INST" --child lan >"$WPT_SCRATCH/initiate2.out" 2>&1; then
   pass "waypost ipsec initiate --child lan succeeds"
 else
@@ -248,7 +238,6 @@ connections {
 }
 pools { rw4 { addrs = 10.3.0.0/28 } }
 secrets { ike-1 { secret = $PSK } }" || die "waypost ipsec up failed: $(cat "$WPT_SCRATCH/ipsec-up.out")"
-wpt_track_pid "$(inst_pid)"
 sw_load "$NS_C" "
 connections {
   home {

@@ -23,6 +23,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "crypto/random.h"
+#include "ike/credentials.h"
 #include "ike/ike_manager.h"
 #include "ike/swanctl_conf.h"
 #include "ike/ts_narrowing.h"
@@ -187,6 +189,15 @@ int main(int argc, char** argv) {
   if (!config) {
     std::fprintf(stderr, "ike_peer: %s\n", config.error().message.c_str());
     return 1;
+  }
+  if (ike::uses_certificates(*config)) {
+    auto creds =
+        ike::Credentials::load(*config, std::filesystem::absolute(conf).parent_path().string());
+    if (!creds) {
+      std::fprintf(stderr, "ike_peer: %s\n", creds.error().message.c_str());
+      return 1;
+    }
+    config->credentials = std::move(*creds);
   }
   auto local_ip = net::IpAddress::parse(local_text);
   if (!local_ip) return usage();
