@@ -86,6 +86,73 @@ std::vector<uint8_t> IkeSa::seal(const Header& header, const Payloads& inner) {
   return bytes;
 }
 
+namespace {
+// IKE message sizes for fragments: 1280 bytes of IP packet (what IPv6 guarantees and most paths
+// carry) at first; once a transmission went unanswered, the 576 bytes every IPv4 path carries
+// (RFC 7383 2.5.1, 2.5.2), less IP (IPv6: 40), UDP and the non-ESP marker.
+constexpr size_t kFragmentMessage = 1280 - 40 - 8 - 4;
+constexpr size_t kSmallFragmentMessage = 576 - 20 - 8 - 4;
+}  // namespace
+
+std::vector<std::vector<uint8_t>> IkeSa::seal_fragments(const Header& header, const Payloads& inner,
+                                                        size_t max_message) {
+  const std::vector<uint8_t> plaintext = serialize_payload_chain(inner);
+  // The largest share of plaintext whose fragment fits: header (28), SKF header (4 + 4), body.
+  constexpr size_t kFixed = 28 + 8;
+  size_t share = max_message > kFixed ? max_message - kFixed : 1;
+  while (share > 1 && kFixed + ciphers_->outbound.body_size(share) > max_message) --share;
+  const size_t total = (plaintext.size() + share - 1) / share;
+  std::vector<std::vector<uint8_t>> out;
+  if (total == 0 || total > FragmentReassembler::kMaxFragments) return out;
+  for (size_t i = 0; i < total; ++i) {
+    const std::span<const uint8_t> part = std::span<const uint8_t>(plaintext).subspan(
+        i * share, std::min(share, plaintext.size() - i * share));
+    const size_t body_size = ciphers_->outbound.body_size(part.size());
+    Message m;
+    m.header = header;
+    m.payloads.push_back(Payload::of(EncryptedFragmentPayload{
+        i == 0 ? first_payload_type(inner) : PayloadType::kNone, uint16_t(i + 1), uint16_t(total),
+        std::vector<uint8_t>(body_size, 0)}));
+    std::vector<uint8_t> bytes = serialize(m);
+    const std::span<uint8_t> all(bytes);
+    if (!ciphers_->outbound.encrypt(all.first(all.size() - body_size), part, all.last(body_size))) {
+      return {};
+    }
+    out.push_back(std::move(bytes));
+  }
+  return out;
+}
+
+IkeSa::Sealed IkeSa::seal_message(const Header& header, const Payloads& inner) {
+  Sealed s;
+  s.bytes = seal(header, inner);
+  if (fragmentation_ && s.bytes.size() > kFragmentMessage) {
+    s.fragments = seal_fragments(header, inner, kFragmentMessage);
+    s.header = header;
+    s.inner = inner;
+  }
+  return s;
+}
+
+void IkeSa::refragment_small(Sealed& sealed) {
+  if (sealed.fragments.empty() || sealed.small) return;
+  sealed.small = true;
+  auto smaller = seal_fragments(sealed.header, sealed.inner, kSmallFragmentMessage);
+  if (!smaller.empty()) {
+    spdlog::debug("{}: no answer yet; fragmenting for a 576-byte path ({} fragments)", describe(),
+                  smaller.size());
+    sealed.fragments = std::move(smaller);
+  }
+}
+
+void IkeSa::transmit(const Sealed& sealed) {
+  if (sealed.fragments.empty()) {
+    transmit(sealed.bytes);
+    return;
+  }
+  for (const auto& f : sealed.fragments) transmit(f);
+}
+
 Result<Payloads> IkeSa::open(const Message& message, std::span<const uint8_t> raw) {
   if (!ciphers_) return make_error(ErrorKind::kProtocol, "no keys yet");
   if (message.payloads.empty()) return make_error(ErrorKind::kProtocol, "no SK payload");
@@ -140,11 +207,17 @@ void IkeSa::send_request(ExchangeType exchange, const Payloads& payloads, bool e
   Outstanding out;
   out.message_id = next_request_id_;
   out.exchange = exchange;
-  out.bytes = encrypted ? seal(h, payloads) : serialize(Message{h, payloads, {}});
+  if (encrypted) {
+    out.sealed = seal_message(h, payloads);
+    out.bytes = out.sealed.bytes;
+  } else {
+    out.bytes = serialize(Message{h, payloads, {}});
+    out.sealed.bytes = out.bytes;
+  }
   out.sent = 1;
   out.next_at = env_.clock.now() + retransmit_.first;
   request_ = std::move(out);
-  transmit(request_->bytes);
+  transmit(request_->sealed);
 }
 
 void IkeSa::send_response(const Header& request, const Payloads& payloads, bool encrypted) {
@@ -156,9 +229,15 @@ void IkeSa::send_response(const Header& request, const Payloads& payloads, bool 
   h.higher_version = false;
   LastResponse r;
   r.message_id = request.message_id;
-  r.bytes = encrypted ? seal(h, payloads) : serialize(Message{h, payloads, {}});
+  if (encrypted) {
+    r.sealed = seal_message(h, payloads);
+    r.bytes = r.sealed.bytes;
+  } else {
+    r.bytes = serialize(Message{h, payloads, {}});
+    r.sealed.bytes = r.bytes;
+  }
   last_response_ = std::move(r);
-  transmit(last_response_->bytes);
+  transmit(last_response_->sealed);
 }
 
 // --- receiving --------------------------------------------------------------------------------
@@ -226,7 +305,11 @@ void IkeSa::handle_request(const Message& message, std::span<const uint8_t> raw)
     const auto* skf = message.payloads.empty()
                           ? nullptr
                           : message.payloads.back().get<EncryptedFragmentPayload>();
-    if (skf == nullptr || skf->number == 1) transmit(last_response_->bytes);
+    if (skf == nullptr || skf->number == 1) {
+      // The peer did not get our fragments: smaller ones from now on.
+      refragment_small(last_response_->sealed);
+      transmit(last_response_->sealed);
+    }
     return;
   }
   if (id != expected_peer_id_) return;  // outside the window of one (RFC 7296 2.3)
@@ -289,7 +372,8 @@ void IkeSa::on_timer() {
                                      to_string(request_->exchange), request_->sent));
       return;
     }
-    transmit(request_->bytes);
+    refragment_small(request_->sealed);  // unanswered: fragments for the smallest path
+    transmit(request_->sealed);
     ++request_->sent;
     const double factor = std::pow(retransmit_.base, request_->sent - 1);
     request_->next_at = now + Nanos(double(retransmit_.first) * factor);

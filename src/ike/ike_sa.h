@@ -195,8 +195,26 @@ class IkeSa {
   // --- plumbing (ike_sa.cc) ---
   void send_request(ExchangeType exchange, const Payloads& payloads, bool encrypted);
   void send_response(const Header& request, const Payloads& payloads, bool encrypted);
+  // A message as it goes out: one datagram, or its IKE fragments (RFC 7383) when fragmentation
+  // was negotiated and the message is larger than a fragment; `header` and `inner` are kept to
+  // fragment it again smaller if the peer does not answer.
+  struct Sealed {
+    std::vector<uint8_t> bytes;
+    std::vector<std::vector<uint8_t>> fragments;
+    Header header;
+    Payloads inner;
+    bool small = false;  // fragmented for a 576-byte path already
+  };
   void transmit(std::span<const uint8_t> bytes);
   std::vector<uint8_t> seal(const Header& header, const Payloads& inner);
+  // The SKF messages carrying `inner`, none larger than `max_message` bytes.
+  std::vector<std::vector<uint8_t>> seal_fragments(const Header& header, const Payloads& inner,
+                                                   size_t max_message);
+  // seal(), then fragments if negotiated and needed.
+  Sealed seal_message(const Header& header, const Payloads& inner);
+  void transmit(const Sealed& sealed);
+  // Fragments a message again for the smallest path (RFC 7383 2.5.2), once.
+  void refragment_small(Sealed& sealed);
   // Authenticates and decrypts an SK payload, or one SKF fragment (RFC 7383): a fragment is
   // stored until its message is complete, and until then open() says so as an error.
   Result<Payloads> open(const Message& message, std::span<const uint8_t> raw);
@@ -278,6 +296,7 @@ class IkeSa {
     FragmentReassembler fragments;
   };
   std::optional<Reassembly> reassembly_;
+  bool fragmentation_ = false;  // both sides announced IKEV2_FRAGMENTATION_SUPPORTED
   uint32_t unique_id_ = 0;
 
   ChosenProposal ike_proposal_;
@@ -299,6 +318,7 @@ class IkeSa {
     uint32_t message_id = 0;
     ExchangeType exchange = ExchangeType::kIkeSaInit;
     std::vector<uint8_t> bytes;
+    Sealed sealed;
     int sent = 0;
     Nanos next_at = kNever;
     Nanos give_up_at = kNever;  // liveness checks bounded by dpd_timeout
@@ -307,6 +327,7 @@ class IkeSa {
   struct LastResponse {
     uint32_t message_id = 0;
     std::vector<uint8_t> bytes;
+    Sealed sealed;
   };
   std::optional<LastResponse> last_response_;
   RetransmitPolicy retransmit_;

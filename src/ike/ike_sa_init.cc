@@ -193,6 +193,7 @@ void IkeSa::process_init_response(const Message& response, std::span<const uint8
   init_->nonce_r = nonce->nonce;
   init_->response_bytes.assign(raw.begin(), raw.end());
   init_->peer_fragmentation = find_notify(p, NotifyType::kIkev2FragmentationSupported) != nullptr;
+  fragmentation_ = init_->peer_fragmentation && conn_->fragmentation != Fragmentation::kNo;
   if (const auto* n = find_notify(p, NotifyType::kSignatureHashAlgorithms)) {
     init_->peer_hashes = parse_signature_hashes(n->data);
   }
@@ -294,6 +295,7 @@ bool IkeSa::process_init_request(const Message& request, std::span<const uint8_t
   for (Payload& n : nat_detection_payloads(true)) out.push_back(std::move(n));
   if (init_->peer_fragmentation && conn_->fragmentation != Fragmentation::kNo) {
     out.push_back(Payload::of(notify(NotifyType::kIkev2FragmentationSupported)));
+    fragmentation_ = true;
   }
   // RFC 7427 4: announced in the response only to an initiator that announced it.
   if (hashes != nullptr) {

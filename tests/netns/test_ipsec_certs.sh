@@ -16,6 +16,8 @@
 # 4. The classic signature methods that iOS, macOS and Windows use (no RFC 7427: charon with
 #    signature_authentication = no): RSA PKCS#1 (method 1) and ECDSA P-256 (method 9) from
 #    strongSwan, answered with ECDSA P-384 (method 10) by Waypost.
+# 5. A path with MTU 576 whose router drops IP fragments: Waypost's IKE_AUTH with an RSA 4096
+#    certificate gets through only as IKE fragments (RFC 7383) small enough for it.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 wpt_begin ip swanctl pki timeout
@@ -54,9 +56,10 @@ issue dave ecdsa 256 dave@example.org evil --flag clientAuth
 issue erin ecdsa 256 erin@example.org ca --flag clientAuth --not-before "01.01.20 00:00:00" \
   --not-after "01.01.21 00:00:00"
 issue frank ecdsa 256 frank@example.org ca --flag clientAuth
+issue carol-big rsa 4096 carol@example.org ca --flag clientAuth
 pki_q --signcrl --cacert "$PKI/ca.pem" --cakey "$PKI/ca.key" --reason key-compromise \
   --cert "$PKI/frank.pem" --outform pem >"$PKI/ca.crl"
-for f in ca moon carol carol-rsa dave erin frank; do
+for f in ca moon carol carol-rsa carol-big dave erin frank; do
   [[ -s $PKI/$f.pem ]] || die "pki did not make $f.pem"
 done
 [[ -s $PKI/ca.crl ]] || die "pki did not make the CRL"
@@ -221,6 +224,8 @@ connections {
   }
 }
 CONF
+RSA_CONF=$WPT_SCRATCH/branch-rsa.conf
+cp "$dir/$INST.conf" "$RSA_CONF"
 wpi_up "$NS_C" "$dir/$INST.conf" || die "waypost ipsec up failed: $(cat "$WPT_SCRATCH/ipsec-up.out")"
 if wp_ipsec "$NS_C" initiate "$INST" --child lan >"$WPT_SCRATCH/initiate2.out" 2>&1; then
   pass "Waypost (RSA certificate) connects to strongSwan (ECDSA certificate)"
@@ -232,6 +237,57 @@ assert_match "$(wpi_log "$NS_C")" "'moon.example.org' authenticated with certifi
 assert_match "$(sw_log "$NS_S")" "authentication of 'carol@example.org' with RSA.* successful" \
   "strongSwan verified Waypost's RSA signature"
 assert_xfer "20 MB, Waypost -> strongSwan, certificate-authenticated" "$NS_C" "$NS_S" 10.1.0.1 "$XFER_BYTES"
+pid=$(wpi_pid "$INST")
+wp_ipsec "$NS_C" down "$INST" >/dev/null 2>&1
+assert_not "waypost ipsec down: the instance is gone" wpt_pid_alive "$pid"
+wpt_stop_pid "$SW_PID" 5
+
+# --- 5. IKE fragments through a 576-byte path that drops IP fragments --------------------------
+log "case 5: IKE_AUTH with an RSA 4096 certificate over a 576-byte path without IP fragments"
+topo_chain f 192.168.247 fd00:247: 192.168.248 fd00:248:
+# IPv4 only on the narrow link (IPv6 needs 1280), so its MTU is set after the lab checked both.
+ip -n "$NS_R" link set dev "$VETH_RS" mtu 576
+ip -n "$NS_S" link set dev "$VETH_S" mtu 576
+S=$OUT4_S
+nsx "$NS_R" nft -f - <<NFT || die "nftables fragment drop in the router"
+table ip wpt_nofrag {
+  chain nofrag { type filter hook forward priority filter; ip frag-off & 0x3fff != 0 counter drop; }
+}
+NFT
+lo_addr "$NS_S" 10.1.0.1/32
+lo_addr "$NS_C" 10.2.0.1/32
+# strongSwan's own messages in small fragments too (its default is 1280 bytes).
+SW_CHARON_EXTRA="fragment_size = 500" sw_start "$NS_S"
+sw_creds "$NS_S" moon
+sw_load "$NS_S" "
+connections {
+  gw {
+    local_addrs = $S
+    local { auth = pubkey
+            certs = moon.pem
+            id = moon.example.org }
+    remote { auth = pubkey
+             id = carol@example.org }
+    children { net { local_ts = 10.1.0.0/24
+                     remote_ts = 10.2.0.0/24 } }
+  }
+}" || die "swanctl --load-all failed in the server ns"
+dir=$(wp_dir "$NS_C" carol-big)
+sed -e "s/carol-rsa.pem/carol-big.pem/" -e "s/remote_addrs = .*/remote_addrs = $S/" \
+  "$RSA_CONF" >"$dir/$INST.conf"
+wpi_up "$NS_C" "$dir/$INST.conf" || die "waypost ipsec up failed: $(cat "$WPT_SCRATCH/ipsec-up.out")"
+if wp_ipsec "$NS_C" initiate "$INST" --child lan --timeout 40 >"$WPT_SCRATCH/initiate5.out" 2>&1; then
+  pass "the IKE SA comes up over the 576-byte path"
+else
+  fail "initiate over the 576-byte path failed: $(tail -5 "$WPT_SCRATCH/initiate5.out")"
+fi
+assert_match "$(wpi_log "$NS_C")" "fragmenting for a 576-byte path" \
+  "Waypost re-fragmented its unanswered IKE_AUTH for a 576-byte path"
+assert_match "$(sw_log "$NS_S")" "received fragment #[0-9]+ of [0-9]+, reassembled fragmented IKE message" \
+  "strongSwan reassembled Waypost's IKE fragments"
+dropped=$(nsx "$NS_R" nft list table ip wpt_nofrag | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+log "IP fragments dropped by the router: ${dropped:-0}"
+assert_ok "ping 10.1.0.1 through the tunnel" ping_ok "$NS_C" 10.1.0.1
 pid=$(wpi_pid "$INST")
 wp_ipsec "$NS_C" down "$INST" >/dev/null 2>&1
 assert_not "waypost ipsec down: the instance is gone" wpt_pid_alive "$pid"
