@@ -185,12 +185,13 @@ int cmd_ipsec_status(const std::string& name, bool json) {
       print_status(*r);
     }
   }
-  if (json)
+  if (json) {
     std::printf("%s\n", (name.empty()  ? all
                          : all.empty() ? nlohmann::json()
                                        : all[0])
                             .dump(2)
                             .c_str());
+  }
   return rc;
 }
 

@@ -26,8 +26,9 @@ std::string openssl_error() {
 
 Result<Bytes> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in)
+  if (!in) {
     return make_error(ErrorKind::kNotFound, "cannot read {}: {}", path, std::strerror(errno));
+  }
   return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
@@ -243,8 +244,9 @@ Result<Pkcs12Contents> load_pkcs12(const std::string& path, const std::string& p
   const unsigned char* p = bytes->data();
   std::unique_ptr<PKCS12, decltype(&PKCS12_free)> p12(d2i_PKCS12(nullptr, &p, long(bytes->size())),
                                                       PKCS12_free);
-  if (!p12)
+  if (!p12) {
     return make_error(ErrorKind::kParse, "{}: not a PKCS#12 file ({})", path, openssl_error());
+  }
   EVP_PKEY* k = nullptr;
   X509* x = nullptr;
   STACK_OF(X509)* ca = nullptr;
@@ -289,8 +291,9 @@ Result<Crl> Crl::load(const std::string& path) {
     const unsigned char* p = bytes->data();
     c = d2i_X509_CRL(nullptr, &p, long(bytes->size()));
   }
-  if (c == nullptr)
+  if (c == nullptr) {
     return make_error(ErrorKind::kParse, "{}: not a CRL ({})", path, openssl_error());
+  }
   Crl crl;
   crl.crl_ = std::shared_ptr<X509_CRL>(c, X509_CRL_free);
   return crl;
@@ -389,8 +392,9 @@ Result<Bytes> ecdsa_der_to_raw(std::span<const uint8_t> der, size_t half) {
 }
 
 Result<Bytes> ecdsa_raw_to_der(std::span<const uint8_t> raw) {
-  if (raw.empty() || raw.size() % 2 != 0)
+  if (raw.empty() || raw.size() % 2 != 0) {
     return make_error(ErrorKind::kParse, "ECDSA signature of odd length");
+  }
   const size_t half = raw.size() / 2;
   std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> sig(ECDSA_SIG_new(), ECDSA_SIG_free);
   BIGNUM* r = BN_bin2bn(raw.data(), int(half), nullptr);

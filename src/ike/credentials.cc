@@ -83,8 +83,9 @@ Result<std::shared_ptr<const Credentials>> Credentials::load(const IpsecConfig& 
   }
   for (const Authority& a : config.authorities) {
     auto c = crypto::Certificate::load(resolve(dir, "x509ca", a.cacert));
-    if (!c)
+    if (!c) {
       return make_error("{}: authority {}: {}", a.where.to_string(), a.name, c.error().message);
+    }
     creds->cas_.push_back(*c);
   }
   for (const auto& f : files_in((fs::path(dir) / "x509crl").string())) {

@@ -167,9 +167,9 @@ Result<Payloads> IkeSa::open(const Message& message, std::span<const uint8_t> ra
     const bool response = message.header.response;
     if (!reassembly_ || reassembly_->response != response ||
         reassembly_->message_id != message.header.message_id) {
-      reassembly_.emplace();
-      reassembly_->response = response;
-      reassembly_->message_id = message.header.message_id;
+      // Every member given: clang does not default-construct a nested struct with member
+      // initializers inside its still-incomplete enclosing class.
+      reassembly_ = Reassembly{response, message.header.message_id, FragmentReassembler()};
     }
     auto added = reassembly_->fragments.add(
         {skf->number, skf->total, skf->number == 1 ? skf->first_inner : PayloadType::kNone,

@@ -158,10 +158,12 @@ nlohmann::json Instance::status_json() const {
       cj["remote_ts"] = ts_list(c.remote_ts);
       cj["virtual_ips"] = ip_list(sa->virtual_ips());
       cj["install_s"] = whole_seconds(now - c.installed_at);
-      if (c.rekey_at != kNever)
+      if (c.rekey_at != kNever) {
         cj["rekey_in_s"] = std::max<int64_t>(0, whole_seconds(c.rekey_at - now));
-      if (c.expire_at != kNever)
+      }
+      if (c.expire_at != kNever) {
         cj["life_in_s"] = std::max<int64_t>(0, whole_seconds(c.expire_at - now));
+      }
       uint64_t bytes_in = 0, bytes_out = 0, packets_in = 0, packets_out = 0;
       if (it != children_.end()) {
         const auto& k = it->second.sa->counters();
