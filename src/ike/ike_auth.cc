@@ -223,6 +223,10 @@ void IkeSa::process_auth_response(const Payloads& inner) {
     fail("the responder: " + st.error().message);
     return;
   }
+  if (!env_.host.admit_peer(*this, false)) {
+    fail(fmt::format("unique = keep: '{}' already has an IKE_SA", remote_id_text_));
+    return;
+  }
   if (const auto* cp = find_body<ConfigPayload>(inner); cp != nullptr && auth_->asked_vips) {
     for (const ConfigAttribute& a : cp->attributes) {
       if (a.type == uint16_t(CfgAttribute::kInternalIp4Address) && a.value.size() == 4) {
@@ -320,6 +324,12 @@ void IkeSa::process_auth_request(const Message& request, const Payloads& inner) 
                                 init_->request_bytes, init_->nonce_r, init_->sk_pi);
       !st) {
     refuse(st.error().message);
+    return;
+  }
+  // Uniqueness before anything is handed out: a restarted peer's stale SA (and its virtual IP)
+  // goes first.
+  if (!env_.host.admit_peer(*this, find_notify(inner, NotifyType::kInitialContact) != nullptr)) {
+    refuse(fmt::format("unique = keep: '{}' already has an IKE_SA", remote_id_text_));
     return;
   }
   auto mine = authenticate_self(conn_->local.front(), peer, init_->response_bytes, init_->nonce_i,

@@ -230,4 +230,35 @@ void IkeManager::ike_sa_down(IkeSa& ike, std::string_view reason) {
   host_.ike_sa_down(ike, reason);
 }
 
+bool IkeManager::admit_peer(IkeSa& ike, bool initial_contact) {
+  const Unique unique = ike.connection().unique;
+  if (unique == Unique::kNever) return true;  // several SAs per identity, INITIAL_CONTACT ignored
+  auto same_peer = [&](const IkeSa& other) {
+    return &other != &ike && other.state() == IkeSaState::kEstablished &&
+           other.name() == ike.name() && other.remote_id() == ike.remote_id();
+  };
+  if (unique == Unique::kKeep) {
+    for (const auto& other : sas_) {
+      if (same_peer(*other)) {
+        spdlog::warn("{}: unique = keep: {} already holds an IKE_SA of '{}'; refusing the new one",
+                     ike.describe(), other->describe(), ike.remote_id());
+        return false;
+      }
+    }
+    return true;
+  }
+  for (const auto& other : sas_) {
+    if (!same_peer(*other)) continue;
+    if (initial_contact) {
+      // The peer restarted: its old SAs are stale, and it would not answer a DELETE for them.
+      other->abandon(fmt::format("INITIAL_CONTACT from '{}' in {}: the peer restarted",
+                                 ike.remote_id(), ike.describe()));
+    } else if (unique == Unique::kReplace) {
+      other->terminate(fmt::format("unique = replace: {} of '{}' takes its place", ike.describe(),
+                                   ike.remote_id()));
+    }
+  }
+  return true;
+}
+
 }  // namespace waypost::ike

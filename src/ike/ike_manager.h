@@ -89,6 +89,7 @@ class IkeManager final : private IkeSaHost {
   void child_sa_down(IkeSa& ike, const ChildSaInfo& child) override;
   void ike_sa_down(IkeSa& ike, std::string_view reason) override;
   void ike_sa_rekeyed(IkeSa& old, std::unique_ptr<IkeSa> successor) override;
+  bool admit_peer(IkeSa& ike, bool initial_contact) override;
 
   IkeSa* find(const Header& h, const net::Endpoint& remote);
   std::vector<const Connection*> candidates(const net::Endpoint& local,

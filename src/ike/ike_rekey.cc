@@ -139,6 +139,7 @@ void IkeSa::process_ike_rekey_response(const Payloads& inner) {
   }
   spdlog::info("{}: IKE_SA rekeyed as {} ({:016x}_i {:016x}_r)", describe(), successor->describe(),
                st->new_spi, spi_r);
+  rekeyed_ = true;
   env_.host.ike_sa_rekeyed(*this, std::move(successor));
   // The old SA goes now: a DELETE on it, answered or not within 10 s.
   state_ = IkeSaState::kDeleting;
@@ -214,6 +215,7 @@ void IkeSa::process_ike_rekey_request(const Message& request, const Payloads& in
   send_response(request.header, out, true);
   spdlog::info("{}: IKE_SA rekeyed by the peer as {} ({:016x}_i {:016x}_r)", describe(),
                successor->describe(), spi_i, spi_r);
+  rekeyed_ = true;
   env_.host.ike_sa_rekeyed(*this, std::move(successor));
   // The peer deletes this SA next; it goes by itself if that never comes.
   state_ = IkeSaState::kRekeyed;

@@ -101,6 +101,10 @@ class IkeSaHost {
                                                       net::Family family) = 0;
   virtual void child_sa_up(IkeSa& ike, const ChildSaInfo& child) = 0;
   virtual void child_sa_down(IkeSa& ike, const ChildSaInfo& child) = 0;
+  // `ike` has just authenticated its peer (`initial_contact`: the peer said it holds no other
+  // SA with us, RFC 7296 2.4). The host applies `unique` and INITIAL_CONTACT to the peer's older
+  // SAs; false refuses this one (unique = keep while another exists).
+  virtual bool admit_peer(IkeSa& /*ike*/, bool /*initial_contact*/) { return true; }
   // The IKE SA reached DESTROYING; `reason` says why for the log. The host may destroy it once
   // this call returns.
   virtual void ike_sa_down(IkeSa& ike, std::string_view reason) = 0;
@@ -152,6 +156,8 @@ class IkeSa {
   // Sends a DELETE for the IKE SA (and with it every CHILD SA); DESTROYING when answered or
   // given up on.
   void terminate(std::string_view reason);
+  // Drops the SA without telling the peer (which restarted and knows nothing of it).
+  void abandon(std::string_view reason) { destroy(reason); }
   // Rekeys the CHILD SA with inbound SPI `spi_in` now (make-before-break: the new SA is
   // installed before the old one is deleted). False if there is no such child or another
   // exchange is under way (the rekey then happens at its next timer).
@@ -161,6 +167,8 @@ class IkeSa {
   bool rekey_ike();
 
   IkeSaState state() const { return state_; }
+  // A successor SA took over its CHILD SAs and virtual IPs (an IKE SA rekey).
+  bool rekeyed() const { return rekeyed_; }
   // Unique per process, as strongSwan's IKE SA unique id (status output, `initiate` results).
   uint32_t unique_id() const { return unique_id_; }
   bool initiator() const { return initiator_; }
@@ -297,6 +305,7 @@ class IkeSa {
   };
   std::optional<Reassembly> reassembly_;
   bool fragmentation_ = false;  // both sides announced IKEV2_FRAGMENTATION_SUPPORTED
+  bool rekeyed_ = false;
   uint32_t unique_id_ = 0;
 
   ChosenProposal ike_proposal_;

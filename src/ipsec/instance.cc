@@ -340,6 +340,14 @@ void Instance::child_sa_down(ike::IkeSa& /*ike*/, const ike::ChildSaInfo& child)
 }
 
 void Instance::ike_sa_down(ike::IkeSa& ike, std::string_view reason) {
+  // The peer's virtual IPs are free again at once (a client that restarted gets its address
+  // back), unless a rekey handed them to a successor.
+  if (!ike.initiator() && !ike.rekeyed()) {
+    for (const auto& v : ike.virtual_ips()) {
+      pools_.release(v);
+      leased_.erase(v);
+    }
+  }
   if (auto it = initiations_.find(ike.unique_id());
       it != initiations_.end() && it->second.state == "pending") {
     it->second.state = "failed";

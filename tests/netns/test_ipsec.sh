@@ -9,7 +9,9 @@
 # 1. strongSwan road warrior (client ns) -> `waypost ipsec up site.conf` (server ns): virtual
 #    IPv4 and IPv6 addresses and DNS from Waypost's pools; ping and a 20 MB transfer with a
 #    SHA-256 compare through the tunnel, both families; `status --json` shows the SAs with the
-#    contract's fields and byte counters; routes follow the SA; strongSwan's DELETE removes them.
+#    contract's fields and byte counters; the client restarts and reconnects at once (its stale
+#    SA dropped on INITIAL_CONTACT, its address given back); routes follow the SA; strongSwan's
+#    DELETE removes them.
 # 2. `waypost ipsec initiate` (client ns, site-to-site subnets 10.2.0.0/24 <-> 10.1.0.0/24) ->
 #    strongSwan responder (server ns) with a non-Algo proposal set: the connection's log lines
 #    while it comes up, ping and a 20 MB transfer from subnet to subnet (the route's source is
@@ -128,6 +130,23 @@ assert_match "$sw_sas_now" 'home: #[0-9]+, reqid [0-9]+, INSTALLED, TUNNEL-in-UD
   "strongSwan reports its CHILD SA INSTALLED, ESP in UDP"
 assert_ok "list-conns --json names the connection" \
   sh -c "timeout 10 ip netns exec '$NS_S' '$WAYPOST_BIN' ipsec list-conns '$INST' --json | grep -q '\"name\": \"rw\"'"
+# The client restarts (charon killed, no DELETE) and connects again with INITIAL_CONTACT: the
+# stale SA goes at once and the client gets its address back.
+kill -KILL "$SW_PID"
+wait "$SW_PID" 2>/dev/null
+sw_start "$NS_C"
+sw_load "$NS_C" "$(cat "$(sw_dir "$NS_C")/swanctl/swanctl.conf")" || die "swanctl --load-all failed after the restart"
+if sw_ctl "$NS_C" --initiate --child home --timeout 20 >"$WPT_SCRATCH/initiate1b.out" 2>&1; then
+  pass "the restarted client connects again at once"
+else
+  fail "the restarted client's initiate failed: $(tail -3 "$WPT_SCRATCH/initiate1b.out")"
+fi
+assert_match "$(inst_log "$NS_S")" "IKE_SA gone: INITIAL_CONTACT from 'carol@example.org'" \
+  "Waypost drops the restarted client's stale SA on its INITIAL_CONTACT"
+assert_eq "$(status_json "$NS_S" | json_q 'len(j["ike_sas"])')" 1 "one IKE SA left for the client"
+assert_eq "$(grep -c 'installing new virtual IP 10.3.0.1' "$WPT_SCRATCH/logs/charon-$NS_C.log")" 2 \
+  "the restarted client gets its virtual IP 10.3.0.1 back"
+assert_ok "ping 10.1.0.1 through the new SA" ping_ok "$NS_C" 10.1.0.1
 sw_ctl "$NS_C" --terminate --ike home --timeout 10 >/dev/null 2>&1
 no_route() { ! ip -n "$NS_S" route show dev "$INST" | grep -q 10.3.0.1; }
 assert_wait 5 "strongSwan's DELETE removes the SA and its route in Waypost" no_route

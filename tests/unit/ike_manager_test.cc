@@ -79,6 +79,13 @@ connections {
 secrets { ike { secret = "a shared key for everybody" } }
 )";
 
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
 class IkeManagerTest : public ::testing::Test {
  protected:
   // Moves datagrams between the gateway and whichever client they are addressed to.
@@ -103,10 +110,11 @@ class IkeManagerTest : public ::testing::Test {
   crypto::SeededRandom random{7};
   IpsecConfig gw_conf = parse(kGateway);
   IpsecConfig client_conf = parse(kClient);
+  IpsecConfig client_b_conf = parse(replace_all(kClient, "@client", "@client-b"));
   Host gw_host, a_host, b_host;
   IkeManager gw{clock, random, gw_host, gw_conf};
   IkeManager a{clock, random, a_host, client_conf};
-  IkeManager b{clock, random, b_host, client_conf};
+  IkeManager b{clock, random, b_host, client_b_conf};
   std::vector<net::IpAddress> addresses = {net::IpAddress::parse("192.0.2.1").value(),
                                            net::IpAddress::parse("198.51.100.7").value(),
                                            net::IpAddress::parse("198.51.100.8").value()};
@@ -329,6 +337,90 @@ TEST_F(IkeRekeyTest, RekeyedAtRekeyTime) {
   a.on_timer();
   pump({&gw_host, &a_host, &b_host}, {&gw, &a, &b});
   expect_rekeyed();
+}
+
+// Two devices presenting one identity to the gateway, with the gateway's `unique` and the
+// clients' INITIAL_CONTACT (sent unless their own unique is never).
+struct SameIdentity {
+  SameIdentity(const std::string& gw_unique, const std::string& client_unique)
+      : gw_conf(parse(replace_all(kGateway, "pools = p", "pools = p\n    unique = " + gw_unique))),
+        client_conf(parse(replace_all(kClient, "vips = 0.0.0.0",
+                                      "vips = 0.0.0.0\n    unique = " + client_unique))) {}
+  void connect() {
+    ASSERT_TRUE(a.initiate("home", "", net::Endpoint::parse("198.51.100.7:500").value(), t_gw));
+    pump();
+    ASSERT_TRUE(b.initiate("home", "", net::Endpoint::parse("198.51.100.8:500").value(), t_gw));
+    pump();
+  }
+  void pump() {
+    std::vector<Host*> hosts{&gw_host, &a_host, &b_host};
+    std::vector<IkeManager*> managers{&gw, &a, &b};
+    for (int round = 0; round < 50; ++round) {
+      bool moved = false;
+      for (size_t i = 0; i < hosts.size(); ++i) {
+        while (!hosts[i]->out.empty()) {
+          Sent s = std::move(hosts[i]->out.front());
+          hosts[i]->out.pop_front();
+          moved = true;
+          for (size_t j = 0; j < hosts.size(); ++j) {
+            if (j != i && addresses[j] == s.to.ip()) managers[j]->receive(s.bytes, s.to, s.from);
+          }
+        }
+      }
+      if (!moved) return;
+    }
+  }
+  size_t established(const IkeManager& m) const {
+    size_t n = 0;
+    for (const auto& sa : m.sas()) n += sa->state() == IkeSaState::kEstablished ? 1 : 0;
+    return n;
+  }
+
+  ManualClock clock;
+  crypto::SeededRandom random{11};
+  IpsecConfig gw_conf;
+  IpsecConfig client_conf;
+  Host gw_host, a_host, b_host;
+  IkeManager gw{clock, random, gw_host, gw_conf};
+  IkeManager a{clock, random, a_host, client_conf};
+  IkeManager b{clock, random, b_host, client_conf};
+  std::vector<net::IpAddress> addresses = {net::IpAddress::parse("192.0.2.1").value(),
+                                           net::IpAddress::parse("198.51.100.7").value(),
+                                           net::IpAddress::parse("198.51.100.8").value()};
+  net::Endpoint t_gw = net::Endpoint::parse("192.0.2.1:500").value();
+};
+
+TEST(IkeUnique, InitialContactFromTheSameIdentityDropsItsOldSa) {
+  SameIdentity w("no", "no");
+  w.connect();
+  EXPECT_EQ(w.established(w.gw), 1u);  // b's: a's was dropped without a DELETE
+  EXPECT_EQ(w.gw_host.downs, 1);
+  EXPECT_EQ(w.established(w.b), 1u);
+}
+
+TEST(IkeUnique, UniqueNeverKeepsEverySa) {
+  SameIdentity w("never", "no");
+  w.connect();
+  EXPECT_EQ(w.established(w.gw), 2u);
+  EXPECT_EQ(w.gw_host.downs, 0);
+}
+
+TEST(IkeUnique, UniqueReplaceDeletesTheOldSa) {
+  SameIdentity w("replace", "never");  // no INITIAL_CONTACT: the gateway's policy decides
+  w.connect();
+  w.pump();
+  EXPECT_EQ(w.established(w.gw), 1u);
+  EXPECT_EQ(w.established(w.a), 0u);  // a was told (DELETE)
+  EXPECT_EQ(w.established(w.b), 1u);
+}
+
+TEST(IkeUnique, UniqueKeepRefusesTheNewSa) {
+  SameIdentity w("keep", "never");
+  w.connect();
+  EXPECT_EQ(w.established(w.gw), 1u);
+  EXPECT_EQ(w.established(w.a), 1u);
+  EXPECT_EQ(w.established(w.b), 0u);
+  EXPECT_EQ(w.b_host.downs, 1);
 }
 
 }  // namespace
