@@ -109,6 +109,10 @@ class ChildSa final : public dataplane::Tunnel {
   void set_remote(const net::Endpoint& remote) { remote_ = remote; }
   const ChildSaCounters& counters() const { return counters_; }
   const std::string& name() const { return name_; }
+  // A rekeyed SA kept for a few seconds for packets still in flight to it: what it opens is
+  // accepted as if it came through `successor`, which now owns the traffic selectors' routes.
+  void retire(ChildSa* successor) { successor_ = successor; }
+  ChildSa* successor() const { return successor_; }
 
  private:
   ChildSa(Environment env, EspCipher out, EspCipher in, const ChildSaKeys& keys,
@@ -132,6 +136,7 @@ class ChildSa final : public dataplane::Tunnel {
   dataplane::PathMtu path_;
   ChildSaCounters counters_;
   std::string name_;
+  ChildSa* successor_ = nullptr;
 };
 
 }  // namespace waypost::esp

@@ -48,7 +48,8 @@ void Sad::receive(std::span<dataplane::Datagram> datagrams, dataplane::Router& r
     if (opened == ChildSa::Opened::kDropped) ++counters_.dropped;
     if (opened != ChildSa::Opened::kPacket) continue;
     if (prober.intercept(*sa, inner.data, inner.size)) continue;
-    if (!router.accept(*sa, inner)) ++counters_.source_rejected;
+    ChildSa& owner = sa->successor() != nullptr ? *sa->successor() : *sa;
+    if (!router.accept(owner, inner)) ++counters_.source_rejected;
   }
 }
 

@@ -217,6 +217,7 @@ void IkeSa::process_auth_response(const Payloads& inner) {
     fail(fmt::format("the responder is '{}', not '{}'", remote_id_text_, remote_round.id.text));
     return;
   }
+  mobike_ = conn_->mobike && find_notify(inner, NotifyType::kMobikeSupported) != nullptr;
   if (auto st = check_peer_auth(remote_round, conn_->local.front(), inner, *idr, *auth,
                                 init_->response_bytes, init_->nonce_i, init_->sk_pr);
       !st) {
@@ -428,6 +429,7 @@ void IkeSa::process_auth_request(const Message& request, const Payloads& inner) 
   }
   if (conn_->mobike && find_notify(inner, NotifyType::kMobikeSupported) != nullptr) {
     out.push_back(Payload::of(notify(NotifyType::kMobikeSupported)));
+    mobike_ = true;
   }
   send_response(request.header, out, true);
   become_established();

@@ -52,6 +52,7 @@ std::unique_ptr<IkeSa> IkeSa::make_successor(bool we_initiated, uint64_t spi_i, 
   s->nat_local_ = nat_local_;
   s->nat_remote_ = nat_remote_;
   s->fragmentation_ = fragmentation_;
+  s->mobike_ = mobike_;
   s->local_id_text_ = local_id_text_;
   s->remote_id_text_ = remote_id_text_;
   s->vips_ = vips_;

@@ -196,6 +196,21 @@ void IkeSa::transmit(std::span<const uint8_t> bytes) {
   env_.host.send_ike(local_, remote_, bytes);
 }
 
+void IkeSa::transmit_response(const Sealed& sealed) {
+  // A response goes back where its request came from (RFC 7296 2.11), which is not where the SA
+  // points while a MOBIKE peer probes a new path (RFC 4555 3.5).
+  const bool moved = request_from_.valid() && !(request_from_ == remote_);
+  if (!moved) {
+    transmit(sealed);
+    return;
+  }
+  if (sealed.fragments.empty()) {
+    env_.host.send_ike(request_to_, request_from_, sealed.bytes);
+    return;
+  }
+  for (const auto& f : sealed.fragments) env_.host.send_ike(request_to_, request_from_, f);
+}
+
 void IkeSa::send_request(ExchangeType exchange, const Payloads& payloads, bool encrypted) {
   Header h;
   h.spi_i = spi_i_;
@@ -237,7 +252,7 @@ void IkeSa::send_response(const Header& request, const Payloads& payloads, bool 
     r.sealed.bytes = r.bytes;
   }
   last_response_ = std::move(r);
-  transmit(last_response_->sealed);
+  transmit_response(last_response_->sealed);
 }
 
 // --- receiving --------------------------------------------------------------------------------
@@ -257,6 +272,8 @@ void IkeSa::receive(const Message& message, std::span<const uint8_t> raw,
       local_ = local;
       remote_ = remote;
     }
+    request_from_ = remote;
+    request_to_ = local;
     handle_request(message, raw);
   }
 }
@@ -308,7 +325,7 @@ void IkeSa::handle_request(const Message& message, std::span<const uint8_t> raw)
     if (skf == nullptr || skf->number == 1) {
       // The peer did not get our fragments: smaller ones from now on.
       refragment_small(last_response_->sealed);
-      transmit(last_response_->sealed);
+      transmit_response(last_response_->sealed);
     }
     return;
   }
@@ -323,6 +340,15 @@ void IkeSa::handle_request(const Message& message, std::span<const uint8_t> raw)
   }
   last_inbound_ = env_.clock.now();
   ++expected_peer_id_;
+  // A peer behind a NAT whose mapping changed: its authenticated requests say where it is now
+  // (RFC 7296 2.23). A MOBIKE peer says so explicitly instead (UPDATE_SA_ADDRESSES).
+  if (state_ == IkeSaState::kEstablished && nat_remote_ && !mobike_ && request_from_.valid() &&
+      !(request_from_ == remote_)) {
+    spdlog::info("{}: the peer's NAT mapping moved from {} to {}", describe(), remote_.to_string(),
+                 request_from_.to_string());
+    remote_ = request_from_;
+    local_ = request_to_;
+  }
   switch (message.header.exchange) {
     case ExchangeType::kIkeAuth:
       process_auth_request(message, *inner);

@@ -221,6 +221,7 @@ class IkeSa {
   // seal(), then fragments if negotiated and needed.
   Sealed seal_message(const Header& header, const Payloads& inner);
   void transmit(const Sealed& sealed);
+  void transmit_response(const Sealed& sealed);
   // Fragments a message again for the smallest path (RFC 7383 2.5.2), once.
   void refragment_small(Sealed& sealed);
   // Authenticates and decrypts an SK payload, or one SKF fragment (RFC 7383): a fragment is
@@ -284,6 +285,9 @@ class IkeSa {
   // --- INFORMATIONAL (informational.cc) ---
   void process_informational_request(const Message& request, const Payloads& inner);
   void process_informational_response(const Payloads& inner);
+  // An UPDATE_SA_ADDRESSES request (RFC 4555 3.5): the SA moves to where it came from; appends
+  // the NAT detection payloads the answer carries.
+  void move_to_request_addresses(const Payloads& inner, Payloads& out);
   void send_liveness_check();
 
   IkeSaEnv env_;
@@ -305,6 +309,10 @@ class IkeSa {
   };
   std::optional<Reassembly> reassembly_;
   bool fragmentation_ = false;  // both sides announced IKEV2_FRAGMENTATION_SUPPORTED
+  bool mobike_ = false;         // both sides announced MOBIKE_SUPPORTED (RFC 4555)
+  // Where the request being processed came from and went to (MOBIKE's address update).
+  net::Endpoint request_from_;
+  net::Endpoint request_to_;
   bool rekeyed_ = false;
   uint32_t unique_id_ = 0;
 

@@ -13,6 +13,7 @@
 
 #include "common/bytes.h"
 #include "ike/ike_sa_exchanges.h"
+#include "ike/nat_detection.h"
 
 namespace waypost::ike {
 
@@ -53,6 +54,13 @@ void IkeSa::process_informational_request(const Message& request, const Payloads
       env_.host.child_sa_down(*this, gone);
     }
   }
+  if (find_notify(inner, NotifyType::kUpdateSaAddresses) != nullptr) {
+    move_to_request_addresses(inner, out);
+  }
+  // COOKIE2 is echoed (RFC 4555 3.8), whatever else the request was.
+  if (const NotifyPayload* c2 = find_notify(inner, NotifyType::kCookie2)) {
+    out.push_back(Payload::of(notify(NotifyType::kCookie2, c2->data)));
+  }
   if (!deleted_spis.empty()) {
     DeletePayload d;
     d.protocol = ProtocolId::kEsp;
@@ -61,6 +69,34 @@ void IkeSa::process_informational_request(const Message& request, const Payloads
     out.push_back(Payload::of(std::move(d)));
   }
   send_response(request.header, out, true);
+}
+
+void IkeSa::move_to_request_addresses(const Payloads& inner, Payloads& out) {
+  if (!mobike_) {
+    spdlog::info("{}: UPDATE_SA_ADDRESSES ignored: MOBIKE was not negotiated", describe());
+    return;
+  }
+  if (!(request_from_ == remote_) || !(request_to_ == local_)) {
+    spdlog::info("{}: MOBIKE: the peer moved from {} to {}; the SAs follow", describe(),
+                 remote_.to_string(), request_from_.to_string());
+    remote_ = request_from_;
+    local_ = request_to_;
+  }
+  // NAT detection again, with both SPIs now (RFC 4555 3.5). Our own source hash stays a random
+  // one, as in IKE_SA_INIT, so that the peer keeps ESP in UDP.
+  std::vector<const std::vector<uint8_t>*> sources;
+  std::vector<const std::vector<uint8_t>*> dests;
+  for (const NotifyPayload* n : find_notifies(inner, NotifyType::kNatDetectionSourceIp)) {
+    sources.push_back(&n->data);
+  }
+  for (const NotifyPayload* n : find_notifies(inner, NotifyType::kNatDetectionDestinationIp)) {
+    dests.push_back(&n->data);
+  }
+  if (!sources.empty() && !dests.empty()) {
+    nat_remote_ = !nat_hash_matches(sources, spi_i_, spi_r_, remote_);
+    nat_local_ = !nat_hash_matches(dests, spi_i_, spi_r_, local_);
+    for (Payload& n : nat_detection_payloads(true)) out.push_back(std::move(n));
+  }
 }
 
 void IkeSa::process_informational_response(const Payloads& /*inner*/) {

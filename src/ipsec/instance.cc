@@ -27,6 +27,9 @@ namespace {
 constexpr Nanos kKeepaliveInterval = seconds(20);
 // How long `down` waits for the peers to answer our DELETEs.
 constexpr Nanos kShutdownGrace = seconds(3);
+// How long a rekeyed CHILD SA keeps accepting inbound packets (strongSwan's
+// delete_rekeyed_delay is 5 s too).
+constexpr Nanos kRetiredInboundGrace = seconds(5);
 // Recent log lines kept for `initiate` and `log`.
 constexpr size_t kLogLines = 4000;
 
@@ -330,13 +333,48 @@ void Instance::child_sa_up(ike::IkeSa& ike, const ike::ChildSaInfo& child) {
 void Instance::child_sa_down(ike::IkeSa& /*ike*/, const ike::ChildSaInfo& child) {
   auto it = children_.find(child.spi_in);
   if (it == children_.end()) return;
-  esp::ChildSa& sa = *it->second.sa;
-  sad_.remove(sa);
-  prober_.detach(sa);
-  router_.table().remove_value(&sa);
+  Installed gone = std::move(it->second);
   children_.erase(it);
+  router_.table().remove_value(gone.sa.get());
   rebuild_routing_table();
+  retire_or_remove(std::move(gone));
   dirty_ = true;
+}
+
+void Instance::retire_or_remove(Installed installed) {
+  esp::ChildSa& sa = *installed.sa;
+  prober_.detach(sa);
+  // The SA that replaced it: the newest one with the same name and selectors.
+  esp::ChildSa* successor = nullptr;
+  Nanos newest = -1;
+  for (auto& [spi, c] : children_) {
+    if (c.sa->name() == sa.name() && c.remote == installed.remote && c.installed_at > newest) {
+      successor = c.sa.get();
+      newest = c.installed_at;
+    }
+  }
+  if (successor == nullptr || stopping_) {
+    sad_.remove(sa);
+    return;
+  }
+  // Anything already retired that pointed at this SA now points at its successor.
+  for (auto& [spi, r] : retired_) {
+    if (r.installed.sa->successor() == &sa) r.installed.sa->retire(successor);
+  }
+  sa.retire(successor);
+  const uint32_t spi = sa.spi_in();
+  retired_[spi] = {std::move(installed), clock_.now() + kRetiredInboundGrace};
+}
+
+void Instance::drop_retired(Nanos now, bool all) {
+  for (auto it = retired_.begin(); it != retired_.end();) {
+    if (all || now >= it->second.until) {
+      sad_.remove(*it->second.installed.sa);
+      it = retired_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 void Instance::ike_sa_down(ike::IkeSa& ike, std::string_view reason) {
@@ -529,6 +567,7 @@ Nanos Instance::before_wait() {
     probe_wakeups_.erase(probe_wakeups_.begin());
     if (auto it = children_.find(spi); it != children_.end()) prober_.on_wakeup(*it->second.sa);
   }
+  if (!retired_.empty()) drop_retired(now, false);
   if (now >= next_keepalive_) {
     send_keepalives();
     next_keepalive_ = now + kKeepaliveInterval;
@@ -541,6 +580,7 @@ Nanos Instance::before_wait() {
     return 0;
   }
   Nanos next = std::min({manager_->next_timer(), next_keepalive_, stop_deadline_});
+  for (const auto& [spi, r] : retired_) next = std::min(next, r.until);
   if (!probe_wakeups_.empty()) next = std::min(next, probe_wakeups_.begin()->first);
   return std::max<Nanos>(0, next - now);
 }
@@ -556,6 +596,7 @@ Status Instance::teardown() {
   // The SAs go with the manager, the data plane's with them; the device (closed last, by the
   // destructor) takes its addresses and routes along.
   manager_.reset();
+  drop_retired(0, true);
   router_.table().clear();
   for (auto& [spi, c] : children_) {
     sad_.remove(*c.sa);

@@ -125,6 +125,15 @@ class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
   AddressPools pools_;
   std::unique_ptr<ike::IkeManager> manager_;
   std::map<uint32_t, Installed> children_;  // by inbound SPI
+  // Rekeyed SAs still accepting inbound packets until their deadline (strongSwan's
+  // delete_rekeyed_delay): the peer may have sent on the old SA just before it switched.
+  struct Retired {
+    Installed installed;
+    Nanos until = 0;
+  };
+  std::map<uint32_t, Retired> retired_;
+  void retire_or_remove(Installed installed);
+  void drop_retired(Nanos now, bool all);
   std::multimap<Nanos, uint32_t> probe_wakeups_;
   // Installed kernel routes and their source addresses (nullopt: the kernel's choice).
   std::map<net::Prefix, std::optional<net::IpAddress>> routes_;

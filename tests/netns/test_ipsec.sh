@@ -21,6 +21,9 @@
 #    rekeyed every few seconds (mostly by Waypost) while pings and a transfer run
 #    (make-before-break: no ping lost, data intact), then charon is killed and Waypost's
 #    liveness checks clear the SA and its route within dpd_delay + dpd_timeout.
+# 4. MOBIKE (RFC 4555): the strongSwan client's address changes in the middle of a transfer; it
+#    tells Waypost with UPDATE_SA_ADDRESSES, the IKE and CHILD SAs move to the new address
+#    without a new IKE SA, and the transfer completes intact.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 wpt_begin ip swanctl timeout
@@ -291,6 +294,8 @@ wpt_wait_exit "$ping_pid" 30
 vlog "$(cat "$WPT_SCRATCH/ping3.out")"
 lost=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$WPT_SCRATCH/ping3.out")
 assert_eq "${lost:-0}" 120 "no ping lost during the rekeys (120 of 120 answered)"
+assert_eq "$(status_json "$NS_S" | json_q 'j["counters"]["esp_unknown_spi"]')" 0 \
+  "no ESP packet arrived for an SA Waypost had already removed (rekeyed SAs take packets 5 s more)"
 # Waypost (rekey_time 3s) rekeys first as a rule, strongSwan (5s) when Waypost's rekey is late.
 wp_rekeys=$(grep -c 'rekeying CHILD_SA' "$WPT_SCRATCH/logs/ipsec-$NS_S.log")
 sw_rekeys=$(grep -c 'generating CREATE_CHILD_SA request [0-9]* \[ N(REKEY_SA)' "$WPT_SCRATCH/logs/charon-$NS_C.log")
@@ -309,6 +314,62 @@ log "dead peer cleared after $(secs_since "$start") s"
 assert_match "$(inst_log "$NS_S")" 'rw\[[0-9]+\]: .*(liveness|DPD|not answer)' "Waypost's log names the dead peer check"
 no_route3() { ! ip -n "$NS_S" route show dev "$INST" | grep -q 10.3.0; }
 assert_ok "the client's route is gone with the SA" no_route3
+pid=$(inst_pid)
+wp_ipsec "$NS_S" down "$INST" >/dev/null 2>&1
+assert_not "waypost ipsec down: the instance is gone" wpt_pid_alive "$pid"
+
+# --- 4. MOBIKE: the client moves mid-transfer --------------------------------------------------
+log "case 4: MOBIKE, the strongSwan client's address changes during a transfer"
+topo_chain m 192.168.249 fd00:249: 192.168.250 fd00:250:
+S=$OUT4_S
+NEW_C=192.168.249.3
+# The old address goes while the new one stays (it would go with it as a secondary otherwise).
+nsx "$NS_C" sysctl -qw net.ipv4.conf.all.promote_secondaries=1 "net.ipv4.conf.$VETH_C.promote_secondaries=1"
+lo_addr "$NS_S" 10.1.0.1/32
+sw_start "$NS_C"
+inst_start "$NS_S" "
+connections {
+  rw {
+    local_addrs = $S
+    pools = rw4
+    local { auth = psk
+            id = moon.example.org }
+    remote { auth = psk }
+    children { net { local_ts = 10.1.0.0/16 } }
+  }
+}
+pools { rw4 { addrs = 10.3.0.0/28 } }
+secrets { ike-1 { secret = $PSK } }" || die "waypost ipsec up failed: $(cat "$WPT_SCRATCH/ipsec-up.out")"
+sw_load "$NS_C" "
+connections {
+  home {
+    remote_addrs = $S
+    vips = 0.0.0.0
+    local { auth = psk
+            id = carol@example.org }
+    remote { auth = psk
+             id = moon.example.org }
+    children { home { remote_ts = 10.1.0.0/16 } }
+  }
+}
+secrets { ike-1 { secret = $PSK } }" || die "swanctl --load-all failed in the client ns"
+sw_ctl "$NS_C" --initiate --child home --timeout 20 >"$WPT_SCRATCH/initiate4.out" 2>&1 ||
+  fail "strongSwan's initiate failed: $(tail -3 "$WPT_SCRATCH/initiate4.out")"
+id_before=$(status_json "$NS_S" | json_q 'j["ike_sas"][0]["uniqueid"]')
+xfer_start mobike "$NS_C" "$NS_S" 10.1.0.1 10000000 1000000 60
+wait_for 20 xfer_received_at_least mobike 2000000
+ip -n "$NS_C" addr add "$NEW_C/24" dev "$VETH_C"
+ip -n "$NS_C" addr del "$OUT4_C/24" dev "$VETH_C"
+ip -n "$NS_C" route replace default via "$GW4_C"
+moved() { [[ $(status_json "$NS_S" | json_q 'j["ike_sas"][0]["remote_addr"]') == "$NEW_C" ]]; }
+assert_wait 20 "Waypost's IKE SA follows the client to $NEW_C" moved
+if out=$(xfer_wait mobike); then pass "10 MB across the address change, intact: $out"; else fail "transfer across the move: $out"; fi
+assert_match "$(inst_log "$NS_S")" "MOBIKE: the peer moved from $OUT4_C:4500 to $NEW_C:4500" \
+  "Waypost's log says the peer moved (UPDATE_SA_ADDRESSES)"
+assert_eq "$(status_json "$NS_S" | json_q 'j["ike_sas"][0]["uniqueid"]')" "$id_before" \
+  "the same IKE SA, no renegotiation"
+assert_match "$(sw_log "$NS_C")" 'sending .*UPDATE_SA_ADDRESSES|N\(UPD_SA_ADDR\)' \
+  "strongSwan sent UPDATE_SA_ADDRESSES"
 pid=$(inst_pid)
 wp_ipsec "$NS_S" down "$INST" >/dev/null 2>&1
 assert_not "waypost ipsec down: the instance is gone" wpt_pid_alive "$pid"
