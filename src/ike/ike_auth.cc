@@ -291,7 +291,7 @@ void IkeSa::process_auth_request(const Message& request, const Payloads& inner) 
     spdlog::warn("{}: IKE_AUTH from {} refused: {}", describe(), remote_.to_string(), why);
     send_response(request.header, {Payload::of(notify(NotifyType::kAuthenticationFailed))}, true);
     failure_ = why;
-    destroy(why);
+    end(IkeSaEnd::kFailed, why);
   };
   const auto* idi = find_body<IdPayload>(inner, PayloadType::kIdInitiator);
   const auto* idr = find_body<IdPayload>(inner, PayloadType::kIdResponder);

@@ -383,19 +383,21 @@ void IkeSa::on_timer() {
   const Nanos now = env_.clock.now();
   if (state_ == IkeSaState::kDestroying) return;
   if (state_ == IkeSaState::kRekeyed && now >= retire_at_) {
-    destroy("rekeyed (the peer never deleted the old SA)");
+    end(IkeSaEnd::kRekeyed, "rekeyed (the peer never deleted the old SA)");
     return;
   }
   if (state_ == IkeSaState::kConnecting && now >= half_open_until_) {
-    destroy("half-open: no IKE_AUTH within 30 s of IKE_SA_INIT");
+    end(IkeSaEnd::kFailed, "half-open: no IKE_AUTH within 30 s of IKE_SA_INIT");
     return;
   }
   if (request_ && (now >= request_->next_at || now >= request_->give_up_at)) {
     if (request_->sent > retransmit_.tries || now >= request_->give_up_at) {
       const bool liveness = request_->exchange == ExchangeType::kInformational;
-      destroy(liveness ? "the peer did not answer a liveness check (dead peer)"
-                       : fmt::format("no answer to {} after {} tries",
-                                     to_string(request_->exchange), request_->sent));
+      // An established SA whose peer went silent is a dead peer, whatever the exchange was.
+      end(state_ == IkeSaState::kEstablished ? IkeSaEnd::kDeadPeer : IkeSaEnd::kFailed,
+          liveness ? "the peer did not answer a liveness check (dead peer)"
+                   : fmt::format("no answer to {} after {} tries", to_string(request_->exchange),
+                                 request_->sent));
       return;
     }
     refragment_small(request_->sealed);  // unanswered: fragments for the smallest path
@@ -460,7 +462,12 @@ void IkeSa::become_established() {
 void IkeSa::fail(std::string reason) {
   spdlog::warn("{}: {}", describe(), reason);
   failure_ = std::move(reason);
-  destroy(failure_);
+  end(IkeSaEnd::kFailed, failure_);
+}
+
+void IkeSa::end(IkeSaEnd cause, std::string_view reason) {
+  if (end_ == IkeSaEnd::kNone) end_ = cause;
+  destroy(reason);
 }
 
 void IkeSa::destroy(std::string_view reason) {
@@ -477,6 +484,7 @@ void IkeSa::destroy(std::string_view reason) {
 
 void IkeSa::terminate(std::string_view reason) {
   if (state_ == IkeSaState::kDestroying) return;
+  if (end_ == IkeSaEnd::kNone) end_ = IkeSaEnd::kLocal;
   if (state_ != IkeSaState::kEstablished || !ciphers_) {
     destroy(reason);
     return;

@@ -59,6 +59,17 @@ enum class IkeSaState : uint8_t {
 };
 std::string_view to_string(IkeSaState state);
 
+// Why an IKE SA ended, for what the instance does next (dpd_action, close_action, keyingtries).
+enum class IkeSaEnd : uint8_t {
+  kNone,         // not ended
+  kLocal,        // we deleted it (terminate, shutdown)
+  kPeerDeleted,  // the peer deleted it
+  kDeadPeer,     // the peer stopped answering an established SA
+  kFailed,       // it never got established, or a negotiation failed
+  kRekeyed,      // a successor took over
+  kReplaced,     // a newer SA of the same peer took its place (INITIAL_CONTACT, unique)
+};
+
 // A negotiated CHILD SA, as the host installs it in the data plane.
 struct ChildSaInfo {
   std::string name;      // the child's name in the configuration
@@ -157,7 +168,8 @@ class IkeSa {
   // given up on.
   void terminate(std::string_view reason);
   // Drops the SA without telling the peer (which restarted and knows nothing of it).
-  void abandon(std::string_view reason) { destroy(reason); }
+  void abandon(std::string_view reason) { end(IkeSaEnd::kReplaced, reason); }
+  IkeSaEnd end_cause() const { return end_; }
   // Rekeys the CHILD SA with inbound SPI `spi_in` now (make-before-break: the new SA is
   // installed before the old one is deleted). False if there is no such child or another
   // exchange is under way (the rekey then happens at its next timer).
@@ -231,6 +243,8 @@ class IkeSa {
   void handle_response(const Message& message, std::span<const uint8_t> raw);
   void fail(std::string reason);
   void destroy(std::string_view reason);
+  // destroy(), recording why (the first cause recorded stays).
+  void end(IkeSaEnd cause, std::string_view reason);
   void become_established();
   void schedule_liveness();
 
@@ -314,6 +328,7 @@ class IkeSa {
   net::Endpoint request_from_;
   net::Endpoint request_to_;
   bool rekeyed_ = false;
+  IkeSaEnd end_ = IkeSaEnd::kNone;
   uint32_t unique_id_ = 0;
 
   ChosenProposal ike_proposal_;

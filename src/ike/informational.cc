@@ -34,7 +34,7 @@ void IkeSa::process_informational_request(const Message& request, const Payloads
     if (d->protocol == ProtocolId::kIke) {
       spdlog::info("{}: the peer deleted the IKE_SA", describe());
       send_response(request.header, {}, true);
-      destroy("deleted by the peer");
+      end(IkeSaEnd::kPeerDeleted, "deleted by the peer");
       return;
     }
     if (d->protocol != ProtocolId::kEsp) continue;

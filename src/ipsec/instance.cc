@@ -327,6 +327,7 @@ void Instance::child_sa_up(ike::IkeSa& ike, const ike::ChildSaInfo& child) {
   if (auto it = initiations_.find(ike.unique_id()); it != initiations_.end()) {
     it->second.state = "up";
   }
+  failed_tries_.erase(ike.name());
   dirty_ = true;
 }
 
@@ -377,7 +378,56 @@ void Instance::drop_retired(Nanos now, bool all) {
   }
 }
 
+void Instance::schedule_initiation(const std::string& conn, const std::string& child, Nanos delay,
+                                   std::string_view why) {
+  for (const auto& [when, p] : pending_initiations_) {
+    if (p.first == conn) return;  // one pending initiation per connection
+  }
+  spdlog::info("{}: initiating again in {} ms ({})", conn, delay / kNanosPerMilli, why);
+  pending_initiations_.emplace(clock_.now() + delay, std::make_pair(conn, child));
+}
+
+void Instance::after_ike_sa_end(const ike::IkeSa& ike) {
+  if (stopping_ || ike.rekeyed()) return;
+  const ike::Connection& c = ike.connection();
+  if (!remote_address(c)) return;  // nobody to initiate to (a responder-only connection)
+  const ike::IkeSaEnd end = ike.end_cause();
+  // The child to bring back, as its dpd_action / close_action say.
+  for (const ike::Child& ch : c.children) {
+    if (end == ike::IkeSaEnd::kDeadPeer && ch.dpd_action == ike::DpdAction::kRestart) {
+      schedule_initiation(c.name, ch.name, 0, "dpd_action = restart: the peer stopped answering");
+      return;
+    }
+    if (end == ike::IkeSaEnd::kPeerDeleted && ch.close_action == ike::ChildAction::kStart) {
+      schedule_initiation(c.name, ch.name, 0, "close_action = start: the peer closed it");
+      return;
+    }
+  }
+  // An initiation that failed is retried keyingtries times in all (0: forever), backing off
+  // from 1 s to a minute so that a peer that is down is not hammered.
+  if (end != ike::IkeSaEnd::kFailed || !ike.initiator() || ike.established_at() != 0) return;
+  const unsigned tries = ++failed_tries_[c.name];
+  if (c.keyingtries != 0 && tries >= c.keyingtries) {
+    if (c.keyingtries > 1) {
+      spdlog::warn("{}: giving up after {} tries (keyingtries = {})", c.name, tries, c.keyingtries);
+    }
+    failed_tries_.erase(c.name);
+    return;
+  }
+  const Nanos backoff = std::min<Nanos>(seconds(60), seconds(1) << std::min(tries - 1, 6u));
+  const Nanos jitter = Nanos(random_.u32() % 1000) * kNanosPerMilli / 4;
+  const ike::Child* child = c.children.empty() ? nullptr : &c.children.front();
+  for (const ike::Child& ch : c.children) {
+    if (ch.start_action == ike::ChildAction::kStart) child = &ch;
+  }
+  schedule_initiation(
+      c.name, child != nullptr ? child->name : "", backoff + jitter,
+      fmt::format("try {} of {} failed", tries,
+                  c.keyingtries == 0 ? std::string("unlimited") : std::to_string(c.keyingtries)));
+}
+
 void Instance::ike_sa_down(ike::IkeSa& ike, std::string_view reason) {
+  after_ike_sa_end(ike);
   // The peer's virtual IPs are free again at once (a client that restarted gets its address
   // back), unless a rekey handed them to a successor.
   if (!ike.initiator() && !ike.rekeyed()) {
@@ -568,6 +618,12 @@ Nanos Instance::before_wait() {
     if (auto it = children_.find(spi); it != children_.end()) prober_.on_wakeup(*it->second.sa);
   }
   if (!retired_.empty()) drop_retired(now, false);
+  while (!stopping_ && !pending_initiations_.empty() &&
+         pending_initiations_.begin()->first <= now) {
+    const auto [conn, child] = pending_initiations_.begin()->second;
+    pending_initiations_.erase(pending_initiations_.begin());
+    if (auto r = initiate(conn, child); !r) spdlog::error("{}: {}", conn, r.error().message);
+  }
   if (now >= next_keepalive_) {
     send_keepalives();
     next_keepalive_ = now + kKeepaliveInterval;
@@ -581,6 +637,7 @@ Nanos Instance::before_wait() {
   }
   Nanos next = std::min({manager_->next_timer(), next_keepalive_, stop_deadline_});
   for (const auto& [spi, r] : retired_) next = std::min(next, r.until);
+  if (!pending_initiations_.empty()) next = std::min(next, pending_initiations_.begin()->first);
   if (!probe_wakeups_.empty()) next = std::min(next, probe_wakeups_.begin()->first);
   return std::max<Nanos>(0, next - now);
 }

@@ -82,6 +82,10 @@ class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
   void reconcile();
   void rebuild_routing_table();
   void send_keepalives();
+  // What dpd_action, close_action and keyingtries ask for once an IKE SA of ours has ended.
+  void after_ike_sa_end(const ike::IkeSa& ike);
+  void schedule_initiation(const std::string& conn, const std::string& child, Nanos delay,
+                           std::string_view why);
   void stop(std::string_view why);
   Status teardown();
   nlohmann::json handle_control(const nlohmann::json& request, bool admin);
@@ -140,6 +144,9 @@ class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
   std::set<net::IpAddress> device_vips_;        // our virtual IPs on the TUN device
   std::set<net::IpAddress> leased_;             // pool addresses handed to peers, online
   std::map<uint32_t, Initiation> initiations_;  // by the IKE SA's unique id
+  // Connections to (re-)initiate later: (when, (connection, child)).
+  std::multimap<Nanos, std::pair<std::string, std::string>> pending_initiations_;
+  std::map<std::string, unsigned> failed_tries_;  // by connection, since its last success
   uint32_t next_spi_ = 0;
   Nanos next_keepalive_ = 0;
   Nanos started_at_ = 0;

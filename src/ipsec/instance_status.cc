@@ -301,6 +301,10 @@ nlohmann::json Instance::handle_control(const nlohmann::json& request, bool admi
     out["reason"] = it->second.reason;
   } else if (cmd == "terminate") {
     const std::string conn = request.value("ike", "");
+    // The administrator's word: no automatic re-initiation of this connection either.
+    for (auto it = pending_initiations_.begin(); it != pending_initiations_.end();) {
+      it = it->second.first == conn ? pending_initiations_.erase(it) : std::next(it);
+    }
     const size_t n = manager_->terminate(conn, "terminated by the administrator");
     if (n == 0) return {{"ok", false}, {"error", "no IKE SA of connection '" + conn + "'"}};
     out["terminated"] = n;

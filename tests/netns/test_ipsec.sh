@@ -15,7 +15,10 @@
 # 2. `waypost ipsec initiate` (client ns, site-to-site subnets 10.2.0.0/24 <-> 10.1.0.0/24) ->
 #    strongSwan responder (server ns) with a non-Algo proposal set: the connection's log lines
 #    while it comes up, ping and a 20 MB transfer from subnet to subnet (the route's source is
-#    the gateway's own address inside its subnet), `terminate`, `down` removes the device.
+#    the gateway's own address inside its subnet); strongSwan closes the SA and Waypost brings
+#    it back (close_action = start); charon dies and restarts, and Waypost's liveness checks
+#    find it and bring the tunnel back (dpd_action = restart); `terminate`, `down` removes the
+#    device; a connection strongSwan refuses is tried keyingtries = 3 times with back-off.
 # 3. strongSwan road warrior behind a masquerading router -> Waypost: NAT detected on both
 #    sides, ESP with AES-256-CBC and HMAC-SHA-256-128 (what strongSwan proposes here), CHILD SAs
 #    rekeyed every few seconds (mostly by Waypost) while pings and a transfer run
@@ -190,13 +193,29 @@ connections {
   branch {
     remote_addrs = $S
     proposals = aes128gcm16-prfsha256-ecp256
+    dpd_delay = 1s
+    dpd_timeout = 3s
     local { auth = psk
             id = sun.example.org }
     remote { auth = psk
              id = moon.example.org }
     children { lan { local_ts = 10.2.0.0/24
                      remote_ts = 10.1.0.0/24
-                     esp_proposals = chacha20poly1305 } }
+                     esp_proposals = chacha20poly1305
+                     close_action = start
+                     dpd_action = restart } }
+  }
+  mismatch {
+    remote_addrs = $S
+    proposals = aes256-sha512-modp4096
+    keyingtries = 3
+    local { auth = psk
+            id = sun.example.org }
+    remote { auth = psk
+             id = moon.example.org }
+    children { other { local_ts = 10.2.1.0/24
+                       remote_ts = 10.1.1.0/24
+                       start_action = start } }
   }
 }
 secrets { ike-1 { id-1 = moon.example.org
@@ -219,6 +238,29 @@ assert_match "$(json_q 'j["ike_sas"][0]["child_sas"][0]["algorithms"]' <<<"$st")
   "the CHILD SA uses the non-Algo proposal (ChaCha20-Poly1305)"
 assert_match "$(sw_sas "$NS_S")" 'net: #[0-9]+, reqid [0-9]+, INSTALLED, TUNNEL-in-UDP, ESP:CHACHA20_POLY1305' \
   "strongSwan agrees on ChaCha20-Poly1305, ESP in UDP"
+# Tunnels that come back: strongSwan closes the SA (close_action = start), then dies and
+# restarts (dpd_action = restart after dpd_delay + dpd_timeout).
+ike_id() { status_json "$NS_C" | json_q 'j["ike_sas"][0]["uniqueid"] if j["ike_sas"] and j["ike_sas"][0]["state"] == "ESTABLISHED" else ""'; }
+id1=$(ike_id)
+sw_ctl "$NS_S" --terminate --ike gw --timeout 10 >/dev/null 2>&1
+new_sa() { local id; id=$(ike_id); [[ -n $id && $id != "$1" ]]; }
+assert_wait 20 "close_action = start: Waypost brings the tunnel back after strongSwan closed it" new_sa "$id1"
+assert_ok "ping 10.1.0.1 through the restarted tunnel" ping_ok "$NS_C" 10.1.0.1
+id2=$(ike_id)
+kill -KILL "$SW_PID"
+wait "$SW_PID" 2>/dev/null
+sw_start "$NS_S"
+sw_load "$NS_S" "$(cat "$(sw_dir "$NS_S")/swanctl/swanctl.conf")" || die "swanctl --load-all failed after the restart"
+assert_wait 40 "dpd_action = restart: Waypost finds the peer dead and brings the tunnel back" new_sa "$id2"
+assert_match "$(inst_log "$NS_C")" "dpd_action = restart: the peer stopped answering" \
+  "Waypost's log says why it initiated again"
+assert_ok "ping 10.1.0.1 after the peer's restart" ping_ok "$NS_C" 10.1.0.1
+# A connection strongSwan refuses (no common proposal), started at load with keyingtries = 3:
+# tried three times with back-off, then given up, saying so.
+gave_up() { grep -q "mismatch: giving up after 3 tries (keyingtries = 3)" "$WPT_SCRATCH/logs/ipsec-$NS_C.log"; }
+assert_wait 30 "keyingtries = 3: a refused connection is tried 3 times, then given up" gave_up
+assert_eq "$(grep -c 'mismatch: initiating again in' "$WPT_SCRATCH/logs/ipsec-$NS_C.log")" 2 \
+  "two re-initiations with back-off between the three tries"
 if wp_ipsec "$NS_C" terminate "$INST" --ike branch >/dev/null 2>&1; then
   pass "waypost ipsec terminate --ike branch"
 else
