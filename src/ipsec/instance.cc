@@ -175,7 +175,46 @@ Status Instance::open_control() {
   return {};
 }
 
+void Instance::install_trap(const ike::Connection& conn, const ike::Child& child) {
+  if (find_trap(conn.name, child.name) != nullptr) return;
+  std::vector<net::Prefix> remote;
+  for (const auto& ts : child.remote_ts) {
+    if (ts.dynamic) continue;  // the peer's address or virtual IP: unknown until it connects
+    for (const auto& p : range_to_prefixes(ts.range.first, ts.range.last)) remote.push_back(p);
+  }
+  if (remote.empty()) {
+    spdlog::warn("{}: child {} cannot be trapped: its remote_ts names no subnet", conn.name,
+                 child.name);
+    return;
+  }
+  traps_.push_back(std::make_unique<Trap>(
+      conn.name, child.name, std::move(remote), options_.mtu, [this](Trap& t) {
+        spdlog::info("{}: trap: a packet for child {}; initiating", t.conn(), t.child());
+        if (auto r = initiate(t.conn(), t.child()); !r) {
+          spdlog::error("{}: {}", t.conn(), r.error().message);
+          t.drop_queued();
+          t.initiation_done();
+        }
+      }));
+  spdlog::info("{}: child {} trapped: the first packet to its remote subnet starts it", conn.name,
+               child.name);
+  rebuild_routing_table();
+  dirty_ = true;
+}
+
+Trap* Instance::find_trap(const std::string& conn, const std::string& child) {
+  for (auto& t : traps_) {
+    if (t->conn() == conn && (child.empty() || t->child() == child)) return t.get();
+  }
+  return nullptr;
+}
+
 void Instance::initiate_start_children() {
+  for (const auto& c : options_.config.connections) {
+    for (const auto& ch : c.children) {
+      if (ch.start_action == ike::ChildAction::kTrap) install_trap(c, ch);
+    }
+  }
   for (const auto& c : options_.config.connections) {
     // One IKE SA per connection carries its first start child (more than one is logged).
     const ike::Child* first = nullptr;
@@ -328,6 +367,10 @@ void Instance::child_sa_up(ike::IkeSa& ike, const ike::ChildSaInfo& child) {
     it->second.state = "up";
   }
   failed_tries_.erase(ike.name());
+  if (Trap* t = find_trap(ike.name(), child.name)) {
+    t->flush_to(raw, [this]() { natt_->flush(); });
+    t->initiation_done();
+  }
   dirty_ = true;
 }
 
@@ -402,6 +445,10 @@ void Instance::after_ike_sa_end(const ike::IkeSa& ike) {
       schedule_initiation(c.name, ch.name, 0, "close_action = start: the peer closed it");
       return;
     }
+    if ((end == ike::IkeSaEnd::kDeadPeer && ch.dpd_action == ike::DpdAction::kTrap) ||
+        (end == ike::IkeSaEnd::kPeerDeleted && ch.close_action == ike::ChildAction::kTrap)) {
+      install_trap(c, ch);
+    }
   }
   // An initiation that failed is retried keyingtries times in all (0: forever), backing off
   // from 1 s to a minute so that a peer that is down is not hammered.
@@ -427,6 +474,12 @@ void Instance::after_ike_sa_end(const ike::IkeSa& ike) {
 }
 
 void Instance::ike_sa_down(ike::IkeSa& ike, std::string_view reason) {
+  for (auto& t : traps_) {
+    if (t->conn() == ike.name()) {
+      t->drop_queued();
+      t->initiation_done();
+    }
+  }
   after_ike_sa_end(ike);
   // The peer's virtual IPs are free again at once (a client that restarted gets its address
   // back), unless a rekey handed them to a successor.
@@ -465,6 +518,10 @@ void Instance::rebuild_routing_table() {
     return a->installed_at < b->installed_at;
   });
   router_.table().clear();
+  // Traps first: an SA with the same selectors takes their routes over.
+  for (auto& t : traps_) {
+    for (const auto& p : t->remote()) router_.table().insert(p, t.get());
+  }
   for (Installed* c : order) {
     for (const auto& p : c->remote) router_.table().insert(p, c->sa.get());
   }
@@ -567,6 +624,30 @@ void Instance::reconcile() {
       }
     }
   }
+  for (const auto& t : traps_) {
+    const ike::Child* cfg = nullptr;
+    for (const auto& c : options_.config.connections) {
+      for (const auto& ch : c.children) {
+        if (c.name == t->conn() && ch.name == t->child()) cfg = &ch;
+      }
+    }
+    for (const auto& p : t->remote()) {
+      if (want_routes.count(p) != 0 || p.is_default()) continue;
+      std::optional<net::IpAddress> source;
+      if (cfg != nullptr) {
+        if (!ours_read) {
+          ours = host_addresses();
+          ours_read = true;
+        }
+        for (const auto& a : ours) {
+          for (const auto& ts : cfg->local_ts) {
+            if (!ts.dynamic && a.family == p.address.family && ts.range.contains(a)) source = a;
+          }
+        }
+      }
+      want_routes[p] = source;
+    }
+  }
   for (auto it = routes_.begin(); it != routes_.end();) {
     auto want = want_routes.find(it->first);
     if (want == want_routes.end() || want->second != it->second) {
@@ -655,6 +736,7 @@ Status Instance::teardown() {
   manager_.reset();
   drop_retired(0, true);
   router_.table().clear();
+  traps_.clear();
   for (auto& [spi, c] : children_) {
     sad_.remove(*c.sa);
     prober_.detach(*c.sa);

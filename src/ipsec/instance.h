@@ -33,6 +33,7 @@
 #include "ike/ike_manager.h"
 #include "ike/swanctl_conf.h"
 #include "ipsec/address_pools.h"
+#include "ipsec/trap.h"
 #include "platform/event_loop.h"
 #include "platform/fd.h"
 #include "platform/kernel.h"
@@ -82,6 +83,10 @@ class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
   void reconcile();
   void rebuild_routing_table();
   void send_keepalives();
+  // A trap for `child` of `conn` (start_action / dpd_action / close_action = trap), unless one
+  // is there already.
+  void install_trap(const ike::Connection& conn, const ike::Child& child);
+  Trap* find_trap(const std::string& conn, const std::string& child);
   // What dpd_action, close_action and keyingtries ask for once an IKE SA of ours has ended.
   void after_ike_sa_end(const ike::IkeSa& ike);
   void schedule_initiation(const std::string& conn, const std::string& child, Nanos delay,
@@ -129,6 +134,7 @@ class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
   AddressPools pools_;
   std::unique_ptr<ike::IkeManager> manager_;
   std::map<uint32_t, Installed> children_;  // by inbound SPI
+  std::vector<std::unique_ptr<Trap>> traps_;
   // Rekeyed SAs still accepting inbound packets until their deadline (strongSwan's
   // delete_rekeyed_delay): the peer may have sent on the old SA just before it switched.
   struct Retired {

@@ -184,10 +184,23 @@ nlohmann::json Instance::status_json() const {
     j["child_sas"] = std::move(children);
     sas.push_back(std::move(j));
   }
+  nlohmann::json traps = nlohmann::json::array();
+  for (const auto& t : traps_) {
+    nlohmann::json tj;
+    tj["conn"] = t->conn();
+    tj["child"] = t->child();
+    nlohmann::json remote = nlohmann::json::array();
+    for (const auto& p : t->remote()) remote.push_back(p.to_string());
+    tj["remote_ts"] = std::move(remote);
+    tj["triggered"] = t->triggered();
+    tj["dropped"] = t->dropped();
+    traps.push_back(std::move(tj));
+  }
   nlohmann::json out;
   out["name"] = options_.name;
   out["uptime_s"] = whole_seconds(now - started_at_);
   out["ike_sas"] = std::move(sas);
+  out["traps"] = std::move(traps);
   const auto& ic = manager_->counters();
   const auto& sc = sad_.counters();
   const auto& rc = router_.counters();

@@ -27,6 +27,9 @@
 # 4. MOBIKE (RFC 4555): the strongSwan client's address changes in the middle of a transfer; it
 #    tells Waypost with UPDATE_SA_ADDRESSES, the IKE and CHILD SAs move to the new address
 #    without a new IKE SA, and the transfer completes intact.
+# 5. start_action = trap: nothing is negotiated until the first packet for the remote subnet;
+#    that packet starts the connection, waits for it and is delivered (the first ping is
+#    answered).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 wpt_begin ip swanctl timeout
@@ -414,5 +417,58 @@ assert_match "$(sw_log "$NS_C")" 'sending .*UPDATE_SA_ADDRESSES|N\(UPD_SA_ADDR\)
   "strongSwan sent UPDATE_SA_ADDRESSES"
 pid=$(inst_pid)
 wp_ipsec "$NS_S" down "$INST" >/dev/null 2>&1
+assert_not "waypost ipsec down: the instance is gone" wpt_pid_alive "$pid"
+wpt_stop_pid "$SW_PID" 5
+
+# --- 5. start_action = trap ---------------------------------------------------------------------
+log "case 5: start_action = trap, the first packet brings the tunnel up"
+topo_chain t 192.168.251 fd00:251: 192.168.252 fd00:252:
+S=$OUT4_S
+lo_addr "$NS_S" 10.1.0.1/32
+lo_addr "$NS_C" 10.2.0.1/32
+sw_start "$NS_S"
+sw_load "$NS_S" "
+connections {
+  gw {
+    local_addrs = $S
+    local { auth = psk
+            id = moon.example.org }
+    remote { auth = psk
+             id = sun.example.org }
+    children { net { local_ts = 10.1.0.0/24
+                     remote_ts = 10.2.0.0/24 } }
+  }
+}
+secrets { ike-1 { secret = $PSK } }" || die "swanctl --load-all failed in the server ns"
+inst_start "$NS_C" "
+connections {
+  branch {
+    remote_addrs = $S
+    local { auth = psk
+            id = sun.example.org }
+    remote { auth = psk
+             id = moon.example.org }
+    children { lan { local_ts = 10.2.0.0/24
+                     remote_ts = 10.1.0.0/24
+                     start_action = trap } }
+  }
+}
+secrets { ike-1 { secret = $PSK } }" || die "waypost ipsec up failed: $(cat "$WPT_SCRATCH/ipsec-up.out")"
+st=$(status_json "$NS_C")
+assert_eq "$(json_q 'len(j["ike_sas"])' <<<"$st")" 0 "nothing is negotiated before traffic"
+assert_eq "$(json_q 'j["traps"][0]["remote_ts"][0]' <<<"$st")" 10.1.0.0/24 "the trap covers the remote subnet"
+assert_match "$(ip -n "$NS_C" route show dev "$INST")" '10\.1\.0\.0/24.*src 10\.2\.0\.1' \
+  "the remote subnet is routed into the device before any SA exists"
+if ip netns exec "$NS_C" ping -n -q -c 1 -W 10 10.1.0.1 >"$WPT_SCRATCH/ping5.out" 2>&1; then
+  pass "the first ping brings the tunnel up and is answered (queued, not dropped)"
+else
+  fail "the first ping was not answered: $(tail -2 "$WPT_SCRATCH/ping5.out")"
+fi
+assert_match "$(inst_log "$NS_C")" "branch: trap: a packet for child lan; initiating" \
+  "Waypost's log says the trap fired"
+assert_eq "$(status_json "$NS_C" | json_q 'j["ike_sas"][0]["child_sas"][0]["state"]')" INSTALLED \
+  "the CHILD SA is installed"
+pid=$(inst_pid)
+wp_ipsec "$NS_C" down "$INST" >/dev/null 2>&1
 assert_not "waypost ipsec down: the instance is gone" wpt_pid_alive "$pid"
 wpt_finish
