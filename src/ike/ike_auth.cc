@@ -178,7 +178,7 @@ void IkeSa::send_auth_request() {
     auth_->asked_vips = true;
     p.push_back(Payload::of(std::move(cp)));
   }
-  if (conn_->unique != Unique::kNever) {
+  if (conn_->unique != Unique::kNever && initial_contact_) {
     p.push_back(Payload::of(notify(NotifyType::kInitialContact)));
   }
   if (first_child_ != nullptr) {

@@ -227,10 +227,36 @@ void IkeManager::child_sa_down(IkeSa& ike, const ChildSaInfo& child) {
 }
 
 void IkeManager::ike_sa_down(IkeSa& ike, std::string_view reason) {
+  reauth_of_.erase(ike.unique_id());
   host_.ike_sa_down(ike, reason);
 }
 
+void IkeManager::reauth_due(IkeSa& ike) {
+  const Connection& c = ike.connection();
+  std::string child = c.children.empty() ? std::string() : c.children.front().name;
+  if (!ike.children().empty()) child = ike.children().front().name;
+  const net::Endpoint remote = net::Endpoint::from(ike.remote().ip(), c.remote_port);
+  const net::Endpoint local = net::Endpoint::from(ike.local().ip(), c.local_port);
+  auto fresh = initiate(c.name, child, local, remote);
+  if (!fresh) {
+    spdlog::warn("{}: reauthentication not started: {}", ike.describe(), fresh.error().message);
+    return;
+  }
+  (*fresh)->set_initial_contact(false);
+  reauth_of_[(*fresh)->unique_id()] = ike.unique_id();
+}
+
 bool IkeManager::admit_peer(IkeSa& ike, bool initial_contact) {
+  // A reauthentication's new SA is up: the old one goes (its CHILD SAs after the new ones are
+  // installed, since the DELETE takes a round trip).
+  if (auto it = reauth_of_.find(ike.unique_id()); it != reauth_of_.end()) {
+    for (const auto& other : sas_) {
+      if (other->unique_id() == it->second && other->state() == IkeSaState::kEstablished) {
+        other->terminate(fmt::format("reauthenticated as {}", ike.describe()));
+      }
+    }
+    reauth_of_.erase(it);
+  }
   const Unique unique = ike.connection().unique;
   if (unique == Unique::kNever) return true;  // several SAs per identity, INITIAL_CONTACT ignored
   auto same_peer = [&](const IkeSa& other) {

@@ -8,6 +8,7 @@
 // gives it.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -90,6 +91,7 @@ class IkeManager final : private IkeSaHost {
   void ike_sa_down(IkeSa& ike, std::string_view reason) override;
   void ike_sa_rekeyed(IkeSa& old, std::unique_ptr<IkeSa> successor) override;
   bool admit_peer(IkeSa& ike, bool initial_contact) override;
+  void reauth_due(IkeSa& ike) override;
 
   IkeSa* find(const Header& h, const net::Endpoint& remote);
   std::vector<const Connection*> candidates(const net::Endpoint& local,
@@ -108,6 +110,8 @@ class IkeManager final : private IkeSaHost {
   std::vector<std::unique_ptr<IkeSa>> successors_;  // added to sas_ by sweep()
   HalfOpenLimits limits_;
   CookieJar cookies_;
+  // Reauthentications under way: the new SA's unique id -> the old SA's.
+  std::map<uint32_t, uint32_t> reauth_of_;
   IkeCounters counters_;
 };
 

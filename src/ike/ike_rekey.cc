@@ -53,6 +53,7 @@ std::unique_ptr<IkeSa> IkeSa::make_successor(bool we_initiated, uint64_t spi_i, 
   s->nat_remote_ = nat_remote_;
   s->fragmentation_ = fragmentation_;
   s->mobike_ = mobike_;
+  s->reauth_at_ = reauth_at_;  // reauthentication counts from the authentication, not the rekey
   s->local_id_text_ = local_id_text_;
   s->remote_id_text_ = remote_id_text_;
   s->vips_ = vips_;

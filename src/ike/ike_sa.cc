@@ -371,7 +371,7 @@ Nanos IkeSa::next_timer() const {
   Nanos t = liveness_at_;
   if (state_ == IkeSaState::kConnecting) t = std::min(t, half_open_until_);
   if (state_ == IkeSaState::kEstablished) {
-    t = std::min(t, ike_rekey_at_);
+    t = std::min({t, ike_rekey_at_, reauth_at_});
     for (const ChildSaInfo& c : children_) t = std::min({t, c.rekey_at, c.expire_at});
   }
   if (state_ == IkeSaState::kRekeyed) t = std::min(t, retire_at_);
@@ -419,6 +419,13 @@ void IkeSa::on_timer() {
       }
       ++i;
     }
+    if (now >= reauth_at_) {
+      reauth_at_ = kNever;
+      spdlog::info("{}: reauthenticating (reauth_time): a new IKE_SA first, then this one goes",
+                   describe());
+      env_.host.reauth_due(*this);
+      if (state_ != IkeSaState::kEstablished) return;
+    }
     if (now >= ike_rekey_at_ && !request_ && !rekey_ && !ike_rekey_) {
       if (!rekey_ike()) ike_rekey_at_ = now + seconds(1);
     }
@@ -457,6 +464,13 @@ void IkeSa::become_established() {
                local_id_text_, remote_.to_string(), remote_id_text_);
   schedule_liveness();
   schedule_ike_rekey();
+  // Reauthentication is started by the side that can reach the other: ours if we initiated.
+  if (initiator_ && conn_->reauth_time.count() > 0) {
+    const int64_t rand = conn_->rand_time.count();
+    const int64_t jitter = rand > 0 ? int64_t(env_.random.below(uint64_t(rand) + 1)) : 0;
+    reauth_at_ =
+        env_.clock.now() + seconds(std::max<int64_t>(1, conn_->reauth_time.count() - jitter));
+  }
 }
 
 void IkeSa::fail(std::string reason) {

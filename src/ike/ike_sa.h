@@ -112,6 +112,9 @@ class IkeSaHost {
                                                       net::Family family) = 0;
   virtual void child_sa_up(IkeSa& ike, const ChildSaInfo& child) = 0;
   virtual void child_sa_down(IkeSa& ike, const ChildSaInfo& child) = 0;
+  // `ike`'s reauth_time has come: the host starts a new IKE SA for the same connection (make
+  // before break) and deletes `ike` once the new one is up.
+  virtual void reauth_due(IkeSa& /*ike*/) {}
   // `ike` has just authenticated its peer (`initial_contact`: the peer said it holds no other
   // SA with us, RFC 7296 2.4). The host applies `unique` and INITIAL_CONTACT to the peer's older
   // SAs; false refuses this one (unique = keep while another exists).
@@ -170,6 +173,9 @@ class IkeSa {
   // Drops the SA without telling the peer (which restarted and knows nothing of it).
   void abandon(std::string_view reason) { end(IkeSaEnd::kReplaced, reason); }
   IkeSaEnd end_cause() const { return end_; }
+  // Whether IKE_AUTH carries INITIAL_CONTACT (not when reauthenticating: the old SA must live
+  // until the new one is up). Set before IKE_AUTH is sent.
+  void set_initial_contact(bool send) { initial_contact_ = send; }
   // Rekeys the CHILD SA with inbound SPI `spi_in` now (make-before-break: the new SA is
   // installed before the old one is deleted). False if there is no such child or another
   // exchange is under way (the rekey then happens at its next timer).
@@ -329,6 +335,8 @@ class IkeSa {
   net::Endpoint request_to_;
   bool rekeyed_ = false;
   IkeSaEnd end_ = IkeSaEnd::kNone;
+  bool initial_contact_ = true;
+  Nanos reauth_at_ = kNever;  // reauth_time (SAs we initiated); kNever once under way
   uint32_t unique_id_ = 0;
 
   ChosenProposal ike_proposal_;

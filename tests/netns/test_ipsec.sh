@@ -29,7 +29,7 @@
 #    without a new IKE SA, and the transfer completes intact.
 # 5. start_action = trap: nothing is negotiated until the first packet for the remote subnet;
 #    that packet starts the connection, waits for it and is delivered (the first ping is
-#    answered).
+#    answered); reauth_time authenticates a new IKE SA before deleting the old one, without loss.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 wpt_begin ip swanctl timeout
@@ -448,6 +448,8 @@ connections {
             id = sun.example.org }
     remote { auth = psk
              id = moon.example.org }
+    reauth_time = 5s
+    rand_time = 0s
     children { lan { local_ts = 10.2.0.0/24
                      remote_ts = 10.1.0.0/24
                      start_action = trap } }
@@ -468,6 +470,13 @@ assert_match "$(inst_log "$NS_C")" "branch: trap: a packet for child lan; initia
   "Waypost's log says the trap fired"
 assert_eq "$(status_json "$NS_C" | json_q 'j["ike_sas"][0]["child_sas"][0]["state"]')" INSTALLED \
   "the CHILD SA is installed"
+# reauth_time = 5s: a new IKE SA is authenticated beside the old one, which then goes, while
+# pings run (make before break).
+ip netns exec "$NS_C" ping -n -q -c 80 -i 0.1 -W 2 10.1.0.1 >"$WPT_SCRATCH/ping5b.out" 2>&1
+got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$WPT_SCRATCH/ping5b.out")
+assert_match "$(inst_log "$NS_C")" "branch\[[0-9]+\]: deleting IKE_SA \(reauthenticated as branch\[[0-9]+\]\)" \
+  "reauth_time: a new IKE SA was authenticated and the old one deleted"
+assert_eq "${got:-0}" 80 "no ping lost across the reauthentication (80 of 80 answered)"
 pid=$(inst_pid)
 wp_ipsec "$NS_C" down "$INST" >/dev/null 2>&1
 assert_not "waypost ipsec down: the instance is gone" wpt_pid_alive "$pid"
