@@ -59,18 +59,24 @@ build() {
 
 note "stage 1: release build"
 # Tests on explicitly: scripts/run.sh configures the same build directory without them.
-if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWAYPOST_TESTS=ON; then
-  run_ctest build unit
-  # Lint runs beside the namespace tests, at the lowest priority: those mostly wait on timers and
-  # peers, and are written to pass on a busy machine (issue 17), so the two share the cores
-  # instead of taking turns. Its report is printed once the namespace tests are done.
-  lint_pid=
-  lint_log=$(mktemp)
+# Lint needs only the compile database, which configuring writes: it starts right away, at the
+# lowest priority, and takes what the build leaves of the cores and then what the namespace
+# tests leave (they mostly wait on timers and peers, and are written to pass on a busy
+# machine, issue 17). Its report is printed once the namespace tests are done.
+lint_pid=
+lint_log=$(mktemp)
+configured=0
+if cmake -S "$ROOT" -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWAYPOST_TESTS=ON \
+    >/dev/null; then
+  configured=1
   if [[ "${SKIP_LINT:-0}" != 1 ]]; then
     note "stage 1: lint (clang-format, clang-tidy), in the background"
     nice -n 19 bash scripts/lint.sh build >"$lint_log" 2>&1 &
     lint_pid=$!
   fi
+fi
+if ((configured)) && ninja -C build -j"$(nproc)"; then
+  run_ctest build unit
   if [[ "${SKIP_NETNS:-0}" != 1 ]]; then
     note "stage 1: namespace tests against wireguard-go and strongSwan"
     run_ctest build netns
@@ -90,6 +96,7 @@ if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWAYPOST_TESTS=ON; then
 else
   failed=$((failed + 1))
   failures+=("release build failed")
+  [[ -n $lint_pid ]] && wait "$lint_pid"
 fi
 
 if [[ "${SKIP_SANITIZERS:-0}" != 1 ]]; then
@@ -100,22 +107,36 @@ if [[ "${SKIP_SANITIZERS:-0}" != 1 ]]; then
       "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG" \
       -DWAYPOST_SANITIZE=address,undefined -DWAYPOST_FUZZ=ON; then
     run_ctest build-asan unit
-    note "stage 2: fuzzing each target for ${FUZZ_SECONDS:-10} s"
-    for f in build-asan/tests/fuzz/*_fuzz; do
-      name=$(basename "$f")
-      work=$(mktemp -d)
-      cp -r "tests/fuzz/corpus/$name/." "$work/" 2>/dev/null || true
-      if "$f" -max_total_time="${FUZZ_SECONDS:-10}" -timeout=10 -rss_limit_mb=2048 \
-          -artifact_prefix="$work/" "$work" >"$work.log" 2>&1; then
-        passed=$((passed + 1))
-        echo "fuzz $name: ok ($(grep -Eo 'Done [0-9]+ runs' "$work.log" | tail -1))"
-      else
-        failed=$((failed + 1))
-        failures+=("fuzz $name found a crash")
-        tail -40 "$work.log"
-        ls "$work"/crash-* "$work"/leak-* "$work"/timeout-* 2>/dev/null
-      fi
-      rm -rf "$work" "$work.log"
+    note "stage 2: fuzzing each target for ${FUZZ_SECONDS:-10} s, $(nproc) at a time"
+    # Each fuzzer is one process on one core: as many run at once as there are cores. Results
+    # are collected in target order once a batch is done.
+    fuzzers=(build-asan/tests/fuzz/*_fuzz)
+    for ((i = 0; i < ${#fuzzers[@]}; i += $(nproc))); do
+      batch=("${fuzzers[@]:i:$(nproc)}")
+      declare -A work=() pid=()
+      for f in "${batch[@]}"; do
+        name=$(basename "$f")
+        work[$name]=$(mktemp -d)
+        cp -r "tests/fuzz/corpus/$name/." "${work[$name]}/" 2>/dev/null || true
+        "$f" -max_total_time="${FUZZ_SECONDS:-10}" -timeout=10 -rss_limit_mb=2048 \
+          -artifact_prefix="${work[$name]}/" "${work[$name]}" >"${work[$name]}.log" 2>&1 &
+        pid[$name]=$!
+      done
+      for f in "${batch[@]}"; do
+        name=$(basename "$f")
+        w=${work[$name]}
+        if wait "${pid[$name]}"; then
+          passed=$((passed + 1))
+          echo "fuzz $name: ok ($(grep -Eo 'Done [0-9]+ runs' "$w.log" | tail -1))"
+        else
+          failed=$((failed + 1))
+          failures+=("fuzz $name found a crash")
+          tail -40 "$w.log"
+          ls "$w"/crash-* "$w"/leak-* "$w"/timeout-* 2>/dev/null
+        fi
+        rm -rf "$w" "$w.log"
+      done
+      unset work pid
     done
   else
     failed=$((failed + 1))
