@@ -13,7 +13,9 @@
 // initiator of this exchange, not of the IKE SA.
 //
 // A request whose SA proposes IKE rekeys the IKE SA itself (ike_rekey.cc). Simultaneous rekeys of
-// one CHILD SA are answered TEMPORARY_FAILURE (the peer retries later).
+// one CHILD SA are answered TEMPORARY_FAILURE, and a side that gets TEMPORARY_FAILURE tries again
+// after a random 1-10 s (RFC 7296 2.25), so two peers that collide do not collide again: one
+// rekey goes through well before the SA's life_time, and the tunnel stays up throughout.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -127,13 +129,15 @@ void IkeSa::process_create_child_response(const Payloads& inner) {
   if (!st) return;
   auto old = std::find_if(children_.begin(), children_.end(),
                           [&](const ChildSaInfo& c) { return c.spi_in == st->old_spi_in; });
-  auto retry_later = [&](const std::string& why) {
-    spdlog::warn("{}: rekeying CHILD_SA {} failed: {}; trying again in 30 s", describe(), st->child,
-                 why);
-    if (old != children_.end()) old->rekey_at = env_.clock.now() + kRekeyRetry;
+  auto retry_later = [&](const std::string& why, Nanos delay = kRekeyRetry) {
+    spdlog::warn("{}: rekeying CHILD_SA {} failed: {}; trying again in {} ms", describe(),
+                 st->child, why, delay / kNanosPerMilli);
+    if (old != children_.end()) old->rekey_at = env_.clock.now() + delay;
   };
   if (const NotifyPayload* n = find_error_notify(inner)) {
-    retry_later(to_string(n->type) + " from the peer");
+    retry_later(to_string(n->type) + " from the peer", n->type == NotifyType::kTemporaryFailure
+                                                           ? collision_retry_delay(env_.random)
+                                                           : kRekeyRetry);
     return;
   }
   const auto* sa = find_body<SaPayload>(inner);

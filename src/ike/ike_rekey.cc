@@ -100,12 +100,15 @@ bool IkeSa::rekey_ike() {
 
 void IkeSa::process_ike_rekey_response(const Payloads& inner) {
   std::unique_ptr<IkeRekeyState> st = std::move(ike_rekey_);
-  auto retry_later = [&](const std::string& why) {
-    spdlog::warn("{}: rekeying the IKE_SA failed: {}; trying again in 30 s", describe(), why);
-    ike_rekey_at_ = env_.clock.now() + kRetry;
+  auto retry_later = [&](const std::string& why, Nanos delay = kRetry) {
+    spdlog::warn("{}: rekeying the IKE_SA failed: {}; trying again in {} ms", describe(), why,
+                 delay / kNanosPerMilli);
+    ike_rekey_at_ = env_.clock.now() + delay;
   };
   if (const NotifyPayload* n = find_error_notify(inner)) {
-    retry_later(to_string(n->type) + " from the peer");
+    retry_later(to_string(n->type) + " from the peer", n->type == NotifyType::kTemporaryFailure
+                                                           ? collision_retry_delay(env_.random)
+                                                           : kRetry);
     return;
   }
   const auto* sa = find_body<SaPayload>(inner);

@@ -63,6 +63,12 @@ inline Result<std::pair<crypto::DhKeyPair, SecretBytes>> answer_key_exchange(
   return std::pair{std::move(*pair), std::move(*shared)};
 }
 
+// After TEMPORARY_FAILURE (a rekey collided with the peer's): 1 to 10 s, at random, so that two
+// peers on the same schedule do not collide again (RFC 7296 2.25).
+inline Nanos collision_retry_delay(crypto::Random& random) {
+  return seconds(1) + Nanos(random.below(9000)) * kNanosPerMilli;
+}
+
 struct IkeSa::InitState {
   std::optional<crypto::DhKeyPair> dh;
   DhGroup group = DhGroup::kNone;

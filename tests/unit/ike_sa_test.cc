@@ -449,6 +449,27 @@ TEST_F(IkeSaTest, ResponderRekeysWithPfs) {
   EXPECT_EQ(initiator->state(), IkeSaState::kEstablished);
 }
 
+TEST_F(IkeSaTest, SimultaneousChildRekeysKeepTheTunnel) {
+  make(initiator_conf(), responder_conf());
+  start();
+  pump();
+  ASSERT_EQ(carol->up.size(), 1u);
+  // Both ends start rekeying the same CHILD SA before either request arrives.
+  ASSERT_TRUE(initiator->rekey_child(carol->up[0].spi_in));
+  ASSERT_TRUE(responder->rekey_child(moon->up[0].spi_in));
+  pump();
+  // Each refused the other's (TEMPORARY_FAILURE) and retries after a random delay.
+  EXPECT_EQ(carol->up.size(), 1u);
+  EXPECT_EQ(initiator->children().size(), 1u);
+  run_until(clock.now() + seconds(30));
+  EXPECT_GE(carol->up.size(), 2u);  // a rekey went through
+  ASSERT_EQ(initiator->children().size(), 1u);
+  ASSERT_EQ(responder->children().size(), 1u);
+  expect_mirrored(initiator->children()[0], responder->children()[0]);
+  EXPECT_EQ(initiator->state(), IkeSaState::kEstablished);
+  EXPECT_EQ(responder->state(), IkeSaState::kEstablished);
+}
+
 TEST_F(IkeSaTest, RekeyedAtRekeyTimeAgainAndAgain) {
   make(initiator_conf(), responder_conf());
   carol->config.connections[0].children[0].rekey_time = std::chrono::seconds(60);
