@@ -1,0 +1,158 @@
+// What keeps an instance's tunnels up: start_action (start, trap), dpd_action and close_action
+// (restart, trap), keyingtries with back-off, and `initiate` itself.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "ipsec/endpoints.h"
+#include "ipsec/instance.h"
+#include "ipsec/local_address.h"
+#include "ipsec/range_prefixes.h"
+
+namespace waypost::ipsec {
+
+void Instance::install_trap(const ike::Connection& conn, const ike::Child& child) {
+  if (find_trap(conn.name, child.name) != nullptr) return;
+  std::vector<net::Prefix> remote;
+  for (const auto& ts : child.remote_ts) {
+    if (ts.dynamic) continue;  // the peer's address or virtual IP: unknown until it connects
+    for (const auto& p : range_to_prefixes(ts.range.first, ts.range.last)) remote.push_back(p);
+  }
+  if (remote.empty()) {
+    spdlog::warn("{}: child {} cannot be trapped: its remote_ts names no subnet", conn.name,
+                 child.name);
+    return;
+  }
+  traps_.push_back(std::make_unique<Trap>(
+      conn.name, child.name, std::move(remote), options_.mtu, [this](Trap& t) {
+        spdlog::info("{}: trap: a packet for child {}; initiating", t.conn(), t.child());
+        if (auto r = initiate(t.conn(), t.child()); !r) {
+          spdlog::error("{}: {}", t.conn(), r.error().message);
+          t.drop_queued();
+          t.initiation_done();
+        }
+      }));
+  spdlog::info("{}: child {} trapped: the first packet to its remote subnet starts it", conn.name,
+               child.name);
+  rebuild_routing_table();
+  dirty_ = true;
+}
+
+Trap* Instance::find_trap(const std::string& conn, const std::string& child) {
+  for (auto& t : traps_) {
+    if (t->conn() == conn && (child.empty() || t->child() == child)) return t.get();
+  }
+  return nullptr;
+}
+
+void Instance::initiate_start_children() {
+  for (const auto& c : options_.config.connections) {
+    for (const auto& ch : c.children) {
+      if (ch.start_action == ike::ChildAction::kTrap) install_trap(c, ch);
+    }
+  }
+  for (const auto& c : options_.config.connections) {
+    // One IKE SA per connection carries its first start child (more than one is logged).
+    const ike::Child* first = nullptr;
+    for (const auto& ch : c.children) {
+      if (ch.start_action != ike::ChildAction::kStart) continue;
+      if (first == nullptr) {
+        first = &ch;
+      } else {
+        spdlog::warn(
+            "{}: child {} has start_action = start, but only the first such child ({}) "
+            "is started with the connection for now",
+            c.name, ch.name, first->name);
+      }
+    }
+    if (first == nullptr) continue;
+    if (auto r = initiate(c.name, first->name); !r) {
+      spdlog::error("{}: cannot start: {}", c.name, r.error().message);
+    }
+  }
+}
+
+Result<uint32_t> Instance::initiate(const std::string& conn, const std::string& child) {
+  auto c = std::find_if(options_.config.connections.begin(), options_.config.connections.end(),
+                        [&](const ike::Connection& x) { return x.name == conn; });
+  if (c == options_.config.connections.end()) {
+    return make_error(ErrorKind::kNotFound, "no connection named '{}'", conn);
+  }
+  auto remote_ip = remote_address(*c);
+  if (!remote_ip) return remote_ip.take_error();
+  std::optional<net::IpAddress> local_ip;
+  for (const auto& spec : c->local_addrs) {
+    if (spec.kind == ike::AddressSpec::Kind::kRange && spec.range.first == spec.range.last &&
+        spec.range.first.family == remote_ip->family) {
+      local_ip = spec.range.first;
+      break;
+    }
+  }
+  if (!local_ip) local_ip = local_address_toward(*remote_ip);
+  if (!local_ip) {
+    return make_error("{}: no route to {}", conn, remote_ip->to_string());
+  }
+  auto sa = manager_->initiate(conn, child, net::Endpoint::from(*local_ip, c->local_port),
+                               net::Endpoint::from(*remote_ip, c->remote_port));
+  if (!sa) return sa.take_error();
+  dirty_ = true;
+  const uint32_t id = (*sa)->unique_id();
+  initiations_[id] = {conn, "pending", ""};
+  // Finished initiations are kept for a while for the CLI to read; a bound keeps them few.
+  while (initiations_.size() > 256) initiations_.erase(initiations_.begin());
+  return id;
+}
+
+void Instance::schedule_initiation(const std::string& conn, const std::string& child, Nanos delay,
+                                   std::string_view why) {
+  for (const auto& [when, p] : pending_initiations_) {
+    if (p.first == conn) return;  // one pending initiation per connection
+  }
+  spdlog::info("{}: initiating again in {} ms ({})", conn, delay / kNanosPerMilli, why);
+  pending_initiations_.emplace(clock_.now() + delay, std::make_pair(conn, child));
+}
+
+void Instance::after_ike_sa_end(const ike::IkeSa& ike) {
+  if (stopping_ || ike.rekeyed()) return;
+  const ike::Connection& c = ike.connection();
+  if (!remote_address(c)) return;  // nobody to initiate to (a responder-only connection)
+  const ike::IkeSaEnd end = ike.end_cause();
+  // The child to bring back, as its dpd_action / close_action say.
+  for (const ike::Child& ch : c.children) {
+    if (end == ike::IkeSaEnd::kDeadPeer && ch.dpd_action == ike::DpdAction::kRestart) {
+      schedule_initiation(c.name, ch.name, 0, "dpd_action = restart: the peer stopped answering");
+      return;
+    }
+    if (end == ike::IkeSaEnd::kPeerDeleted && ch.close_action == ike::ChildAction::kStart) {
+      schedule_initiation(c.name, ch.name, 0, "close_action = start: the peer closed it");
+      return;
+    }
+    if ((end == ike::IkeSaEnd::kDeadPeer && ch.dpd_action == ike::DpdAction::kTrap) ||
+        (end == ike::IkeSaEnd::kPeerDeleted && ch.close_action == ike::ChildAction::kTrap)) {
+      install_trap(c, ch);
+    }
+  }
+  // An initiation that failed is retried keyingtries times in all (0: forever), backing off
+  // from 1 s to a minute so that a peer that is down is not hammered.
+  if (end != ike::IkeSaEnd::kFailed || !ike.initiator() || ike.established_at() != 0) return;
+  const unsigned tries = ++failed_tries_[c.name];
+  if (c.keyingtries != 0 && tries >= c.keyingtries) {
+    if (c.keyingtries > 1) {
+      spdlog::warn("{}: giving up after {} tries (keyingtries = {})", c.name, tries, c.keyingtries);
+    }
+    failed_tries_.erase(c.name);
+    return;
+  }
+  const Nanos backoff = std::min<Nanos>(seconds(60), seconds(1) << std::min(tries - 1, 6u));
+  const Nanos jitter = Nanos(random_.u32() % 1000) * kNanosPerMilli / 4;
+  const ike::Child* child = c.children.empty() ? nullptr : &c.children.front();
+  for (const ike::Child& ch : c.children) {
+    if (ch.start_action == ike::ChildAction::kStart) child = &ch;
+  }
+  schedule_initiation(
+      c.name, child != nullptr ? child->name : "", backoff + jitter,
+      fmt::format("try {} of {} failed", tries,
+                  c.keyingtries == 0 ? std::string("unlimited") : std::to_string(c.keyingtries)));
+}
+
+}  // namespace waypost::ipsec
