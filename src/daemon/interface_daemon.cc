@@ -20,6 +20,7 @@
 #include "daemon/access.h"
 #include "daemon/paths.h"
 #include "daemon/privileges.h"
+#include "daemon/signals.h"
 
 namespace waypost::daemon {
 
@@ -176,15 +177,9 @@ void InterfaceDaemon::kick_persistent_keepalives() {
 
 Status InterfaceDaemon::open_sockets() {
   // Signals arrive as events so that teardown runs on the loop, not in a handler.
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGHUP);
-  sigprocmask(SIG_BLOCK, &mask, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  signal_fd_.reset(signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
-  if (!signal_fd_.valid()) return make_error("signalfd: {}", std::strerror(errno));
+  auto sfd = open_signal_fd();
+  if (!sfd) return sfd.take_error();
+  signal_fd_ = std::move(*sfd);
   if (auto st = loop_.add(signal_fd_.get(), EPOLLIN,
                           [this](uint32_t) {
                             signalfd_siginfo si{};

@@ -15,6 +15,7 @@
 #include "control/json_session.h"
 #include "daemon/access.h"
 #include "daemon/interface_daemon.h"
+#include "daemon/signals.h"
 #include "ipsec/endpoints.h"
 #include "ipsec/esp_keys.h"
 #include "ipsec/local_address.h"
@@ -103,15 +104,9 @@ Status Instance::configure_device() {
 }
 
 Status Instance::watch() {
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGHUP);
-  sigprocmask(SIG_BLOCK, &mask, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  signal_fd_.reset(signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
-  if (!signal_fd_.valid()) return make_error("signalfd: {}", std::strerror(errno));
+  auto sfd = daemon::open_signal_fd();
+  if (!sfd) return sfd.take_error();
+  signal_fd_ = std::move(*sfd);
   auto on_signal = [this](uint32_t) {
     signalfd_siginfo si{};
     while (::read(signal_fd_.get(), &si, sizeof(si)) == sizeof(si)) {

@@ -86,24 +86,29 @@ std::string replace_all(std::string text, const std::string& from, const std::st
   return text;
 }
 
-class IkeManagerTest : public ::testing::Test {
- protected:
-  // Moves datagrams between the gateway and whichever client they are addressed to.
-  void pump(std::vector<Host*> hosts, std::vector<IkeManager*> managers) {
-    for (int round = 0; round < 50; ++round) {
-      bool moved = false;
-      for (size_t i = 0; i < hosts.size(); ++i) {
-        while (!hosts[i]->out.empty()) {
-          Sent s = std::move(hosts[i]->out.front());
-          hosts[i]->out.pop_front();
-          moved = true;
-          for (size_t j = 0; j < hosts.size(); ++j) {
-            if (j != i && addresses[j] == s.to.ip()) managers[j]->receive(s.bytes, s.to, s.from);
-          }
+// Moves datagrams between instances (hosts[i] sends from addresses[i]) until none is left.
+void pump_between(const std::vector<Host*>& hosts, const std::vector<IkeManager*>& managers,
+                  const std::vector<net::IpAddress>& addresses) {
+  for (int round = 0; round < 50; ++round) {
+    bool moved = false;
+    for (size_t i = 0; i < hosts.size(); ++i) {
+      while (!hosts[i]->out.empty()) {
+        Sent s = std::move(hosts[i]->out.front());
+        hosts[i]->out.pop_front();
+        moved = true;
+        for (size_t j = 0; j < hosts.size(); ++j) {
+          if (j != i && addresses[j] == s.to.ip()) managers[j]->receive(s.bytes, s.to, s.from);
         }
       }
-      if (!moved) return;
     }
+    if (!moved) return;
+  }
+}
+
+class IkeManagerTest : public ::testing::Test {
+ protected:
+  void pump(const std::vector<Host*>& hosts, const std::vector<IkeManager*>& managers) {
+    pump_between(hosts, managers, addresses);
   }
 
   ManualClock clock;
@@ -352,24 +357,7 @@ struct SameIdentity {
     ASSERT_TRUE(b.initiate("home", "", net::Endpoint::parse("198.51.100.8:500").value(), t_gw));
     pump();
   }
-  void pump() {
-    std::vector<Host*> hosts{&gw_host, &a_host, &b_host};
-    std::vector<IkeManager*> managers{&gw, &a, &b};
-    for (int round = 0; round < 50; ++round) {
-      bool moved = false;
-      for (size_t i = 0; i < hosts.size(); ++i) {
-        while (!hosts[i]->out.empty()) {
-          Sent s = std::move(hosts[i]->out.front());
-          hosts[i]->out.pop_front();
-          moved = true;
-          for (size_t j = 0; j < hosts.size(); ++j) {
-            if (j != i && addresses[j] == s.to.ip()) managers[j]->receive(s.bytes, s.to, s.from);
-          }
-        }
-      }
-      if (!moved) return;
-    }
-  }
+  void pump() { pump_between({&gw_host, &a_host, &b_host}, {&gw, &a, &b}, addresses); }
   size_t established(const IkeManager& m) const {
     size_t n = 0;
     for (const auto& sa : m.sas()) n += sa->state() == IkeSaState::kEstablished ? 1 : 0;
