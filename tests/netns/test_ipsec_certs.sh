@@ -88,6 +88,24 @@ sw_creds() {
   cp "$PKI/ca.crl" "$d/x509crl/"
 }
 sw_log() { cat "$WPT_SCRATCH/logs/charon-$1.log"; }
+# sw_moon_gateway: charon in NS_S as moon (its certificate), site to site 10.1.0.0/24 <->
+# 10.2.0.0/24 with carol at the other end.
+sw_moon_gateway() {
+  sw_creds "$NS_S" moon
+  sw_load "$NS_S" "
+connections {
+  gw {
+    local_addrs = $S
+    local { auth = pubkey
+            certs = moon.pem
+            id = moon.example.org }
+    remote { auth = pubkey
+             id = carol@example.org }
+    children { net { local_ts = 10.1.0.0/24
+                     remote_ts = 10.2.0.0/24 } }
+  }
+}" || die "swanctl --load-all failed in the server ns"
+}
 lo_addr() { ip -n "$1" addr add "$2" dev lo; }
 
 # --- 1. strongSwan (carol, ECDSA) -> Waypost responder (moon) ---------------------------------
@@ -195,20 +213,7 @@ wpt_stop_pid "$SW_PID" 5
 log "case 2: waypost ipsec with an RSA certificate -> strongSwan responder"
 lo_addr "$NS_C" 10.2.0.1/32
 sw_start "$NS_S"
-sw_creds "$NS_S" moon
-sw_load "$NS_S" "
-connections {
-  gw {
-    local_addrs = $S
-    local { auth = pubkey
-            certs = moon.pem
-            id = moon.example.org }
-    remote { auth = pubkey
-             id = carol@example.org }
-    children { net { local_ts = 10.1.0.0/24
-                     remote_ts = 10.2.0.0/24 } }
-  }
-}" || die "swanctl --load-all failed in the server ns"
+sw_moon_gateway
 dir=$(wp_dir "$NS_C" carol-rsa)
 cat >"$dir/$INST.conf" <<CONF
 connections {
@@ -258,20 +263,7 @@ lo_addr "$NS_S" 10.1.0.1/32
 lo_addr "$NS_C" 10.2.0.1/32
 # strongSwan's own messages in small fragments too (its default is 1280 bytes).
 SW_CHARON_EXTRA="fragment_size = 500" sw_start "$NS_S"
-sw_creds "$NS_S" moon
-sw_load "$NS_S" "
-connections {
-  gw {
-    local_addrs = $S
-    local { auth = pubkey
-            certs = moon.pem
-            id = moon.example.org }
-    remote { auth = pubkey
-             id = carol@example.org }
-    children { net { local_ts = 10.1.0.0/24
-                     remote_ts = 10.2.0.0/24 } }
-  }
-}" || die "swanctl --load-all failed in the server ns"
+sw_moon_gateway
 dir=$(wp_dir "$NS_C" carol-big)
 sed -e "s/carol-rsa.pem/carol-big.pem/" -e "s/remote_addrs = .*/remote_addrs = $S/" \
   "$RSA_CONF" >"$dir/$INST.conf"
