@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "common/bytes.h"
+#include "platform/netlink_socket.h"
 
 namespace waypost::platform {
 
@@ -26,8 +27,6 @@ struct Netlink::Message {
 };
 
 namespace {
-
-constexpr size_t kReceiveBufferSize = 64 * 1024;
 
 int to_af(net::Family family) {
   return family == net::Family::kV4 ? AF_INET : AF_INET6;
@@ -186,7 +185,9 @@ uint32_t metrics_mtu(const Attrs& attrs) {
   return Attrs(*metrics).u32(RTAX_MTU).value_or(0);
 }
 
-Result<int> open_socket(uint32_t groups, bool nonblocking) {
+}  // namespace
+
+Result<int> open_rtnetlink_socket(uint32_t groups, bool nonblocking) {
   int flags = SOCK_RAW | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0);
   int fd = socket(AF_NETLINK, flags, NETLINK_ROUTE);
   if (fd < 0) return make_errno_error(errno, "cannot open rtnetlink socket: {}", errno_text(errno));
@@ -208,10 +209,8 @@ Result<int> open_socket(uint32_t groups, bool nonblocking) {
   return fd;
 }
 
-}  // namespace
-
 Result<Netlink> Netlink::open() {
-  auto fd = open_socket(0, false);
+  auto fd = open_rtnetlink_socket(0, false);
   if (!fd) return fd.take_error();
   return Netlink(*fd);
 }
@@ -252,7 +251,7 @@ Status Netlink::transact(std::vector<uint8_t>& request, std::vector<Message>* re
   if (sent < 0) return make_errno_error(errno, "send: {}", errno_text(errno));
   if (size_t(sent) != request.size()) return Error{"short send to rtnetlink", EIO, ErrorKind::kIo};
 
-  std::vector<uint8_t> buf(kReceiveBufferSize);
+  std::vector<uint8_t> buf(kNetlinkReceiveBufferSize);
   for (;;) {
     sockaddr_nl from{};
     iovec iov{buf.data(), buf.size()};
@@ -739,76 +738,6 @@ Result<std::vector<Rule>> Netlink::rules(net::Family family) {
     out.push_back(rule);
   }
   return out;
-}
-
-// ---- RouteMonitor ----
-
-Result<RouteMonitor> RouteMonitor::open() {
-  auto fd = open_socket(
-      RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE,
-      true);
-  if (!fd) return fd.take_error();
-  return RouteMonitor(*fd);
-}
-
-RouteMonitor::RouteMonitor(RouteMonitor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-
-RouteMonitor& RouteMonitor::operator=(RouteMonitor&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = std::exchange(other.fd_, -1);
-  }
-  return *this;
-}
-
-RouteMonitor::~RouteMonitor() {
-  if (fd_ >= 0) close(fd_);
-}
-
-bool RouteMonitor::drain() {
-  if (fd_ < 0) return false;
-  bool changed = false;
-  std::vector<uint8_t> buf(kReceiveBufferSize);
-  for (;;) {
-    sockaddr_nl from{};
-    socklen_t from_len = sizeof(from);
-    ssize_t n = recvfrom(fd_, buf.data(), buf.size(), MSG_TRUNC, reinterpret_cast<sockaddr*>(&from),
-                         &from_len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      // ENOBUFS: the kernel dropped notifications; whatever they said, something changed.
-      if (errno == ENOBUFS) {
-        changed = true;
-        continue;
-      }
-      break;  // EAGAIN: drained
-    }
-    if (size_t(n) > buf.size()) {  // truncated: cannot parse, but it was a notification
-      changed = true;
-      continue;
-    }
-    if (from.nl_pid != 0) continue;  // not from the kernel
-    ByteSpan data(buf.data(), size_t(n));
-    while (data.size() >= sizeof(nlmsghdr)) {
-      nlmsghdr h;
-      std::memcpy(&h, data.data(), sizeof(h));
-      if (h.nlmsg_len < sizeof(nlmsghdr) || h.nlmsg_len > data.size()) break;
-      switch (h.nlmsg_type) {
-        case RTM_NEWLINK:
-        case RTM_DELLINK:
-        case RTM_NEWADDR:
-        case RTM_DELADDR:
-        case RTM_NEWROUTE:
-        case RTM_DELROUTE:
-          changed = true;
-          break;
-        default:
-          break;
-      }
-      data = data.subspan(std::min<size_t>(NLMSG_ALIGN(h.nlmsg_len), data.size()));
-    }
-  }
-  return changed;
 }
 
 }  // namespace waypost::platform
