@@ -26,9 +26,26 @@ failures=()
 stage_times=()
 # Stage banners carry the elapsed time, and the summary repeats them: CI keeps only the tail of
 # the output, and the whole run has to stay well inside its time limit.
+# Each entry also says how busy the cores were since the previous one (from /proc/stat): what
+# to shorten first is what keeps them busy.
+cpu_prev=
+cpu_busy=
+update_cpu_busy() {
+  local -a f
+  read -ra f </proc/stat
+  local idle=$((f[4] + f[5])) total=0 v
+  for v in "${f[@]:1}"; do total=$((total + v)); done
+  cpu_busy='   -'
+  if [[ -n $cpu_prev ]]; then
+    local dt=$((total - ${cpu_prev% *})) di=$((idle - ${cpu_prev#* }))
+    ((dt > 0)) && cpu_busy=$(printf '%3d%%' $((100 * (dt - di) / dt)))
+  fi
+  cpu_prev="$total $idle"
+}
 note() {
-  printf '\n=== %s (at %d s) ===\n' "$*" "$SECONDS"
-  stage_times+=("$(printf '%5d s  %s' "$SECONDS" "$*")")
+  update_cpu_busy
+  printf '\n=== %s (at %d s; cores %s busy since the last banner) ===\n' "$*" "$SECONDS" "$cpu_busy"
+  stage_times+=("$(printf '%5d s  %s busy before  %s' "$SECONDS" "$cpu_busy" "$*")")
 }
 
 # Runs ctest and adds its counts to the totals.
@@ -76,6 +93,7 @@ if cmake -S "$ROOT" -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWAYPOS
   fi
 fi
 if ((configured)) && ninja -C build -j"$(nproc)"; then
+  note "stage 1: unit tests"
   run_ctest build unit
   if [[ "${SKIP_NETNS:-0}" != 1 ]]; then
     note "stage 1: namespace tests against wireguard-go and strongSwan"
@@ -106,6 +124,7 @@ if [[ "${SKIP_SANITIZERS:-0}" != 1 ]]; then
   if CC=clang CXX=clang++ build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG" \
       -DWAYPOST_SANITIZE=address,undefined -DWAYPOST_FUZZ=ON; then
+    note "stage 2: unit tests under ASan+UBSan"
     run_ctest build-asan unit
     note "stage 2: fuzzing each target for ${FUZZ_SECONDS:-10} s, $(nproc) at a time"
     # Each fuzzer is one process on one core: as many run at once as there are cores. Results
