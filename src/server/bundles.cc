@@ -1,6 +1,5 @@
 #include "server/bundles.h"
 
-#include <openssl/evp.h>
 #include <qrencode.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include "common/atomic_file.h"
 #include "common/secret.h"
 #include "server/dns_settings.h"
+#include "server/plist.h"
 #include "wireguard/conf.h"
 #include "wireguard/messages.h"
 
@@ -53,112 +53,11 @@ std::string endpoint_with_port(const ServerConfig& config) {
   return fmt::format("{}:{}", config.endpoint, config.wireguard_port);
 }
 
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 // A UUID that stays the same for the same (endpoint, user, OS, role), so that installing a
 // regenerated profile replaces the old one instead of adding a second VPN next to it.
-std::string stable_uuid(std::string_view role, const ServerConfig& config, const std::string& user,
-                        AppleOs os) {
-  // NUL separators keep ("ab", "c") and ("a", "bc") apart.
-  std::string input = "waypost mobileconfig";
-  for (std::string_view part : {role, std::string_view(config.endpoint), std::string_view(user),
-                                std::string_view(os == AppleOs::kIos ? "ios" : "macos")}) {
-    input += '\0';
-    input += part;
-  }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_len = 0;
-  if (EVP_Digest(input.data(), input.size(), digest, &digest_len, EVP_sha256(), nullptr) != 1 ||
-      digest_len < 16) {
-    // SHA-256 does not fail on a working OpenSSL; fall back to a fixed value so the profile
-    // stays well-formed rather than carrying an empty identifier.
-    std::memset(digest, 0, sizeof(digest));
-  }
-  // RFC 9562 version 8 (application-defined) with the RFC 4122 variant.
-  digest[6] = uint8_t((digest[6] & 0x0f) | 0x80);
-  digest[8] = uint8_t((digest[8] & 0x3f) | 0x80);
-  std::string hex;
-  for (int i = 0; i < 16; ++i) {
-    hex += fmt::format("{:02X}", digest[i]);
-  }
-  return fmt::format("{}-{}-{}-{}-{}", hex.substr(0, 8), hex.substr(8, 4), hex.substr(12, 4),
-                     hex.substr(16, 4), hex.substr(20, 12));
-}
-
-// Plist building: one line per element, tab-indented as Apple's tools write them.
-class Plist {
- public:
-  void key(std::string_view k) { line(fmt::format("<key>{}</key>", xml_escape(k))); }
-  void string(std::string_view k, std::string_view v) {
-    key(k);
-    line(fmt::format("<string>{}</string>", xml_escape(v)));
-  }
-  void integer(std::string_view k, int v) {
-    key(k);
-    line(fmt::format("<integer>{}</integer>", v));
-  }
-  void boolean(std::string_view k, bool v) {
-    key(k);
-    line(v ? "<true/>" : "<false/>");
-  }
-  void open(std::string_view tag) {
-    line(fmt::format("<{}>", tag));
-    ++depth_;
-  }
-  void close(std::string_view tag) {
-    --depth_;
-    line(fmt::format("</{}>", tag));
-  }
-  void line(std::string_view text) {
-    out_.append(size_t(depth_), '\t');
-    out_ += text;
-    out_ += '\n';
-  }
-  std::string& text() { return out_; }
-
- private:
-  std::string out_;
-  int depth_ = 0;
-};
-
-// Apple's captive-portal check page: it answers 200 without a redirect only on an open network.
-constexpr std::string_view kCaptiveProbeUrl = "http://captive.apple.com/hotspot-detect.html";
-
-void on_demand_rule(Plist& p, bool connect, std::string_view interface_type) {
-  p.open("dict");
-  p.string("Action", connect ? "Connect" : "Disconnect");
-  p.string("InterfaceTypeMatch", interface_type);
-  if (connect) {
-    // A Connect rule only matches once the probe gets through, so behind a captive portal the
-    // device falls through to the catch-all Disconnect and the user can still log in.
-    p.string("URLStringProbe", kCaptiveProbeUrl);
-  }
-  p.close("dict");
+std::string profile_uuid(std::string_view role, const ServerConfig& config, const std::string& user,
+                         AppleOs os) {
+  return stable_uuid({role, config.endpoint, user, os == AppleOs::kIos ? "ios" : "macos"});
 }
 
 // ------------------------------------------------------------------------------------------
@@ -261,17 +160,12 @@ std::string client_conf(const ServerConfig& config, const ServerState& state,
 std::string apple_mobileconfig(const ServerConfig& config, const ServerState& state,
                                const std::string& user, AppleOs os) {
   const WipedString conf(client_conf(config, state, user));
-  const bool on_demand = config.ondemand_wifi || config.ondemand_cellular;
   const std::string name = fmt::format("Waypost {}", config.endpoint);
-  const std::string vpn_uuid = stable_uuid("vpn", config, user, os);
-  const std::string profile_uuid = stable_uuid("profile", config, user, os);
+  const std::string vpn_uuid = profile_uuid("vpn", config, user, os);
+  const std::string outer_uuid = profile_uuid("profile", config, user, os);
 
   Plist p;
-  p.line(R"(<?xml version="1.0" encoding="UTF-8"?>)");
-  p.line(
-      "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" "
-      "\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">");
-  p.line("<plist version=\"1.0\">");
+  p.begin();
   p.open("dict");
   p.key("PayloadContent");
   p.open("array");
@@ -293,32 +187,7 @@ std::string apple_mobileconfig(const ServerConfig& config, const ServerState& st
   p.key("VPN");
   p.open("dict");
   p.string("AuthenticationMethod", "Password");
-  p.integer("OnDemandEnabled", on_demand ? 1 : 0);
-  p.key("OnDemandRules");
-  p.open("array");
-  if (on_demand) {
-    // Rules are tried in order and the first match wins, so the excluded networks come first.
-    if (!config.ondemand_wifi_exclude.empty()) {
-      p.open("dict");
-      p.string("Action", "Disconnect");
-      p.string("InterfaceTypeMatch", "WiFi");
-      p.key("SSIDMatch");
-      p.open("array");
-      for (const auto& ssid : config.ondemand_wifi_exclude) {
-        p.line(fmt::format("<string>{}</string>", xml_escape(ssid)));
-      }
-      p.close("array");
-      p.close("dict");
-    }
-    on_demand_rule(p, config.ondemand_wifi, "WiFi");
-    on_demand_rule(p, config.ondemand_cellular, "Cellular");
-  }
-  // The catch-all: with on-demand on, other interfaces (Ethernet) stay as they are; with it
-  // off the rules are not consulted, and Connect documents the intent.
-  p.open("dict");
-  p.string("Action", on_demand ? "Disconnect" : "Connect");
-  p.close("dict");
-  p.close("array");
+  on_demand_rules(p, config.ondemand_wifi, config.ondemand_cellular, config.ondemand_wifi_exclude);
   p.string("RemoteAddress", endpoint_with_port(config));
   p.close("dict");
   p.string("VPNSubType", os == AppleOs::kIos ? "com.wireguard.ios" : "com.wireguard.macos");
@@ -331,14 +200,14 @@ std::string apple_mobileconfig(const ServerConfig& config, const ServerState& st
   p.close("array");
   p.string("PayloadDisplayName", fmt::format("{} ({})", name, user));
   // The same identifier on every regeneration: installing the new profile replaces the old.
-  p.string("PayloadIdentifier", "com.waypost.profile." + profile_uuid);
+  p.string("PayloadIdentifier", "com.waypost.profile." + outer_uuid);
   p.string("PayloadOrganization", "Waypost");
   p.boolean("PayloadRemovalDisallowed", false);
   p.string("PayloadType", "Configuration");
-  p.string("PayloadUUID", profile_uuid);
+  p.string("PayloadUUID", outer_uuid);
   p.integer("PayloadVersion", 1);
   p.close("dict");
-  p.line("</plist>");
+  p.end();
   return std::move(p.text());
 }
 
