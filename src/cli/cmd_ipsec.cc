@@ -52,6 +52,7 @@ Result<ipsec::InstanceOptions> load_instance(const std::string& path) {
   ipsec::InstanceOptions o;
   o.name = *name;
   o.config_path = path;
+  o.credentials_dir = std::filesystem::absolute(path).parent_path().string();
   o.config = std::move(*config);
   return o;
 }

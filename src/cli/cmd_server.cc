@@ -21,6 +21,8 @@
 #include "platform/netlink.h"
 #include "server/bundles.h"
 #include "server/config.h"
+#include "server/ipsec_pki.h"
+#include "server/ipsec_profiles.h"
 #include "server/server_daemon.h"
 #include "server/state.h"
 #include "server/status.h"
@@ -82,6 +84,15 @@ std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
+// Where the IKEv2 profiles are and the .p12 password that opens them (Algo prints it too).
+void print_ipsec_summary(const std::string& dir, const server::ServerConfig& c) {
+  if (!c.ipsec_enabled) return;
+  auto pw = server::p12_password(dir);
+  std::printf("IKEv2 profiles (iOS, macOS, Windows, Android, Linux): %s/\n",
+              server::ipsec_bundle_dir(dir, c.endpoint).c_str());
+  if (pw) std::printf("  the .p12 password: %s\n", pw->c_str());
+}
+
 int server_init(const InitOptions& o, bool quiet_if_exists = false) {
   if (std::filesystem::exists(server::config_path(o.dir)) && !o.force) {
     if (quiet_if_exists) return 0;
@@ -107,6 +118,7 @@ int server_init(const InitOptions& o, bool quiet_if_exists = false) {
   if (o.port != 0) c.wireguard_port = uint16_t(o.port);
   if (o.ipv6 == "off") c.ipv6 = false;
   c.wireguard_network_ipv6 = random_ula48();
+  c.strongswan_network_ipv6 = random_ula48();
   std::error_code ec;
   std::filesystem::create_directories(o.dir, ec);
   if (ec) return fail("cannot create " + o.dir + ": " + ec.message());
@@ -130,6 +142,7 @@ int server_init(const InitOptions& o, bool quiet_if_exists = false) {
     std::printf("  %-12s %s  %s\n", name.c_str(), u.ipv4.to_string().c_str(),
                 server::conf_path(o.dir, loaded->config, name).c_str());
   }
+  print_ipsec_summary(o.dir, loaded->config);
   std::printf("start it with: waypost server up%s\n",
               o.dir == kDefaultDir ? "" : (" --dir " + o.dir).c_str());
   return 0;
@@ -262,6 +275,11 @@ int change_users(const std::string& dir, const std::vector<std::string>& add,
   if (auto st = write_file_atomic(server::config_path(dir), *new_text, 0600); !st) {
     return fail(st.error().message);
   }
+  if (new_config->ipsec_enabled) {
+    // The removed users' certificates are revoked (a new CRL) before the server is told.
+    auto pki = server::reconcile_pki(dir, *new_config, crypto::system_random(), std::time(nullptr));
+    if (!pki) return fail("IKEv2 certificates: " + pki.error().message);
+  }
   for (const auto& name : changes->removed) server::remove_bundles(dir, *new_config, name);
   for (const auto& name : changes->added) {
     if (auto st = server::write_bundles(dir, *new_config, *state, name); !st) {
@@ -273,6 +291,7 @@ int change_users(const std::string& dir, const std::vector<std::string>& add,
                 u.ipv6 && new_config->ipv6 ? (", " + u.ipv6->to_string()).c_str() : "",
                 server::conf_path(dir, *new_config, name).c_str());
   }
+  if (!changes->added.empty()) print_ipsec_summary(dir, *new_config);
   for (const auto& name : changes->removed) std::printf("waypost: removed %s\n", name.c_str());
   sync_running_server(*new_config);
   return 0;
@@ -298,6 +317,7 @@ struct ShowOptions {
   bool qr = false;
   std::string mobileconfig;  // "ios" / "macos"
   bool paths = false;
+  bool p12_password = false;
 };
 
 int users_show(const ShowOptions& o) {
@@ -307,6 +327,13 @@ int users_show(const ShowOptions& o) {
   auto state = server::load_state(o.dir);
   if (!state) return fail(state.error().message);
   if (state->users.count(o.user) == 0) return fail("no user named '" + o.user + "'");
+  if (o.p12_password) {
+    if (!config->ipsec_enabled) return fail("IKEv2 is off (ipsec_enabled: false): no .p12 files");
+    auto pw = server::p12_password(o.dir);
+    if (!pw) return fail(pw.error().message);
+    std::printf("%s\n", pw->c_str());
+    return 0;
+  }
   if (!o.mobileconfig.empty()) {
     if (o.mobileconfig != "ios" && o.mobileconfig != "macos") {
       return fail("--mobileconfig takes ios or macos");
@@ -320,6 +347,16 @@ int users_show(const ShowOptions& o) {
                 server::png_path(o.dir, *config, o.user).c_str(),
                 server::mobileconfig_path(o.dir, *config, o.user, server::AppleOs::kIos).c_str(),
                 server::mobileconfig_path(o.dir, *config, o.user, server::AppleOs::kMacos).c_str());
+    if (config->ipsec_enabled) {
+      const std::string b = server::ipsec_bundle_dir(o.dir, config->endpoint);
+      for (const std::string& rel :
+           {std::string("manual/cacert.pem"), "manual/" + o.user + ".p12",
+            "manual/" + o.user + ".conf", "manual/" + o.user + ".secrets",
+            "apple/" + o.user + ".mobileconfig", "swanctl/" + o.user + ".conf",
+            "android/" + o.user + ".sswan", "windows/" + o.user + ".ps1"}) {
+        std::printf("%s/%s\n", b.c_str(), rel.c_str());
+      }
+    }
     return 0;
   }
   std::fputs(server::client_conf(*config, *state, o.user).c_str(), stdout);
@@ -417,6 +454,8 @@ void register_server_commands(CLI::App& app) {
   show_cmd->add_flag("--qr", show->qr, "QR code in the terminal");
   show_cmd->add_option("--mobileconfig", show->mobileconfig, "Apple profile: ios or macos");
   show_cmd->add_flag("--paths", show->paths, "Where the profile files are");
+  show_cmd->add_flag("--p12-password", show->p12_password,
+                     "The password of the user's IKEv2 .p12 (one per server)");
   show_cmd->callback([show]() { std::exit(users_show(*show)); });
 
   auto sync_dir = std::make_shared<std::string>(kDefaultDir);

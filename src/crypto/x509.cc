@@ -313,6 +313,11 @@ Status verify_chain(const Certificate& leaf, const std::vector<Certificate>& int
   if (X509_STORE_CTX_init(ctx.get(), store.get(), leaf.get(), untrusted.get()) != 1) {
     return make_error("cannot set up the certificate check: {}", openssl_error());
   }
+  // IKE identities are subjectAltNames or the whole subject DN, never a CN read as a host name:
+  // without this, a CA's DNS name constraint would refuse a user certificate with CN=john.doe
+  // (a CN with a dot looks like a host name to OpenSSL). Constraints on SANs still apply.
+  X509_VERIFY_PARAM_set_hostflags(X509_STORE_CTX_get0_param(ctx.get()),
+                                  X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
   if (X509_verify_cert(ctx.get()) != 1) {
     const int err = X509_STORE_CTX_get_error(ctx.get());
     ERR_clear_error();

@@ -178,6 +178,18 @@ size_t IkeManager::terminate(const std::string& conn, std::string_view reason) {
   return n;
 }
 
+size_t IkeManager::terminate_remote(const std::string& remote_id, std::string_view reason) {
+  size_t n = 0;
+  for (const auto& sa : sas_) {
+    if (sa->remote_id() == remote_id && sa->state() != IkeSaState::kDestroying) {
+      sa->terminate(reason);
+      ++n;
+    }
+  }
+  sweep();
+  return n;
+}
+
 Nanos IkeManager::next_timer() const {
   Nanos t = kNever;
   for (const auto& sa : sas_) t = std::min(t, sa->next_timer());

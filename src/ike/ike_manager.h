@@ -71,6 +71,9 @@ class IkeManager final : private IkeSaHost {
                           const net::Endpoint& local, const net::Endpoint& remote);
   // Deletes every IKE SA of connection `conn`; returns how many.
   size_t terminate(const std::string& conn, std::string_view reason);
+  // Deletes every IKE SA whose peer authenticated as `remote_id` (as IkeSa::remote_id() prints
+  // it), of any connection; returns how many.
+  size_t terminate_remote(const std::string& remote_id, std::string_view reason);
 
   Nanos next_timer() const;
   void on_timer();

@@ -100,10 +100,14 @@ Status Instance::configure_device() {
   if (!index) return index.take_error();
   ifindex_ = *index;
   if (auto st = netlink_->set_mtu(ifindex_, options_.mtu); !st) return st;
+  for (const auto& a : options_.device_addresses) {
+    if (auto st = netlink_->add_address(ifindex_, a); !st) return st;
+  }
   return netlink_->set_link_up(ifindex_);
 }
 
 Status Instance::watch() {
+  if (options_.embedded) return watch_sockets();
   auto sfd = daemon::open_signal_fd();
   if (!sfd) return sfd.take_error();
   signal_fd_ = std::move(*sfd);
@@ -118,6 +122,10 @@ Status Instance::watch() {
     }
   };
   if (auto st = loop_.add(signal_fd_.get(), EPOLLIN, on_signal); !st) return st;
+  return watch_sockets();
+}
+
+Status Instance::watch_sockets() {
   if (auto st = loop_.add(tun_->fd(), EPOLLIN, [this](uint32_t) { on_tun_readable(); }); !st) {
     return st;
   }

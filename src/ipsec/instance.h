@@ -47,6 +47,16 @@ struct InstanceOptions {
   ike::IpsecConfig config;
   bool offloads = true;
   uint32_t mtu = 1400;  // of the TUN device (strongSwan's kernel-libipsec uses 1400 too)
+  // Where `reload-credentials` reads certificates, keys and CRLs again (the directory of the
+  // swanctl.conf); empty: the command is refused.
+  std::string credentials_dir;
+  // Part of a bigger daemon (`waypost server`): the instance runs on a thread of its own and
+  // leaves signals to the host process, which stops it with a `down` request.
+  bool embedded = false;
+  // Addresses put on the TUN device at start (the server's own address in each pool, where its
+  // DNS resolver answers IKEv2 clients), with their prefix lengths: the kernel routes the
+  // pools into the device.
+  std::vector<net::Prefix> device_addresses;
 };
 
 class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
@@ -70,6 +80,10 @@ class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
            std::unique_ptr<platform::UdpIo> natt, std::unique_ptr<platform::UdpIo> ike);
   Status configure_device();
   Status watch();
+  Status watch_sockets();
+  // Reads certificates, keys and CRLs again from options_.credentials_dir; SAs that are up stay
+  // up, new authentications use the new ones (a CRL naming a removed user, say).
+  Status reload_credentials();
   Status open_control();
   void initiate_start_children();
   Result<uint32_t> initiate(const std::string& conn, const std::string& child);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "ike/credentials.h"
 #include "ipsec/endpoints.h"
 #include "ipsec/instance.h"
 #include "ipsec/local_address.h"
@@ -153,6 +154,19 @@ void Instance::after_ike_sa_end(const ike::IkeSa& ike) {
       c.name, child != nullptr ? child->name : "", backoff + jitter,
       fmt::format("try {} of {} failed", tries,
                   c.keyingtries == 0 ? std::string("unlimited") : std::to_string(c.keyingtries)));
+}
+
+Status Instance::reload_credentials() {
+  if (options_.credentials_dir.empty()) {
+    return make_error("this instance has no credentials directory to reload from");
+  }
+  auto creds = ike::Credentials::load(options_.config, options_.credentials_dir);
+  if (!creds) return creds.take_error();
+  // Authentications read the credentials through this pointer between events only, so the old
+  // set can go now.
+  options_.config.credentials = std::move(*creds);
+  spdlog::info("certificates, keys and CRLs reloaded from {}", options_.credentials_dir);
+  return {};
 }
 
 }  // namespace waypost::ipsec

@@ -312,6 +312,13 @@ nlohmann::json Instance::handle_control(const nlohmann::json& request, bool admi
     if (it == initiations_.end()) return {{"ok", false}, {"error", "no such initiation"}};
     out["state"] = it->second.state;
     out["reason"] = it->second.reason;
+  } else if (cmd == "terminate" && request.contains("remote_id")) {
+    // A peer's SAs, whatever connection they use (`waypost users remove`).
+    const std::string id = request.value("remote_id", "");
+    out["terminated"] = manager_->terminate_remote(id, "terminated by the administrator");
+    dirty_ = true;
+  } else if (cmd == "reload-credentials") {
+    if (auto st = reload_credentials(); !st) return {{"ok", false}, {"error", st.error().message}};
   } else if (cmd == "terminate") {
     const std::string conn = request.value("ike", "");
     // The administrator's word: no automatic re-initiation of this connection either.

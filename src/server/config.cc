@@ -531,6 +531,25 @@ const std::vector<std::pair<std::string_view, Reader>>& readers() {
          c.wireguard_network_ipv6 = *p;
          return {};
        }},
+      {"ipsec_enabled", set_bool(&ServerConfig::ipsec_enabled)},
+      {"strongswan_network",
+       [](const Field& f, ServerConfig& c) -> Status {
+         auto p = read_network(f, net::Family::kV4);
+         if (!p) {
+           return p.take_error();
+         }
+         c.strongswan_network = *p;
+         return {};
+       }},
+      {"strongswan_network_ipv6",
+       [](const Field& f, ServerConfig& c) -> Status {
+         auto p = read_network(f, net::Family::kV6);
+         if (!p) {
+           return p.take_error();
+         }
+         c.strongswan_network_ipv6 = *p;
+         return {};
+       }},
       {"ipv6", set_bool(&ServerConfig::ipv6)},
       {"reduce_mtu",
        set_uint(&ServerConfig::reduce_mtu, 0, kMaxReduceMtu, "a number of bytes, 0 for automatic")},
@@ -637,6 +656,41 @@ const std::vector<std::pair<std::string_view, Reader>>& readers() {
 
 // Counts the documents in a stream, stopping at two. YAML::LoadAll is not used: on some malformed
 // input (found by fuzzing: "a: &&u") yaml-cpp 0.7 reports an endless series of empty documents.
+bool overlap(const net::Prefix& a, const net::Prefix& b) {
+  return a.contains(b.address) || b.contains(a.address);
+}
+
+// IKEv2 and WireGuard clients are routed by their addresses: the pools must not overlap.
+Status check_pools_apart(const ServerConfig& c, const std::map<std::string, int>& lines) {
+  if (!c.ipsec_enabled) {
+    return {};
+  }
+  auto where = [&](const std::string& a, const std::string& b) {
+    auto ia = lines.find(a);
+    auto ib = lines.find(b);
+    if (ia != lines.end()) {
+      return fmt::format("line {}: ", ia->second);
+    }
+    return ib != lines.end() ? fmt::format("line {}: ", ib->second) : std::string();
+  };
+  if (overlap(c.strongswan_network, c.wireguard_network_ipv4)) {
+    return make_error(
+        "{}strongswan_network {} overlaps wireguard_network_ipv4 {}: give IKEv2 clients a network "
+        "of their own (Algo's defaults are 10.48.0.0/16 and 10.49.0.0/16), or set ipsec_enabled: "
+        "false",
+        where("strongswan_network", "wireguard_network_ipv4"), c.strongswan_network.to_string(),
+        c.wireguard_network_ipv4.to_string());
+  }
+  if (c.ipv6 && overlap(c.strongswan_network_ipv6, c.wireguard_network_ipv6)) {
+    return make_error(
+        "{}strongswan_network_ipv6 {} overlaps wireguard_network_ipv6 {}: give IKEv2 clients a "
+        "network of their own, or set ipsec_enabled: false",
+        where("strongswan_network_ipv6", "wireguard_network_ipv6"),
+        c.strongswan_network_ipv6.to_string(), c.wireguard_network_ipv6.to_string());
+  }
+  return {};
+}
+
 Result<ServerConfig> parse_document(const YAML::Node& root) {
   ServerConfig config;
   if (root.IsNull()) {
@@ -648,6 +702,7 @@ Result<ServerConfig> parse_document(const YAML::Node& root) {
                       line_of(root.Mark()), describe(root));
   }
   std::set<std::string> seen;
+  std::map<std::string, int> lines;  // where each key was, for errors about two keys
   for (auto it = root.begin(); it != root.end(); ++it) {
     const YAML::Node key = it->first;
     const YAML::Node value = it->second;
@@ -670,6 +725,10 @@ Result<ServerConfig> parse_document(const YAML::Node& root) {
     if (auto st = reader->second(field, config); !st) {
       return st.take_error();
     }
+    lines[name] = line_of(key.Mark());
+  }
+  if (auto st = check_pools_apart(config, lines); !st) {
+    return st.take_error();
   }
   return config;
 }
@@ -681,6 +740,9 @@ ServerConfig::ServerConfig()
       // A placeholder: `server init` writes a random RFC 4193 /48 so that two Waypost servers
       // never share a ULA prefix.
       wireguard_network_ipv6(must_prefix("fd00:4977:6179::/48")),
+      strongswan_network(must_prefix("10.48.0.0/16")),
+      // Also a placeholder replaced at init, like wireguard_network_ipv6.
+      strongswan_network_ipv6(must_prefix("fd00:4977:6180::/48")),
       dns_servers{{must_ip("1.1.1.1"), must_ip("1.0.0.1")},
                   {must_ip("2606:4700:4700::1111"), must_ip("2606:4700:4700::1001")}} {}
 

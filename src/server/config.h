@@ -30,6 +30,9 @@ struct ServerConfig {
   uint16_t wireguard_persistent_keepalive = 0;  // wireguard_PersistentKeepalive (seconds, 0 = off)
   net::Prefix wireguard_network_ipv4;           // wireguard_network_ipv4 (default 10.49.0.0/16)
   net::Prefix wireguard_network_ipv6;      // wireguard_network_ipv6 (a ULA /48, random at init)
+  bool ipsec_enabled = true;               // ipsec_enabled: IKEv2 on UDP 500/4500
+  net::Prefix strongswan_network;          // strongswan_network (default 10.48.0.0/16)
+  net::Prefix strongswan_network_ipv6;     // strongswan_network_ipv6 (a ULA /48, random at init)
   bool ipv6 = true;                        // ipv6: IPv6 inside the tunnel
   uint32_t reduce_mtu = 0;                 // reduce_mtu: 0 = automatic; else client MTU 1420 - n
   bool between_clients_drop = true;        // BetweenClients_DROP

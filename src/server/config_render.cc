@@ -52,6 +52,21 @@ std::string render_server_config(const ServerConfig& c) {
 
   out += fmt::format(
       "\n"
+      "### IKEv2 (IPsec) ###\n"
+      "\n"
+      "# Serve IKEv2 road warriors on UDP 500/4500 (iPhone, Mac, Windows and Android clients\n"
+      "# without an app; strongSwan on Linux), with certificates from the server's own CA.\n"
+      "ipsec_enabled: {}\n"
+      "\n"
+      "# IKEv2 clients' address pools: the server takes the first address (DNS), clients the\n"
+      "# others. They must not overlap the WireGuard pools.\n"
+      "strongswan_network: {}\n"
+      "strongswan_network_ipv6: {}\n",
+      yes_no(c.ipsec_enabled), c.strongswan_network.to_string(),
+      yaml_scalar(c.strongswan_network_ipv6.to_string()));
+
+  out += fmt::format(
+      "\n"
       "### Firewall ###\n"
       "\n"
       "# Clients cannot reach each other through the server (false for a \"road warrior\" LAN).\n"

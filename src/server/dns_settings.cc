@@ -35,6 +35,15 @@ Result<ResolverSettings> resolver_settings(const ServerConfig& config) {
     r.listen.push_back(server_ipv6(config));
     r.allowed_clients.push_back(config.wireguard_network_ipv6);
   }
+  if (config.ipsec_enabled) {
+    // IKEv2 clients ask the server's address in their own pool (on the IKEv2 device).
+    r.listen.push_back(server_ipsec_ipv4(config));
+    r.allowed_clients.push_back(config.strongswan_network);
+    if (config.ipv6) {
+      r.listen.push_back(server_ipsec_ipv6(config));
+      r.allowed_clients.push_back(config.strongswan_network_ipv6);
+    }
+  }
   r.encryption = config.dns_encryption;
   for (const auto* list : {&config.dns_servers.ipv4, &config.dns_servers.ipv6}) {
     for (const auto& a : *list) {

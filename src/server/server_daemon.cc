@@ -70,6 +70,13 @@ Result<Loaded> load_and_reconcile(const std::string& dir) {
   if (fresh || l.changes.changed()) {
     if (auto st = save_state(dir, l.state); !st) return st.take_error();
   }
+  if (l.config.ipsec_enabled) {
+    // Certificates follow the users list as keys do: new users get one, removed users' are
+    // revoked (CRL) before anything else happens.
+    auto pki = reconcile_pki(dir, l.config, crypto::system_random(), std::time(nullptr));
+    if (!pki) return make_error("IKEv2 certificates: {}", pki.error().message);
+    l.pki = std::move(*pki);
+  }
   for (const auto& name : l.changes.removed) remove_bundles(dir, l.config, name);
   // Bundles are derived data: (re)write any that are missing, e.g. after a crash.
   for (const auto& [name, u] : l.state.users) {
@@ -110,6 +117,11 @@ Result<std::unique_ptr<ServerDaemon>> ServerDaemon::start(const std::string& dir
   auto iface = daemon::InterfaceDaemon::start(std::move(opts));
   if (!iface) return iface.take_error();
   s->iface_ = std::move(*iface);
+  if (s->config_.ipsec_enabled) {
+    auto ipsec = ServerIpsec::start(dir, s->config_);
+    if (!ipsec) return ipsec.take_error();
+    s->ipsec_ = std::move(*ipsec);
+  }
   auto net = ServerNetworking::apply(s->config_);
   if (!net) return net.take_error();
   s->networking_.emplace(std::move(*net));
@@ -127,6 +139,11 @@ Result<std::unique_ptr<ServerDaemon>> ServerDaemon::start(const std::string& dir
     if (raw->resolver_) {
       raw->resolver_.reset();
       spdlog::info("DNS resolver stopped");
+    }
+    if (raw->ipsec_) {
+      // Every IKEv2 client gets a DELETE, as WireGuard clients' sessions end with the device.
+      raw->ipsec_->stop();
+      raw->ipsec_.reset();
     }
     return raw->networking_ ? raw->networking_->remove() : Status{};
   });
@@ -182,6 +199,14 @@ nlohmann::json ServerDaemon::sync() {
   }
   spdlog::debug("user sync: {}", changes->summary());
   state_ = std::move(loaded->state);
+  if (ipsec_) {
+    std::vector<std::string> gone;
+    for (const auto& r : removed) gone.push_back(r.get<std::string>());
+    if (auto st = ipsec_->apply_user_changes(gone); !st) {
+      spdlog::error("IKEv2: users not applied: {}", st.error().message);
+      return {{"ok", false}, {"error", "IKEv2: " + st.error().message}};
+    }
+  }
   if (!added.empty() || !removed.empty()) {
     spdlog::info("users synced: {} added, {} removed", added.size(), removed.size());
   }
@@ -376,7 +401,44 @@ ServerStatus ServerDaemon::status() const {
     }
     s.users.push_back(std::move(us));
   }
+  if (ipsec_) add_ike_sessions(s);
   return s;
+}
+
+void ServerDaemon::add_ike_sessions(ServerStatus& s) const {
+  s.ipsec_interface = ipsec_->interface();
+  auto j = ipsec_->status();
+  if (!j || !j->value("ok", false)) {
+    spdlog::warn("IKEv2 status: {}", j ? j->value("error", std::string()) : j.error().message);
+    return;
+  }
+  std::map<std::string, UserStatus*> by_name;
+  for (auto& u : s.users) by_name[u.name] = &u;
+  for (const auto& sa : j->value("ike_sas", nlohmann::json::array())) {
+    auto it = by_name.find(ipsec_->user_of(sa.value("remote_id", std::string())));
+    if (it == by_name.end()) continue;
+    IkeSession ike;
+    const std::string addr = sa.value("remote_addr", std::string());
+    const int port = sa.value("remote_port", 0);
+    ike.remote = addr.find(':') != std::string::npos ? fmt::format("[{}]:{}", addr, port)
+                                                     : fmt::format("{}:{}", addr, port);
+    ike.established_s = sa.value("established_s", int64_t{0});
+    ike.nat = sa.value("nat_remote", false);
+    for (const auto& child : sa.value("child_sas", nlohmann::json::array())) {
+      // The client's traffic selectors are the addresses its pool gave it.
+      for (const auto& ts : child.value("remote_ts", nlohmann::json::array())) {
+        if (!ts.is_string()) continue;
+        std::string a = ts.get<std::string>();
+        if (a.ends_with("/32") || a.ends_with("/128")) a = a.substr(0, a.rfind('/'));
+        if (std::find(ike.virtual_ips.begin(), ike.virtual_ips.end(), a) == ike.virtual_ips.end()) {
+          ike.virtual_ips.push_back(a);
+        }
+      }
+      ike.rx_bytes += child.value("bytes_in", uint64_t{0});
+      ike.tx_bytes += child.value("bytes_out", uint64_t{0});
+    }
+    it->second->ike_sessions.push_back(std::move(ike));
+  }
 }
 
 std::string ServerDaemon::metrics() const {

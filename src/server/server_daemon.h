@@ -14,6 +14,8 @@
 #include "platform/fd.h"
 #include "server/config.h"
 #include "server/firewall.h"
+#include "server/ipsec_pki.h"
+#include "server/server_ipsec.h"
 #include "server/state.h"
 #include "server/status.h"
 
@@ -31,6 +33,7 @@ struct Loaded {
   ServerConfig config;
   ServerState state;
   ReconcileResult changes;
+  PkiChanges pki;  // IKEv2 certificates (when ipsec_enabled)
 };
 Result<Loaded> load_and_reconcile(const std::string& dir);
 
@@ -43,6 +46,7 @@ class ServerDaemon {
   ServerDaemon() = default;
   nlohmann::json sync();
   ServerStatus status() const;
+  void add_ike_sessions(ServerStatus& s) const;
   std::string metrics() const;
   Status start_metrics();
   // Starts, reconfigures or stops the resolver to match `config` (the DNS keys only; others
@@ -61,6 +65,8 @@ class ServerDaemon {
   ServerState state_;
   std::unique_ptr<daemon::InterfaceDaemon> iface_;
   std::optional<ServerNetworking> networking_;
+  // IKEv2 (ipsec_enabled); before the resolver, which answers on its device's addresses.
+  std::unique_ptr<ServerIpsec> ipsec_;
   int metrics_fd_ = -1;
   // After iface_: destroyed first, while the event loop it registered with still exists.
   std::unique_ptr<dns::Resolver> resolver_;

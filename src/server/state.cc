@@ -57,6 +57,19 @@ net::IpAddress server_ipv6(const ServerConfig& config) {
   return host_at(config.wireguard_network_ipv6, 1).value_or(config.wireguard_network_ipv6.address);
 }
 
+net::IpAddress server_ipsec_ipv4(const ServerConfig& config) {
+  return host_at(config.strongswan_network, 1).value_or(config.strongswan_network.address);
+}
+net::IpAddress server_ipsec_ipv6(const ServerConfig& config) {
+  return host_at(config.strongswan_network_ipv6, 1)
+      .value_or(config.strongswan_network_ipv6.address);
+}
+std::string ipsec_interface_name(const ServerConfig& config) {
+  constexpr size_t kMaxName = 15;  // IFNAMSIZ - 1
+  constexpr std::string_view kSuffix = "-ike";
+  return config.wireguard_interface.substr(0, kMaxName - kSuffix.size()) + std::string(kSuffix);
+}
+
 Result<ReconcileResult> reconcile(ServerState& state, const ServerConfig& config,
                                   crypto::Random& random, int64_t now) {
   ReconcileResult result;

@@ -48,6 +48,12 @@ Result<ReconcileResult> reconcile(ServerState& state, const ServerConfig& config
 // The server's own tunnel addresses: the first host of each pool.
 net::IpAddress server_ipv4(const ServerConfig& config);
 net::IpAddress server_ipv6(const ServerConfig& config);
+// The server's addresses in the IKEv2 pools (strongswan_network*): its DNS resolver answers
+// IKEv2 clients there; the pools hand out the addresses after it.
+net::IpAddress server_ipsec_ipv4(const ServerConfig& config);
+net::IpAddress server_ipsec_ipv6(const ServerConfig& config);
+// The TUN device of the IKEv2 side: "<wireguard_interface>-ike" (shortened to fit 15 bytes).
+std::string ipsec_interface_name(const ServerConfig& config);
 
 std::string state_to_json(const ServerState& state);
 Result<ServerState> state_from_json(std::string_view text);

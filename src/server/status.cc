@@ -29,6 +29,18 @@ nlohmann::json user_json(const UserStatus& u) {
     j["rx_bytes"] = u.rx_bytes;
     j["tx_bytes"] = u.tx_bytes;
   }
+  if (!u.ike_sessions.empty()) {
+    json sessions = json::array();
+    for (const auto& ike : u.ike_sessions) {
+      sessions.push_back({{"remote", ike.remote},
+                          {"virtual_ips", ike.virtual_ips},
+                          {"established_s", ike.established_s},
+                          {"nat", ike.nat},
+                          {"rx_bytes", ike.rx_bytes},
+                          {"tx_bytes", ike.tx_bytes}});
+    }
+    j["ikev2"] = std::move(sessions);
+  }
   if (u.dns_counted) {
     j["dns_queries"] = u.dns_queries;
     j["dns_blocked"] = u.dns_blocked;
@@ -52,6 +64,25 @@ UserStatus user_from_json(const nlohmann::json& j) {
   }
   u.rx_bytes = get_uint(j, "rx_bytes");
   u.tx_bytes = get_uint(j, "tx_bytes");
+  if (auto it = j.find("ikev2"); it != j.end() && it->is_array()) {
+    for (const auto& e : *it) {
+      if (!e.is_object()) continue;
+      IkeSession ike;
+      ike.remote = get_str(e, "remote");
+      if (auto v = e.find("virtual_ips"); v != e.end() && v->is_array()) {
+        for (const auto& a : *v) {
+          if (a.is_string()) ike.virtual_ips.push_back(a.get<std::string>());
+        }
+      }
+      if (auto v = e.find("established_s"); v != e.end() && v->is_number()) {
+        ike.established_s = v->get<int64_t>();
+      }
+      ike.nat = e.value("nat", false);
+      ike.rx_bytes = get_uint(e, "rx_bytes");
+      ike.tx_bytes = get_uint(e, "tx_bytes");
+      u.ike_sessions.push_back(std::move(ike));
+    }
+  }
   u.dns_counted = j.contains("dns_queries");
   u.dns_queries = get_uint(j, "dns_queries");
   u.dns_blocked = get_uint(j, "dns_blocked");
@@ -68,6 +99,7 @@ nlohmann::json to_json(const ServerStatus& s, bool with_running) {
   j["endpoint"] = s.endpoint;
   j["port"] = s.port;
   j["public_key"] = s.public_key;
+  if (!s.ipsec_interface.empty()) j["ipsec_interface"] = s.ipsec_interface;
   nlohmann::json users = nlohmann::json::array();
   for (const auto& u : s.users) users.push_back(user_json(u));
   j["users"] = std::move(users);
@@ -87,6 +119,7 @@ ServerStatus server_status_from_json(const nlohmann::json& j) {
   s.endpoint = get_str(j, "endpoint");
   if (auto it = j.find("port"); it != j.end() && it->is_number_integer()) s.port = it->get<int>();
   s.public_key = get_str(j, "public_key");
+  s.ipsec_interface = get_str(j, "ipsec_interface");
   if (auto it = j.find("users"); it != j.end() && it->is_array()) {
     for (const auto& u : *it) {
       if (u.is_object()) s.users.push_back(user_from_json(u));
@@ -115,6 +148,19 @@ std::string render_text(const ServerStatus& s) {
         u.handshake_age ? fmt::format("{} s ago", *u.handshake_age) : std::string("never");
     out += fmt::format("  {:<14} {:<16} {:<24} {:<22} {} / {}\n", u.name, u.ipv4,
                        u.endpoint.empty() ? "-" : u.endpoint, hs, u.rx_bytes, u.tx_bytes);
+    // IKEv2 sessions under the user's WireGuard line: same columns, the address the pool gave.
+    for (const auto& ike : u.ike_sessions) {
+      out += fmt::format("  {:<14} {:<16} {:<24} {:<22} {} / {}\n", "  (IKEv2)",
+                         ike.virtual_ips.empty() ? "-" : ike.virtual_ips.front(), ike.remote,
+                         fmt::format("up {} s{}", ike.established_s, ike.nat ? ", NAT" : ""),
+                         ike.rx_bytes, ike.tx_bytes);
+    }
+  }
+  if (!s.ipsec_interface.empty()) {
+    size_t sessions = 0;
+    for (const auto& u : s.users) sessions += u.ike_sessions.size();
+    out += fmt::format("\n  IKEv2: device {}, UDP 500/4500, {} session(s)\n", s.ipsec_interface,
+                       sessions);
   }
   if (s.dns) {
     const dns::DnsStatus& d = *s.dns;
@@ -147,15 +193,35 @@ std::string render_prometheus(const ServerStatus& s) {
   std::string age =
       "# HELP waypost_user_handshake_age_seconds Seconds since the last handshake "
       "(absent if never).\n# TYPE waypost_user_handshake_age_seconds gauge\n";
+  std::string sessions =
+      "# HELP waypost_user_sessions Sessions of the user now (WireGuard: 1 with a handshake in "
+      "the last 3 minutes; IKEv2: one per IKE SA).\n# TYPE waypost_user_sessions gauge\n";
   for (const auto& u : s.users) {
-    out += fmt::format("waypost_user_rx_bytes{{user=\"{}\"}} {}\n", u.name, u.rx_bytes);
-    tx += fmt::format("waypost_user_tx_bytes{{user=\"{}\"}} {}\n", u.name, u.tx_bytes);
+    out += fmt::format("waypost_user_rx_bytes{{user=\"{}\",protocol=\"wireguard\"}} {}\n", u.name,
+                       u.rx_bytes);
+    tx += fmt::format("waypost_user_tx_bytes{{user=\"{}\",protocol=\"wireguard\"}} {}\n", u.name,
+                      u.tx_bytes);
+    sessions += fmt::format("waypost_user_sessions{{user=\"{}\",protocol=\"wireguard\"}} {}\n",
+                            u.name, u.handshake_age && *u.handshake_age < 180 ? 1 : 0);
+    if (!s.ipsec_interface.empty()) {
+      uint64_t rx = 0, txb = 0;
+      for (const auto& ike : u.ike_sessions) {
+        rx += ike.rx_bytes;
+        txb += ike.tx_bytes;
+      }
+      out +=
+          fmt::format("waypost_user_rx_bytes{{user=\"{}\",protocol=\"ikev2\"}} {}\n", u.name, rx);
+      tx +=
+          fmt::format("waypost_user_tx_bytes{{user=\"{}\",protocol=\"ikev2\"}} {}\n", u.name, txb);
+      sessions += fmt::format("waypost_user_sessions{{user=\"{}\",protocol=\"ikev2\"}} {}\n",
+                              u.name, u.ike_sessions.size());
+    }
     if (u.handshake_age) {
       age += fmt::format("waypost_user_handshake_age_seconds{{user=\"{}\"}} {}\n", u.name,
                          *u.handshake_age);
     }
   }
-  out += tx + age;
+  out += tx + age + sessions;
   if (s.dns && s.dns->running) {
     const dns::DnsStatus& d = *s.dns;
     out +=

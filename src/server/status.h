@@ -17,6 +17,16 @@
 
 namespace waypost::server {
 
+// One IKEv2 session (IKE SA) of a user; a user may have several (one per device).
+struct IkeSession {
+  std::string remote;  // the client's address and port, as the server sees it
+  std::vector<std::string> virtual_ips;
+  int64_t established_s = 0;  // seconds since it came up
+  bool nat = false;           // UDP-encapsulated (a NAT on the way)
+  uint64_t rx_bytes = 0;      // from the client
+  uint64_t tx_bytes = 0;      // to the client
+};
+
 struct UserStatus {
   std::string name;
   std::string public_key;  // base64
@@ -28,7 +38,8 @@ struct UserStatus {
   std::optional<int64_t> handshake_age;
   uint64_t rx_bytes = 0;
   uint64_t tx_bytes = 0;
-  bool dns_counted = false;  // the resolver runs: dns_queries / dns_blocked are set
+  std::vector<IkeSession> ike_sessions;  // IKEv2, when the server runs it
+  bool dns_counted = false;              // the resolver runs: dns_queries / dns_blocked are set
   uint64_t dns_queries = 0;
   uint64_t dns_blocked = 0;
 };
@@ -39,6 +50,7 @@ struct ServerStatus {
   std::string endpoint;
   int port = 0;
   std::string public_key;
+  std::string ipsec_interface;  // "" when IKEv2 is off or not running
   std::vector<UserStatus> users;
   std::optional<std::map<std::string, uint64_t>> counters;  // the interface's, when running
   std::optional<dns::DnsStatus> dns;                        // nullopt when unknown

@@ -173,17 +173,22 @@ const char* const kPromUsers = R"txt(# HELP waypost_peers Configured WireGuard p
 waypost_peers 3
 # HELP waypost_user_rx_bytes Bytes received from the user.
 # TYPE waypost_user_rx_bytes counter
-waypost_user_rx_bytes{user="phone"} 1000
-waypost_user_rx_bytes{user="laptop"} 0
-waypost_user_rx_bytes{user="tablet"} 0
+waypost_user_rx_bytes{user="phone",protocol="wireguard"} 1000
+waypost_user_rx_bytes{user="laptop",protocol="wireguard"} 0
+waypost_user_rx_bytes{user="tablet",protocol="wireguard"} 0
 # HELP waypost_user_tx_bytes Bytes sent to the user.
 # TYPE waypost_user_tx_bytes counter
-waypost_user_tx_bytes{user="phone"} 2000
-waypost_user_tx_bytes{user="laptop"} 0
-waypost_user_tx_bytes{user="tablet"} 0
+waypost_user_tx_bytes{user="phone",protocol="wireguard"} 2000
+waypost_user_tx_bytes{user="laptop",protocol="wireguard"} 0
+waypost_user_tx_bytes{user="tablet",protocol="wireguard"} 0
 # HELP waypost_user_handshake_age_seconds Seconds since the last handshake (absent if never).
 # TYPE waypost_user_handshake_age_seconds gauge
 waypost_user_handshake_age_seconds{user="phone"} 12
+# HELP waypost_user_sessions Sessions of the user now (WireGuard: 1 with a handshake in the last 3 minutes; IKEv2: one per IKE SA).
+# TYPE waypost_user_sessions gauge
+waypost_user_sessions{user="phone",protocol="wireguard"} 1
+waypost_user_sessions{user="laptop",protocol="wireguard"} 0
+waypost_user_sessions{user="tablet",protocol="wireguard"} 0
 )txt";
 
 const char* const kPromDns =
@@ -252,6 +257,7 @@ TEST(ServerStatusWithDns, TextIsUnchanged) {
   EXPECT_EQ(server::render_text(server::server_status_from_json(j)), kTextHead);
 }
 
+// The per-user traffic series carry protocol="wireguard" (IKEv2 sessions add protocol="ikev2").
 TEST(ServerStatusWithDns, PrometheusIsUnchanged) {
   EXPECT_EQ(server::render_prometheus(sample()), std::string(kPromUsers) + kPromDns);
 

@@ -11,10 +11,12 @@ inline bool same_config(const server::ServerConfig& a, const server::ServerConfi
          a.wireguard_persistent_keepalive == b.wireguard_persistent_keepalive &&
          a.wireguard_network_ipv4 == b.wireguard_network_ipv4 &&
          a.wireguard_network_ipv6 == b.wireguard_network_ipv6 && a.ipv6 == b.ipv6 &&
-         a.reduce_mtu == b.reduce_mtu && a.between_clients_drop == b.between_clients_drop &&
-         a.block_smb == b.block_smb && a.block_netbios == b.block_netbios &&
-         a.dns_adblocking == b.dns_adblocking && a.dns_encryption == b.dns_encryption &&
-         a.dns_servers.ipv4 == b.dns_servers.ipv4 && a.dns_servers.ipv6 == b.dns_servers.ipv6 &&
+         a.ipsec_enabled == b.ipsec_enabled && a.strongswan_network == b.strongswan_network &&
+         a.strongswan_network_ipv6 == b.strongswan_network_ipv6 && a.reduce_mtu == b.reduce_mtu &&
+         a.between_clients_drop == b.between_clients_drop && a.block_smb == b.block_smb &&
+         a.block_netbios == b.block_netbios && a.dns_adblocking == b.dns_adblocking &&
+         a.dns_encryption == b.dns_encryption && a.dns_servers.ipv4 == b.dns_servers.ipv4 &&
+         a.dns_servers.ipv6 == b.dns_servers.ipv6 &&
          a.dns_servers.tls_names == b.dns_servers.tls_names && a.adblock_allow == b.adblock_allow &&
          a.dns_block_response == b.dns_block_response && a.dns_dnssec == b.dns_dnssec &&
          a.dns_cache_size == b.dns_cache_size && a.dns_force == b.dns_force &&

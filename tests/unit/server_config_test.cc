@@ -199,7 +199,21 @@ TEST(ServerConfig, AcceptedEdgeValues) {
   EXPECT_EQ(parse_ok("wireguard_port: 1\n").wireguard_port, 1);
   EXPECT_EQ(parse_ok("wireguard_port: 65535\n").wireguard_port, 65535);
   EXPECT_EQ(parse_ok("wireguard_port: \"51821\"\n").wireguard_port, 51821);
-  EXPECT_EQ(parse_ok("wireguard_network_ipv4: 10.0.0.0/8\n").wireguard_network_ipv4.length, 8);
+  EXPECT_EQ(parse_ok("wireguard_network_ipv4: 10.0.0.0/8\nipsec_enabled: false\n")
+                .wireguard_network_ipv4.length,
+            8);
+  EXPECT_EQ(parse_ok("strongswan_network: 10.0.0.0/24\n").strongswan_network.length, 24);
+  EXPECT_EQ(parse_ok("strongswan_network_ipv6: fd00:1::/64\n").strongswan_network_ipv6.length, 64);
+  EXPECT_FALSE(parse_ok("ipsec_enabled: false\n").ipsec_enabled);
+  EXPECT_TRUE(parse_ok("").ipsec_enabled);
+  EXPECT_EQ(parse_ok("").strongswan_network.to_string(), "10.48.0.0/16");
+  // The pools may overlap when one side is off.
+  EXPECT_EQ(parse_ok("strongswan_network: 10.49.0.0/16\nipsec_enabled: false\n")
+                .strongswan_network.to_string(),
+            "10.49.0.0/16");
+  EXPECT_EQ(parse_ok("strongswan_network_ipv6: fd00:4977:6179::/48\nipv6: false\n")
+                .strongswan_network_ipv6.to_string(),
+            "fd00:4977:6179::/48");
   EXPECT_EQ(parse_ok("wireguard_network_ipv4: 10.0.0.0/30\n").wireguard_network_ipv4.length, 30);
   EXPECT_EQ(parse_ok("wireguard_network_ipv6: fd00::/48\n").wireguard_network_ipv6.length, 48);
   EXPECT_EQ(parse_ok("wireguard_network_ipv6: fd00::/120\n").wireguard_network_ipv6.length, 120);
@@ -215,6 +229,22 @@ struct ErrorCase {
 TEST(ServerConfig, ErrorMessages) {
   const ErrorCase cases[] = {
       {"wireguard_prot: 1\n", "line 1: unknown key 'wireguard_prot'"},
+      // IKEv2 and WireGuard pools apart.
+      {"users: [a]\nstrongswan_network: 10.49.128.0/24\n",
+       "line 2: strongswan_network 10.49.128.0/24 overlaps wireguard_network_ipv4 10.49.0.0/16: "
+       "give IKEv2 clients a network of their own (Algo's defaults are 10.48.0.0/16 and "
+       "10.49.0.0/16), or set ipsec_enabled: false"},
+      {"wireguard_network_ipv4: 10.0.0.0/8\n",
+       "line 1: strongswan_network 10.48.0.0/16 overlaps wireguard_network_ipv4 10.0.0.0/8: "
+       "give IKEv2 clients a network of their own (Algo's defaults are 10.48.0.0/16 and "
+       "10.49.0.0/16), or set ipsec_enabled: false"},
+      {"strongswan_network_ipv6: fd00:4977:6179:1::/64\n",
+       "line 1: strongswan_network_ipv6 fd00:4977:6179:1::/64 overlaps wireguard_network_ipv6 "
+       "fd00:4977:6179::/48: give IKEv2 clients a network of their own, or set ipsec_enabled: "
+       "false"},
+      {"strongswan_network: 10.48.0.1/16\n",
+       "line 1: key 'strongswan_network': expected a network address with the host bits zero "
+       "(10.48.0.0/16), got '10.48.0.1/16'"},
       {"users: [a]\n\nWireguard_port: 5\n", "line 3: unknown key 'Wireguard_port'"},
       {"ipv6: true\nipv6: false\n", "line 2: duplicate key 'ipv6'"},
       {"[a]: 1\n", "line 1: expected a key name, got a list"},
@@ -443,6 +473,9 @@ ServerConfig everything_changed() {
   c.wireguard_network_ipv4 = net::Prefix::parse("172.16.0.0/20").value();
   c.wireguard_network_ipv6 = net::Prefix::parse("fd9a:1:2::/56").value();
   c.ipv6 = false;
+  c.ipsec_enabled = false;
+  c.strongswan_network = net::Prefix::parse("172.16.64.0/20").value();
+  c.strongswan_network_ipv6 = net::Prefix::parse("fd9a:1:3::/56").value();
   c.reduce_mtu = 120;
   c.between_clients_drop = false;
   c.block_smb = false;
@@ -497,6 +530,9 @@ TEST(ServerConfig, RenderHasEveryKeyWithAComment) {
                           "wireguard_PersistentKeepalive",
                           "wireguard_network_ipv4",
                           "wireguard_network_ipv6",
+                          "ipsec_enabled",
+                          "strongswan_network",
+                          "strongswan_network_ipv6",
                           "ipv6",
                           "reduce_mtu",
                           "BetweenClients_DROP",

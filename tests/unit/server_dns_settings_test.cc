@@ -17,11 +17,17 @@ TEST(ServerDnsSettings, DefaultsListenOnTheTunnelAddressesAndAskOverTls) {
   auto s = resolver_settings(c);
   ASSERT_TRUE(s.ok()) << s.error().message;
   const dns::ResolverConfig& r = s->config;
-  ASSERT_EQ(r.listen.size(), 2u);
+  // WireGuard's addresses, then IKEv2's (ipsec_enabled is on by default).
+  ASSERT_EQ(r.listen.size(), 4u);
   EXPECT_EQ(r.listen[0].to_string(), "10.49.0.1");
   EXPECT_EQ(r.listen[1].to_string(), "fd00:4977:6179::1");
-  ASSERT_EQ(r.allowed_clients.size(), 2u);
+  EXPECT_EQ(r.listen[2].to_string(), "10.48.0.1");
+  EXPECT_EQ(r.listen[3].to_string(), "fd00:4977:6180::1");
+  ASSERT_EQ(r.allowed_clients.size(), 4u);
   EXPECT_EQ(r.allowed_clients[0].to_string(), "10.49.0.0/16");
+  EXPECT_EQ(r.allowed_clients[2].to_string(), "10.48.0.0/16");
+  c.ipsec_enabled = false;
+  EXPECT_EQ(resolver_settings(c)->config.listen.size(), 2u);
   EXPECT_TRUE(r.encryption);
   ASSERT_EQ(r.upstreams.size(), 4u);
   EXPECT_EQ(r.upstreams[0].to_string(), "1.1.1.1@853#cloudflare-dns.com");
@@ -49,7 +55,7 @@ TEST(ServerDnsSettings, EveryKeyIsMapped) {
   auto s = resolver_settings(c);
   ASSERT_TRUE(s.ok()) << s.error().message;
   const dns::ResolverConfig& r = s->config;
-  ASSERT_EQ(r.listen.size(), 1u);
+  ASSERT_EQ(r.listen.size(), 2u);  // WireGuard's and IKEv2's IPv4 address
   ASSERT_EQ(r.upstreams.size(), 1u);
   EXPECT_EQ(r.upstreams[0].to_string(), "192.0.2.53@853#dns.example.net");
   EXPECT_TRUE(r.adblocking);

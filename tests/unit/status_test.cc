@@ -170,8 +170,10 @@ TEST(ServerStatus, TextAndPrometheusFromTheSameData) {
 
   const std::string prom = server::render_prometheus(s);
   EXPECT_NE(prom.find("waypost_peers 2\n"), std::string::npos) << prom;
-  EXPECT_NE(prom.find("waypost_user_rx_bytes{user=\"phone\"} 1000\n"), std::string::npos);
-  EXPECT_NE(prom.find("waypost_user_tx_bytes{user=\"laptop\"} 0\n"), std::string::npos);
+  EXPECT_NE(prom.find("waypost_user_rx_bytes{user=\"phone\",protocol=\"wireguard\"} 1000\n"),
+            std::string::npos);
+  EXPECT_NE(prom.find("waypost_user_tx_bytes{user=\"laptop\",protocol=\"wireguard\"} 0\n"),
+            std::string::npos);
   EXPECT_NE(prom.find("waypost_user_handshake_age_seconds{user=\"phone\"} 12\n"),
             std::string::npos);
   EXPECT_EQ(prom.find("waypost_user_handshake_age_seconds{user=\"laptop\"}"), std::string::npos);
