@@ -395,11 +395,11 @@ METRICS_TXT=$(nsx "$NS_S" timeout 10 "$WPT_PY" -c 'import urllib.request
 print(urllib.request.urlopen("http://127.0.0.1:9586/metrics", timeout=5).read().decode())' 2>&1)
 assert_match "$METRICS_TXT" '^waypost_peers 3$' "[8] /metrics: waypost_peers 3"
 for u in alice bob carol; do
-  assert_match "$METRICS_TXT" "^waypost_user_rx_bytes\\{user=\"$u\"\\} [0-9]+$" "[8] /metrics: rx bytes of $u"
-  assert_match "$METRICS_TXT" "^waypost_user_tx_bytes\\{user=\"$u\"\\} [0-9]+$" "[8] /metrics: tx bytes of $u"
+  assert_match "$METRICS_TXT" "^waypost_user_rx_bytes\\{user=\"$u\",protocol=\"wireguard\"\\} [0-9]+$" "[8] /metrics: rx bytes of $u"
+  assert_match "$METRICS_TXT" "^waypost_user_tx_bytes\\{user=\"$u\",protocol=\"wireguard\"\\} [0-9]+$" "[8] /metrics: tx bytes of $u"
 done
 # Counters start with the process: since the restart alice downloaded 20 MiB (sent to her).
-alice_tx=$(grep -E '^waypost_user_tx_bytes\{user="alice"\}' <<<"$METRICS_TXT" | awk '{print $2}')
+alice_tx=$(grep -E '^waypost_user_tx_bytes\{user="alice",protocol="wireguard"\}' <<<"$METRICS_TXT" | awk '{print $2}')
 if ((${alice_tx:-0} > 20000000)); then pass "[8] alice's tx bytes count her 20 MiB download ($alice_tx)"; else
   fail "[8] alice's tx bytes: '${alice_tx}' (expected > 20000000)"
 fi
