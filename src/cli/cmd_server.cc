@@ -24,6 +24,7 @@
 #include "server/ipsec_pki.h"
 #include "server/ipsec_profiles.h"
 #include "server/server_daemon.h"
+#include "server/server_ipsec.h"
 #include "server/state.h"
 #include "server/status.h"
 
@@ -119,6 +120,9 @@ int server_init(const InitOptions& o, bool quiet_if_exists = false) {
   if (o.ipv6 == "off") c.ipv6 = false;
   c.wireguard_network_ipv6 = random_ula48();
   c.strongswan_network_ipv6 = random_ula48();
+  if (c.ipsec_enabled) {
+    if (auto st = server::check_pool_routes(c); !st) return fail(st.error().message);
+  }
   std::error_code ec;
   std::filesystem::create_directories(o.dir, ec);
   if (ec) return fail("cannot create " + o.dir + ": " + ec.message());

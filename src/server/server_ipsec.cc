@@ -10,6 +10,7 @@
 #include "ike/swanctl_conf.h"
 #include "ipsec/instance.h"
 #include "ipsec/paths.h"
+#include "platform/netlink.h"
 #include "server/dns_settings.h"
 #include "server/ipsec_pki.h"
 #include "server/state.h"
@@ -50,6 +51,35 @@ std::string join(const std::vector<net::IpAddress>& v) {
 }
 
 }  // namespace
+
+Status check_pool_routes(const ServerConfig& config) {
+  auto nl = platform::Netlink::open();
+  if (!nl) return nl.take_error();
+  std::vector<std::pair<net::Family, net::Prefix>> pools{
+      {net::Family::kV4, config.strongswan_network}};
+  if (config.ipv6) pools.emplace_back(net::Family::kV6, config.strongswan_network_ipv6);
+  constexpr uint32_t kMainTable = 254;
+  const std::string ours = ipsec_interface_name(config);
+  for (const auto& [family, pool] : pools) {
+    auto routes = nl->routes(family, kMainTable);
+    if (!routes) return routes.take_error();
+    for (const auto& r : *routes) {
+      if (r.dst.length == 0) continue;  // the default route covers everything by design
+      if (!pool.contains(r.dst.address) && !r.dst.contains(pool.address)) continue;
+      auto dev = nl->link_name(r.ifindex);
+      const std::string dev_name = dev ? *dev : std::to_string(r.ifindex);
+      if (dev_name == ours || dev_name == config.wireguard_interface) continue;
+      const char* key =
+          family == net::Family::kV4 ? "strongswan_network" : "strongswan_network_ipv6";
+      return make_error(
+          "{} {} overlaps the route {} dev {} on this machine: IKEv2 clients' traffic would go "
+          "there instead of to them. Choose a network this machine does not use for {} in "
+          "config.yaml (or set ipsec_enabled: false)",
+          key, pool.to_string(), r.dst.to_string(), dev_name, key);
+    }
+  }
+  return {};
+}
 
 std::string server_swanctl_conf(const ServerConfig& config) {
   const bool v6 = config.ipv6;
@@ -125,6 +155,7 @@ Result<std::unique_ptr<ServerIpsec>> ServerIpsec::start(const std::string& dir,
     return make_error("IKEv2: {} (set ipsec_enabled: false in {} to serve WireGuard only)",
                       st.error().message, config_path(dir));
   }
+  if (auto st = check_pool_routes(config); !st) return st.take_error();
   auto domain = pki_email_domain(dir);
   if (!domain) return domain.take_error();
   const std::string text = server_swanctl_conf(config);

@@ -31,6 +31,10 @@ namespace waypost::server {
 // with the server's resolver (or dns_servers) as DNS.
 std::string server_swanctl_conf(const ServerConfig& config);
 
+// A route on this machine into the IKEv2 pools (a LAN, a container bridge, another VPN) would
+// take the clients' return traffic elsewhere: an error with a hint, at init and at up.
+Status check_pool_routes(const ServerConfig& config);
+
 class ServerIpsec {
  public:
   // Checks the PKI files (errors name the file), writes the swanctl.conf above and starts the

@@ -69,6 +69,8 @@ systemctl reset-failed waypost-server >&3 2>&1
 # --- the hardened server works ------------------------------------------------------------------
 check "waypost server init" waypost server init --endpoint 192.0.2.1 --users phone,laptop
 check "systemctl enable --now waypost-server" systemctl enable --now waypost-server
+# Why it is not running, in the test's output, when it is not.
+systemctl is-active -q waypost-server || journalctl -u waypost-server --no-pager -n 30 >&3 2>&1
 check "the server is active (Type=notify: it reported ready)" systemctl is-active -q waypost-server
 check "waypost show lists wp0" sh -c 'waypost show | grep -q "^interface: wp0"'
 check "IP forwarding on (net.* sysctls writable under ProtectKernelTunables)" \

@@ -23,6 +23,8 @@
 #            seconds, its reconnect is refused (revoked), laptop loses no ping
 #   restart  the server stops (exit 0, no IKEv2 device left) and starts again with the same CA
 #            and certificates
+#   bad input a corrupt CA file, a readable .p12 password file and a local route into the IKEv2
+#            pool each stop `server up` with a message naming the file or the route
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2016,SC2154,SC2317
 source "$(dirname "$0")/lib.sh"
 wpt_begin wireguard-go wg ip nft ping timeout ss sha256sum swanctl openssl dig
@@ -202,4 +204,32 @@ wp_server_start SRV_PID "$NS_S" "$WPT_SCRATCH/logs/server2.log" 30 server_ready 
 assert_eq "$(sha256sum "$SDIR/pki/ca.key" "$SDIR/ipsec/x509ca/cacert.pem" "$SDIR/pki/users/laptop.pem" | cut -d' ' -f1)" \
   "$ca_sum" "restart keeps the CA key, the CA certificate and laptop's certificate"
 wp_server_stop "$SRV_PID" rc
+
+# --- bad input stops the server with the file or route named ------------------------------------
+# up_fails MSG PATTERN: `server up` exits non-zero and its output matches PATTERN.
+up_fails() {
+  local out=$WPT_SCRATCH/up-fail.out
+  if timeout 30 ip netns exec "$NS_S" "$WAYPOST_BIN" server up --dir "$SDIR" >"$out" 2>&1; then
+    fail "$1: server up started"
+  else
+    assert_match "$(cat "$out")" "$2" "$1"
+  fi
+  assert_not "$1: no IKEv2 device left" ip -n "$NS_S" link show dev "$IKE_IF"
+  assert_not "$1: no WireGuard device left" ip -n "$NS_S" link show dev "$IF_SRV"
+}
+cp "$SDIR/ipsec/x509ca/cacert.pem" "$WPT_SCRATCH/cacert.good"
+printf -- '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n' >"$SDIR/ipsec/x509ca/cacert.pem"
+up_fails "a corrupt CA certificate stops the server, naming the file" 'cacert\.pem'
+cp "$WPT_SCRATCH/cacert.good" "$SDIR/ipsec/x509ca/cacert.pem"
+chmod 644 "$SDIR/pki/p12_password"
+up_fails "a .p12 password file others can read stops the server, naming the file" 'p12_password'
+chmod 600 "$SDIR/pki/p12_password"
+# A veth pair stands for a LAN (no dummy module on every kernel).
+ip -n "$NS_S" link add wpt-lan type veth peer name wpt-lan2
+ip -n "$NS_S" link set wpt-lan up
+ip -n "$NS_S" link set wpt-lan2 up
+ip -n "$NS_S" route add 10.48.7.0/24 dev wpt-lan
+up_fails "a local route into strongswan_network is refused with a hint" \
+  'strongswan_network 10\.48\.0\.0/16 overlaps the route 10\.48\.7\.0/24 dev wpt-lan.*Choose a network'
+ip -n "$NS_S" link del wpt-lan
 wpt_finish
