@@ -19,6 +19,9 @@
 #            the block answer by the resolver on the IKEv2 pool's server address
 #   both     the WireGuard client (laptop) and the IKEv2 client (phone) at the same time;
 #            `server status --json` shows phone's IKEv2 session with its address
+#   robust   phone behind a NAT (detected, ESP in UDP); a new address and NAT mapping keeps the
+#            IKE SA (MOBIKE); after losing its SA (charon killed and restarted) it connects again
+#            at once with the same address
 #   remove   `users remove phone` while laptop pings every 20 ms: phone's IKE SA is gone within
 #            seconds, its reconnect is refused (revoked), laptop loses no ping
 #   restart  the server stops (exit 0, no IKEv2 device left) and starts again with the same CA
@@ -62,6 +65,16 @@ for k in 1 2; do
   wait_for 5 nsx "${NSC[$k]}" ping -c 1 -W 1 "$UP4_S" || die "client $k cannot reach the server"
 done
 wait_for 5 nsx "$NS_S" ping -c 1 -W 1 "$HOST4" || die "server cannot reach $HOST4"
+# Client 1 (the phone) is behind a NAT, as phones on Wi-Fi and LTE are: its packets reach the
+# server from the router's address.
+nsx "$NS_I" nft -f - <<NFT || die "NAT for client 1"
+table ip phone_nat {
+  chain post {
+    type nat hook postrouting priority srcnat; policy accept;
+    ip saddr 198.51.100.0/26 oifname "$VIS" masquerade
+  }
+}
+NFT
 
 WWW=$WPT_SCRATCH/www
 mkdir -p "$WWW"
@@ -169,6 +182,39 @@ assert_eq "$(json_q '[u for u in j["users"] if u["name"] == "phone"][0]["ikev2"]
 assert_match "$(json_q '[u for u in j["users"] if u["name"] == "laptop"][0]["latest_handshake"]' <<<"$st")" \
   '^[1-9][0-9]+$' "server status --json: laptop's WireGuard handshake"
 assert_match "$(wp server status --dir "$SDIR")" '\(IKEv2\) +10\.48\.' "server status text lists the IKEv2 session"
+
+# --- robust road warrior: NAT, a new address (MOBIKE), a client that lost its SA ---------------
+eng() { wp_ipsec "$NS_S" status "$IKE_IF" --json; }
+ej=$(eng)
+assert_eq "$(json_q 'j["ike_sas"][0]["remote_addr"]' <<<"$ej")" "$GW4_S" "the server sees phone behind the NAT ($GW4_S)"
+assert_eq "$(json_q 'j["ike_sas"][0]["nat_remote"]' <<<"$ej")" true "the server detected the NAT (NAT-T, ESP in UDP 4500)"
+id_before=$(json_q 'j["ike_sas"][0]["uniqueid"]' <<<"$ej")
+port_before=$(json_q 'j["ike_sas"][0]["remote_port"]' <<<"$ej")
+# The phone changes networks: a new address; the NAT gives it a new mapping (a new port), as a
+# switch from Wi-Fi to LTE gives a new public address.
+nsx "$NS1" sysctl -qw net.ipv4.conf.all.promote_secondaries=1
+vc1=$(ip -n "$NS1" -o -4 addr show | awk '$4 ~ /^198\.51\.100\.2\// {print $2}')
+ip -n "$NS1" addr add 198.51.100.3/26 dev "$vc1"
+ip -n "$NS1" addr del 198.51.100.2/26 dev "$vc1"
+ip -n "$NS1" route replace "$UP4_S/32" via "${GWC[1]}"
+moved() { [[ $(eng | json_q 'j["ike_sas"][0]["remote_port"]') != "$port_before" ]]; }
+assert_wait 20 "MOBIKE: the server's IKE SA follows phone's new NAT mapping" moved
+assert_eq "$(eng | json_q 'j["ike_sas"][0]["uniqueid"]')" "$id_before" "MOBIKE: the same IKE SA, no reconnect"
+assert_wait 10 "phone reaches the internet host from its new address" ping_ok "$NS1" "$HOST4"
+# The phone loses its SA without a word (a crash, a reboot): connecting again is accepted at
+# once, with the same address.
+wpt_stop_pid "$SW_PID" 0
+rm -f "$(sw_dir "$NS1")/charon.vici" "$(sw_dir "$NS1")/run/charon.pid"
+sw_start "$NS1"
+sw_load "$NS1" "$(cat "$IB/swanctl/phone.conf")" || die "swanctl --load-all after the restart failed"
+t0=$EPOCHREALTIME
+if sw_ctl "$NS1" --initiate --child "$CHILD" --timeout 20 >"$OUT.initiate2" 2>&1; then
+  pass "phone connects again at once after losing its SA ($(secs_since "$t0") s)"
+else
+  fail "phone's reconnect failed: $(tail -5 "$OUT.initiate2")"
+fi
+assert_wait 10 "phone reaches the internet host after reconnecting" ping_ok "$NS1" "$HOST4"
+assert_match "$(sw_sas "$NS1")" "local .*$vip" "phone got its address ($vip) back"
 
 # --- users remove phone: its IKEv2 session ends, laptop loses nothing -------------------------
 nsx "$NS2" ping -i 0.02 -c 400 -W 1 "$HOST4" >"$OUT.ping2" 2>&1 &
