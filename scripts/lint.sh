@@ -8,7 +8,18 @@
 # Usage: scripts/lint.sh [BUILD_DIR]   (default: build; it must be configured, the top-level
 #        CMakeLists.txt exports compile_commands.json; generated sources, if any, must be built)
 # Environment: LINT_JOBS (default: nproc), CLANG_FORMAT / CLANG_TIDY (default: the -14 binaries,
-#        the versions the tree is checked with), SKIP_FORMAT=1 / SKIP_TIDY=1.
+#        the versions the tree is checked with), SKIP_FORMAT=1 / SKIP_TIDY=1, LINT_FULL=1.
+#
+# clang-tidy and the lint base. clang-tidy costs about as much CPU as a whole build (its matchers
+# walk every declaration of every header, the standard library's and nlohmann/json's included),
+# and CI's time on 2 cores is CPU-bound. So by default it checks the translation units that can
+# have changed since the commit in .ci/lint-base, a commit on which the whole tree passed
+# clang-tidy (a CI run that passed, or `LINT_FULL=1 scripts/lint.sh`): a TU is checked when it
+# or a project header it includes, directly or not, changed since then (committed or not). A
+# change to .clang-tidy (the checks) or the top-level CMakeLists.txt (the compile flags), a base
+# that is not in the history (a shallow clone), or LINT_FULL=1 checks everything. Findings in
+# unchanged files cannot appear: their TU and every project file it reads are what passed at
+# the base. (A change to how this script runs clang-tidy needs a full run and a new base.)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -55,19 +66,68 @@ if [[ "${SKIP_TIDY:-0}" != 1 ]]; then
   else
     git ls-files -- '*.cc' '*.cpp' '*.c' ':!tests/unit/' >"$work/tracked"
   fi
-  python3 - "$db" "$ROOT" "$work/tracked" "$work/compile_commands.json" "$work/tus" <<'PY' || exit 2
-import json, os, sys
-db, root, tracked, out, tus = sys.argv[1:]
+  # Files changed since the lint base (committed, staged or not), or "ALL".
+  base=$(tr -d ' \n' <"$ROOT/.ci/lint-base" 2>/dev/null)
+  if [[ "${LINT_FULL:-0}" == 1 || -z $base ]] || ! git cat-file -e "$base^{commit}" 2>/dev/null; then
+    echo ALL >"$work/changed"
+    tidy_scope="all TUs${base:+ (LINT_FULL=1 or lint base $base not in this clone)}"
+  else
+    { git diff --name-only "$base" -- && git ls-files --others --exclude-standard; } | sort -u >"$work/changed"
+    if grep -qE '^CMakeLists\.txt$|^\.clang-tidy$' "$work/changed"; then
+      echo ALL >"$work/changed"
+      tidy_scope="all TUs (.clang-tidy or CMakeLists.txt changed since lint base ${base:0:12})"
+    else
+      tidy_scope="TUs changed since lint base ${base:0:12} (.ci/lint-base; LINT_FULL=1 for all)"
+    fi
+  fi
+  python3 - "$db" "$ROOT" "$work/tracked" "$work/compile_commands.json" "$work/tus" \
+    "$work/changed" <<'PY' || exit 2
+import json, os, re, sys
+db, root, tracked, out, tus, changed_file = sys.argv[1:]
 ok = {os.path.join(root, line.strip()) for line in open(tracked) if line.strip()}
 seen = {}
 for e in json.load(open(db)):
     f = os.path.normpath(os.path.join(e["directory"], e["file"]))
     if f in ok and f not in seen:
         seen[f] = e
+changed = [l.strip() for l in open(changed_file) if l.strip()]
+if changed != ["ALL"]:
+    changed = {os.path.join(root, c) for c in changed}
+    # Project includes are quoted and relative to src/ (the folders' layer-include links point
+    # there), the including file's directory, or the test and bench roots.
+    roots = [os.path.join(root, d) for d in ("src", "tests/unit", "tests/fuzz", "tests", "bench")]
+    include = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.M)
+    deps = {}
+    def direct(path):
+        if path not in deps:
+            found = set()
+            try:
+                text = open(path, errors="replace").read()
+            except OSError:
+                text = ""
+            for inc in include.findall(text):
+                for d in [os.path.dirname(path)] + roots:
+                    cand = os.path.normpath(os.path.join(d, inc))
+                    if os.path.isfile(cand):
+                        found.add(cand)
+                        break
+            deps[path] = found
+        return deps[path]
+    def closure(path):
+        todo, done = [path], set()
+        while todo:
+            p = todo.pop()
+            if p in done:
+                continue
+            done.add(p)
+            todo.extend(direct(p))
+        return done
+    seen = {f: e for f, e in seen.items() if closure(f) & changed}
 json.dump(list(seen.values()), open(out, "w"))
 open(tus, "w").write("".join(f + "\n" for f in sorted(seen)))
 PY
   tidy_tus=$(wc -l <"$work/tus")
+  echo "lint: clang-tidy on $tidy_tus $tidy_scope"
   # One clang-tidy per TU; each writes its own log, so parallel output does not interleave.
   # WarningsAsErrors in .clang-tidy makes clang-tidy exit non-zero on any finding. The database
   # is g++'s: flags only g++ knows (-Wno-restrict, see CMakeLists.txt) must not stop clang.

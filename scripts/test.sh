@@ -7,8 +7,9 @@
 #   1. release build (g++): unit tests, fuzz-corpus replays, namespace tests against real peers
 #      (among them scripts/run.sh's first run, and the Debian package built from this build's
 #      binary, installed, upgraded and purged in a systemd-nspawn container);
-#      lint: clang-format --dry-run -Werror and clang-tidy (.clang-tidy) on every file
-#      (scripts/lint.sh, on the build's compile_commands.json)
+#      lint: clang-format --dry-run -Werror on every file, clang-tidy (.clang-tidy) on every
+#      TU that can have changed since the lint base (.ci/lint-base, a commit whose whole tree
+#      passed; scripts/lint.sh says how; LINT_FULL=1 checks every TU)
 #   2. clang ASan+UBSan build with libFuzzer instrumentation: unit tests, then each fuzz target
 #      for FUZZ_SECONDS (default 10)
 #   3. clang TSan build: the unit tests that run threads

@@ -135,8 +135,9 @@ Result<Certificate> issue_certificate(const CertificateRequest& request,
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, issuer != nullptr ? issuer->get() : cert.get(), cert.get(), nullptr, nullptr,
                  0);
-  if (auto st = add_extension(cert.get(), &ctx, "subjectKeyIdentifier", "hash"); !st)
+  if (auto st = add_extension(cert.get(), &ctx, "subjectKeyIdentifier", "hash"); !st) {
     return st.take_error();
+  }
   if (auto st = add_extension(cert.get(), &ctx, "authorityKeyIdentifier", "keyid:always"); !st) {
     return st.take_error();
   }

@@ -474,8 +474,9 @@ Result<PkiChanges> reconcile_pki(const std::string& dir, const ServerConfig& con
 Status check_pki(const std::string& dir, time_t now) {
   auto ca = load_ca(dir);
   if (!ca) return make_error("IKEv2 CA: {}", ca.error().message);
-  if (not_after(ca->cert) <= now)
+  if (not_after(ca->cert) <= now) {
     return make_error("the CA certificate {} has expired", ca_cert_path(dir));
+  }
   auto cert = crypto::Certificate::load(server_cert_path(dir));
   if (!cert) return make_error("IKEv2 server certificate: {}", cert.error().message);
   if (not_after(*cert) <= now) {

@@ -25,7 +25,7 @@ constexpr const char* kConnection = "ikev2-pubkey";  // Algo's name for it
 net::IpAddress last_of(const net::Prefix& p) {
   net::IpAddress a = p.address;
   const size_t bits = a.byte_length() * 8;
-  for (size_t i = size_t(p.length); i < bits; ++i) a.bytes[i / 8] |= uint8_t(0x80u >> (i % 8));
+  for (auto i = size_t(p.length); i < bits; ++i) a.bytes[i / 8] |= uint8_t(0x80u >> (i % 8));
   return a;
 }
 
@@ -196,7 +196,13 @@ Result<std::unique_ptr<ServerIpsec>> ServerIpsec::start(const std::string& dir,
 }
 
 ServerIpsec::~ServerIpsec() {
-  stop();
+  // Building the request and joining the thread may throw in principle (allocation, a failed
+  // join); nothing may escape a destructor.
+  try {
+    stop();
+  } catch (const std::exception& e) {
+    spdlog::error("IKEv2 engine stop: {}", e.what());
+  }
 }
 
 void ServerIpsec::stop() {
