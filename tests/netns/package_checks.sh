@@ -68,6 +68,19 @@ systemctl reset-failed waypost-server >&3 2>&1
 
 # --- the hardened server works ------------------------------------------------------------------
 check "waypost server init" waypost server init --endpoint 192.0.2.1 --users phone,laptop
+# The container is an overlay of the host, which has strongSwan installed for the interop tests:
+# its charon (strongswan-starter) holds UDP 500/4500 here as it would on a user's machine. The
+# server must refuse to start saying so; a clean Debian 12 has no IKE daemon, so it goes after.
+if systemctl is-active -q strongswan-starter.service 2>/dev/null; then
+  systemctl start waypost-server >&3 2>&1
+  sleep 0.5
+  check "with charon holding UDP 4500 the server does not start" sh -c '! systemctl is-active -q waypost-server'
+  check "... and its log names the port and charon" \
+    sh -c 'journalctl -u waypost-server --no-pager | grep -q "UDP port [0-9]* is already in use.*charon"'
+  systemctl stop waypost-server >&3 2>&1
+  systemctl reset-failed waypost-server >&3 2>&1
+  systemctl disable --now strongswan-starter.service >&3 2>&1
+fi
 check "systemctl enable --now waypost-server" systemctl enable --now waypost-server
 # Why it is not running, in the test's output, when it is not.
 systemctl is-active -q waypost-server || journalctl -u waypost-server --no-pager -n 30 >&3 2>&1
