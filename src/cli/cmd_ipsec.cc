@@ -282,6 +282,38 @@ int cmd_ipsec_terminate(const std::string& name, const std::string& conn) {
   return 0;
 }
 
+int cmd_ipsec_reload(const std::string& name, bool secrets) {
+  auto r = ask(name, {{"cmd", "reload"}, {"secrets", secrets}});
+  if (!r) return fail(r.error().message + " (nothing was changed)");
+  if (secrets) {
+    std::printf(
+        "reload --secrets: %d secret(s), certificates and CRLs read again; established "
+        "SAs untouched\n",
+        r->value("secrets", 0));
+    return 0;
+  }
+  auto names = [&](const char* key) {
+    std::string out;
+    for (const auto& n : r->value(key, nlohmann::json::array())) {
+      out += (out.empty() ? "" : ", ") + n.get<std::string>();
+    }
+    return out.empty() ? std::string("-") : out;
+  };
+  std::printf(
+      "reload: added: %s\n        changed (restarted): %s\n        removed: %s\n"
+      "        unchanged (SAs untouched): %s\n",
+      names("added").c_str(), names("changed").c_str(), names("removed").c_str(),
+      names("unchanged").c_str());
+  return 0;
+}
+
+int cmd_ipsec_replace(const std::string& name, const std::string& conn) {
+  auto r = ask(name, {{"cmd", "replace"}, {"conn", conn}});
+  if (!r) return fail(r.error().message);
+  std::printf("replace: %s deleted and started again from its definition\n", conn.c_str());
+  return 0;
+}
+
 int cmd_ipsec_log(const std::string& name, const std::string& conn, bool follow) {
   const std::string filter = conn.empty() ? "" : conn + "[";
   uint64_t from = print_log(name, 0, filter);
@@ -346,6 +378,20 @@ void register_ipsec_commands(CLI::App& app) {
   term->add_option("name", *name, "Instance name")->required();
   term->add_option("--ike", *conn, "Connection name")->required();
   term->callback([name, conn]() { std::exit(cmd_ipsec_terminate(*name, *conn)); });
+
+  auto secrets = std::make_shared<bool>(false);
+  auto* reload =
+      ipsec->add_subcommand("reload", "Read the file again: only what changed is touched");
+  reload->add_option("name", *name, "Instance name")->required();
+  reload->add_flag("--secrets", *secrets,
+                   "Only secrets, certificates and CRLs; established SAs untouched");
+  reload->callback([name, secrets]() { std::exit(cmd_ipsec_reload(*name, *secrets)); });
+
+  auto* replace =
+      ipsec->add_subcommand("replace", "Delete one connection's SAs and start it again");
+  replace->add_option("name", *name, "Instance name")->required();
+  replace->add_option("--conn", *conn, "Connection name")->required();
+  replace->callback([name, conn]() { std::exit(cmd_ipsec_replace(*name, *conn)); });
 
   auto* log = ipsec->add_subcommand("log", "Recent log lines of an instance");
   log->add_option("name", *name, "Instance name")->required();

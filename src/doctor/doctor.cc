@@ -493,6 +493,20 @@ void check_server(const ServerFacts& server, System& sys, const std::vector<Exam
   for (auto& f : ruleset_findings(analysis, table, ifname, running, uplink)) {
     out.push_back(std::move(f));
   }
+  // The ports clients connect to: a default-drop input chain elsewhere (ufw, firewalld) must
+  // let them in.
+  std::vector<ServerPort> ports{{server.wireguard_port, "WireGuard"}};
+  if (server.ipsec_enabled) {
+    ports.push_back({500, "IKEv2"});
+    ports.push_back({4500, "IKEv2"});
+  }
+  for (auto& f : port_findings(input_blockers(*ruleset, table), ports)) out.push_back(std::move(f));
+  nlohmann::json status;
+  if (running) {
+    auto r = sys.daemon_request(server.interface, {{"cmd", "status"}});
+    if (r) status = std::move(*r);
+  }
+  out.push_back(ikev2_finding(server.ipsec_enabled, status));
   check_resolver(server, sys, running, out);
 }
 

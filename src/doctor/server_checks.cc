@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
@@ -72,7 +73,189 @@ RuleFacts rule_facts(const nlohmann::json& expr) {
   return f;
 }
 
+// Ports matched by "udp dport X" / "th dport X" in a rule (a number, a set of numbers, a
+// range); `only_ports`: the rule matches nothing else (but the protocol and ct state).
+struct PortMatch {
+  std::set<uint16_t> ports;
+  bool any_port_match = false;
+  bool other_match = false;
+};
+
+void add_port_values(const nlohmann::json& right, std::set<uint16_t>& out) {
+  if (right.is_number_unsigned() && right.get<uint64_t>() <= 65535) {
+    out.insert(uint16_t(right.get<uint64_t>()));
+  } else if (right.is_object() && right.contains("set")) {
+    add_port_values(right["set"], out);
+  } else if (right.is_object() && right.contains("range") && right["range"].is_array() &&
+             right["range"].size() == 2 && right["range"][0].is_number_unsigned() &&
+             right["range"][1].is_number_unsigned()) {
+    const uint64_t lo = right["range"][0].get<uint64_t>();
+    const uint64_t hi = std::min<uint64_t>(right["range"][1].get<uint64_t>(), 65535);
+    for (uint64_t p = lo; p <= hi; ++p) out.insert(uint16_t(p));
+  } else if (right.is_array()) {
+    for (const auto& x : right) add_port_values(x, out);
+  }
+}
+
+PortMatch port_match(const nlohmann::json& expr) {
+  PortMatch pm;
+  if (!expr.is_array()) return pm;
+  for (const auto& e : expr) {
+    if (!e.is_object()) continue;
+    auto m = e.find("match");
+    if (m == e.end() || !m->is_object()) continue;
+    const std::string op = str_field(*m, "op");
+    const auto& left = m->value("left", nlohmann::json());
+    const auto& right = m->value("right", nlohmann::json());
+    const bool positive = op == "==" || op == "in" || op.empty();
+    if (left.is_object() && left.contains("payload") && left["payload"].is_object()) {
+      const std::string proto = str_field(left["payload"], "protocol");
+      if (positive && (proto == "udp" || proto == "th") &&
+          str_field(left["payload"], "field") == "dport") {
+        pm.any_port_match = true;
+        add_port_values(right, pm.ports);
+        continue;
+      }
+    }
+    // "meta l4proto udp" and "ct state new" narrow nothing that matters here.
+    if (left.is_object() && left.contains("meta") && left["meta"].is_object() &&
+        str_field(left["meta"], "key") == "l4proto") {
+      continue;
+    }
+    if (left.is_object() && left.contains("ct")) continue;
+    pm.other_match = true;
+  }
+  return pm;
+}
+
 }  // namespace
+
+std::vector<InputBlocker> input_blockers(const nlohmann::json& ruleset, const std::string& table) {
+  std::vector<InputBlocker> out;
+  if (!ruleset.is_object() || !ruleset.contains("nftables") || !ruleset["nftables"].is_array()) {
+    return out;
+  }
+  using TableKey = std::pair<std::string, std::string>;
+  std::vector<std::pair<TableKey, std::string>> drop_chains;
+  std::map<TableKey, std::vector<const nlohmann::json*>> rules;
+  for (const auto& item : ruleset["nftables"]) {
+    if (!item.is_object()) continue;
+    if (auto c = item.find("chain"); c != item.end() && c->is_object()) {
+      TableKey key{str_field(*c, "family"), str_field(*c, "table")};
+      if (str_field(*c, "hook") == "input" && str_field(*c, "policy") == "drop" &&
+          !(key.first == "inet" && key.second == table)) {
+        drop_chains.emplace_back(key, str_field(*c, "name"));
+      }
+    } else if (auto r = item.find("rule"); r != item.end() && r->is_object()) {
+      rules[{str_field(*r, "family"), str_field(*r, "table")}].push_back(&*r);
+    }
+  }
+  for (const auto& [key, chain] : drop_chains) {
+    InputBlocker b{key.first, key.second, chain, false, {}};
+    // Any rule of that table counts (ufw's input chain jumps to ufw-user-input).
+    for (const auto* r : rules[key]) {
+      const auto& expr = r->value("expr", nlohmann::json::array());
+      if (!rule_facts(expr).accept) continue;
+      const PortMatch pm = port_match(expr);
+      if (pm.other_match) continue;  // an address or interface: not for everyone
+      if (!pm.any_port_match) {
+        // Plain "accept" (or "ct state established accept", which new clients do not match).
+        bool ct_only = false;
+        for (const auto& e : expr) {
+          if (e.is_object() && e.contains("match") && e["match"].is_object() &&
+              e["match"].value("left", nlohmann::json()).contains("ct")) {
+            ct_only = true;
+          }
+        }
+        if (!ct_only) b.accepts_all = true;
+        continue;
+      }
+      b.udp_accepted.insert(pm.ports.begin(), pm.ports.end());
+    }
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+std::vector<Finding> port_findings(const std::vector<InputBlocker>& blockers,
+                                   const std::vector<ServerPort>& ports) {
+  std::vector<Finding> out;
+  for (const auto& b : blockers) {
+    if (b.accepts_all) continue;
+    std::vector<std::string> dropped;
+    std::string what;
+    for (const auto& p : ports) {
+      if (b.udp_accepted.count(p.port) != 0) continue;
+      dropped.push_back(std::to_string(p.port));
+      if (what.find(p.what) == std::string::npos) what += (what.empty() ? "" : " and ") + p.what;
+    }
+    if (dropped.empty()) continue;
+    std::string list;
+    for (const auto& d : dropped) list += (list.empty() ? "" : ", ") + d;
+    Finding f;
+    f.id = "server:input:" + b.family + "-" + b.table;
+    f.status = Status::kFail;
+    f.summary = fmt::format(
+        "The firewall table {} {} drops incoming packets by default (chain {}) and accepts none "
+        "on UDP {}: {} clients cannot reach the server.",
+        b.family, b.table, b.chain, list, what);
+    f.detail =
+        "ufw and firewalld install such a table; Waypost's own table (restrict_input) lets its "
+        "ports in, but every table's input hook must accept a packet for it to arrive.";
+    f.fix = fmt::format(
+        "Allow the ports in that firewall: sudo ufw allow {0}/udp (one per port), or sudo nft "
+        "add rule {1} {2} {3} udp dport {{ {0} }} accept",
+        list, b.family, b.table, b.chain);
+    f.data = {{"table", b.family + " " + b.table}, {"chain", b.chain}, {"ports", dropped}};
+    out.push_back(std::move(f));
+  }
+  if (out.empty()) {
+    Finding f;
+    f.id = "server:input";
+    f.status = Status::kOk;
+    std::string list;
+    for (const auto& p : ports)
+      list += fmt::format("{}{} ({})", list.empty() ? "" : ", ", p.port, p.what);
+    f.summary =
+        fmt::format("No firewall table on this host drops the server's UDP ports: {}.", list);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+Finding ikev2_finding(bool enabled, const nlohmann::json& status) {
+  Finding f;
+  f.id = "server:ikev2";
+  const bool running = status.is_object() && status.value("ok", false);
+  if (!enabled) {
+    f.status = Status::kInfo;
+    f.summary = "IKEv2 is off (ipsec_enabled: false): WireGuard only.";
+    return f;
+  }
+  if (!running) {
+    f.status = Status::kInfo;
+    f.summary = "IKEv2 is on in config.yaml; it runs on UDP 500/4500 once the server is up.";
+    return f;
+  }
+  const std::string dev = status.value("ipsec_interface", std::string());
+  if (dev.empty()) {
+    f.status = Status::kFail;
+    f.summary =
+        "config.yaml has ipsec_enabled: true, but the running server serves no IKEv2: it was "
+        "started before the change.";
+    f.fix = "sudo systemctl restart waypost-server (or stop and run sudo waypost server up)";
+    return f;
+  }
+  size_t sessions = 0;
+  for (const auto& u : status.value("users", nlohmann::json::array())) {
+    sessions += u.value("ikev2", nlohmann::json::array()).size();
+  }
+  f.status = Status::kOk;
+  f.summary = fmt::format("IKEv2 is served on UDP 500 and 4500 (device {}), {} session(s) now.",
+                          dev, sessions);
+  f.data = {{"interface", dev}, {"sessions", sessions}};
+  return f;
+}
 
 Finding forwarding_finding(const std::string& key, const std::optional<std::string>& value,
                            bool server_running) {

@@ -6,6 +6,7 @@
 // ruleset as `nft -j list ruleset` JSON, the default route) and unit-tested.
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,30 @@ RulesetAnalysis analyze_ruleset(const nlohmann::json& ruleset, const std::string
 std::vector<Finding> ruleset_findings(const RulesetAnalysis& a, const std::string& table,
                                       const std::string& ifname, bool server_running,
                                       const std::string& uplink);
+
+// Another table's input hook that drops by default (ufw, firewalld, a hand-made firewall): which
+// of the server's UDP ports its accept rules let in.
+struct InputBlocker {
+  std::string family;
+  std::string table;
+  std::string chain;
+  bool accepts_all = false;         // an accept rule without conditions
+  std::set<uint16_t> udp_accepted;  // "udp dport 51820 accept", "th dport { 500, 4500 } accept"
+};
+std::vector<InputBlocker> input_blockers(const nlohmann::json& ruleset, const std::string& table);
+
+// The server's UDP ports (WireGuard's; 500 and 4500 with IKEv2), each with what it is for.
+struct ServerPort {
+  uint16_t port = 0;
+  std::string what;  // "WireGuard", "IKEv2"
+};
+// One finding per port that an input blocker drops; one "reachable" finding when none does.
+std::vector<Finding> port_findings(const std::vector<InputBlocker>& blockers,
+                                   const std::vector<ServerPort>& ports);
+
+// IKEv2 beside WireGuard: `enabled` is config.yaml's ipsec_enabled; `status` the running server's
+// status reply (null when it is not running), whose "ipsec_interface" says IKEv2 is up.
+Finding ikev2_finding(bool enabled, const nlohmann::json& status);
 
 // The main table's default route for one family ("" gateway/dev when there is none).
 struct DefaultRouteView {

@@ -101,6 +101,8 @@ class RealSystem final : public System {
     f.dns_adblocking = c->dns_adblocking;
     if (c->dns_adblocking) f.url_blocklists = server::url_blocklists(*c);
     f.firewall_table = server::firewall_table_name(*c);
+    f.wireguard_port = c->wireguard_port;
+    f.ipsec_enabled = c->ipsec_enabled;
     return Result<ServerFacts>(std::move(f));
   }
   std::string server_config_path(const std::string& dir) override {

@@ -33,6 +33,8 @@ struct ServerFacts {
   bool dns_adblocking = false;
   std::vector<std::string> url_blocklists;  // lists given as URLs (skipped by the resolver)
   std::string firewall_table;               // the server's own nftables table
+  uint16_t wireguard_port = 0;
+  bool ipsec_enabled = false;  // IKEv2 on UDP 500/4500 beside WireGuard
 };
 
 struct DefaultRoutes {

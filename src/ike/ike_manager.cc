@@ -79,6 +79,7 @@ std::vector<const Connection*> IkeManager::candidates(const net::Endpoint& local
                                                       const net::Endpoint& remote) const {
   std::vector<const Connection*> out;
   for (const Connection& c : config_.connections) {
+    if (c.retired) continue;
     if (address_fits(c.local_addrs, local.ip()) && address_fits(c.remote_addrs, remote.ip())) {
       out.push_back(&c);
     }
@@ -143,7 +144,7 @@ void IkeManager::receive(std::span<const uint8_t> message, const net::Endpoint& 
 Result<IkeSa*> IkeManager::initiate(const std::string& conn, const std::string& child,
                                     const net::Endpoint& local, const net::Endpoint& remote) {
   auto c = std::find_if(config_.connections.begin(), config_.connections.end(),
-                        [&](const Connection& x) { return x.name == conn; });
+                        [&](const Connection& x) { return x.name == conn && !x.retired; });
   if (c == config_.connections.end()) {
     return make_error(ErrorKind::kNotFound, "no connection named '{}'", conn);
   }

@@ -412,6 +412,7 @@ Result<Connection> build_connection(const ConfSection& s, const std::string& pat
   const std::string here = join(path, s.name);
   Connection c;
   c.name = s.name;
+  c.fingerprint = section_fingerprint(s);
   c.where = s.where;
   c.remote_addrs_where = s.where;
   c.pools_where = s.where;
@@ -668,6 +669,29 @@ const Secret* find_ike_secret(const IpsecConfig& config, const Identity& local,
   return best;
 }
 
+namespace {
+void append_fingerprint(const ConfSection& s, std::string& out) {
+  out += s.name;
+  out += '{';
+  for (const ConfValue& v : s.values) {
+    out += v.key;
+    out += '=';
+    out += std::to_string(v.value.size());  // length-prefixed: no value can fake a boundary
+    out += ':';
+    out += v.value;
+    out += ';';
+  }
+  for (const ConfSection& sub : s.sections) append_fingerprint(sub, out);
+  out += '}';
+}
+}  // namespace
+
+std::string section_fingerprint(const ConfSection& s) {
+  std::string out;
+  append_fingerprint(s, out);
+  return out;
+}
+
 Result<IpsecConfig> build_ipsec_config(const ConfSection& root) {
   IpsecConfig config;
   std::set<std::string> templates;
@@ -693,6 +717,7 @@ Result<IpsecConfig> build_ipsec_config(const ConfSection& root) {
       for (const ConfSection& s : top.sections) {
         auto pool = build_pool(s, "pools");
         if (!pool) return pool.take_error();
+        pool->fingerprint = section_fingerprint(s);
         config.pools.push_back(std::move(*pool));
       }
     } else if (top.name == "authorities") {

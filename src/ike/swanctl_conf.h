@@ -6,6 +6,7 @@
 //   site.conf:12: connections.branch.children.net.start_action: unknown value 'sometimes'
 //   (none, trap, start)
 
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -97,6 +98,12 @@ struct Connection {
   std::vector<AuthRound> local;  // sorted by round; one default round when none is written
   std::vector<AuthRound> remote;
   std::vector<Child> children;
+  // The section as written (references resolved), in a canonical form: two connections with the
+  // same fingerprint are the same definition, so a reload leaves their SAs alone.
+  std::string fingerprint;
+  // Removed by a reload: kept in place, because SAs being torn down and half-open exchanges may
+  // still point at it, but never matched, initiated or listed again.
+  bool retired = false;
 };
 
 enum class SecretKind : uint8_t {
@@ -122,7 +129,12 @@ struct Pool {
   ConfLocation where;
   AddressRange addrs;
   std::vector<net::IpAddress> dns;
+  std::string fingerprint;  // as Connection::fingerprint
 };
+
+// The canonical text of a parsed section (its values and subsections, in order, without
+// locations), for telling whether a definition changed.
+std::string section_fingerprint(const ConfSection& s);
 
 struct Authority {
   std::string name;
@@ -132,7 +144,8 @@ struct Authority {
 };
 
 struct IpsecConfig {
-  std::vector<Connection> connections;
+  // A deque: a reload appends connections without moving the ones SAs point at.
+  std::deque<Connection> connections;
   std::vector<Secret> secrets;
   std::vector<Pool> pools;
   std::vector<Authority> authorities;

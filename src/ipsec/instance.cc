@@ -115,7 +115,8 @@ Status Instance::watch() {
     signalfd_siginfo si{};
     while (::read(signal_fd_.get(), &si, sizeof(si)) == sizeof(si)) {
       if (si.ssi_signo == SIGHUP) {
-        spdlog::info("SIGHUP: nothing to reload yet (the configuration is read at start)");
+        spdlog::info("SIGHUP: reloading {}", options_.config_path);
+        (void)reload(false);
         continue;
       }
       stop(fmt::format("signal {} received", strsignal(int(si.ssi_signo))));

@@ -86,6 +86,15 @@ class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
   Status reload_credentials();
   Status open_control();
   void initiate_start_children();
+  // start_action of one connection: its traps, and its first start child initiated.
+  void start_connection(const ike::Connection& c);
+  // Deletes a connection's IKE SAs and traps and forgets its pending re-initiations.
+  void stop_connection(const std::string& name, std::string_view why);
+  // `reload`: reads the file again and applies what changed (instance_reload.cc); with
+  // `secrets_only`, only secrets and certificates. A file with an error changes nothing.
+  Result<nlohmann::json> reload(bool secrets_only);
+  // `replace`: one connection deleted and started again from its definition.
+  Status replace(const std::string& conn);
   Result<uint32_t> initiate(const std::string& conn, const std::string& child);
   void on_tun_readable();
   void on_natt_readable();

@@ -48,34 +48,52 @@ Trap* Instance::find_trap(const std::string& conn, const std::string& child) {
 
 void Instance::initiate_start_children() {
   for (const auto& c : options_.config.connections) {
-    for (const auto& ch : c.children) {
-      if (ch.start_action == ike::ChildAction::kTrap) install_trap(c, ch);
+    if (!c.retired) start_connection(c);
+  }
+}
+
+void Instance::start_connection(const ike::Connection& c) {
+  for (const auto& ch : c.children) {
+    if (ch.start_action == ike::ChildAction::kTrap) install_trap(c, ch);
+  }
+  // One IKE SA per connection carries its first start child (more than one is logged).
+  const ike::Child* first = nullptr;
+  for (const auto& ch : c.children) {
+    if (ch.start_action != ike::ChildAction::kStart) continue;
+    if (first == nullptr) {
+      first = &ch;
+    } else {
+      spdlog::warn(
+          "{}: child {} has start_action = start, but only the first such child ({}) "
+          "is started with the connection for now",
+          c.name, ch.name, first->name);
     }
   }
-  for (const auto& c : options_.config.connections) {
-    // One IKE SA per connection carries its first start child (more than one is logged).
-    const ike::Child* first = nullptr;
-    for (const auto& ch : c.children) {
-      if (ch.start_action != ike::ChildAction::kStart) continue;
-      if (first == nullptr) {
-        first = &ch;
-      } else {
-        spdlog::warn(
-            "{}: child {} has start_action = start, but only the first such child ({}) "
-            "is started with the connection for now",
-            c.name, ch.name, first->name);
-      }
-    }
-    if (first == nullptr) continue;
-    if (auto r = initiate(c.name, first->name); !r) {
-      spdlog::error("{}: cannot start: {}", c.name, r.error().message);
-    }
+  if (first == nullptr) return;
+  if (auto r = initiate(c.name, first->name); !r) {
+    spdlog::error("{}: cannot start: {}", c.name, r.error().message);
   }
+}
+
+void Instance::stop_connection(const std::string& name, std::string_view why) {
+  for (auto it = pending_initiations_.begin(); it != pending_initiations_.end();) {
+    it = it->second.first == name ? pending_initiations_.erase(it) : std::next(it);
+  }
+  failed_tries_.erase(name);
+  const size_t n = manager_->terminate(name, why);
+  const size_t before = traps_.size();
+  std::erase_if(traps_, [&](const std::unique_ptr<Trap>& t) { return t->conn() == name; });
+  if (traps_.size() != before) rebuild_routing_table();
+  if (n > 0 || traps_.size() != before) {
+    spdlog::info("{}: {} IKE SA(s) deleted, {} trap(s) removed ({})", name, n,
+                 before - traps_.size(), why);
+  }
+  dirty_ = true;
 }
 
 Result<uint32_t> Instance::initiate(const std::string& conn, const std::string& child) {
   auto c = std::find_if(options_.config.connections.begin(), options_.config.connections.end(),
-                        [&](const ike::Connection& x) { return x.name == conn; });
+                        [&](const ike::Connection& x) { return x.name == conn && !x.retired; });
   if (c == options_.config.connections.end()) {
     return make_error(ErrorKind::kNotFound, "no connection named '{}'", conn);
   }

@@ -229,6 +229,7 @@ nlohmann::json Instance::status_json() const {
 nlohmann::json Instance::list_conns_json() const {
   nlohmann::json conns = nlohmann::json::array();
   for (const auto& c : options_.config.connections) {
+    if (c.retired) continue;
     nlohmann::json j;
     j["name"] = c.name;
     j["version"] = "IKEv2";
@@ -296,7 +297,7 @@ nlohmann::json Instance::handle_control(const nlohmann::json& request, bool admi
       // The connection that has this child.
       for (const auto& c : options_.config.connections) {
         for (const auto& ch : c.children) {
-          if (ch.name == child && conn.empty()) conn = c.name;
+          if (ch.name == child && conn.empty() && !c.retired) conn = c.name;
         }
       }
       if (conn.empty()) return {{"ok", false}, {"error", "no child named '" + child + "'"}};
@@ -317,6 +318,14 @@ nlohmann::json Instance::handle_control(const nlohmann::json& request, bool admi
     const std::string id = request.value("remote_id", "");
     out["terminated"] = manager_->terminate_remote(id, "terminated by the administrator");
     dirty_ = true;
+  } else if (cmd == "reload") {
+    auto r = reload(request.value("secrets", false));
+    if (!r) return {{"ok", false}, {"error", r.error().message}};
+    out = std::move(*r);
+  } else if (cmd == "replace") {
+    if (auto st = replace(request.value("conn", "")); !st) {
+      return {{"ok", false}, {"error", st.error().message}};
+    }
   } else if (cmd == "reload-credentials") {
     if (auto st = reload_credentials(); !st) return {{"ok", false}, {"error", st.error().message}};
   } else if (cmd == "terminate") {

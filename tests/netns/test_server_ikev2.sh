@@ -159,6 +159,8 @@ assert_match "$sas" 'ESTABLISHED' "strongSwan: IKE SA established"
 assert_match "$sas" 'INSTALLED' "strongSwan: CHILD SA installed"
 vip=$(grep -oE 'local .*10\.48\.[0-9]+\.[0-9]+' <<<"$sas" | grep -oE '10\.48\.[0-9]+\.[0-9]+' | head -1)
 assert_match "$vip" '^10\.48\.' "phone got a virtual IP from strongswan_network ($vip)"
+pfx6=$(sed -nE 's/^strongswan_network_ipv6:[[:space:]]*"?([0-9a-f:]+)::\/48"?.*/\1/p' "$SDIR/config.yaml")
+assert_match "$sas" "local .*${pfx6}::" "phone got an IPv6 virtual IP from strongswan_network_ipv6 ($pfx6::/48)"
 assert_match "$(cat "$(sw_dir "$NS1")/resolv/resolv.conf" 2>/dev/null)" 'nameserver 10\.48\.0\.1' \
   "phone's DNS is the server's resolver on the IKEv2 pool's address"
 assert_http_get "phone downloads from the internet host through the server's NAT" h1 "$NS1" \
@@ -176,6 +178,13 @@ ip -n "$NS2" route add "$HOST4/32" dev "$IF_C2"
 assert_wait 15 "laptop (WireGuard) reaches the internet host while phone (IKEv2) is connected" \
   ping_ok "$NS2" "$HOST4"
 assert_ok "phone (IKEv2) still reaches it" ping_ok "$NS1" "$HOST4"
+# BetweenClients_DROP (the default) holds across protocols: a WireGuard client cannot reach an
+# IKEv2 client, nor the other way round.
+assert_ok "client isolation: laptop (WireGuard) cannot reach phone's IKEv2 address" \
+  ping_none "$NS2" "$vip"
+laptop_ip=$(conf_values "$SDIR/configs/$UP4_S/wireguard/laptop.conf" Address | tr ',' '\n' | grep -oE '^ *10\.49\.[0-9.]+' | tr -d ' ')
+assert_ok "client isolation: phone (IKEv2) cannot reach laptop's WireGuard address ($laptop_ip)" \
+  ping_none "$NS1" "$laptop_ip"
 st=$(wp_server_status "$NS_S" "$SDIR")
 assert_eq "$(json_q '[u for u in j["users"] if u["name"] == "phone"][0]["ikev2"][0]["virtual_ips"][0]' <<<"$st")" \
   "$vip" "server status --json: phone's IKEv2 session with its address"

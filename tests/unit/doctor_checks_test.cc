@@ -420,3 +420,93 @@ TEST(DoctorServer, ResolverFindings) {
 
 }  // namespace
 }  // namespace waypost::doctor
+
+namespace waypost::doctor {
+namespace {
+
+// `nft -j list ruleset` (nftables 1.0.6) of a ufw-like input chain: policy drop, established
+// traffic, lo, WireGuard's port, IKEv2's ports as a set, DNS for one network only.
+constexpr const char* kInputRuleset = R"({"nftables": [
+ {"metainfo": {"version": "1.0.6", "json_schema_version": 1}},
+ {"table": {"family": "inet", "name": "fw", "handle": 1}},
+ {"chain": {"family": "inet", "table": "fw", "name": "input", "handle": 1, "type": "filter",
+            "hook": "input", "prio": 0, "policy": "drop"}},
+ {"rule": {"family": "inet", "table": "fw", "chain": "input", "handle": 2, "expr": [
+   {"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": ["established", "related"]}},
+   {"accept": null}]}},
+ {"rule": {"family": "inet", "table": "fw", "chain": "input", "handle": 3, "expr": [
+   {"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "lo"}}, {"accept": null}]}},
+ {"rule": {"family": "inet", "table": "fw", "chain": "input", "handle": 4, "expr": [
+   {"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}}, "right": 51820}},
+   {"accept": null}]}},
+ {"rule": {"family": "inet", "table": "fw", "chain": "input", "handle": 6, "expr": [
+   {"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}},
+              "right": {"set": [500, 4500]}}},
+   {"accept": null}]}},
+ {"rule": {"family": "inet", "table": "fw", "chain": "input", "handle": 7, "expr": [
+   {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}},
+              "right": {"prefix": {"addr": "10.0.0.0", "len": 8}}}},
+   {"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}}, "right": 53}},
+   {"accept": null}]}}]})";
+
+const std::vector<ServerPort> kPorts{{51820, "WireGuard"}, {500, "IKEv2"}, {4500, "IKEv2"}};
+
+TEST(DoctorServerPorts, AnInputChainThatLetsThePortsIn) {
+  auto b = input_blockers(nlohmann::json::parse(kInputRuleset), "waypost-wp0");
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].table, "fw");
+  EXPECT_FALSE(b[0].accepts_all);  // lo and established are not for new clients
+  // Port 53 is accepted for one network only: not counted.
+  EXPECT_EQ(b[0].udp_accepted, (std::set<uint16_t>{500, 4500, 51820}));
+  auto f = port_findings(b, kPorts);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].status, Status::kOk);
+  EXPECT_NE(f[0].summary.find("500 (IKEv2)"), std::string::npos) << f[0].summary;
+}
+
+TEST(DoctorServerPorts, IkePortsDroppedAreNamedWithTheFix) {
+  auto j = nlohmann::json::parse(kInputRuleset);
+  j["nftables"].erase(6);  // the IKEv2 rule
+  auto f = port_findings(input_blockers(j, "waypost-wp0"), kPorts);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].status, Status::kFail);
+  EXPECT_NE(f[0].summary.find("accepts none on UDP 500, 4500: IKEv2 clients"), std::string::npos)
+      << f[0].summary;
+  EXPECT_NE(f[0].fix.find("ufw allow 500, 4500/udp"), std::string::npos) << f[0].fix;
+  EXPECT_NE(f[0].fix.find("nft add rule inet fw input udp dport { 500, 4500 } accept"),
+            std::string::npos)
+      << f[0].fix;
+  // Only WireGuard's port asked for: fine.
+  EXPECT_EQ(port_findings(input_blockers(j, "waypost-wp0"), {{51820, "WireGuard"}})[0].status,
+            Status::kOk);
+}
+
+TEST(DoctorServerPorts, OwnTableAndAcceptAllAreNotBlockers) {
+  auto j = nlohmann::json::parse(kInputRuleset);
+  // The server's own table (restrict_input) is not another firewall.
+  EXPECT_TRUE(input_blockers(j, "fw").empty());
+  // A plain "accept" opens everything.
+  j["nftables"].push_back(nlohmann::json::parse(
+      R"({"rule": {"family": "inet", "table": "fw", "chain": "input", "expr": [{"accept": null}]}})"));
+  auto b = input_blockers(j, "waypost-wp0");
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_TRUE(b[0].accepts_all);
+  EXPECT_EQ(port_findings(b, {{1, "x"}})[0].status, Status::kOk);
+  EXPECT_TRUE(input_blockers(nlohmann::json::array(), "t").empty());
+}
+
+TEST(DoctorServerPorts, Ikev2Finding) {
+  EXPECT_EQ(ikev2_finding(false, nullptr).status, Status::kInfo);
+  EXPECT_EQ(ikev2_finding(true, nullptr).status, Status::kInfo);
+  auto stale =
+      ikev2_finding(true, nlohmann::json{{"ok", true}, {"users", nlohmann::json::array()}});
+  EXPECT_EQ(stale.status, Status::kFail);
+  EXPECT_NE(stale.fix.find("restart"), std::string::npos);
+  auto up = ikev2_finding(true, nlohmann::json::parse(R"({"ok": true, "ipsec_interface": "wp0-ike",
+      "users": [{"name": "phone", "ikev2": [{"remote": "192.0.2.1:4500"}]}, {"name": "laptop"}]})"));
+  EXPECT_EQ(up.status, Status::kOk);
+  EXPECT_NE(up.summary.find("device wp0-ike), 1 session(s)"), std::string::npos) << up.summary;
+}
+
+}  // namespace
+}  // namespace waypost::doctor

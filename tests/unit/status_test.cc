@@ -184,3 +184,46 @@ TEST(ServerStatus, TextAndPrometheusFromTheSameData) {
 
 }  // namespace
 }  // namespace waypost
+
+namespace waypost {
+namespace {
+
+TEST(ServerStatus, Ikev2SessionsBesideWireGuard) {
+  server::ServerStatus s = sample_server();
+  s.ipsec_interface = "wg0-ike";
+  server::IkeSession ike;
+  ike.remote = "198.51.100.9:4500";
+  ike.virtual_ips = {"10.48.0.2", "fd00:48::2"};
+  ike.established_s = 42;
+  ike.nat = true;
+  ike.rx_bytes = 300;
+  ike.tx_bytes = 400;
+  s.users[0].ike_sessions = {ike, ike};
+  // JSON: the sessions under "ikev2", and back.
+  const auto j = server::to_json(s, true);
+  ASSERT_TRUE(j["users"][0].contains("ikev2"));
+  EXPECT_EQ(j["users"][0]["ikev2"][0]["virtual_ips"][0], "10.48.0.2");
+  EXPECT_EQ(j["ipsec_interface"], "wg0-ike");
+  EXPECT_FALSE(j["users"][1].contains("ikev2"));
+  EXPECT_EQ(server::to_json(server::server_status_from_json(j), true), j);
+  // Text: a line per session under the user's, and the IKEv2 summary.
+  const std::string text = server::render_text(s);
+  EXPECT_NE(text.find("    (IKEv2)      10.48.0.2        198.51.100.9:4500        up 42 s, NAT"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("IKEv2: device wg0-ike, UDP 500/4500, 2 session(s)"), std::string::npos);
+  // Prometheus: the same metrics with protocol="ikev2", summed over the user's sessions.
+  const std::string prom = server::render_prometheus(s);
+  EXPECT_NE(prom.find("waypost_user_rx_bytes{user=\"phone\",protocol=\"ikev2\"} 600\n"),
+            std::string::npos)
+      << prom;
+  EXPECT_NE(prom.find("waypost_user_tx_bytes{user=\"phone\",protocol=\"ikev2\"} 800\n"),
+            std::string::npos);
+  EXPECT_NE(prom.find("waypost_user_sessions{user=\"phone\",protocol=\"ikev2\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(prom.find("waypost_user_sessions{user=\"laptop\",protocol=\"ikev2\"} 0\n"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace waypost
