@@ -214,8 +214,9 @@ std::vector<Finding> port_findings(const std::vector<InputBlocker>& blockers,
     f.id = "server:input";
     f.status = Status::kOk;
     std::string list;
-    for (const auto& p : ports)
+    for (const auto& p : ports) {
       list += fmt::format("{}{} ({})", list.empty() ? "" : ", ", p.port, p.what);
+    }
     f.summary =
         fmt::format("No firewall table on this host drops the server's UDP ports: {}.", list);
     out.push_back(std::move(f));
