@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# `waypost ipsec import`: ipsec.conf files (tests/fixtures/ipsec-conf/) converted to swanctl.conf,
+# and the results used by both Waypost and strongSwan 5.9 (charon + kernel-libipsec).
+#
+#   west ns 192.0.2.10 (LAN 10.10.0.1 on lo) <-> east ns 192.0.2.20 (LAN 10.20.0.1 on lo)
+#
+# 1. A strongSwan site-to-site pair with a PSK (strongswan-net-net-moon.conf / -sun.conf): moon's
+#    file imported in west and started with `waypost ipsec up`, sun's imported in east and loaded
+#    by strongSwan's swanctl; Waypost initiates and a ping crosses the tunnel. The imported file
+#    holds the PSK and is made mode 0600.
+# 2. FreeS/WAN's one file for both gateways (freeswan-net-to-net.conf): imported in each
+#    namespace, where each finds its own end by its addresses (east is "right"); Waypost in west,
+#    strongSwan in east; a ping crosses the tunnel.
+# 3. Every fixture's output loads into strongSwan with `swanctl --load-all`, without an error
+#    and with every connection of the output (certificates, keys and PKCS#12 files the output
+#    names are made with openssl for it).
+# 4. An error names the file and line and exits non-zero.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
+wpt_begin ip swanctl openssl timeout
+wpt_waypost_only "waypost ipsec import is Waypost's own"
+[[ -x /usr/lib/ipsec/charon ]] || die "strongSwan's charon missing (strongswan-charon)"
+
+FIX=${WAYPOST_SRC:-$WPT_LIB_DIR/../..}/tests/fixtures/ipsec-conf
+[[ -f $FIX/freeswan-net-to-net.conf ]] || die "fixtures not found in $FIX (set WAYPOST_SRC)"
+OUT=$WPT_SCRATCH/out
+mkdir -p "$OUT"
+
+ns_create NS_W west
+ns_create NS_E east
+wpt_name VETH_W vw
+wpt_name VETH_E ve
+veth_link "$NS_W" "$VETH_W" "$NS_E" "$VETH_E"
+ns_addr "$NS_W" "$VETH_W" 192.0.2.10/24
+ns_addr "$NS_E" "$VETH_E" 192.0.2.20/24
+ip -n "$NS_W" addr add 10.10.0.1/32 dev lo
+ip -n "$NS_E" addr add 10.20.0.1/32 dev lo
+wait_for 5 nsx "$NS_W" ping -c 1 -W 1 192.0.2.20 || die "no connectivity between the namespaces"
+
+# imp NS OUTFILE ARGS...: `waypost ipsec import ARGS` in NS, stdout to OUTFILE, stderr to
+# OUTFILE.err.
+imp() {
+  local ns=$1 out=$2
+  shift 2
+  timeout 20 ip netns exec "$ns" "$WAYPOST_BIN" ipsec import "$@" >"$out" 2>"$out.err"
+}
+# connections_in FILE: the connection sections of a converted file.
+connections_in() { awk '/^connections \{/ { c = 1; next } c && /^\}/ { c = 0 } c && /^  [^ #}]+ \{$/ { n++ } END { print n + 0 }' "$1"; }
+
+sw_start "$NS_E"
+
+# tunnel CASE NAME CHILD WEST_FILE EAST_FILE: east's file into strongSwan, west's up in Waypost
+# (instance NAME), Waypost initiates CHILD, a ping from west's LAN to east's; then down.
+tunnel() {
+  local case=$1 name=$2 child=$3 wfile=$4 efile=$5 start
+  if sw_ctl "$NS_E" --load-all --noprompt --file "$efile" >"$OUT/$name.swanctl" 2>&1; then
+    pass "$case: strongSwan loads the converted file ($(grep -c '^loaded connection' "$OUT/$name.swanctl") connection)"
+  else
+    fail "$case: swanctl --load-all: $(tail -3 "$OUT/$name.swanctl")"
+    return 1
+  fi
+  if wpi_up "$NS_W" "$wfile"; then
+    pass "$case: waypost ipsec up reads the converted file"
+  else
+    fail "$case: waypost ipsec up: $(cat "$WPT_SCRATCH/ipsec-up.out")"
+    return 1
+  fi
+  start=$EPOCHREALTIME
+  if wp_ipsec "$NS_W" initiate "$name" --child "$child" >"$OUT/$name.initiate" 2>&1; then
+    pass "$case: Waypost brings the tunnel up with strongSwan ($(secs_since "$start") s)"
+  else
+    fail "$case: initiate: $(tail -3 "$OUT/$name.initiate")"
+  fi
+  assert_ok "$case: ping 10.10.0.1 -> 10.20.0.1 through the tunnel" ping_ok "$NS_W" 10.20.0.1 5
+  assert_match "$(sw_sas "$NS_E")" "$child: #[0-9]+, reqid [0-9]+, INSTALLED" \
+    "$case: strongSwan has the CHILD SA installed"
+  wp_ipsec "$NS_W" down "$name" >/dev/null 2>&1 || fail "$case: waypost ipsec down $name"
+}
+
+# --- 1. strongSwan's site-to-site pair ---------------------------------------------------------
+log "case 1: strongSwan site-to-site pair (PSK)"
+wpt_name INST1 imp1
+W1=$WPT_SCRATCH/conf/$INST1.conf
+mkdir -p "$WPT_SCRATCH/conf"
+if imp "$NS_W" "$W1" "$FIX/strongswan-net-net-moon.conf" "$FIX/strongswan-net-net.secrets"; then
+  pass "import of moon's ipsec.conf and ipsec.secrets"
+else
+  fail "import of moon's files: $(cat "$W1.err")"
+fi
+assert_eq "$(stat -c %a "$W1")" 600 "the output holds the PSK: made mode 0600"
+assert_contains "$(cat "$W1.err")" "made it mode 0600" "and says so"
+imp "$NS_E" "$OUT/sun.conf" "$FIX/strongswan-net-net-sun.conf" "$FIX/strongswan-net-net.secrets" ||
+  fail "import of sun's files: $(cat "$OUT/sun.conf.err")"
+tunnel "case 1" "$INST1" net-net "$W1" "$OUT/sun.conf"
+
+# --- 2. FreeS/WAN: one file for both gateways ---------------------------------------------------
+log "case 2: FreeS/WAN net-to-net, one file on both gateways"
+wpt_name INST2 imp2
+W2=$WPT_SCRATCH/conf/$INST2.conf
+imp "$NS_W" "$W2" "$FIX/freeswan-net-to-net.conf" "$FIX/freeswan-net-to-net.secrets" ||
+  fail "import in west: $(cat "$W2.err")"
+imp "$NS_E" "$OUT/fs-east.conf" "$FIX/freeswan-net-to-net.conf" "$FIX/freeswan-net-to-net.secrets" ||
+  fail "import in east: $(cat "$OUT/fs-east.conf.err")"
+assert_match "$(grep -A4 '^  west-east {' "$W2")" 'local_addrs = 192\.0\.2\.10' \
+  "west: left is the local end (192.0.2.10 is west's)"
+assert_match "$(grep -A4 '^  west-east {' "$OUT/fs-east.conf")" 'local_addrs = 192\.0\.2\.20' \
+  "east: right is the local end, found by east's own address"
+assert_contains "$(cat "$OUT/fs-east.conf.err")" "right is the local end" "east: the import says so"
+tunnel "case 2" "$INST2" west-east "$W2" "$OUT/fs-east.conf"
+
+# --- 3. every fixture's output in swanctl --load-all ------------------------------------------
+log "case 3: every fixture's output loads into strongSwan"
+SWD=$(sw_dir "$NS_E")/swanctl
+KEYS=$WPT_SCRATCH/keys
+mkdir -p "$KEYS"
+ossl() { openssl "$@" >>"$OUT/openssl.log" 2>&1; }
+# creds_for FILE: the certificates, CA certificates, keys and PKCS#12 files FILE names, made
+# fresh in the swanctl directory (a self-signed P-256 certificate each; keys encrypted with the
+# passphrase the file gives them).
+creds_for() {
+  local f=$1 name kind file secret
+  rm -f "$SWD"/x509/* "$SWD"/x509ca/* "$SWD"/private/* "$SWD"/pkcs12/*
+  ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$KEYS/k.pem" \
+    -out "$KEYS/c.pem" -days 2 -subj "/CN=import test"
+  for name in $(sed -nE 's/^ +certs = (.*)$/\1/p' "$f" | tr ',' ' '); do cp "$KEYS/c.pem" "$SWD/x509/$name"; done
+  for name in $(sed -nE 's/^ +cacert = (.*)$/\1/p' "$f"); do cp "$KEYS/c.pem" "$SWD/x509ca/$name"; done
+  while read -r kind file secret; do
+    case $kind in
+      private-*)
+        if [[ -n $secret ]]; then
+          ossl pkcs8 -topk8 -v2 aes256 -in "$KEYS/k.pem" -passout "pass:$secret" -out "$SWD/private/$file"
+        else
+          cp "$KEYS/k.pem" "$SWD/private/$file"
+        fi
+        ;;
+      pkcs12-*)
+        ossl pkcs12 -export -inkey "$KEYS/k.pem" -in "$KEYS/c.pem" -passout "pass:$secret" -out "$SWD/pkcs12/$file"
+        ;;
+    esac
+  done < <(awk '/^secrets \{/ { s = 1 } s && /^  [a-z0-9-]+ \{$/ { k = $1; f = ""; p = "" }
+    s && /^    file = / { f = $3 } s && /^    secret = / { p = $3 }
+    s && /^  \}$/ && k != "" { print k, f, p; k = "" }' "$f")
+}
+for conf in "$FIX"/*.conf; do
+  base=$(basename "$conf" .conf)
+  secrets=$FIX/$base.secrets
+  [[ -f $secrets ]] || secrets=$FIX/strongswan-net-net.secrets
+  out=$OUT/all-$base.conf
+  if ! imp "$NS_E" "$out" --local left "$conf" "$secrets"; then
+    fail "$base: import failed: $(cat "$out.err")"
+    continue
+  fi
+  want=$(connections_in "$out")
+  creds_for "$out"
+  if sw_ctl "$NS_E" --load-all --noprompt --file "$out" >"$out.swanctl" 2>&1 &&
+    ! grep -qiE 'fail|error|invalid|unknown|ignor' "$out.swanctl"; then
+    got=$(grep -c '^loaded connection' "$out.swanctl")
+    assert_eq "$got" "$want" "$base: swanctl --load-all loads all $want connection(s) of the output"
+  else
+    fail "$base: swanctl --load-all: $(grep -iE 'fail|error|invalid|unknown|ignor' "$out.swanctl" | head -3 | tr '\n' '|')"
+  fi
+done
+
+# --- 4. errors -----------------------------------------------------------------------------------
+printf 'conn broken\n\tleft=192.0.2.1\n\tright\n' >"$OUT/broken.conf"
+if "$WAYPOST_BIN" ipsec import "$OUT/broken.conf" >"$OUT/broken.out" 2>&1; then
+  fail "a syntax error is refused"
+else
+  assert_match "$(cat "$OUT/broken.out")" 'broken\.conf:3: ' "a syntax error names the file and line"
+fi
+if "$WAYPOST_BIN" ipsec import "$OUT/missing.conf" >"$OUT/missing.out" 2>&1; then
+  fail "a missing file is refused"
+else
+  assert_match "$(cat "$OUT/missing.out")" 'missing\.conf' "a missing file is named"
+fi
+wpt_finish
