@@ -158,7 +158,10 @@ Status import_cas(const IpsecConf& conf, SwanctlBlock& authorities, SwanctlBlock
     std::vector<std::string> crls;
     for (const StrokeSetting& s : resolved->settings) {
       if (s.key == "cacert" || s.key == "auto") continue;
-      if (s.key == "crluri" || s.key == "crluri1" || s.key == "crluri2") {
+      if ((s.key == "crluri" || s.key == "crluri1" || s.key == "crluri2") &&
+          s.value.find_first_of(", \t") != std::string::npos) {
+        not_carried(b, s, "swanctl.conf cannot list a URI with commas or blanks in it");
+      } else if (s.key == "crluri" || s.key == "crluri1" || s.key == "crluri2") {
         crls.push_back(s.value);
       } else if (s.key.starts_with("ocspuri")) {
         not_carried(b, s, "OCSP is not supported by Waypost");
@@ -221,9 +224,14 @@ void import_secrets(const std::vector<StrokeSecret>& secrets, SwanctlBlock& bloc
       case StrokeSecretType::kPkcs8:
       case StrokeSecretType::kP12: {
         const bool pkcs12 = s.type == StrokeSecretType::kP12;
+        const std::string base = std::filesystem::path(s.file).filename().string();
+        if (base.empty() || base == "." || base == "..") {
+          block.comment(
+              fmt::format("not carried over: {} {} (not a file name) [{}]", entry, s.file, where));
+          break;
+        }
         SwanctlBlock& b = block.block(pkcs12 ? fmt::format("pkcs12-{}", ++p12)
                                              : fmt::format("private-{}", ++priv));
-        const std::string base = std::filesystem::path(s.file).filename().string();
         b.comment(fmt::format("{} {} [{}]: copy {} to {}/{} beside this file", entry, s.file, where,
                               s.file.starts_with("/") ? s.file : "/etc/ipsec.d/private/" + s.file,
                               pkcs12 ? "pkcs12" : "private", base));

@@ -18,8 +18,41 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// "rsa-2048", "ecdsa-384-sha384", "pubkey-sha256-sha512": a method with key size and signature
+// hash constraints, in the words swanctl.conf's auth takes.
+bool is_auth_constraint(std::string_view v) {
+  const std::vector<std::string> words = [&] {
+    std::vector<std::string> out;
+    size_t pos = 0;
+    while (pos <= v.size()) {
+      size_t end = v.find('-', pos);
+      if (end == std::string_view::npos) end = v.size();
+      out.emplace_back(v.substr(pos, end - pos));
+      pos = end + 1;
+    }
+    return out;
+  }();
+  if (words.size() < 2) return false;
+  if (words[0] != "pubkey" && words[0] != "rsa" && words[0] != "ecdsa") return false;
+  return std::all_of(words.begin() + 1, words.end(), [](const std::string& w) {
+    if (w == "rsa" || w == "ecdsa" || w == "sha1" || w == "sha256" || w == "sha384" ||
+        w == "sha512") {
+      return true;
+    }
+    return !w.empty() && w.size() <= 5 && w.find_first_not_of("0123456789") == std::string::npos &&
+           std::stoi(w) <= 16384;
+  });
+}
+
+// One file name as swanctl.conf lists them (no commas or blanks, which would split it).
+bool is_single_name(std::string_view v) {
+  return !v.empty() && v.find_first_of(", \t") == std::string_view::npos;
+}
+
+}  // namespace
+
 // A list value's items: split on commas (and, inside Libreswan's {a b} lists, blanks).
-std::vector<std::string> items_of(std::string_view value) {
+std::vector<std::string> list_items(std::string_view value) {
   std::string text(value);
   if (text.size() >= 2 && text.front() == '{' && text.back() == '}') {
     text = text.substr(1, text.size() - 2);
@@ -39,7 +72,7 @@ std::vector<std::string> items_of(std::string_view value) {
   return out;
 }
 
-std::string joined(const std::vector<std::string>& items) {
+std::string comma_list(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& i : items) {
     if (!out.empty()) out += ", ";
@@ -48,46 +81,7 @@ std::string joined(const std::vector<std::string>& items) {
   return out;
 }
 
-bool is_config_request(std::string_view v) {
-  return v == "%config" || v == "%cfg" || v == "%modeconfig" || v == "%modecfg" ||
-         v == "%config4" || v == "%config6";
-}
-
-}  // namespace
-
-// --- PoolSet, Settings, comments --------------------------------------------------------------
-
-std::string PoolSet::add(const std::string& range, const std::string& conn) {
-  for (const Pool& p : pools_) {
-    if (p.range == range) return p.name;
-  }
-  std::string name = conn + "-pool";
-  for (int n = 2;
-       std::any_of(pools_.begin(), pools_.end(), [&](const Pool& p) { return p.name == name; });
-       ++n) {
-    name = fmt::format("{}-pool-{}", conn, n);
-  }
-  pools_.push_back(Pool{name, range, {}});
-  return name;
-}
-
-bool PoolSet::set_dns(const std::string& pool, const std::vector<std::string>& dns) {
-  for (Pool& p : pools_) {
-    if (p.name != pool) continue;
-    if (!p.dns.empty() && p.dns != dns) return false;
-    p.dns = dns;
-    return true;
-  }
-  return false;
-}
-
-void PoolSet::render(SwanctlBlock& pools) const {
-  for (const Pool& p : pools_) {
-    SwanctlBlock& b = pools.block(p.name);
-    b.set("addrs", p.range);
-    if (!p.dns.empty()) b.set("dns", joined(p.dns));
-  }
-}
+// --- Settings, comments --------------------------------------------------------------
 
 Settings::Settings(const ResolvedSection& conn) : conn_(conn), read_(conn.settings.size()) {}
 
@@ -158,7 +152,7 @@ ConnImport ConnBuilder::build() {
     for (const StrokeSection* p : conn_.parents) {
       parents.push_back(p->name == "%default" ? "%default" : "also=" + p->name);
     }
-    origin += ", with " + joined(parents);
+    origin += ", with " + comma_list(parents);
   }
   out_.block.comment(origin);
   if (name != section.name) {
@@ -256,7 +250,7 @@ void ConnBuilder::choose_local_end() {
   }
   const auto on_host = [&](const StrokeSetting* s) {
     if (s == nullptr || ctx_.host_addresses == nullptr) return false;
-    for (std::string item : items_of(s->value)) {
+    for (std::string item : list_items(s->value)) {
       if (item.starts_with("%")) item.erase(0, 1);
       auto ip = net::IpAddress::parse(item);
       if (ip && std::find(ctx_.host_addresses->begin(), ctx_.host_addresses->end(), *ip) !=
@@ -285,7 +279,7 @@ void ConnBuilder::addresses() {
     const StrokeSetting* s = end(local, "");
     if (s == nullptr) continue;
     std::vector<std::string> kept;
-    for (const std::string& item : items_of(s->value)) {
+    for (const std::string& item : list_items(s->value)) {
       if (item == "%defaultroute") {
         if (local) {
           out_.block.comment(
@@ -314,7 +308,7 @@ void ConnBuilder::addresses() {
     const bool only_any =
         std::all_of(kept.begin(), kept.end(), [](const std::string& k) { return k == "%any"; });
     if (!kept.empty() && !only_any) {
-      out_.block.set(local ? "local_addrs" : "remote_addrs", joined(kept));
+      out_.block.set(local ? "local_addrs" : "remote_addrs", comma_list(kept));
     }
   }
   for (bool local : {true, false}) {
@@ -344,7 +338,7 @@ void ConnBuilder::traffic_selectors() {
     if (s == nullptr && ctx_.libreswan) s = end(local, "subnets");
     std::vector<std::string> selectors;
     if (s != nullptr) {
-      for (const std::string& item : items_of(s->value)) {
+      for (const std::string& item : list_items(s->value)) {
         if (item.starts_with("vhost:") || item.starts_with("vnet:")) {
           not_carried(child(), *s, "vhost:/vnet: virtual subnets are not in swanctl.conf");
           continue;
@@ -367,7 +361,7 @@ void ConnBuilder::traffic_selectors() {
         return p && !p->dynamic && !p->range.first.is_v4();
       });
     }
-    child().set(local ? "local_ts" : "remote_ts", joined(selectors));
+    child().set(local ? "local_ts" : "remote_ts", comma_list(selectors));
   }
 }
 
@@ -381,8 +375,7 @@ void ConnBuilder::authentication(bool local) {
       auth = "psk";
     } else if (v == "pubkey" || v == "rsasig" || v == "rsa" || v == "ecdsa" || v == "ecdsasig") {
       auth = "pubkey";
-    } else if ((v.starts_with("pubkey-") || v.starts_with("rsa-") || v.starts_with("ecdsa-")) &&
-               v.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == std::string::npos) {
+    } else if (is_auth_constraint(v)) {
       auth = v;  // key size and hash constraints, as swanctl.conf writes them
     } else {
       not_carried(r, *a, "unknown method; pubkey is used");
@@ -421,6 +414,8 @@ void ConnBuilder::authentication(bool local) {
     const std::string& v = cert->value;
     if (v.starts_with("%")) {
       not_carried(r, *cert, "smartcards are not supported by Waypost");
+    } else if (!is_single_name(v)) {
+      not_carried(r, *cert, "swanctl.conf cannot name a file with commas or blanks in it");
     } else if (ctx_.libreswan && v.find_first_of("./") == std::string::npos) {
       r.set("certs", v + ".pem");
       r.comment(fmt::format(
@@ -462,92 +457,6 @@ void ConnBuilder::authentication(bool local) {
                 "a PSK");
   }
   if (!local && auth != "psk" && !ctx_.revocation.empty()) r.set("revocation", ctx_.revocation);
-}
-
-void ConnBuilder::virtual_ips_and_pools() {
-  std::vector<std::string> vips;
-  const auto add_vip = [&](const std::string& v) {
-    if (std::find(vips.begin(), vips.end(), v) == vips.end()) vips.push_back(v);
-  };
-  if (const StrokeSetting* s = end(true, "sourceip")) {
-    for (const std::string& item : items_of(s->value)) {
-      if (is_config_request(item)) {
-        const bool v6 = item == "%config6" || (item != "%config4" && remote_ts_ipv6_only_);
-        add_vip(v6 ? "::" : "0.0.0.0");
-      } else if (auto ip = net::IpAddress::parse(item); ip && !ctx_.libreswan) {
-        add_vip(ip->to_string());  // asked for; the gateway may hand out another
-      } else if (ip) {
-        not_carried(out_.block, *s,
-                    "Libreswan: the source address of routes into the tunnel; Waypost takes one "
-                    "inside local_ts");
-      } else {
-        not_carried(out_.block, *s, fmt::format("{}: not an address or %config", item));
-      }
-    }
-  }
-  if (const StrokeSetting* c = end(true, "modecfgclient"); c != nullptr && c->value == "yes") {
-    add_vip(remote_ts_ipv6_only_ ? "::" : "0.0.0.0");
-  }
-  if (!vips.empty()) out_.block.set("vips", joined(vips));
-
-  std::vector<std::string> pools;
-  for (std::string_view key : {"sourceip", "addresspool"}) {
-    const StrokeSetting* s = end(false, key);
-    if (s == nullptr) continue;
-    for (const std::string& item : items_of(s->value)) {
-      if (item.starts_with("%")) {
-        not_carried(out_.block, *s,
-                    fmt::format("{}: addresses from an attribute plugin (SQL pools, DHCP, RADIUS) "
-                                "are not supported by Waypost; write the range",
-                                item));
-        continue;
-      }
-      auto range = parse_address_range(item);
-      if (!range) {
-        not_carried(out_.block, *s, range.error().message);
-        continue;
-      }
-      const std::string pool = ctx_.pools.add(to_string(*range), out_.name);
-      if (std::find(pools.begin(), pools.end(), pool) == pools.end()) pools.push_back(pool);
-    }
-  }
-  if (!pools.empty()) out_.block.set("pools", joined(pools));
-
-  // DNS servers for the peer: rightdns= (strongSwan), modecfgdns= (Libreswan).
-  std::vector<const StrokeSetting*> dns_settings;
-  for (const std::string& key : {end_key(false, "dns"), std::string("modecfgdns"),
-                                 std::string("modecfgdns1"), std::string("modecfgdns2")}) {
-    if (const StrokeSetting* s = settings_.get(key)) dns_settings.push_back(s);
-  }
-  std::vector<std::string> dns;
-  for (const StrokeSetting* s : dns_settings) {
-    for (const std::string& item : items_of(s->value)) {
-      if (auto ip = net::IpAddress::parse(item)) {
-        dns.push_back(ip->to_string());
-      } else {
-        not_carried(out_.block, *s, fmt::format("{}: not an IP address", item));
-      }
-    }
-  }
-  if (!dns.empty()) {
-    if (pools.empty()) {
-      not_carried(out_.block, *dns_settings.front(),
-                  "DNS servers go out with addresses from a pool, and this conn has none");
-    } else if (!ctx_.pools.set_dns(pools.front(), dns)) {
-      not_carried(out_.block, *dns_settings.front(),
-                  fmt::format("pool {} already hands out other DNS servers", pools.front()));
-    }
-  }
-  if (const StrokeSetting* s = end(true, "dns")) {
-    const auto items = items_of(s->value);
-    if (std::all_of(items.begin(), items.end(),
-                    [](const std::string& i) { return i == "%config4" || i == "%config6"; })) {
-      out_.block.comment(
-          fmt::format("{}: DNS servers come with the virtual IP, nothing to write", shown(*s)));
-    } else {
-      not_carried(out_.block, *s, "a client uses the DNS servers its gateway sends");
-    }
-  }
 }
 
 }  // namespace waypost::ike

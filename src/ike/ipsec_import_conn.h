@@ -2,8 +2,8 @@
 // One ipsec.conf conn, with %default and also= applied, as a swanctl.conf connection: the
 // importer's core (ipsec_conf_import.h is the entry point). ipsec_import_conn.cc maps the two
 // ends (addresses, subnets, identities, authentication, certificates, virtual IPs, pools);
-// ipsec_import_options.cc the rest (proposals, lifetimes, DPD, actions, flags) and the comments
-// for whatever is left.
+// ipsec_import_pools.cc virtual IPs, pools and their DNS servers; ipsec_import_options.cc the rest
+// (proposals, lifetimes, DPD, actions, flags) and the comments for whatever is left.
 //
 // Every setting of the conn is either used or commented ("# not carried over: ...") in the
 // block it belongs to: Settings marks what was read, and what no step read ends up commented.
@@ -72,6 +72,11 @@ struct ConnImport {
   SwanctlBlock block{""};
   std::vector<std::string> notes;  // for stderr
 };
+
+// A list value's items: split on commas (and, inside Libreswan's {a b} lists, blanks).
+std::vector<std::string> list_items(std::string_view value);
+// "a, b, c".
+std::string comma_list(const std::vector<std::string>& items);
 
 // "# not carried over: key=value (why) [file:line]".
 void not_carried(SwanctlBlock& block, const StrokeSetting& s, std::string_view why);

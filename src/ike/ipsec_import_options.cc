@@ -222,7 +222,11 @@ void ConnBuilder::lifetimes() {
       not_carried(out_.block, *fuzz, "not a percentage");
     }
   }
-  const Seconds rand = Seconds(m.count() * int64_t(f) / 100);
+  // The random part of the margin; never more than the time before rekeying itself (rekeyfuzz
+  // may exceed 100%).
+  const auto rand = [&](Seconds soft) {
+    return std::min(Seconds(m.count() * int64_t(f) / 100), soft);
+  };
 
   if (ike_life != nullptr || margin != nullptr || fuzz != nullptr || reauth != nullptr) {
     const Seconds l =
@@ -246,7 +250,7 @@ void ConnBuilder::lifetimes() {
         out_.block.set("rekey_time", format_time(l - m));
       }
       out_.block.set("over_time", format_time(m));
-      out_.block.set("rand_time", format_time(rand));
+      out_.block.set("rand_time", format_time(rand(l - m)));
     }
   }
   if (life != nullptr || margin != nullptr || fuzz != nullptr) {
@@ -257,7 +261,7 @@ void ConnBuilder::lifetimes() {
     } else {
       child().set("rekey_time", format_time(l - m));
       child().set("life_time", format_time(l));
-      child().set("rand_time", format_time(rand));
+      child().set("rand_time", format_time(rand(l - m)));
     }
   }
 }

@@ -77,15 +77,15 @@ std::string libreswan_to_strongswan(std::string_view proposal) {
       size.insert(size.begin(), base.back());
       base.pop_back();
     }
-    for (const Alias& a : kLibreswanAliases) {
-      if (w == a.from) {
-        w = std::string(a.to);
-        break;
-      }
-      if (!size.empty() && base == a.from && a.to.starts_with("aesgcm")) {
-        w = "aes" + size + std::string(a.to.substr(3));
-        break;
-      }
+    const auto exact = std::find_if(kLibreswanAliases.begin(), kLibreswanAliases.end(),
+                                    [&](const Alias& a) { return a.from == w; });
+    if (exact != kLibreswanAliases.end()) {
+      w = std::string(exact->to);
+    } else if (!size.empty()) {
+      const auto sized = std::find_if(
+          kLibreswanAliases.begin(), kLibreswanAliases.end(),
+          [&](const Alias& a) { return a.from == base && a.to.starts_with("aesgcm"); });
+      if (sized != kLibreswanAliases.end()) w = "aes" + size + std::string(sized->to.substr(3));
     }
     if (w.starts_with("aesgcm")) w = "aes128" + w.substr(3);  // no size: AES-128
   }

@@ -62,6 +62,8 @@ std::string swanctl_name(std::string_view name) {
     out.push_back(keep ? c : '-');
   }
   if (out.empty()) out = "unnamed";
+  // strongSwan's lexer reads "include {" as an include statement.
+  if (out == "include") out = "include_";
   return out;
 }
 
