@@ -340,8 +340,9 @@ int cmd_ipsec_import(const IpsecImport& im) {
     std::fprintf(stderr, "waypost: ipsec import: %s\n", note.c_str());
   }
   if (!result->check) {
-    return fail("the converted file does not load in Waypost as it is: " +
-                result->check.error().message);
+    return fail(
+        "the converted file does not load in Waypost as it is: " + result->check.error().message +
+        (im.secrets_path.empty() ? " (give its ipsec.secrets as the second argument)" : ""));
   }
   return 0;
 }

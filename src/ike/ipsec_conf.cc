@@ -442,7 +442,7 @@ Result<IpsecConf> parse_ipsec_conf_text(std::string_view text, const std::string
 Result<IpsecConf> parse_ipsec_conf_file(const std::string& path, ConfFiles& files,
                                         const StrokeLimits& limits) {
   auto text = files.read(path);
-  if (!text) return text.take_error().context(path);
+  if (!text) return text.take_error();  // the reader's message names the file
   return parse_ipsec_conf_text(*text, path, &files, limits);
 }
 

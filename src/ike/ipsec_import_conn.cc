@@ -11,6 +11,8 @@ namespace waypost::ike {
 
 namespace {
 
+using Strings = std::vector<std::string>;
+
 std::string lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),
@@ -39,8 +41,8 @@ bool is_auth_constraint(std::string_view v) {
         w == "sha512") {
       return true;
     }
-    return !w.empty() && w.size() <= 5 && w.find_first_not_of("0123456789") == std::string::npos &&
-           std::stoi(w) <= 16384;
+    return !w.empty() && w.find_first_not_of("0123456789") == std::string::npos &&
+           parse_number(w, 16384).ok();
   });
 }
 
@@ -407,6 +409,24 @@ void ConnBuilder::authentication(bool local) {
       r.set("id", *v);
     } else {
       not_carried(r, *id, v.error().message);
+    }
+  } else if (!local && !settings_.has(end_key(false, "cert"))) {
+    // ipsec.conf's rightid defaults to right's address (or name); swanctl.conf's to %any,
+    // which would accept any identity the peer can prove.
+    const StrokeSetting* addr = conn_.setting(end_key(false, ""));
+    std::vector<std::string> items = addr != nullptr ? list_items(addr->value) : Strings{};
+    if (items.size() == 1) {
+      std::string a = items.front();
+      if (a.starts_with("%") && a != "%any" && a != "%any4" && a != "%any6") a.erase(0, 1);
+      auto spec = parse_address_spec(a);
+      auto peer_id = import_identity(a);
+      if (spec && spec->is_specific() && peer_id) {
+        r.set("id", *peer_id);
+        r.comment(
+            fmt::format("{} is not set: ipsec.conf expects the peer's address as its "
+                        "identity",
+                        end_key(false, "id")));
+      }
     }
   }
 

@@ -325,7 +325,7 @@ Result<std::vector<StrokeSecret>> parse_ipsec_secrets_text(std::string_view text
 Result<std::vector<StrokeSecret>> parse_ipsec_secrets_file(const std::string& path,
                                                            ConfFiles& files) {
   auto text = files.read(path);
-  if (!text) return text.take_error().context(path);
+  if (!text) return text.take_error();  // the reader's message names the file
   auto out = parse_ipsec_secrets_text(*text, path, &files);
   secure_wipe(text->data(), text->size());
   return out;

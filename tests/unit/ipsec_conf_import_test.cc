@@ -125,6 +125,10 @@ TEST(IpsecImportFixtures, FreeswanNetToNetOnTheWestGateway) {
   EXPECT_EQ(texts(w.remote_addrs), Strings{"192.0.2.20"});
   EXPECT_EQ(w.local.front().auth, AuthClass::kPsk);
   EXPECT_EQ(w.remote.front().auth, AuthClass::kPsk);
+  // No rightid: ipsec.conf expects the peer's address, swanctl.conf would take any identity.
+  EXPECT_EQ(w.remote.front().id.text, "192.0.2.20");
+  EXPECT_TRUE(w.local.front().id.any);
+  EXPECT_TRUE(c.has("# rightid is not set: ipsec.conf expects the peer's address"));
   // FreeS/WAN rekeys (no reauthentication): ikelifetime=1h less the 9 min margin.
   EXPECT_EQ(w.rekey_time, Seconds(51 * 60));
   EXPECT_EQ(w.reauth_time, Seconds(0));
@@ -781,10 +785,10 @@ TEST(IpsecImportErrors, IncludesAndUnreadableFiles) {
   DiskConfFiles disk;
   auto missing = parse_ipsec_conf_file("/nonexistent/ipsec.conf", disk);
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.error().message.rfind("/nonexistent/ipsec.conf", 0), 0u);
+  EXPECT_NE(missing.error().message.find("/nonexistent/ipsec.conf"), std::string::npos);
   auto missing_secrets = parse_ipsec_secrets_file("/nonexistent/ipsec.secrets", disk);
   ASSERT_FALSE(missing_secrets.ok());
-  EXPECT_EQ(missing_secrets.error().message.rfind("/nonexistent/ipsec.secrets", 0), 0u);
+  EXPECT_NE(missing_secrets.error().message.find("/nonexistent/ipsec.secrets"), std::string::npos);
 }
 
 // --- values --------------------------------------------------------------------------------------
