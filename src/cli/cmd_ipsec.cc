@@ -327,14 +327,16 @@ int cmd_ipsec_import(const IpsecImport& im) {
   auto result =
       ike::import_ipsec_conf(*conf, im.secrets_path.empty() ? nullptr : &secrets, options);
   if (!result) return fail(result.error().message);
-  std::fwrite(result->text.data(), 1, result->text.size(), stdout);
-  if (std::fflush(stdout) != 0)
-    return fail(std::string("writing the result: ") + std::strerror(errno));
-  // `> site.conf` makes a file others can read, which `waypost ipsec up` refuses for secrets.
+  // `> site.conf` makes a file others can read, which `waypost ipsec up` refuses for secrets:
+  // closed before the secrets go in.
   struct stat st {};
   if (result->has_secrets && ::fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) &&
       (st.st_mode & 077) != 0 && ::fchmod(STDOUT_FILENO, 0600) == 0) {
     std::fprintf(stderr, "waypost: ipsec import: the output holds secrets: made it mode 0600\n");
+  }
+  std::fwrite(result->text.data(), 1, result->text.size(), stdout);
+  if (std::fflush(stdout) != 0) {
+    return fail(std::string("writing the result: ") + std::strerror(errno));
   }
   for (const std::string& note : result->notes) {
     std::fprintf(stderr, "waypost: ipsec import: %s\n", note.c_str());

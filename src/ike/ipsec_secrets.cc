@@ -261,9 +261,10 @@ class SecretsParser {
       text[1] = char(std::tolower(static_cast<unsigned char>(text[1])));
       auto decoded = parse_secret(text);
       if (!decoded || decoded->empty()) {
+        const bool hex = text[1] == 'x';
         secure_wipe(text.data(), text.size());
         return make_error("{}: invalid {} secret", to_string(secret.type),
-                          text[1] == 'x' ? "hex (0x)" : "Base64 (0s)");
+                          hex ? "hex (0x)" : "Base64 (0s)");
       }
       secret.value_is_text = false;
     }
