@@ -134,8 +134,8 @@ creds_for() {
   rm -f "$SWD"/x509/* "$SWD"/x509ca/* "$SWD"/private/* "$SWD"/pkcs12/*
   ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$KEYS/k.pem" \
     -out "$KEYS/c.pem" -days 2 -subj "/CN=import test"
-  for name in $(sed -nE 's/^ +certs = (.*)$/\1/p' "$f" | tr ',' ' '); do cp "$KEYS/c.pem" "$SWD/x509/$name"; done
-  for name in $(sed -nE 's/^ +cacert = (.*)$/\1/p' "$f"); do cp "$KEYS/c.pem" "$SWD/x509ca/$name"; done
+  while read -r name; do cp "$KEYS/c.pem" "$SWD/x509/$name"; done < <(sed -nE 's/^ +certs = (.*)$/\1/p' "$f")
+  while read -r name; do cp "$KEYS/c.pem" "$SWD/x509ca/$name"; done < <(sed -nE 's/^ +cacert = (.*)$/\1/p' "$f")
   while read -r kind file secret; do
     case $kind in
       private-*)

@@ -61,7 +61,7 @@ Converted finish(Result<ImportResult> r) {
 }
 
 Converted convert_fixture(const std::string& conf, const std::string& secrets,
-                          ImportOptions options = {}) {
+                          const ImportOptions& options = {}) {
   DiskConfFiles files;
   auto c = parse_ipsec_conf_file(kFixtures + conf, files);
   if (!c) {
@@ -78,7 +78,7 @@ Converted convert_fixture(const std::string& conf, const std::string& secrets,
 
 // Converts text; `secrets` empty: no ipsec.secrets.
 Result<ImportResult> import_text(const std::string& conf, const std::string& secrets = "",
-                                 ImportOptions options = {}) {
+                                 const ImportOptions& options = {}) {
   auto c = parse_ipsec_conf_text(conf, "ipsec.conf", nullptr);
   if (!c) return c.take_error();
   std::vector<StrokeSecret> s;
@@ -96,16 +96,19 @@ Converted convert(const std::string& conf, const std::string& secrets = "") {
 
 std::vector<std::string> texts(const std::vector<TrafficSelectorSpec>& ts) {
   std::vector<std::string> out;
+  out.reserve(ts.size());
   for (const auto& t : ts) out.push_back(t.text);
   return out;
 }
 std::vector<std::string> texts(const std::vector<AddressSpec>& a) {
   std::vector<std::string> out;
+  out.reserve(a.size());
   for (const auto& x : a) out.push_back(x.text);
   return out;
 }
 std::vector<std::string> ips(const std::vector<net::IpAddress>& a) {
   std::vector<std::string> out;
+  out.reserve(a.size());
   for (const auto& x : a) out.push_back(x.to_string());
   return out;
 }
