@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <optional>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 namespace waypost::ike {
@@ -175,6 +178,10 @@ struct Context {
   size_t settings = 0;
   // The section settings go to: its kind and its index in conns or cas (setup has none).
   std::optional<std::pair<StrokeSectionKind, size_t>> current;
+  // Where each key of a section is in its settings, so that a repeated key is found at once
+  // (sections can hold many settings in hostile input).
+  // Sections by kind and index: conns and cas grow, so their addresses change.
+  std::map<std::pair<StrokeSectionKind, size_t>, std::unordered_map<std::string, size_t>> keys;
 };
 
 std::string normalize(const std::string& path) {
@@ -290,12 +297,12 @@ class Parser {
         return {};
       }
     }
-    for (StrokeSetting& existing : section->settings) {
-      if (existing.key == s.key) {
-        existing = std::move(s);
-        return {};
-      }
+    auto& keys = ctx_.keys[ctx_.current.value_or(std::make_pair(StrokeSectionKind::kSetup, 0))];
+    if (auto it = keys.find(s.key); it != keys.end()) {
+      section->settings[it->second] = std::move(s);
+      return {};
     }
+    keys.emplace(s.key, section->settings.size());
     section->settings.push_back(std::move(s));
     return {};
   }
@@ -404,13 +411,16 @@ class Linearizer {
     }
     stack.pop_back();
     if (all.empty() && default_) all.push_back(*default_);
-    // Keep each section at its last place only.
+    // Keep each section at its last place only: walk backwards, keep the first seen.
     std::vector<size_t> out;
-    for (size_t i = 0; i < all.size(); ++i) {
-      if (std::find(all.begin() + long(i) + 1, all.end(), all[i]) == all.end()) {
-        out.push_back(all[i]);
+    std::vector<bool> kept(list_.size());
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+      if (!kept[*it]) {
+        kept[*it] = true;
+        out.push_back(*it);
       }
     }
+    std::reverse(out.begin(), out.end());
     memo_[index] = out;
     return out;
   }
@@ -461,11 +471,10 @@ Result<ResolvedSection> resolve_section(const IpsecConf& conf, const StrokeSecti
   Linearizer linearizer(list, limits);
   auto parents = linearizer.parents(size_t(self - list.begin()));
   if (!parents) return parents.take_error();
-  std::vector<std::string_view> seen;
+  std::unordered_set<std::string_view> seen;
   const auto take = [&](const StrokeSection& s) {
     for (const StrokeSetting& setting : s.settings) {
-      if (std::find(seen.begin(), seen.end(), setting.key) != seen.end()) continue;
-      seen.push_back(setting.key);
+      if (!seen.insert(setting.key).second) continue;
       if (!setting.value.empty()) out.settings.push_back(setting);  // `key=` unsets
     }
   };
