@@ -258,6 +258,11 @@ void ConnBuilder::lifetimes() {
     if (m >= l) {
       not_carried(child(), margin != nullptr ? *margin : *life,
                   "the margin must be shorter than the CHILD SA's lifetime");
+    } else if (m.count() == 0) {
+      // A CHILD SA must outlive its rekeying (the peer may be slow to answer).
+      child().set("rekey_time", format_time(l));
+      not_carried(child(), *margin,
+                  "no time to rekey before the CHILD SA expires; swanctl.conf's 10% apply");
     } else {
       child().set("rekey_time", format_time(l - m));
       child().set("life_time", format_time(l));

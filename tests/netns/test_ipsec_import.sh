@@ -11,10 +11,14 @@
 # 2. FreeS/WAN's one file for both gateways (freeswan-net-to-net.conf): imported in each
 #    namespace, where each finds its own end by its addresses (east is "right"); Waypost in west,
 #    strongSwan in east; a ping crosses the tunnel.
-# 3. Every fixture's output loads into strongSwan with `swanctl --load-all`, without an error
+# 3. Algo's client file (algo-manual-phone.conf, what `waypost server` writes as Algo does):
+#    imported in west, its certificate, key and CA put where the output's comments say, and
+#    started with `waypost ipsec up` against a strongSwan gateway in east; it gets a virtual IP
+#    and a ping crosses the tunnel.
+# 4. Every fixture's output loads into strongSwan with `swanctl --load-all`, without an error
 #    and with every connection of the output (certificates, keys and PKCS#12 files the output
 #    names are made with openssl for it).
-# 4. An error names the file and line and exits non-zero.
+# 5. An error names the file and line and exits non-zero.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 wpt_begin ip swanctl openssl timeout
@@ -120,12 +124,80 @@ assert_match "$(grep -A4 '^  west-east {' "$OUT/fs-east.conf")" 'local_addrs = 1
 assert_contains "$(cat "$OUT/fs-east.conf.err")" "right is the local end" "east: the import says so"
 tunnel "case 2" "$INST2" west-east "$W2" "$OUT/fs-east.conf"
 
-# --- 3. every fixture's output in swanctl --load-all ------------------------------------------
-log "case 3: every fixture's output loads into strongSwan"
+# --- 3. Algo's client file: Waypost as a road warrior with certificates -----------------------
+log "case 3: Algo's manual/phone.conf, Waypost as the client of a strongSwan gateway"
+PKI=$WPT_SCRATCH/pki
+mkdir -p "$PKI"
+ossl() { openssl "$@" >>"$OUT/openssl.log" 2>&1; }
+# The PKI Algo's server makes, in small: a P-384 CA, the gateway's certificate for the name the
+# client file expects (vpn.example.org), phone's with its e-mail identity.
+ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout "$PKI/ca.key" \
+  -out "$PKI/ca.pem" -days 2 -subj "/CN=vpn.example.org"
+# issue NAME SAN: a key and a certificate from the CA.
+issue() {
+  ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout "$PKI/$1.key" \
+    -out "$PKI/$1.csr" -subj "/CN=$1"
+  printf 'subjectAltName=%s\n' "$2" >"$PKI/$1.ext"
+  ossl x509 -req -in "$PKI/$1.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" -CAcreateserial \
+    -days 2 -extfile "$PKI/$1.ext" -out "$PKI/$1.pem"
+}
+issue server DNS:vpn.example.org
+issue phone email:phone@k3y9q2.algo
+[[ -s $PKI/phone.pem && -s $PKI/server.pem ]] || die "test PKI: $(tail -3 "$OUT/openssl.log")"
 SWD=$(sw_dir "$NS_E")/swanctl
+cp "$PKI/ca.pem" "$SWD/x509ca/cacert.pem"
+cp "$PKI/server.pem" "$SWD/x509/server.pem"
+cp "$PKI/server.key" "$SWD/private/server.key"
+cat >"$OUT/gateway.conf" <<'CONF'
+connections {
+  algo {
+    local_addrs = 192.0.2.20
+    pools = algo4
+    proposals = aes256gcm16-prfsha512-ecp384
+    local { auth = pubkey
+            certs = server.pem
+            id = vpn.example.org }
+    remote { auth = pubkey }
+    children { algo { local_ts = 0.0.0.0/0, ::/0
+                      esp_proposals = aes256gcm16-ecp384 } }
+  }
+}
+pools { algo4 { addrs = 10.48.0.0/24 } }
+CONF
+wpt_name INST3 imp3
+W3DIR=$WPT_SCRATCH/algo
+mkdir -p "$W3DIR/x509" "$W3DIR/x509ca" "$W3DIR/private"
+W3=$W3DIR/$INST3.conf
+imp "$NS_W" "$W3.imported" "$FIX/algo-manual-phone.conf" "$FIX/algo-manual-phone.secrets" ||
+  fail "import of Algo's client file: $(cat "$W3.imported.err")"
+# The namespaces have no DNS: the gateway's name is its address here.
+sed 's/^    remote_addrs = vpn\.example\.org$/    remote_addrs = 192.0.2.20/' "$W3.imported" >"$W3"
+# The files the comments of the output ask for, where they say (Algo's .p12, unpacked).
+cp "$PKI/phone.pem" "$W3DIR/x509/phone.crt"
+cp "$PKI/phone.key" "$W3DIR/private/phone.key"
+cp "$PKI/ca.pem" "$W3DIR/x509ca/cacert.pem"
+if sw_load_file "$OUT/gateway.conf" "$OUT/gateway.swanctl" && wpi_up "$NS_W" "$W3"; then
+  pass "case 3: strongSwan gateway loaded, waypost ipsec up reads the imported client file"
+  if wp_ipsec "$NS_W" initiate "$INST3" --child algovpn-vpn-example-org >"$OUT/algo.initiate" 2>&1; then
+    pass "case 3: the imported client connects to the gateway with its certificate"
+  else
+    fail "case 3: initiate: $(tail -3 "$OUT/algo.initiate")"
+  fi
+  vip=$(json_q 'j["ike_sas"][0]["virtual_ips"][0]' <<<"$(wpi_status "$NS_W" "$INST3")")
+  assert_match "$vip" '^10\.48\.0\.' "case 3: the client has a virtual IP from the gateway's pool"
+  # remote_ts 0.0.0.0/0 is not routed by Waypost yet (docs/IPSEC.md): route one address.
+  ip -n "$NS_W" route add 10.20.0.1/32 dev "$INST3"
+  assert_ok "case 3: ping from the virtual IP to the gateway's LAN through the tunnel" \
+    ping_ok "$NS_W" 10.20.0.1 5
+  wp_ipsec "$NS_W" down "$INST3" >/dev/null 2>&1 || fail "case 3: waypost ipsec down"
+else
+  fail "case 3: $(tail -3 "$OUT/gateway.swanctl") $(cat "$WPT_SCRATCH/ipsec-up.out" 2>/dev/null)"
+fi
+
+# --- 4. every fixture's output in swanctl --load-all ------------------------------------------
+log "case 4: every fixture's output loads into strongSwan"
 KEYS=$WPT_SCRATCH/keys
 mkdir -p "$KEYS"
-ossl() { openssl "$@" >>"$OUT/openssl.log" 2>&1; }
 # creds_for FILE: the certificates, CA certificates, keys and PKCS#12 files FILE names, made
 # fresh in the swanctl directory (a self-signed P-256 certificate each; keys encrypted with the
 # passphrase the file gives them).
@@ -173,7 +245,7 @@ for conf in "$FIX"/*.conf; do
   fi
 done
 
-# --- 4. errors -----------------------------------------------------------------------------------
+# --- 5. errors -----------------------------------------------------------------------------------
 printf 'conn broken\n\tleft=192.0.2.1\n\tright\n' >"$OUT/broken.conf"
 if "$WAYPOST_BIN" ipsec import "$OUT/broken.conf" >"$OUT/broken.out" 2>&1; then
   fail "a syntax error is refused"

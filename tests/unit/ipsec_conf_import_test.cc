@@ -556,6 +556,7 @@ INSTANTIATE_TEST_SUITE_P(
         NotCarried{"keyingtries=often", "keyingtries=often (a number or %forever)"},
         NotCarried{"ikelifetime=1h\n\tmargintime=2h", "margintime=2h (the margin must be shorter"},
         NotCarried{"rekey=no\n\tikelifetime=2h", "ikelifetime=2h (rekey=no: ipsec starter"},
+        NotCarried{"keylife=1h\n\trekeymargin=0m", "rekeymargin=0m (no time to rekey before"},
         NotCarried{"lifetime=1h\n\tkeylife=2h", "keylife=2h (the same as lifetime"},
         NotCarried{"fragmentation=maybe", "fragmentation=maybe (yes, accept, force or no)"},
         NotCarried{"leftprotoport=udp/l2tpx", "leftprotoport=udp/l2tpx (unknown port name"},
