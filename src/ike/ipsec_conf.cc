@@ -50,6 +50,23 @@ Error error_at(const std::string& file, int line, std::string_view message) {
   return Error{fmt::format("{}:{}: {}", file, line, message), 0, ErrorKind::kParse};
 }
 
+}  // namespace
+
+Status stroke_check_characters(std::string_view text, const std::string& file) {
+  int line = 1;
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      ++line;
+    } else if ((u < ' ' && c != '\t' && c != '\r') || u == 0x7f) {
+      return error_at(file, line, fmt::format("control character 0x{:02x} in the text", u));
+    }
+  }
+  return {};
+}
+
+namespace {
+
 bool is_blank(char c) {
   return c == ' ' || c == '\t' || c == '\r';
 }
@@ -191,9 +208,10 @@ std::string normalize(const std::string& path) {
 class Parser {
  public:
   Parser(std::string_view text, const std::string& file, Context& ctx)
-      : lexer_(text, file), file_(file), ctx_(ctx) {}
+      : text_(text), lexer_(text, file), file_(file), ctx_(ctx) {}
 
   Status parse() {
+    if (auto st = stroke_check_characters(text_, file_); !st) return st;
     std::vector<Token> tokens;
     bool indented = false;
     int line = 0;
@@ -358,6 +376,7 @@ class Parser {
     return {};
   }
 
+  std::string_view text_;
   Lexer lexer_;
   const std::string& file_;
   Context& ctx_;

@@ -80,6 +80,10 @@ Result<std::vector<std::string>> stroke_include_paths(ConfFiles& files,
                                                       const std::string& including_file,
                                                       const std::string& pattern);
 
+// Refuses control characters other than tab, CR and LF (a NUL or an escape sequence in a
+// configuration is corruption, and would not survive into swanctl.conf), naming the line.
+Status stroke_check_characters(std::string_view text, const std::string& file);
+
 // A conn or ca section with what it inherits applied.
 struct ResolvedSection {
   const StrokeSection* section = nullptr;

@@ -300,8 +300,10 @@ void ConnBuilder::addresses() {
                     "the '%' fallback to %any: swanctl.conf resolves the name when it is used");
       }
       auto spec = parse_address_spec(text);
-      if (!spec) {
-        not_carried(out_.block, *s, spec.error().message);
+      if (!spec || text.find_first_of(" \t") != std::string::npos) {
+        not_carried(out_.block, *s,
+                    spec ? fmt::format("'{}' is not an address or a host name", text)
+                         : spec.error().message);
         continue;
       }
       if (!local && spec->is_specific()) remote_specific_ = true;

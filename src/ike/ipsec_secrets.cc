@@ -137,6 +137,7 @@ class SecretsParser {
   SecretsParser(ConfFiles* files, std::vector<StrokeSecret>& out) : files_(files), out_(out) {}
 
   Status parse(std::string_view text, const std::string& file, int depth) {
+    if (auto st = stroke_check_characters(text, file); !st) return st;
     int line_no = 0;
     size_t pos = 0;
     while (pos < text.size()) {

@@ -731,6 +731,7 @@ TEST(IpsecImportErrors, IpsecConfSyntax) {
       {"conn a\n\tleft\n", "ipsec.conf:2: 'left' is not a setting"},
       {"conn a\n\t=x\n", "ipsec.conf:2: a setting without a name"},
       {"config\n", "ipsec.conf:1: expected 'config setup'"},
+      {"conn a\n\tleft=192.0.2.1\x01\n", "ipsec.conf:2: control character 0x01 in the text"},
       {"conn a\n\tleft=1.2.3.4\ninclude other.conf\n",
        "ipsec.conf:3: include 'other.conf': "
        "includes are disabled"},
@@ -755,6 +756,7 @@ TEST(IpsecImportErrors, IpsecSecretsSyntax) {
       {": PSK\n", "ipsec.secrets:1: PSK without a secret"},
       {": RSA\n", "ipsec.secrets:1: RSA without a file name"},
       {": RSA {\n Modulus: 0x00\n", "ipsec.secrets:1: '{' of an RSA key without its '}'"},
+      {"\n\n: PSK \"a\x1b[0m\"\n", "ipsec.secrets:3: control character 0x1b in the text"},
   };
   for (const auto& tc : cases) {
     auto r = parse_ipsec_secrets_text(tc.text, "ipsec.secrets", nullptr);
