@@ -1,5 +1,7 @@
 // waypost ipsec up/down/status/list-conns/initiate/terminate/log: IPsec instances configured in
-// strongSwan's swanctl.conf format (ipsec/instance.h runs one).
+// strongSwan's swanctl.conf format (ipsec/instance.h runs one); waypost ipsec import: an
+// ipsec.conf and ipsec.secrets converted into that format (ike/ipsec_conf_import.h).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,8 +17,10 @@
 #include "common/atomic_file.h"
 #include "control/json_session.h"
 #include "ike/credentials.h"
+#include "ike/ipsec_conf_import.h"
 #include "ike/swanctl_conf.h"
 #include "ipsec/instance.h"
+#include "ipsec/local_address.h"
 #include "ipsec/paths.h"
 #include "wireguard/conf.h"
 
@@ -326,6 +330,57 @@ int cmd_ipsec_log(const std::string& name, const std::string& conn, bool follow)
   return 0;
 }
 
+struct IpsecImport {
+  std::string conf_path;
+  std::string secrets_path;
+  std::string local = "auto";
+  std::string dialect = "auto";
+};
+
+int cmd_ipsec_import(const IpsecImport& im) {
+  ike::DiskConfFiles files;
+  auto conf = ike::parse_ipsec_conf_file(im.conf_path, files);
+  if (!conf) return fail(conf.error().message);
+  std::vector<ike::StrokeSecret> secrets;
+  if (!im.secrets_path.empty()) {
+    auto s = ike::parse_ipsec_secrets_file(im.secrets_path, files);
+    if (!s) return fail(s.error().message);
+    secrets = std::move(*s);
+  }
+  ike::ImportOptions options;
+  options.local = im.local == "left"    ? ike::LocalEnd::kLeft
+                  : im.local == "right" ? ike::LocalEnd::kRight
+                                        : ike::LocalEnd::kAuto;
+  options.dialect = im.dialect == "strongswan"  ? ike::StrokeDialect::kStrongSwan
+                    : im.dialect == "libreswan" ? ike::StrokeDialect::kLibreswan
+                                                : ike::StrokeDialect::kAuto;
+  // Which end is this host, as ipsec starter decides it: by the addresses it has.
+  if (options.local == ike::LocalEnd::kAuto) options.host_addresses = ipsec::host_addresses();
+  auto result =
+      ike::import_ipsec_conf(*conf, im.secrets_path.empty() ? nullptr : &secrets, options);
+  if (!result) return fail(result.error().message);
+  // `> site.conf` makes a file others can read, which `waypost ipsec up` refuses for secrets:
+  // closed before the secrets go in.
+  struct stat st {};
+  if (result->has_secrets && ::fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) &&
+      (st.st_mode & 077) != 0 && ::fchmod(STDOUT_FILENO, 0600) == 0) {
+    std::fprintf(stderr, "waypost: ipsec import: the output holds secrets: made it mode 0600\n");
+  }
+  std::fwrite(result->text.data(), 1, result->text.size(), stdout);
+  if (std::fflush(stdout) != 0) {
+    return fail(std::string("writing the result: ") + std::strerror(errno));
+  }
+  for (const std::string& note : result->notes) {
+    std::fprintf(stderr, "waypost: ipsec import: %s\n", note.c_str());
+  }
+  if (!result->check) {
+    return fail(
+        "the converted file does not load in Waypost as it is: " + result->check.error().message +
+        (im.secrets_path.empty() ? " (give its ipsec.secrets as the second argument)" : ""));
+  }
+  return 0;
+}
+
 }  // namespace
 
 void register_ipsec_commands(CLI::App& app) {
@@ -393,11 +448,29 @@ void register_ipsec_commands(CLI::App& app) {
   replace->add_option("--conn", *conn, "Connection name")->required();
   replace->callback([name, conn]() { std::exit(cmd_ipsec_replace(*name, *conn)); });
 
-  auto* log = ipsec->add_subcommand("log", "Recent log lines of an instance");
-  log->add_option("name", *name, "Instance name")->required();
-  log->add_option("--conn", *conn, "Only this connection's lines");
-  log->add_flag("--follow,-f", *follow, "Keep printing new lines");
-  log->callback([name, conn, follow]() { std::exit(cmd_ipsec_log(*name, *conn, *follow)); });
-}
+  auto im = std::make_shared<IpsecImport>();
+  auto* import = ipsec->add_subcommand(
+      "import", "Convert an ipsec.conf (and ipsec.secrets) to swanctl.conf, printed to stdout");
+  import->add_option("ipsec_conf", im->conf_path, "ipsec.conf (FreeS/WAN, Libreswan, strongSwan)")
+      ->required();
+  import->add_option("ipsec_secrets", im->secrets_path, "Its ipsec.secrets");
+  import
+      ->add_option("--local", im->local,
+                   "Which end is this host: auto (by its addresses, as ipsec starter does), "
+                   "left or right")
+      ->check(CLI::IsMember({"auto", "left", "right"}));
+  import
+      ->add_option("--dialect", im->dialect,
+                   "Whose defaults apply where nothing is written: auto, strongswan, libreswan")
+      ->check(CLI::IsMember({"auto", "strongswan", "libreswan"}));
+  import->callback([im]() { std::exit(cmd_ipsec_import(*im));
+});
+
+auto* log = ipsec->add_subcommand("log", "Recent log lines of an instance");
+log->add_option("name", *name, "Instance name")->required();
+log->add_option("--conn", *conn, "Only this connection's lines");
+log->add_flag("--follow,-f", *follow, "Keep printing new lines");
+log->callback([name, conn, follow]() { std::exit(cmd_ipsec_log(*name, *conn, *follow)); });
+}  // namespace waypost::cli
 
 }  // namespace waypost::cli
