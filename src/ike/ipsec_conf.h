@@ -3,7 +3,7 @@
 // ipsec starter (the "stroke" interface) kept: `config setup`, `conn NAME` and `ca NAME`
 // sections whose settings are indented `key=value` lines. This file reads it into sections and
 // applies `also=` and `%default` the way strongSwan 5's starter does; what the settings mean is
-// ipsec_conf_import.h's business.
+// ipsec_conf_import.h's business. Parsing is in ipsec_conf.cc, also= in ipsec_conf_also.cc.
 //
 // The syntax, as strongSwan's starter lexes it:
 //   - a section header starts in the first column; a setting line starts with blanks;
