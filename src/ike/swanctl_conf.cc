@@ -305,7 +305,12 @@ Result<Child> build_child(const ConfSection& s, const std::string& path) {
     }
     if (!st) return value_error(v, here, st.error());
   }
-  if (!life_set) child.life_time = child.rekey_time + std::max(Seconds(1), child.rekey_time / 10);
+  // strongSwan's default is 10% more than rekey_time; with rekeying off (0) there is no hard
+  // lifetime either, not one of a second.
+  if (!life_set && child.rekey_time.count() == 0) child.life_time = Seconds(0);
+  if (!life_set && child.rekey_time.count() != 0) {
+    child.life_time = child.rekey_time + std::max(Seconds(1), child.rekey_time / 10);
+  }
   if (child.rekey_time.count() != 0 && child.life_time <= child.rekey_time) {
     const ConfValue* life = s.value("life_time");
     return located(life != nullptr ? life->where : s.where, join(here, "life_time"),

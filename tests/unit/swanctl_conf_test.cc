@@ -306,6 +306,18 @@ TEST(SwanctlConfTest, DefaultsAreStrongSwans) {
   EXPECT_EQ(reauth->connections[0].over_time, Seconds(720));
 }
 
+TEST(SwanctlConfTest, NoRekeyingMeansNoHardLifetime) {
+  // rekey_time = 0 without a life_time: the child lives as long as its IKE SA (strongSwan's
+  // default is 10% over rekey_time, which is 0 here), not one second.
+  auto config = parse("connections { c { children { net { rekey_time = 0s } } } }\n");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->connections[0].children[0].life_time, Seconds(0));
+  auto with_life =
+      parse("connections { c { children { net { rekey_time = 0\n life_time = 3h } } } }\n");
+  ASSERT_TRUE(with_life.ok()) << with_life.error().message;
+  EXPECT_EQ(with_life->connections[0].children[0].life_time, Seconds(3 * 3600));
+}
+
 TEST(SwanctlConfTest, PfSenseSiteToSite) {
   auto config = parse(kPfSense);
   ASSERT_TRUE(config) << config.error().message;
