@@ -13,6 +13,9 @@
 #   2. clang ASan+UBSan build with libFuzzer instrumentation: unit tests, then each fuzz target
 #      for FUZZ_SECONDS (default 10)
 #   3. clang TSan build: the unit tests that run threads
+# The builds of stages 2 and 3 and lint run in the background from the start, at the lowest
+# priority: CI is CPU-bound on 2 cores, and the namespace tests leave cores idle while they
+# wait on timers and peers.
 # Environment: FUZZ_SECONDS, SKIP_NETNS=1, SKIP_SANITIZERS=1, SKIP_LINT=1 (for quick local
 # iterations only).
 set -uo pipefail
@@ -69,12 +72,6 @@ run_ctest() {
   rm -f "$out"
 }
 
-build() {
-  local dir=$1
-  shift
-  cmake -S "$ROOT" -B "$dir" -G Ninja "$@" >/dev/null && ninja -C "$dir" -j"$(nproc)"
-}
-
 note "stage 1: release build"
 # Tests on explicitly: scripts/run.sh configures the same build directory without them.
 # Lint needs only the compile database, which configuring writes: it starts right away, at the
@@ -92,6 +89,30 @@ if cmake -S "$ROOT" -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWAYPOS
     nice -n 19 bash scripts/lint.sh build >"$lint_log" 2>&1 &
     lint_pid=$!
   fi
+fi
+# The sanitizer builds need nothing from stage 1 either: they start now too, at the lowest
+# priority, one after the other, and take what the release build, the tests and lint leave of
+# the cores; stages 2 and 3 then wait only for what is left of them. Each build's exit status
+# goes to a file; its output is shown when it failed.
+san_pid=
+san_dir=$(mktemp -d)
+if [[ "${SKIP_SANITIZERS:-0}" != 1 ]]; then
+  note "stages 2 and 3: sanitizer builds, in the background"
+  (
+    # -O1 with line tables only: sanitizer reports keep file:line, the builds stay quick.
+    CC=clang CXX=clang++ nice -n 19 cmake -S "$ROOT" -B build-asan -G Ninja \
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG" \
+      -DWAYPOST_SANITIZE=address,undefined -DWAYPOST_FUZZ=ON >/dev/null &&
+      nice -n 19 ninja -C build-asan -j"$(nproc)" >"$san_dir/asan.log" 2>&1
+    # Renamed into place: stage 2 polls for the file and must never read it half written.
+    echo $? >"$san_dir/asan.rc.tmp" && mv "$san_dir/asan.rc.tmp" "$san_dir/asan.rc"
+    CC=clang CXX=clang++ nice -n 19 cmake -S "$ROOT" -B build-tsan -G Ninja \
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG" \
+      -DWAYPOST_SANITIZE=thread >/dev/null &&
+      nice -n 19 ninja -C build-tsan -j"$(nproc)" waypost_threaded_tests >"$san_dir/tsan.log" 2>&1
+    echo $? >"$san_dir/tsan.rc"
+  ) &
+  san_pid=$!
 fi
 if ((configured)) && ninja -C build -j"$(nproc)"; then
   note "stage 1: unit tests"
@@ -118,13 +139,19 @@ else
   [[ -n $lint_pid ]] && wait "$lint_pid"
 fi
 
-if [[ "${SKIP_SANITIZERS:-0}" != 1 ]]; then
-  note "stage 2: clang ASan+UBSan build (+ libFuzzer)"
+# san_built NAME: the background build NAME (asan, tsan) succeeded; prints its output if not.
+san_built() {
+  if [[ $(cat "$san_dir/$1.rc" 2>/dev/null) == 0 ]]; then return 0; fi
+  tail -60 "$san_dir/$1.log" 2>/dev/null
+  return 1
+}
+
+if [[ -n $san_pid ]]; then
+  note "stage 2: clang ASan+UBSan build (+ libFuzzer): waiting for the background build"
+  # Only the ASan build: the TSan build goes on behind it.
+  while [[ ! -e $san_dir/asan.rc ]] && kill -0 "$san_pid" 2>/dev/null; do sleep 1; done
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  # -O1 with line tables only: sanitizer reports keep file:line, the build stays quick.
-  if CC=clang CXX=clang++ build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG" \
-      -DWAYPOST_SANITIZE=address,undefined -DWAYPOST_FUZZ=ON; then
+  if san_built asan; then
     note "stage 2: unit tests under ASan+UBSan"
     run_ctest build-asan unit
     note "stage 2: fuzzing each target for ${FUZZ_SECONDS:-10} s, $(nproc) at a time"
@@ -164,9 +191,8 @@ if [[ "${SKIP_SANITIZERS:-0}" != 1 ]]; then
   fi
 
   note "stage 3: clang TSan build (the unit tests that run threads: tests/CMakeLists.txt)"
-  if CC=clang CXX=clang++ cmake -S "$ROOT" -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG" \
-      -DWAYPOST_SANITIZE=thread >/dev/null && ninja -C build-tsan -j"$(nproc)" waypost_threaded_tests; then
+  wait "$san_pid"
+  if san_built tsan; then
     out=$(mktemp)
     TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/waypost_threaded_tests 2>&1 | tee "$out" | tail -5
     n_pass=$(sed -nE 's/^\[  PASSED  \] ([0-9]+) tests?\.$/\1/p' "$out" | tail -1)
@@ -186,6 +212,7 @@ if [[ "${SKIP_SANITIZERS:-0}" != 1 ]]; then
   fi
 fi
 
+rm -rf "$san_dir"
 note "summary"
 printf '%s\n' "${stage_times[@]}"
 for f in "${failures[@]}"; do echo "FAILED: $f"; done

@@ -13,8 +13,6 @@
 
 namespace waypost::crypto {
 
-namespace {
-
 std::string openssl_error() {
   const unsigned long e = ERR_get_error();
   ERR_clear_error();
@@ -23,6 +21,8 @@ std::string openssl_error() {
   ERR_error_string_n(e, buf, sizeof(buf));
   return buf;
 }
+
+namespace {
 
 Result<Bytes> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -23,6 +23,10 @@ using Bytes = std::vector<uint8_t>;
 
 enum class KeyKind : uint8_t { kRsa, kEcdsa, kOther };
 
+// The reason of OpenSSL's oldest queued error, and the queue cleared ("unknown OpenSSL error"
+// when it is empty), for messages.
+std::string openssl_error();
+
 class VerifyKey {
  public:
   VerifyKey() = default;

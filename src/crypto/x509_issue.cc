@@ -3,7 +3,6 @@
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
-#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <openssl/x509v3.h>
@@ -13,15 +12,6 @@
 namespace waypost::crypto {
 
 namespace {
-
-std::string openssl_reason() {
-  const unsigned long e = ERR_get_error();
-  ERR_clear_error();
-  if (e == 0) return "unknown OpenSSL error";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof(buf));
-  return buf;
-}
 
 template <typename T, void (*F)(T*)>
 struct Deleter {
@@ -62,11 +52,11 @@ Status add_extension(X509* cert, X509V3_CTX* ctx, const std::string& name,
                      const std::string& value) {
   X509_EXTENSION* ext = X509V3_EXT_conf(nullptr, ctx, name.c_str(), value.c_str());
   if (ext == nullptr) {
-    return make_error("certificate extension {} = '{}': {}", name, value, openssl_reason());
+    return make_error("certificate extension {} = '{}': {}", name, value, openssl_error());
   }
   const int ok = X509_add_ext(cert, ext, -1);
   X509_EXTENSION_free(ext);
-  if (ok != 1) return make_error("certificate extension {}: {}", name, openssl_reason());
+  if (ok != 1) return make_error("certificate extension {}: {}", name, openssl_error());
   return {};
 }
 
@@ -74,7 +64,7 @@ Status add_extension(X509* cert, X509V3_CTX* ctx, const std::string& name,
 
 Result<SigningKey> generate_ec_key(const std::string& curve) {
   EVP_PKEY* key = EVP_EC_gen(curve.c_str());
-  if (key == nullptr) return make_error("cannot create a {} key: {}", curve, openssl_reason());
+  if (key == nullptr) return make_error("cannot create a {} key: {}", curve, openssl_error());
   return SigningKey::adopt(key);
 }
 
@@ -82,7 +72,7 @@ Result<std::string> private_key_pem(const SigningKey& key) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio ||
       PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
-    return make_error("cannot encode a private key: {}", openssl_reason());
+    return make_error("cannot encode a private key: {}", openssl_error());
   }
   return bio_text(bio.get());
 }
@@ -90,7 +80,7 @@ Result<std::string> private_key_pem(const SigningKey& key) {
 Result<SigningKey> private_key_from_pem(const std::string& pem, const std::string& what) {
   BioPtr bio(BIO_new_mem_buf(pem.data(), int(pem.size())));
   EVP_PKEY* key = bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr;
-  if (key == nullptr) return make_error("{}: not a PEM private key ({})", what, openssl_reason());
+  if (key == nullptr) return make_error("{}: not a PEM private key ({})", what, openssl_error());
   return SigningKey::adopt(key);
 }
 
@@ -113,23 +103,23 @@ Result<Certificate> issue_certificate(const CertificateRequest& request,
   X509_set_version(cert.get(), 2);
   Asn1IntPtr serial = serial_integer(request.serial);
   if (!serial || X509_set_serialNumber(cert.get(), serial.get()) != 1) {
-    return make_error("certificate serial: {}", openssl_reason());
+    return make_error("certificate serial: {}", openssl_error());
   }
   if (ASN1_TIME_set(X509_getm_notBefore(cert.get()), request.not_before) == nullptr ||
       ASN1_TIME_set(X509_getm_notAfter(cert.get()), request.not_after) == nullptr) {
-    return make_error("certificate validity: {}", openssl_reason());
+    return make_error("certificate validity: {}", openssl_error());
   }
   X509_NAME* name = X509_get_subject_name(cert.get());
   for (const auto& [attr, value] : request.subject) {
     if (X509_NAME_add_entry_by_txt(name, attr.c_str(), MBSTRING_UTF8,
                                    reinterpret_cast<const unsigned char*>(value.c_str()), -1, -1,
                                    0) != 1) {
-      return make_error("certificate subject {}={}: {}", attr, value, openssl_reason());
+      return make_error("certificate subject {}={}: {}", attr, value, openssl_error());
     }
   }
   X509_set_issuer_name(cert.get(), issuer != nullptr ? X509_get_subject_name(issuer->get()) : name);
   if (X509_set_pubkey(cert.get(), subject_key.get()) != 1) {
-    return make_error("certificate key: {}", openssl_reason());
+    return make_error("certificate key: {}", openssl_error());
   }
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
@@ -145,11 +135,11 @@ Result<Certificate> issue_certificate(const CertificateRequest& request,
     if (auto st = add_extension(cert.get(), &ctx, ext, value); !st) return st.take_error();
   }
   if (X509_sign(cert.get(), issuer_key.get(), digest_for(issuer_key)) <= 0) {
-    return make_error("cannot sign the certificate: {}", openssl_reason());
+    return make_error("cannot sign the certificate: {}", openssl_error());
   }
   unsigned char* der = nullptr;
   const int len = i2d_X509(cert.get(), &der);
-  if (len <= 0) return make_error("cannot encode the certificate: {}", openssl_reason());
+  if (len <= 0) return make_error("cannot encode the certificate: {}", openssl_error());
   Bytes bytes(der, der + len);
   OPENSSL_free(der);
   return Certificate::from_der(bytes);
@@ -166,7 +156,7 @@ Result<std::string> issue_crl(const Certificate& issuer, const SigningKey& issue
   Asn1TimePtr next(ASN1_TIME_set(nullptr, next_update));
   if (!last || !next || X509_CRL_set1_lastUpdate(crl.get(), last.get()) != 1 ||
       X509_CRL_set1_nextUpdate(crl.get(), next.get()) != 1) {
-    return make_error("CRL validity: {}", openssl_reason());
+    return make_error("CRL validity: {}", openssl_error());
   }
   for (const auto& entry : revoked) {
     RevokedPtr r(X509_REVOKED_new());
@@ -175,29 +165,29 @@ Result<std::string> issue_crl(const Certificate& issuer, const SigningKey& issue
     if (!r || !serial || !when || X509_REVOKED_set_serialNumber(r.get(), serial.get()) != 1 ||
         X509_REVOKED_set_revocationDate(r.get(), when.get()) != 1 ||
         X509_CRL_add0_revoked(crl.get(), r.get()) != 1) {
-      return make_error("CRL entry {}: {}", entry.serial, openssl_reason());
+      return make_error("CRL entry {}: {}", entry.serial, openssl_error());
     }
     (void)r.release();  // owned by the CRL now
   }
   X509_CRL_sort(crl.get());
   Asn1IntPtr number = serial_integer(crl_number);
   if (!number || X509_CRL_add1_ext_i2d(crl.get(), NID_crl_number, number.get(), 0, 0) != 1) {
-    return make_error("CRL number: {}", openssl_reason());
+    return make_error("CRL number: {}", openssl_error());
   }
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, issuer.get(), nullptr, nullptr, crl.get(), 0);
   X509_EXTENSION* aki = X509V3_EXT_conf(nullptr, &ctx, "authorityKeyIdentifier", "keyid:always");
-  if (aki == nullptr) return make_error("CRL authorityKeyIdentifier: {}", openssl_reason());
+  if (aki == nullptr) return make_error("CRL authorityKeyIdentifier: {}", openssl_error());
   const int aki_ok = X509_CRL_add_ext(crl.get(), aki, -1);
   X509_EXTENSION_free(aki);
-  if (aki_ok != 1) return make_error("CRL authorityKeyIdentifier: {}", openssl_reason());
+  if (aki_ok != 1) return make_error("CRL authorityKeyIdentifier: {}", openssl_error());
   if (X509_CRL_sign(crl.get(), issuer_key.get(), digest_for(issuer_key)) <= 0) {
-    return make_error("cannot sign the CRL: {}", openssl_reason());
+    return make_error("cannot sign the CRL: {}", openssl_error());
   }
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_X509_CRL(bio.get(), crl.get()) != 1) {
-    return make_error("cannot encode the CRL: {}", openssl_reason());
+    return make_error("cannot encode the CRL: {}", openssl_error());
   }
   return bio_text(bio.get());
 }
@@ -214,14 +204,14 @@ Result<Bytes> make_pkcs12(const SigningKey& key, const Certificate& cert,
                               NID_pbe_WithSHA1And3_Key_TripleDES_CBC,
                               NID_pbe_WithSHA1And3_Key_TripleDES_CBC, PKCS12_DEFAULT_ITER, -1, 0));
   sk_X509_free(ca);  // the certificates belong to `chain`
-  if (!p12) return make_error("cannot create the PKCS#12: {}", openssl_reason());
+  if (!p12) return make_error("cannot create the PKCS#12: {}", openssl_error());
   if (PKCS12_set_mac(p12.get(), password.c_str(), -1, nullptr, 0, PKCS12_DEFAULT_ITER,
                      EVP_sha1()) != 1) {
-    return make_error("cannot MAC the PKCS#12: {}", openssl_reason());
+    return make_error("cannot MAC the PKCS#12: {}", openssl_error());
   }
   unsigned char* der = nullptr;
   const int len = i2d_PKCS12(p12.get(), &der);
-  if (len <= 0) return make_error("cannot encode the PKCS#12: {}", openssl_reason());
+  if (len <= 0) return make_error("cannot encode the PKCS#12: {}", openssl_error());
   Bytes out(der, der + len);
   OPENSSL_free(der);
   return out;

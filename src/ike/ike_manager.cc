@@ -167,10 +167,11 @@ Result<IkeSa*> IkeManager::initiate(const std::string& conn, const std::string& 
   return raw;
 }
 
-size_t IkeManager::terminate(const std::string& conn, std::string_view reason) {
+size_t IkeManager::terminate_matching(const std::function<bool(const IkeSa&)>& match,
+                                      std::string_view reason) {
   size_t n = 0;
   for (const auto& sa : sas_) {
-    if (sa->name() == conn && sa->state() != IkeSaState::kDestroying) {
+    if (match(*sa) && sa->state() != IkeSaState::kDestroying) {
       sa->terminate(reason);
       ++n;
     }
@@ -179,16 +180,12 @@ size_t IkeManager::terminate(const std::string& conn, std::string_view reason) {
   return n;
 }
 
+size_t IkeManager::terminate(const std::string& conn, std::string_view reason) {
+  return terminate_matching([&](const IkeSa& sa) { return sa.name() == conn; }, reason);
+}
+
 size_t IkeManager::terminate_remote(const std::string& remote_id, std::string_view reason) {
-  size_t n = 0;
-  for (const auto& sa : sas_) {
-    if (sa->remote_id() == remote_id && sa->state() != IkeSaState::kDestroying) {
-      sa->terminate(reason);
-      ++n;
-    }
-  }
-  sweep();
-  return n;
+  return terminate_matching([&](const IkeSa& sa) { return sa.remote_id() == remote_id; }, reason);
 }
 
 Nanos IkeManager::next_timer() const {

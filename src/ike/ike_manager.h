@@ -8,6 +8,7 @@
 // gives it.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -97,6 +98,9 @@ class IkeManager final : private IkeSaHost {
   void reauth_due(IkeSa& ike) override;
 
   IkeSa* find(const Header& h, const net::Endpoint& remote);
+  // Deletes every IKE SA `match` selects (not those already going); returns how many.
+  size_t terminate_matching(const std::function<bool(const IkeSa&)>& match,
+                            std::string_view reason);
   std::vector<const Connection*> candidates(const net::Endpoint& local,
                                             const net::Endpoint& remote) const;
   // Whether a new IKE_SA_INIT request may make an SA; otherwise it has been answered with a
