@@ -28,6 +28,10 @@ void indent_to(std::string& out, int indent) {
 
 std::string swanctl_value_text(std::string_view value) {
   if (!needs_quotes(value)) return std::string(value);
+  return swanctl_quoted_text(value);
+}
+
+std::string swanctl_quoted_text(std::string_view value) {
   std::string out = "\"";
   for (char c : value) {
     switch (c) {

@@ -16,6 +16,8 @@ namespace waypost::ike {
 
 // A value as it must appear after "key = ".
 std::string swanctl_value_text(std::string_view value);
+// `value` always double-quoted, with the escapes above (for secrets, which are never bare).
+std::string swanctl_quoted_text(std::string_view value);
 
 // A section or key name strongSwan accepts: characters other than letters, digits, '-' and '_'
 // become '-' (swanctl.conf names cannot hold . , : = { } " # or blanks); never empty.

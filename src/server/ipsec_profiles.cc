@@ -18,6 +18,7 @@
 #include "common/atomic_file.h"
 #include "common/encoding.h"
 #include "common/secret.h"
+#include "ike/swanctl_writer.h"
 #include "net/ip.h"
 #include "server/config.h"
 #include "server/config_text.h"
@@ -82,29 +83,7 @@ std::string swanctl_name(std::string_view s) {
 // A double-quoted swanctl.conf string with backslash escapes, which strongSwan's parser and
 // ours read back the same.
 std::string swanctl_quoted(std::string_view v) {
-  std::string out = "\"";
-  for (char c : v) {
-    switch (c) {
-      case '"':
-      case '\\':
-        out += '\\';
-        out += c;
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += c;
-    }
-  }
-  out += '"';
-  return out;
+  return ike::swanctl_quoted_text(v);
 }
 
 // A swanctl.conf value: bare when it holds only characters with no meaning to the parser.
