@@ -64,6 +64,13 @@ std::unique_ptr<IkeSa> IkeSa::make_successor(bool we_initiated, uint64_t spi_i, 
   s->last_inbound_ = env_.clock.now();
   s->schedule_liveness();
   s->schedule_ike_rekey();
+  // A deadline set by reauth_time counts from the authentication, like reauth_at_; one set by
+  // rekeying (or over_time alone) starts again with the new keys.
+  if (conn_->reauth_time.count() > 0 && conn_->reauth_time >= conn_->rekey_time) {
+    s->expire_at_ = expire_at_;
+  } else {
+    s->schedule_hard_expiry();
+  }
   return s;
 }
 

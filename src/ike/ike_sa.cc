@@ -371,7 +371,7 @@ Nanos IkeSa::next_timer() const {
   Nanos t = liveness_at_;
   if (state_ == IkeSaState::kConnecting) t = std::min(t, half_open_until_);
   if (state_ == IkeSaState::kEstablished) {
-    t = std::min({t, ike_rekey_at_, reauth_at_});
+    t = std::min({t, ike_rekey_at_, reauth_at_, expire_at_});
     for (const ChildSaInfo& c : children_) t = std::min({t, c.rekey_at, c.expire_at});
   }
   if (state_ == IkeSaState::kRekeyed) t = std::min(t, retire_at_);
@@ -405,6 +405,11 @@ void IkeSa::on_timer() {
     ++request_->sent;
     const double factor = std::pow(retransmit_.base, request_->sent - 1);
     request_->next_at = now + Nanos(double(retransmit_.first) * factor);
+  }
+  if (state_ == IkeSaState::kEstablished && now >= expire_at_) {
+    expire_at_ = kNever;
+    terminate("hard lifetime reached (nobody rekeyed or reauthenticated it in time)");
+    return;
   }
   if (state_ == IkeSaState::kEstablished) {
     // Expired CHILD SAs go (a rekey that kept failing); one due for rekeying is rekeyed when no
@@ -471,6 +476,21 @@ void IkeSa::become_established() {
     reauth_at_ =
         env_.clock.now() + seconds(std::max<int64_t>(1, conn_->reauth_time.count() - jitter));
   }
+  schedule_hard_expiry();
+}
+
+void IkeSa::schedule_hard_expiry() {
+  // strongSwan's rule: over_time after the longer of rekey_time and reauth_time. With neither,
+  // strongSwan has no hard lifetime; Waypost then takes a non-zero over_time (only ever written
+  // explicitly: its default is 10% of 0) as the lifetime itself, which is how a responder that
+  // leaves rekeying to its clients still bounds an SA's life (the server's 12 h).
+  const int64_t soft = std::max(conn_->rekey_time.count(), conn_->reauth_time.count());
+  const int64_t over = conn_->over_time.count();
+  if (over <= 0) {
+    expire_at_ = kNever;
+    return;
+  }
+  expire_at_ = env_.clock.now() + seconds(soft + over);
 }
 
 void IkeSa::fail(std::string reason) {

@@ -301,6 +301,7 @@ class IkeSa {
   std::unique_ptr<IkeSa> make_successor(bool we_initiated, uint64_t spi_i, uint64_t spi_r,
                                         ChosenProposal proposal, const IkeSaKeys& keys);
   void schedule_ike_rekey();
+  void schedule_hard_expiry();
 
   // --- INFORMATIONAL (informational.cc) ---
   void process_informational_request(const Message& request, const Payloads& inner);
@@ -337,6 +338,9 @@ class IkeSa {
   IkeSaEnd end_ = IkeSaEnd::kNone;
   bool initial_contact_ = true;
   Nanos reauth_at_ = kNever;  // reauth_time (SAs we initiated); kNever once under way
+  // The hard lifetime (over_time past rekeying or reauthentication, or over_time alone when
+  // neither is configured): the SA is deleted then, whoever was meant to renew it.
+  Nanos expire_at_ = kNever;
   uint32_t unique_id_ = 0;
 
   ChosenProposal ike_proposal_;

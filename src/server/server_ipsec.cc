@@ -103,8 +103,11 @@ std::string server_swanctl_conf(const ServerConfig& config) {
        "aes256-sha2_384-prfsha384-ecp384\n";
   s += fmt::format("    pools = ipv4{}\n", v6 ? ", ipv6" : "");
   s += "    dpd_delay = 35s\n";
-  // Clients rekey (their profiles say when); the server never starts a rekey itself.
+  // Clients rekey (their profiles say when); the server never starts a rekey itself, but an IKE
+  // SA nobody rekeyed goes after 12 h (Algo's ikelifetime): with rekey_time and reauth_time 0,
+  // Waypost reads over_time as the hard lifetime.
   s += "    rekey_time = 0\n";
+  s += "    over_time = 12h\n";
   // Several devices of one user may be connected at once.
   s += "    unique = never\n";
   s += "    fragmentation = yes\n";

@@ -344,6 +344,24 @@ TEST_F(IkeRekeyTest, RekeyedAtRekeyTime) {
   expect_rekeyed();
 }
 
+// A client's rekey gives the server's hard lifetime (over_time alone) a fresh start.
+TEST_F(IkeRekeyTest, ARekeyRestartsTheHardLifetime) {
+  gw_conf.connections[0].rekey_time = std::chrono::seconds(0);
+  gw_conf.connections[0].over_time = std::chrono::seconds(200);
+  client_conf.connections[0].rekey_time = std::chrono::seconds(150);
+  client_conf.connections[0].rand_time = std::chrono::seconds(0);
+  establish();
+  clock.advance(seconds(151));
+  a.on_timer();
+  pump({&gw_host, &a_host, &b_host}, {&gw, &a, &b});
+  expect_rekeyed();
+  clock.advance(seconds(100));  // 251 s: past the old SA's 200 s, not the new one's
+  gw.on_timer();
+  pump({&gw_host, &a_host, &b_host}, {&gw, &a, &b});
+  ASSERT_EQ(gw.sas().size(), 1u);
+  EXPECT_EQ(gw.sas()[0]->state(), IkeSaState::kEstablished);
+}
+
 // Two devices presenting one identity to the gateway, with the gateway's `unique` and the
 // clients' INITIAL_CONTACT (sent unless their own unique is never).
 struct SameIdentity {

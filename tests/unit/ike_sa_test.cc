@@ -366,6 +366,47 @@ TEST_F(IkeSaTest, DeadPeerClearedWithinDpdDelayPlusTimeout) {
   EXPECT_EQ(carol->down, std::vector<std::string>{"home"});
 }
 
+// The server's settings: it never rekeys, and an SA nobody rekeyed goes after over_time (a
+// Waypost reading; strongSwan has no hard lifetime without rekey_time or reauth_time).
+TEST_F(IkeSaTest, OverTimeAloneIsTheHardLifetime) {
+  make(initiator_conf("rekey_time = 0s"), responder_conf("rekey_time = 0s\n over_time = 12h"));
+  start();
+  pump();
+  ASSERT_EQ(responder->state(), IkeSaState::kEstablished);
+  const Nanos up_at = clock.now();
+  run_until(up_at + seconds(12 * 3600 - 1));
+  EXPECT_EQ(responder->state(), IkeSaState::kEstablished);
+  run_until(up_at + seconds(12 * 3600 + 1));
+  EXPECT_EQ(responder->state(), IkeSaState::kDestroying);
+  EXPECT_NE(responder->failure().find("hard lifetime"), std::string::npos) << responder->failure();
+  EXPECT_EQ(initiator->state(), IkeSaState::kDestroying);  // told by the delete
+  EXPECT_EQ(carol->gone_reason, "deleted by the peer");
+}
+
+// strongSwan's rule: over_time past rekey_time; a peer that never answers the rekey loses the SA.
+TEST_F(IkeSaTest, UnansweredRekeyEndsAtRekeyPlusOverTime) {
+  make(initiator_conf("rekey_time = 100s\n over_time = 50s\n rand_time = 0s"),
+       responder_conf("rekey_time = 0s"));
+  start();
+  pump();
+  ASSERT_EQ(initiator->state(), IkeSaState::kEstablished);
+  const Nanos up_at = clock.now();
+  moon->mute = true;
+  run_until(up_at + seconds(149));
+  EXPECT_EQ(initiator->state(), IkeSaState::kEstablished);
+  run_until(up_at + seconds(151));
+  EXPECT_NE(initiator->state(), IkeSaState::kEstablished);
+}
+
+TEST_F(IkeSaTest, NoRekeyAndNoOverTimeLivesOn) {
+  make(initiator_conf("rekey_time = 0s"), responder_conf("rekey_time = 0s"));
+  start();
+  pump();
+  run_until(clock.now() + seconds(30 * 24 * 3600));
+  EXPECT_EQ(responder->state(), IkeSaState::kEstablished);
+  EXPECT_EQ(initiator->state(), IkeSaState::kEstablished);
+}
+
 TEST_F(IkeSaTest, DeleteTakesBothSidesDown) {
   make(initiator_conf(), responder_conf());
   start();
