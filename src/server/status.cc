@@ -180,6 +180,53 @@ std::string render_text(const ServerStatus& s) {
   return out;
 }
 
+namespace {
+
+// Prometheus label values escape backslash, double quote and newline.
+std::string label_value(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+// The metrics of the common WireGuard exporter (prometheus_wireguard_exporter, with friendly
+// names): same names, labels and meanings, so the Grafana dashboards people already have work.
+// Its "latest handshake seconds" is a UNIX time, 0 when never.
+std::string render_exporter_compat(const ServerStatus& s) {
+  std::string sent =
+      "# HELP wireguard_sent_bytes_total Bytes sent to the peer\n"
+      "# TYPE wireguard_sent_bytes_total counter\n";
+  std::string received =
+      "# HELP wireguard_received_bytes_total Bytes received from the peer\n"
+      "# TYPE wireguard_received_bytes_total counter\n";
+  std::string handshake =
+      "# HELP wireguard_latest_handshake_seconds UNIX time of the last handshake (0: never)\n"
+      "# TYPE wireguard_latest_handshake_seconds gauge\n";
+  for (const auto& u : s.users) {
+    std::string allowed = u.ipv4.empty() ? "" : u.ipv4 + "/32";
+    if (!u.ipv6.empty()) allowed += (allowed.empty() ? "" : ",") + u.ipv6 + "/128";
+    const std::string labels = fmt::format(
+        "interface=\"{}\",public_key=\"{}\",allowed_ips=\"{}\",friendly_name=\"{}\"",
+        label_value(s.interface), label_value(u.public_key), label_value(allowed),
+        label_value(u.name));
+    sent += fmt::format("wireguard_sent_bytes_total{{{}}} {}\n", labels, u.tx_bytes);
+    received += fmt::format("wireguard_received_bytes_total{{{}}} {}\n", labels, u.rx_bytes);
+    handshake +=
+        fmt::format("wireguard_latest_handshake_seconds{{{}}} {}\n", labels, u.latest_handshake);
+  }
+  return sent + received + handshake;
+}
+
+}  // namespace
+
 std::string render_prometheus(const ServerStatus& s) {
   std::string out;
   out += "# HELP waypost_peers Configured WireGuard peers (users).\n# TYPE waypost_peers gauge\n";
@@ -222,6 +269,7 @@ std::string render_prometheus(const ServerStatus& s) {
     }
   }
   out += tx + age + sessions;
+  out += render_exporter_compat(s);
   if (s.dns && s.dns->running) {
     const dns::DnsStatus& d = *s.dns;
     out +=

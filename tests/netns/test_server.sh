@@ -38,7 +38,9 @@
 #            drop bob; a freshly started client 2 sends handshake initiations that the server
 #            never answers (capture on the server uplink), and client 1 still downloads intact
 #   [8] metrics with metrics_listen 127.0.0.1:9586 (set at the restart): /metrics has the peer
-#            count, per-user bytes and handshake age, DNS gauges; not reachable from outside
+#            count, per-user bytes and handshake age, DNS gauges; the common exporter's
+#            wireguard_* names and labels, checked against the queries of its Grafana
+#            dashboards (tests/fixtures/grafana) and of dist/grafana; not reachable from outside
 #   zero loss: a ping every 20 ms from an unchanged client across `users add` and `users remove`
 #            loses nothing
 #   [7] stop final SIGTERM: exit 0, table and interface gone, no UAPI socket left, IPv4/IPv6
@@ -406,6 +408,18 @@ fi
 assert_match "$METRICS_TXT" '^waypost_user_handshake_age_seconds\{user="alice"\} [0-9]+$' "[8] /metrics: handshake age of alice"
 assert_match "$METRICS_TXT" '^# TYPE waypost_user_rx_bytes counter$' "[8] /metrics: TYPE lines"
 assert_match "$METRICS_TXT" '^waypost_dns_upstream_up [01]$' "[8] /metrics: DNS resolver gauges (resolver on)"
+# The common WireGuard exporter's names and labels, and every query of the Grafana dashboards
+# written for it and of Waypost's own dashboard (dist/grafana), against this page.
+assert_match "$METRICS_TXT" '^wireguard_sent_bytes_total\{interface="[^"]+",public_key="[^"]+",allowed_ips="[^"]+/32,[^"]+/128",friendly_name="alice"\} [0-9]+$' "[8] /metrics: wireguard_sent_bytes_total with the exporter's labels"
+alice_hs=$(grep -E '^wireguard_latest_handshake_seconds\{.*friendly_name="alice"\}' <<<"$METRICS_TXT" | awk '{print $2}')
+now_s=$(date +%s)
+if ((${alice_hs:-0} > now_s - 600 && ${alice_hs:-0} <= now_s + 5)); then pass "[8] wireguard_latest_handshake_seconds is alice's handshake as a UNIX time ($alice_hs)"; else
+  fail "[8] wireguard_latest_handshake_seconds of alice: '${alice_hs}' (expected a UNIX time near $now_s)"
+fi
+printf '%s\n' "$METRICS_TXT" >"$WPT_SCRATCH/metrics.txt"
+assert_ok "[8] every query of the exporter's dashboards and of dist/grafana/waypost-server.json finds its metrics and labels" \
+  "$WPT_PY" "$WPT_LIB_DIR/metrics_check.py" "$WPT_SCRATCH/metrics.txt" \
+  "$WPT_LIB_DIR/../fixtures/grafana/exporter-dashboard-queries.txt" "$WPT_LIB_DIR/../../dist/grafana/waypost-server.json"
 assert_not "[8] /metrics is not reachable on the server's uplink address" \
   nsx "$NS_I" timeout 5 "$WPT_PY" -c 'import urllib.request
 urllib.request.urlopen("http://'"$UP4_S"':9586/metrics", timeout=2)'

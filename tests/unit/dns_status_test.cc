@@ -189,6 +189,21 @@ waypost_user_handshake_age_seconds{user="phone"} 12
 waypost_user_sessions{user="phone",protocol="wireguard"} 1
 waypost_user_sessions{user="laptop",protocol="wireguard"} 0
 waypost_user_sessions{user="tablet",protocol="wireguard"} 0
+# HELP wireguard_sent_bytes_total Bytes sent to the peer
+# TYPE wireguard_sent_bytes_total counter
+wireguard_sent_bytes_total{interface="wg0",public_key="phonekey=",allowed_ips="10.49.0.2/32",friendly_name="phone"} 2000
+wireguard_sent_bytes_total{interface="wg0",public_key="laptopkey=",allowed_ips="10.49.0.3/32,fd00::3/128",friendly_name="laptop"} 0
+wireguard_sent_bytes_total{interface="wg0",public_key="tabletkey=",allowed_ips="10.49.0.4/32",friendly_name="tablet"} 0
+# HELP wireguard_received_bytes_total Bytes received from the peer
+# TYPE wireguard_received_bytes_total counter
+wireguard_received_bytes_total{interface="wg0",public_key="phonekey=",allowed_ips="10.49.0.2/32",friendly_name="phone"} 1000
+wireguard_received_bytes_total{interface="wg0",public_key="laptopkey=",allowed_ips="10.49.0.3/32,fd00::3/128",friendly_name="laptop"} 0
+wireguard_received_bytes_total{interface="wg0",public_key="tabletkey=",allowed_ips="10.49.0.4/32",friendly_name="tablet"} 0
+# HELP wireguard_latest_handshake_seconds UNIX time of the last handshake (0: never)
+# TYPE wireguard_latest_handshake_seconds gauge
+wireguard_latest_handshake_seconds{interface="wg0",public_key="phonekey=",allowed_ips="10.49.0.2/32",friendly_name="phone"} 1700000000
+wireguard_latest_handshake_seconds{interface="wg0",public_key="laptopkey=",allowed_ips="10.49.0.3/32,fd00::3/128",friendly_name="laptop"} 0
+wireguard_latest_handshake_seconds{interface="wg0",public_key="tabletkey=",allowed_ips="10.49.0.4/32",friendly_name="tablet"} 0
 )txt";
 
 const char* const kPromDns =

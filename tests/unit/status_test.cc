@@ -180,6 +180,20 @@ TEST(ServerStatus, TextAndPrometheusFromTheSameData) {
   EXPECT_NE(prom.find("waypost_user_dns_blocked_total{user=\"phone\"} 2\n"), std::string::npos);
   EXPECT_NE(prom.find("waypost_dns_upstream_up 1\n"), std::string::npos);
   EXPECT_NE(prom.find("waypost_dns_blocklist_domains 1234\n"), std::string::npos);
+  // The common exporter's names and labels (prometheus_wireguard_exporter with friendly names).
+  EXPECT_NE(prom.find("wireguard_received_bytes_total{interface=\"wg0\",public_key=\"phonekey=\","
+                      "allowed_ips=\"10.49.0.2/32\",friendly_name=\"phone\"} 1000\n"),
+            std::string::npos)
+      << prom;
+  EXPECT_NE(prom.find("wireguard_sent_bytes_total{interface=\"wg0\",public_key=\"laptopkey=\","
+                      "allowed_ips=\"10.49.0.3/32,fd00::3/128\",friendly_name=\"laptop\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(prom.find("wireguard_latest_handshake_seconds{interface=\"wg0\",public_key="
+                      "\"phonekey=\",allowed_ips=\"10.49.0.2/32\",friendly_name=\"phone\"} "
+                      "1700000000\n"),
+            std::string::npos);
+  EXPECT_NE(prom.find("friendly_name=\"laptop\"} 0\n# HELP"), std::string::npos);  // never: 0
+  EXPECT_NE(prom.find("# TYPE wireguard_latest_handshake_seconds gauge\n"), std::string::npos);
 }
 
 }  // namespace
