@@ -11,7 +11,7 @@ build_and_run=(
   build-essential cmake ninja-build pkg-config
   libssl-dev libsodium-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev
   libcli11-dev libqrencode-dev libnftables-dev zlib1g-dev
-  libunbound-dev libevent-dev nettle-dev dns-root-data
+  libunbound-dev libevent-dev nettle-dev dns-root-data libarchive-dev
   iproute2 nftables ca-certificates
 )
 packaging=(debhelper scdoc dpkg-dev)
@@ -20,7 +20,7 @@ testing=(
   wireguard-go wireguard-tools iperf3 tcpdump iputils-ping python3 curl procps util-linux psmisc
   strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins
   libstrongswan-standard-plugins
-  unbound dnsutils ldnsutils dnsperf dnsmasq-base
+  unbound dnsutils ldnsutils dnsperf dnsmasq-base zstd
   lintian systemd-container bash-completion man-db
 )
 

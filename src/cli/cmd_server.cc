@@ -59,16 +59,6 @@ Result<std::string> guess_endpoint() {
   return make_error("cannot guess the public address (no default route); pass --endpoint");
 }
 
-// A random RFC 4193 unique local /48, so that two Waypost servers never collide.
-net::Prefix random_ula48() {
-  net::IpAddress a;
-  a.family = net::Family::kV6;
-  a.bytes.fill(0);
-  a.bytes[0] = 0xfd;
-  crypto::system_random().fill({a.bytes.data() + 1, 5});
-  return net::Prefix{a, 48};
-}
-
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
   std::string cur;
@@ -118,8 +108,8 @@ int server_init(const InitOptions& o, bool quiet_if_exists = false) {
   if (!o.interface_name.empty()) c.wireguard_interface = o.interface_name;
   if (o.port != 0) c.wireguard_port = uint16_t(o.port);
   if (o.ipv6 == "off") c.ipv6 = false;
-  c.wireguard_network_ipv6 = random_ula48();
-  c.strongswan_network_ipv6 = random_ula48();
+  c.wireguard_network_ipv6 = server::random_ula48();
+  c.strongswan_network_ipv6 = server::random_ula48();
   if (c.ipsec_enabled) {
     if (auto st = server::check_pool_routes(c); !st) return fail(st.error().message);
   }
@@ -172,6 +162,7 @@ int server_up(const UpOptions& o) {
     io.users = o.users;
     if (int rc = server_init(io, /*quiet_if_exists=*/true); rc != 0) return rc;
   }
+  if (int rc = upgrade_if_needed(o.dir); rc != 0) return rc;
   // The QR code is printed before the daemon starts, with the daemon's logging.
   const DaemonRun run{"server", o.log_level, o.log_file, ""};
   return run_in_foreground(run, [&o]() -> Result<std::function<Status()>> {
@@ -244,6 +235,7 @@ void sync_running_server(const server::ServerConfig& c) {
 // the next load reconciles back to the old config (see state.h).
 int change_users(const std::string& dir, const std::vector<std::string>& add,
                  const std::vector<std::string>& remove) {
+  if (int rc = upgrade_if_needed(dir); rc != 0) return rc;
   auto lock = server::DirLock::acquire(dir);
   if (!lock) return fail(lock.error().message);
   auto text = read_file(server::config_path(dir));
@@ -368,6 +360,7 @@ int users_show(const ShowOptions& o) {
 }
 
 int users_sync(const std::string& dir) {
+  if (int rc = upgrade_if_needed(dir); rc != 0) return rc;
   server::ServerConfig config;
   {
     auto lock = server::DirLock::acquire(dir);
@@ -400,6 +393,7 @@ int users_list(const std::string& dir) {
 void register_server_commands(CLI::App& app) {
   auto* server_cmd = app.add_subcommand("server", "Run a VPN server with per-user client profiles");
   server_cmd->require_subcommand(1);
+  register_server_backup_commands(*server_cmd);
 
   auto init = std::make_shared<InitOptions>();
   auto* init_cmd =

@@ -8,6 +8,11 @@ namespace waypost::cli {
 void register_key_commands(CLI::App& app);
 void register_interface_commands(CLI::App& app);
 void register_server_commands(CLI::App& app);
+// backup, restore, upgrade-check under `server` (cmd_backup.cc).
+void register_server_backup_commands(CLI::App& server_cmd);
+// Brings an older server directory up to this version's formats (after a backup); 0 or the exit
+// status of a failure. Run first by the commands that load and write the directory.
+int upgrade_if_needed(const std::string& dir);
 void register_doctor_command(CLI::App& app);
 void register_dns_commands(CLI::App& app);
 void register_ipsec_commands(CLI::App& app);

@@ -2,6 +2,8 @@
 
 #include "server/config_text.h"
 
+#include "crypto/random.h"
+
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -531,6 +533,22 @@ const std::vector<std::pair<std::string_view, Reader>>& readers() {
          c.wireguard_network_ipv6 = *p;
          return {};
        }},
+      {"config_version",
+       [](const Field& f, ServerConfig& c) -> Status {
+         auto v = read_uint(f, 1, 1000000, "a format number written by Waypost");
+         if (!v) {
+           return v.take_error();
+         }
+         if (*v > kConfigSchema) {
+           return make_error(
+               "line {}: config_version {} is newer than this Waypost understands ({}): the file "
+               "was written by a newer Waypost; run that version (or restore a backup made "
+               "before it)",
+               f.line(), *v, kConfigSchema);
+         }
+         c.config_version = *v;
+         return {};
+       }},
       {"ipsec_enabled", set_bool(&ServerConfig::ipsec_enabled)},
       {"strongswan_network",
        [](const Field& f, ServerConfig& c) -> Status {
@@ -693,6 +711,7 @@ Status check_pools_apart(const ServerConfig& c, const std::map<std::string, int>
 
 Result<ServerConfig> parse_document(const YAML::Node& root) {
   ServerConfig config;
+  config.config_version = 1;  // until the file says otherwise
   if (root.IsNull()) {
     // An empty file (or one with only comments) means "all defaults".
     return config;
@@ -734,6 +753,15 @@ Result<ServerConfig> parse_document(const YAML::Node& root) {
 }
 
 }  // namespace
+
+net::Prefix random_ula48() {
+  net::IpAddress a;
+  a.family = net::Family::kV6;
+  a.bytes.fill(0);
+  a.bytes[0] = 0xfd;
+  crypto::system_random().fill({a.bytes.data() + 1, 5});
+  return net::Prefix{a, 48};
+}
 
 ServerConfig::ServerConfig()
     : wireguard_network_ipv4(must_prefix("10.49.0.0/16")),

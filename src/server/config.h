@@ -22,7 +22,15 @@ struct DnsServers {
   std::map<net::IpAddress, std::string> tls_names;
 };
 
+// The format of config.yaml, in its `config_version` key (absent: 1, written before the key
+// existed). A newer Waypost migrates an older file (see upgrade.h); an older one refuses a newer.
+//   1: before IKEv2 (no ipsec_enabled / strongswan_network*)
+//   2: config_version written; the IKEv2 keys present, strongswan_network_ipv6 a random ULA
+inline constexpr uint32_t kConfigSchema = 2;
+
 struct ServerConfig {
+  uint32_t config_version = kConfigSchema;  // config_version (absent in a file: 1)
+
   // --- Algo keys ------------------------------------------------------------------------
   std::vector<std::string> users;               // users: [phone, laptop]
   bool wireguard_enabled = true;                // wireguard_enabled
@@ -62,6 +70,9 @@ struct ServerConfig {
 
   ServerConfig();
 };
+
+// A random RFC 4193 unique local /48, so that two Waypost servers never collide.
+net::Prefix random_ula48();
 
 // Parses config.yaml. Errors read "config.yaml line 12: key 'wireguard_port': expected a port
 // number (1-65535), got 'abc'" or "line 3: unknown key 'wireguard_prot'".

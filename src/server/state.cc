@@ -164,7 +164,7 @@ Result<ReconcileResult> reconcile(ServerState& state, const ServerConfig& config
 
 std::string state_to_json(const ServerState& state) {
   nlohmann::json j;
-  j["version"] = 1;
+  j["version"] = kStateSchema;
   j["private_key"] = crypto::key_to_base64(state.private_key.span());
   nlohmann::json users = nlohmann::json::object();
   for (const auto& [name, u] : state.users) {
@@ -185,6 +185,15 @@ namespace {
 Result<ServerState> parse_state_json(std::string_view text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return make_error("state.json is not valid JSON");
+  if (auto v = j.find("version"); v != j.end()) {
+    if (!v->is_number_unsigned()) return make_error("state.json: version must be a number");
+    if (v->get<uint64_t>() > kStateSchema) {
+      return make_error(
+          "state.json has version {}, newer than this Waypost understands ({}): it was written by "
+          "a newer Waypost; run that version (or restore a backup made before it)",
+          v->get<uint64_t>(), kStateSchema);
+    }
+  }
   ServerState s;
   auto get_string = [](const nlohmann::json& o, const char* key) -> std::optional<std::string> {
     auto it = o.find(key);

@@ -19,6 +19,10 @@
 
 namespace waypost::server {
 
+// The format of state.json, in its "version" key (absent: 1). An older Waypost refuses a newer
+// file; a newer one migrates an older (upgrade.h).
+inline constexpr uint32_t kStateSchema = 1;
+
 struct UserState {
   crypto::PrivateKey private_key;
   crypto::PublicKey public_key{};

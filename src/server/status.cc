@@ -213,10 +213,10 @@ std::string render_exporter_compat(const ServerStatus& s) {
   for (const auto& u : s.users) {
     std::string allowed = u.ipv4.empty() ? "" : u.ipv4 + "/32";
     if (!u.ipv6.empty()) allowed += (allowed.empty() ? "" : ",") + u.ipv6 + "/128";
-    const std::string labels = fmt::format(
-        "interface=\"{}\",public_key=\"{}\",allowed_ips=\"{}\",friendly_name=\"{}\"",
-        label_value(s.interface), label_value(u.public_key), label_value(allowed),
-        label_value(u.name));
+    const std::string labels =
+        fmt::format(R"(interface="{}",public_key="{}",allowed_ips="{}",friendly_name="{}")",
+                    label_value(s.interface), label_value(u.public_key), label_value(allowed),
+                    label_value(u.name));
     sent += fmt::format("wireguard_sent_bytes_total{{{}}} {}\n", labels, u.tx_bytes);
     received += fmt::format("wireguard_received_bytes_total{{{}}} {}\n", labels, u.rx_bytes);
     handshake +=
