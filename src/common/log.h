@@ -31,6 +31,11 @@ class LogLimiter {
   Nanos window_start_ = 0;
 };
 
+// The default logger: to `file_path` (rotated at kLogFileBytes, kLogFilesKept old files kept),
+// else to the journal with structured fields when systemd connected stderr to it (log_journal.h),
+// else to stderr. Thread-safe sinks: the server logs from more than one thread.
+inline constexpr size_t kLogFileBytes = 10u << 20;
+inline constexpr size_t kLogFilesKept = 5;
 void init_logging(const std::string& level, const std::string& file_path = {});
 
 }  // namespace waypost

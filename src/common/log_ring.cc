@@ -9,6 +9,7 @@ void LogRing::sink_it_(const spdlog::details::log_msg& msg) {
   formatter_->format(msg, formatted);
   std::string text(formatted.data(), formatted.size());
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  const std::lock_guard<std::mutex> lock(ring_mutex_);
   lines_.push_back({next_seq_++, std::move(text)});
   while (lines_.size() > capacity_) lines_.pop_front();
 }
@@ -16,6 +17,7 @@ void LogRing::sink_it_(const spdlog::details::log_msg& msg) {
 std::vector<LogRing::Line> LogRing::read(uint64_t since, std::string_view filter,
                                          size_t max) const {
   std::vector<Line> out;
+  const std::lock_guard<std::mutex> lock(ring_mutex_);
   for (const Line& l : lines_) {
     if (out.size() >= max) break;
     if (l.seq < since) continue;

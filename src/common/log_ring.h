@@ -2,21 +2,22 @@
 // The daemon's recent log lines in memory, numbered, so that a command can show what happened
 // to one connection while it waits (`waypost ipsec initiate` prints the lines of the connection
 // it started; `waypost ipsec log` reads them) whether the log goes to a file or to stderr.
-// Attached to the default logger beside its own sink. Single-threaded, like the daemons.
+// Attached to the default logger beside its own sink. Lines may come from several threads (the
+// server runs its IPsec engine on one of its own), so the ring has a lock of its own.
 
-#include <spdlog/details/null_mutex.h>
 #include <spdlog/sinks/base_sink.h>
 
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace waypost {
 
-class LogRing final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+class LogRing final : public spdlog::sinks::base_sink<std::mutex> {
  public:
   explicit LogRing(size_t capacity) : capacity_(capacity) {}
 
@@ -25,7 +26,10 @@ class LogRing final : public spdlog::sinks::base_sink<spdlog::details::null_mute
     std::string text;  // formatted like the log file, without the newline
   };
   // The number the next line will get.
-  uint64_t next_seq() const { return next_seq_; }
+  uint64_t next_seq() const {
+    const std::lock_guard<std::mutex> lock(ring_mutex_);
+    return next_seq_;
+  }
   // Lines numbered `since` or later that contain `filter` (all if empty), at most `max`.
   std::vector<Line> read(uint64_t since, std::string_view filter, size_t max) const;
 
@@ -38,6 +42,7 @@ class LogRing final : public spdlog::sinks::base_sink<spdlog::details::null_mute
 
  private:
   size_t capacity_;
+  mutable std::mutex ring_mutex_;  // lines_ and next_seq_
   uint64_t next_seq_ = 0;
   std::deque<Line> lines_;
 };

@@ -461,7 +461,12 @@ void IkeSa::schedule_liveness() {
 
 // --- life and death ---------------------------------------------------------------------------
 
+LogFields IkeSa::log_fields() const {
+  return {{}, remote_id_text_, "ikev2", remote_.to_string()};
+}
+
 void IkeSa::become_established() {
+  const ScopedLogFields fields(log_fields());
   state_ = IkeSaState::kEstablished;
   established_at_ = env_.clock.now();
   init_.reset();
@@ -494,6 +499,7 @@ void IkeSa::schedule_hard_expiry() {
 }
 
 void IkeSa::fail(std::string reason) {
+  const ScopedLogFields fields(log_fields());
   spdlog::warn("{}: {}", describe(), reason);
   failure_ = std::move(reason);
   end(IkeSaEnd::kFailed, failure_);
@@ -506,6 +512,7 @@ void IkeSa::end(IkeSaEnd cause, std::string_view reason) {
 
 void IkeSa::destroy(std::string_view reason) {
   if (state_ == IkeSaState::kDestroying) return;
+  const ScopedLogFields fields(log_fields());
   spdlog::info("{}: IKE_SA gone: {}", describe(), reason);
   state_ = IkeSaState::kDestroying;
   request_.reset();

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/log_fields.h"
 #include "common/result.h"
 #include "crypto/random.h"
 #include "ike/algorithms.h"
@@ -302,6 +303,8 @@ class IkeSa {
                                         ChosenProposal proposal, const IkeSaKeys& keys);
   void schedule_ike_rekey();
   void schedule_hard_expiry();
+  // For the journal's fields (common/log_fields.h): the remote identity and address.
+  LogFields log_fields() const;
 
   // --- INFORMATIONAL (informational.cc) ---
   void process_informational_request(const Message& request, const Payloads& inner);

@@ -15,6 +15,7 @@
 
 #include "common/atomic_file.h"
 #include "common/log.h"
+#include "common/log_fields.h"
 #include "crypto/keys.h"
 #include "server/bundles.h"
 #include "server/dns_settings.h"
@@ -173,9 +174,21 @@ Result<std::unique_ptr<ServerDaemon>> ServerDaemon::start(const std::string& dir
   }
   if (auto st = s->start_metrics(); !st) return st.take_error();
   if (auto st = s->start_change_watch(); !st) return st.take_error();
+  s->register_log_names();
   spdlog::info("server {} ready: {} user(s), endpoint {}:{}", s->config_.wireguard_interface,
                s->state_.users.size(), s->config_.endpoint, s->config_.wireguard_port);
   return s;
+}
+
+void ServerDaemon::register_log_names() const {
+  std::map<std::string, std::string> names;
+  for (const auto& [name, u] : state_.users) {
+    names[crypto::key_to_base64(u.public_key)] = name;
+    if (ipsec_) {
+      for (const std::string& id : ipsec_->identities_of(name)) names[id] = name;
+    }
+  }
+  set_log_user_names(std::move(names));
 }
 
 nlohmann::json ServerDaemon::sync() {
@@ -207,6 +220,15 @@ nlohmann::json ServerDaemon::sync() {
       return {{"ok", false}, {"error", "IKEv2: " + st.error().message}};
     }
   }
+  for (const auto& name : added) {
+    const ScopedLogFields fields({name.get<std::string>(), {}, {}, {}});
+    spdlog::info("user {} added", name.get<std::string>());
+  }
+  for (const auto& name : removed) {
+    const ScopedLogFields fields({name.get<std::string>(), {}, {}, {}});
+    spdlog::info("user {} removed: its sessions end now", name.get<std::string>());
+  }
+  register_log_names();
   if (!added.empty() || !removed.empty()) {
     spdlog::info("users synced: {} added, {} removed", added.size(), removed.size());
   }

@@ -67,6 +67,8 @@ class ServerDaemon {
   std::optional<ServerNetworking> networking_;
   // IKEv2 (ipsec_enabled); before the resolver, which answers on its device's addresses.
   std::unique_ptr<ServerIpsec> ipsec_;
+  // Peer keys and IKE identities -> user names, for the journal's WAYPOST_USER field.
+  void register_log_names() const;
   int metrics_fd_ = -1;
   // After iface_: destroyed first, while the event loop it registered with still exists.
   std::unique_ptr<dns::Resolver> resolver_;

@@ -229,7 +229,7 @@ Status ServerIpsec::apply_user_changes(const std::vector<std::string>& removed) 
   if (!r->value("ok", false)) return make_error("{}", r->value("error", std::string("failed")));
   for (const auto& user : removed) {
     // The identity the user's certificate carries, and the DN form some clients send.
-    for (const std::string& id : {user + "@" + email_domain_, "CN=" + user}) {
+    for (const std::string& id : identities_of(user)) {
       auto t = ask({{"cmd", "terminate"}, {"remote_id", id}});
       if (!t) return t.take_error();
       if (t->value("terminated", 0) > 0) {
@@ -243,6 +243,10 @@ Status ServerIpsec::apply_user_changes(const std::vector<std::string>& removed) 
 
 Result<nlohmann::json> ServerIpsec::status() const {
   return ask({{"cmd", "status"}});
+}
+
+std::vector<std::string> ServerIpsec::identities_of(const std::string& user) const {
+  return {user + "@" + email_domain_, "CN=" + user};
 }
 
 std::string ServerIpsec::user_of(const std::string& remote_id) const {

@@ -53,6 +53,8 @@ class ServerIpsec {
   Result<nlohmann::json> status() const;
   // The user an IKE SA's remote identity belongs to, "" for none.
   std::string user_of(const std::string& remote_id) const;
+  // The identities a user's IKEv2 clients present (for the log's user field).
+  std::vector<std::string> identities_of(const std::string& user) const;
   // Stops the engine (deleting every IKE SA) and waits for its thread.
   void stop();
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "common/log_fields.h"
 #include "common/timer_queue.h"
 #include "dataplane/tunnel.h"
 #include "net/ip.h"
@@ -80,6 +81,8 @@ class Peer final : public dataplane::Tunnel {
     actions_.send_packets(*this, packets);
   }
   std::string describe() const override;
+  // For the journal's fields (common/log_fields.h): this peer's key and endpoint.
+  LogFields log_fields() const;
   dataplane::PathMtu& path() override { return path_; }
   uint32_t overhead() const override;
   bool send_probe(dataplane::Packet packet) override { return actions_.send_probe(*this, packet); }

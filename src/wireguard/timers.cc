@@ -50,7 +50,10 @@ void timers_handshake_complete(Peer& peer) {
   peer.timing().sent_lastminute_handshake = false;
   peer.set_last_handshake(peer.set().clock().wall());
   ++peer.counters().handshakes_completed;
-  spdlog::info("{}: handshake complete", peer.describe());
+  {
+    const ScopedLogFields fields(peer.log_fields());
+    spdlog::info("{}: handshake complete", peer.describe());
+  }
   peer.actions().start_path_probing(peer);
 }
 
@@ -65,6 +68,7 @@ namespace {
 void on_retransmit_handshake(Peer& peer) {
   PeerSet& s = peer.set();
   PeerActions& act = peer.actions();
+  const ScopedLogFields fields(peer.log_fields());
   if (peer.timing().attempts > kMaxTimerHandshakes) {
     spdlog::info("{}: handshake did not complete after {} attempts, giving up", peer.describe(),
                  kMaxTimerHandshakes + 2);
@@ -92,6 +96,7 @@ void on_send_keepalive(Peer& peer) {
 }
 
 void on_new_handshake(Peer& peer) {
+  const ScopedLogFields fields(peer.log_fields());
   spdlog::info("{}: no reply for {} seconds after sending data, starting a new handshake",
                peer.describe(), (kKeepaliveTimeout + kRekeyTimeout) / kNanosPerSecond);
   peer.actions().send_handshake_initiation(peer, false);

@@ -105,6 +105,11 @@ check "... and waypost show tells them why instead of listing nothing" \
 check "waypost users add reaches the running server" sh -c 'waypost users add tablet | grep -q "applied the change"'
 check "systemctl reload waypost-server (users sync)" systemctl reload waypost-server
 check "the server still runs after the reload" systemctl is-active -q waypost-server
+# Under systemd the log goes to the journal as entries with fields, not as lines on stderr.
+check "the journal has the server's entries with WAYPOST_USER (journalctl WAYPOST_USER=tablet)" \
+  sh -c 'journalctl --no-pager -o cat WAYPOST_USER=tablet | grep -q "user tablet added"'
+check "... with SYSLOG_IDENTIFIER=waypost and no time stamp of its own in the message" \
+  sh -c 'journalctl --no-pager -o cat SYSLOG_IDENTIFIER=waypost | grep -q "^server .* ready"'
 
 # --- shell completion, against the installed files -----------------------------------------------
 if [ -f /usr/share/bash-completion/bash_completion ]; then
