@@ -3,11 +3,17 @@
 
 #include <CLI/CLI.hpp>
 
+#include <string>
+
+#include "common/result.h"
+
 namespace waypost::cli {
 
 void register_key_commands(CLI::App& app);
 void register_interface_commands(CLI::App& app);
 void register_server_commands(CLI::App& app);
+// `server import-algo` and `server import-wg`, under the `server` command.
+void register_server_import_commands(CLI::App& server_cmd);
 void register_doctor_command(CLI::App& app);
 void register_dns_commands(CLI::App& app);
 void register_ipsec_commands(CLI::App& app);
@@ -19,5 +25,8 @@ void prefer_narrow_crypto_paths(int argc, char** argv);
 
 // Prints "waypost: <message>" to stderr; returns the exit status to use.
 int fail(const std::string& message);
+
+// The address clients should use when none is given: the source address of the default route.
+Result<std::string> guess_endpoint();
 
 }  // namespace waypost::cli

@@ -8,6 +8,7 @@
 #include <openssl/x509v3.h>
 
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <iterator>
 
@@ -203,6 +204,22 @@ bool Certificate::has_fqdn(const std::string& name) const {
 
 bool Certificate::has_email(const std::string& address) const {
   return X509_check_email(cert_.get(), address.data(), address.size(), 0) == 1;
+}
+
+std::vector<std::string> Certificate::email_addresses() const {
+  std::vector<std::string> out;
+  STACK_OF(OPENSSL_STRING)* emails = X509_get1_email(cert_.get());
+  for (int i = 0; i < sk_OPENSSL_STRING_num(emails); ++i) {
+    out.emplace_back(sk_OPENSSL_STRING_value(emails, i));
+  }
+  X509_email_free(emails);
+  return out;
+}
+
+time_t Certificate::not_after() const {
+  tm t{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert_.get()), &t) != 1) return 0;
+  return timegm(&t);
 }
 
 bool Certificate::has_ip(std::span<const uint8_t> address) const {

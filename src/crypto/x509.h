@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <span>
 #include <string>
@@ -63,6 +64,10 @@ class Certificate {
   bool has_dn(std::span<const uint8_t> dn_der) const;
   bool has_fqdn(const std::string& name) const;
   bool has_email(const std::string& address) const;
+  // The e-mail addresses it names (subject emailAddress and rfc822Name SANs).
+  std::vector<std::string> email_addresses() const;
+  // Its notAfter as Unix time (0 when unreadable).
+  time_t not_after() const;
   bool has_ip(std::span<const uint8_t> address) const;
 
  private:

@@ -20,8 +20,11 @@
 namespace waypost::server {
 
 struct UserState {
-  crypto::PrivateKey private_key;
+  // Unknown for a user imported from a server's config (a wg-quick server file lists only its
+  // peers' public keys): the user keeps the profile it has, and Waypost writes none for it.
+  std::optional<crypto::PrivateKey> private_key;
   crypto::PublicKey public_key{};
+  // Zero when the peer has none (WireGuard then mixes in 32 zero bytes, the same thing).
   crypto::SymmetricKey preshared_key;
   net::IpAddress ipv4;
   std::optional<net::IpAddress> ipv6;
