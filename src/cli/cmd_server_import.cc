@@ -6,7 +6,6 @@
 #include "common/atomic_file.h"
 #include "common/secret.h"
 #include "crypto/random.h"
-#include "server/config_text.h"
 #include "server/import_algo.h"
 #include "server/import_plan.h"
 #include "server/import_wg.h"
@@ -50,7 +49,9 @@ int import_algo(AlgoOptions o) {
   if (!o.ca_password_file.empty()) {
     auto text = read_file(o.ca_password_file, 4096);
     if (!text) return fail(text.error().message);
-    o.algo.ca_password = std::string(server::text::trim(*text));
+    std::string_view pw = *text;
+    while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.remove_suffix(1);
+    o.algo.ca_password = std::string(pw);
     secure_wipe(text->data(), text->size());
   }
   auto plan = server::plan_algo_import(o.algo);

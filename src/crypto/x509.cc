@@ -222,6 +222,23 @@ time_t Certificate::not_after() const {
   return timegm(&t);
 }
 
+Status verify_signed_by(const Certificate& cert, const Certificate& issuer) {
+  if (X509_check_issued(issuer.get(), cert.get()) != X509_V_OK) {
+    return make_error("not issued by {}", issuer.subject());
+  }
+  EVP_PKEY* key = X509_get0_pubkey(issuer.get());
+  if (key == nullptr || X509_verify(cert.get(), key) != 1) {
+    ERR_clear_error();
+    return make_error("its signature does not verify with {}'s key", issuer.subject());
+  }
+  time_t now = time(nullptr);
+  if (X509_cmp_time(X509_get0_notBefore(cert.get()), &now) > 0) {
+    return make_error("not valid yet");
+  }
+  if (X509_cmp_time(X509_get0_notAfter(cert.get()), &now) < 0) return make_error("expired");
+  return {};
+}
+
 bool Certificate::has_ip(std::span<const uint8_t> address) const {
   return X509_check_ip(cert_.get(), address.data(), address.size(), 0) == 1;
 }

@@ -111,6 +111,12 @@ Status verify_chain(const Certificate& leaf, const std::vector<Certificate>& int
                     const std::vector<Certificate>& trusted, const std::vector<Crl>& crls,
                     bool require_crl);
 
+// Whether `issuer` signed `cert` (names and signature) and `cert` is valid now; nothing else. For
+// certificates from another CA whose own constraints OpenSSL reads more strictly than IKE clients:
+// Algo's name constraints permit only IP:<server> for its server certificate, whose CN, also
+// "<server>", OpenSSL's full check takes for a DNS name and refuses.
+Status verify_signed_by(const Certificate& cert, const Certificate& issuer);
+
 // Signatures over `data`. RSA: PKCS#1 v1.5; ECDSA: DER (ECDSA-Sig-Value), as RFC 7427 carries
 // them; ecdsa_der_to_raw / ecdsa_raw_to_der convert for RFC 4754's r||s form.
 Result<Bytes> sign(const SigningKey& key, HashAlg hash, std::span<const uint8_t> data);

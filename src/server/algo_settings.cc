@@ -84,7 +84,8 @@ class Reader {
       return out;
     }
     if (!value_.IsSequence()) return expected("a list");
-    for (const auto& item : value_) {
+    for (auto it = value_.begin(); it != value_.end(); ++it) {
+      const YAML::Node item = *it;
       if (!item.IsScalar()) return expected("a list of names");
       out.push_back(item.Scalar());
     }
@@ -93,10 +94,13 @@ class Reader {
   Status dns_servers(AlgoSettings& s) const {
     if (!value_.IsMap()) return expected("a mapping with ipv4 and ipv6 lists");
     for (auto it = value_.begin(); it != value_.end(); ++it) {
-      const std::string family = it->first.IsScalar() ? it->first.Scalar() : "";
+      const YAML::Node key = it->first;
+      const YAML::Node list = it->second;
+      const std::string family = key.IsScalar() ? key.Scalar() : "";
       if (family != "ipv4" && family != "ipv6") continue;
-      if (!it->second.IsSequence()) return expected("lists of addresses");
-      for (const auto& item : it->second) {
+      if (!list.IsSequence()) return expected("lists of addresses");
+      for (auto item_it = list.begin(); item_it != list.end(); ++item_it) {
+        const YAML::Node item = *item_it;
         auto a = item.IsScalar() ? net::IpAddress::parse(item.Scalar())
                                  : Result<net::IpAddress>(make_error("not a scalar"));
         if (!a || a->is_v4() != (family == "ipv4")) return expected("lists of addresses");

@@ -28,6 +28,13 @@ constexpr const char* kAlgoStrongswan4 = "10.48.0.0/16";
 constexpr const char* kAlgoStrongswan6 = "2001:db8:4160::/48";
 constexpr const char* kServerWgConf = "/etc/wireguard/wg0.conf";
 
+// Trims line breaks too (text::trim stops at spaces and tabs).
+std::string_view trim_all(std::string_view s) {
+  const size_t first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
+
 bool is_file(const std::string& path) {
   std::error_code ec;
   return fs::is_regular_file(path, ec);
@@ -38,7 +45,7 @@ std::optional<std::string> read_key_text(const std::string& path) {
   if (!is_file(path)) return std::nullopt;
   auto text = read_file(path, 4096);
   if (!text) return std::nullopt;
-  return std::string(text::trim(*text));
+  return std::string(trim_all(*text));
 }
 
 struct ClientProfile {
@@ -75,7 +82,7 @@ std::vector<std::string> read_lines(const std::string& path) {
   size_t start = 0;
   while (start < text->size()) {
     size_t nl = std::min(text->find('\n', start), text->size());
-    auto line = text::trim(std::string_view(*text).substr(start, nl - start));
+    auto line = trim_all(std::string_view(*text).substr(start, nl - start));
     if (!line.empty()) out.emplace_back(line);
     start = nl + 1;
   }

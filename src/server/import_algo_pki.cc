@@ -62,7 +62,7 @@ Result<Pair> load_pair(const std::string& cert_path, const std::string& key_path
   if (!(cert->public_key() == key->public_key())) {
     return make_error("{} does not belong to the key {}", cert_path, key_path);
   }
-  if (auto st = crypto::verify_chain(*cert, {}, {ca}, {}, false); !st) {
+  if (auto st = crypto::verify_signed_by(*cert, ca); !st) {
     return make_error("{}: {}", cert_path, st.error().message);
   }
   return Pair{std::move(*cert), std::move(*key), cert_path};
@@ -72,7 +72,7 @@ Result<Pair> load_p12(const std::string& path, const std::string& password,
                       const crypto::Certificate& ca) {
   auto p12 = crypto::load_pkcs12(path, password);
   if (!p12) return p12.take_error();
-  if (auto st = crypto::verify_chain(p12->cert, {}, {ca}, {}, false); !st) {
+  if (auto st = crypto::verify_signed_by(p12->cert, ca); !st) {
     return make_error("{}: {}", path, st.error().message);
   }
   return Pair{std::move(p12->cert), std::move(p12->key), path};

@@ -108,19 +108,30 @@ Result<WgServerConf> parse_wg_server_conf(std::string_view text, const std::stri
   const std::vector<std::string_view> lines = split_lines(text);
   for (auto& peer : parsed->peers) {
     WgServerPeer p;
-    // Inside the section first (Algo: "[Peer]\n# phone"), then the comment just above the
-    // header (wg-easy, PiVPN).
     const auto header = size_t(std::max(peer.line, 1)) - 1;  // 0-based
-    for (size_t i = header + 1; i < lines.size() && p.name.empty(); ++i) {
-      const std::string_view t = trim(lines[i]);
-      if (t.starts_with("[")) break;
-      if (is_comment(t)) p.name = peer_name_from_comment(t);
-    }
-    for (size_t i = header; i-- > 0 && p.name.empty();) {
+    // The comment just above the header (wg-easy, PiVPN, wireguard-install)...
+    for (size_t i = header; i-- > 0;) {
       const std::string_view t = trim(lines[i]);
       if (t.empty()) continue;
       if (is_comment(t)) p.name = peer_name_from_comment(t);
       break;
+    }
+    // ...else one inside the section (Algo: "[Peer]\n# phone"), but not the comments at its end,
+    // which are the next section's.
+    size_t end = header + 1;
+    while (end < lines.size() && !trim(lines[end]).starts_with("[")) ++end;
+    if (end < lines.size()) {
+      while (end > header + 1 &&
+             (trim(lines[end - 1]).empty() || is_comment(lines[end - 1]))) {
+        --end;
+      }
+    }
+    for (size_t i = header + 1; i < end && p.name.empty(); ++i) {
+      const std::string_view t = trim(lines[i]);
+      const std::string l = lower(t);
+      if (is_comment(t) && l.find("begin ") == std::string::npos) {
+        p.name = peer_name_from_comment(t);
+      }
     }
     p.peer = std::move(peer);
     out.peers.push_back(std::move(p));

@@ -553,9 +553,10 @@ Status check_pki(const std::string& dir, time_t now) {
     return make_error("{} does not belong to the key {}", server_cert_path(dir),
                       server_key_path(dir));
   }
-  if (auto st = crypto::verify_chain(*cert, {}, {ca->cert}, {}, false); !st) {
-    return make_error("{}: {}", server_cert_path(dir), st.error().message);
-  }
+  // An imported CA (Algo's) is checked only for what IKE clients check; see verify_signed_by.
+  auto verified = imported ? crypto::verify_signed_by(*cert, ca->cert)
+                           : crypto::verify_chain(*cert, {}, {ca->cert}, {}, false);
+  if (!verified) return make_error("{}: {}", server_cert_path(dir), verified.error().message);
   if (auto crl = crypto::Crl::load(crl_path(dir)); !crl) {
     return make_error("IKEv2 CRL: {}", crl.error().message);
   }
