@@ -101,7 +101,19 @@ std::string peer_name_from_comment(std::string_view line) {
 }
 
 Result<WgServerConf> parse_wg_server_conf(std::string_view text, const std::string& file) {
-  auto parsed = wireguard::parse_wg_quick(text);
+  // wg-easy writes "PreUp = " with nothing after it when a hook is unset; wg-quick runs nothing
+  // then. Such lines are blanked (not removed: line numbers stay right) for the strict parser.
+  std::string cleaned;
+  for (std::string_view line : split_lines(text)) {
+    const size_t eq = line.find('=');
+    const std::string key = eq == std::string_view::npos ? "" : lower(trim(line.substr(0, eq)));
+    const bool empty_hook = (key == "preup" || key == "postup" || key == "predown" ||
+                             key == "postdown") &&
+                            trim(line.substr(eq + 1)).empty();
+    if (!empty_hook) cleaned += line;
+    cleaned += '\n';
+  }
+  auto parsed = wireguard::parse_wg_quick(cleaned);
   if (!parsed) return parsed.take_error().context(file);
   WgServerConf out;
   out.iface = std::move(parsed->iface);
