@@ -137,9 +137,10 @@ void register_server_import_commands(CLI::App& server_cmd) {
       ->required()
       ->check(CLI::ExistingFile);
   add_common(wg_cmd, wg->common);
-  wg_cmd->add_option("--wg-easy-db", wg->wg_easy_db,
-                     "wg-easy's wg0.json (v14 and older) or wg-easy.db (v15): names, client keys "
-                     "and disabled clients")
+  wg_cmd
+      ->add_option("--wg-easy-db", wg->wg_easy_db,
+                   "wg-easy's wg0.json (v14 and older) or wg-easy.db (v15): names, client keys "
+                   "and disabled clients")
       ->check(CLI::ExistingFile);
   wg_cmd->add_option("--endpoint", wg->endpoint,
                      "Host name or IP clients connect to (default: wg-easy's host, else the "

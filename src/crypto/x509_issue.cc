@@ -186,7 +186,7 @@ Result<std::string> issue_crl(const Certificate& issuer, const SigningKey& issue
   for (const auto& entry : revoked) {
     RevokedPtr r(X509_REVOKED_new());
     Asn1IntPtr serial = entry.serial_hex.empty() ? serial_integer(entry.serial)
-                                                  : serial_integer_hex(entry.serial_hex);
+                                                 : serial_integer_hex(entry.serial_hex);
     Asn1TimePtr when(ASN1_TIME_set(nullptr, entry.revoked_at));
     if (!r || !serial || !when || X509_REVOKED_set_serialNumber(r.get(), serial.get()) != 1 ||
         X509_REVOKED_set_revocationDate(r.get(), when.get()) != 1 ||

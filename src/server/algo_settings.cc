@@ -129,7 +129,9 @@ using Handler = std::function<Status(const Reader&, AlgoSettings&)>;
 const std::map<std::string, Handler>& handlers() {
   static const auto* table = new std::map<std::string, Handler>{
       {"IP_subject_alt_name",
-       [](const Reader& r, AlgoSettings& s) { return set(s.endpoint, [&] { return r.string(); }); }},
+       [](const Reader& r, AlgoSettings& s) {
+         return set(s.endpoint, [&] { return r.string(); });
+       }},
       {"algo_server_name",
        [](const Reader& r, AlgoSettings& s) {
          return set(s.server_name, [&] { return r.string(); });
@@ -192,10 +194,8 @@ const std::map<std::string, Handler>& handlers() {
        [](const Reader& r, AlgoSettings& s) {
          return set(s.between_clients_drop, [&] { return r.boolean(); });
        }},
-      {"block_smb",
-       [](const Reader& r, AlgoSettings& s) {
-         return set(s.block_smb, [&] { return r.boolean(); });
-       }},
+      {"block_smb", [](const Reader& r,
+                       AlgoSettings& s) { return set(s.block_smb, [&] { return r.boolean(); }); }},
       {"block_netbios",
        [](const Reader& r, AlgoSettings& s) {
          return set(s.block_netbios, [&] { return r.boolean(); });

@@ -230,7 +230,8 @@ Result<ImportPlan> plan_algo_import(const AlgoImportOptions& options) {
     c.dns_servers.ipv4 = settings->dns_servers_ipv4;
     c.dns_servers.ipv6 = settings->dns_servers_ipv6;
   }
-  if (settings->wireguard_keepalive) c.wireguard_persistent_keepalive = *settings->wireguard_keepalive;
+  if (settings->wireguard_keepalive)
+    c.wireguard_persistent_keepalive = *settings->wireguard_keepalive;
   if (settings->reduce_mtu) c.reduce_mtu = *settings->reduce_mtu;
   c.wireguard_port = settings->wireguard_port.value_or(c.wireguard_port);
 
@@ -264,11 +265,10 @@ Result<ImportPlan> plan_algo_import(const AlgoImportOptions& options) {
     }
     // DNS: Algo's local resolver (local_service_ip) or the upstreams directly.
     const auto& dns = p.conf.iface.dns_servers;
-    const bool to_local =
-        std::any_of(dns.begin(), dns.end(), [&](const net::IpAddress& a) {
-          return a == settings->local_service_ip || a == settings->local_service_ipv6 ||
-                 (!contains(c.dns_servers.ipv4, a) && !contains(c.dns_servers.ipv6, a));
-        });
+    const bool to_local = std::any_of(dns.begin(), dns.end(), [&](const net::IpAddress& a) {
+      return a == settings->local_service_ip || a == settings->local_service_ipv6 ||
+             (!contains(c.dns_servers.ipv4, a) && !contains(c.dns_servers.ipv6, a));
+    });
     if (!dns.empty() && to_local && !c.dns_force) {
       c.dns_force = true;
       if (!c.dns_adblocking) c.dns_encryption = true;
@@ -332,7 +332,8 @@ Result<ImportPlan> plan_algo_import(const AlgoImportOptions& options) {
     }
     p.public_key = crypto::public_from_private(*p.private_key);
     for (const auto& a : {p.ipv4, p.ipv6}) {
-      const net::Prefix& in = !a || a->is_v4() ? c.wireguard_network_ipv4 : c.wireguard_network_ipv6;
+      const net::Prefix& in =
+          !a || a->is_v4() ? c.wireguard_network_ipv4 : c.wireguard_network_ipv6;
       if (a && !in.contains(*a)) {
         return make_error(
             "{}: address {} is outside {}: pass --config-cfg with the deployment's config.cfg "

@@ -61,12 +61,12 @@ Result<AlgoSettings> parse_algo_settings(std::string_view yaml, const std::strin
 void merge_algo_settings(AlgoSettings& into, const AlgoSettings& from);
 
 struct AlgoImportOptions {
-  std::string tree;             // configs/<server>/
-  std::string config_cfg;       // "" = <tree>/../../config.cfg when it exists
-  std::string ca_password;      // for ipsec/.pki/private/cakey.pem
-  std::string p12_password;     // for ipsec/manual/<user>.p12 when ipsec/.pki is gone
-  std::string server_wg_conf;   // "" = /etc/wireguard/wg0.conf when it exists
-  std::string server_ipsec_dir; // "" = /etc/ipsec.d when it exists
+  std::string tree;              // configs/<server>/
+  std::string config_cfg;        // "" = <tree>/../../config.cfg when it exists
+  std::string ca_password;       // for ipsec/.pki/private/cakey.pem
+  std::string p12_password;      // for ipsec/manual/<user>.p12 when ipsec/.pki is gone
+  std::string server_wg_conf;    // "" = /etc/wireguard/wg0.conf when it exists
+  std::string server_ipsec_dir;  // "" = /etc/ipsec.d when it exists
 };
 
 Result<ImportPlan> plan_algo_import(const AlgoImportOptions& options);

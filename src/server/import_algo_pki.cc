@@ -28,9 +28,9 @@ bool is_file(const std::string& path) {
 // Algo's users' e-mail domain when no certificate says it: "<to_uuid(server)>.algo", where
 // Ansible's to_uuid is a name-based UUID (RFC 4122 version 5) in Ansible's own namespace.
 std::string algo_email_domain(const std::string& endpoint) {
-  static constexpr std::array<uint8_t, 16> kAnsibleNamespace = {
-      0x36, 0x1e, 0x6d, 0x51, 0xfa, 0xec, 0x44, 0x4a,
-      0x90, 0x79, 0x34, 0x13, 0x86, 0xda, 0x8e, 0x2e};
+  static constexpr std::array<uint8_t, 16> kAnsibleNamespace = {0x36, 0x1e, 0x6d, 0x51, 0xfa, 0xec,
+                                                                0x44, 0x4a, 0x90, 0x79, 0x34, 0x13,
+                                                                0x86, 0xda, 0x8e, 0x2e};
   std::string input(kAnsibleNamespace.begin(), kAnsibleNamespace.end());
   input += endpoint;
   std::array<uint8_t, EVP_MAX_MD_SIZE> digest{};
@@ -97,8 +97,8 @@ Status plan_algo_pki(ImportPlan& plan, const AlgoImportOptions& o, const AlgoSet
   const std::string pki = o.tree + "/ipsec/.pki";
   const std::string manual = o.tree + "/ipsec/manual";
   const std::string& endpoint = plan.config.endpoint;
-  const std::string ca_path = is_file(pki + "/cacert.pem") ? pki + "/cacert.pem"
-                                                           : manual + "/cacert.pem";
+  const std::string ca_path =
+      is_file(pki + "/cacert.pem") ? pki + "/cacert.pem" : manual + "/cacert.pem";
   if (!is_file(ca_path)) {
     plan.notes.push_back(
         "no IKEv2 CA in the Algo tree: Waypost makes a new one, so IKEv2 devices need new "
@@ -227,9 +227,10 @@ Status plan_algo_pki(ImportPlan& plan, const AlgoImportOptions& o, const AlgoSet
   for (const auto& [user, cert] : out.users) {
     auto c = crypto::certificate_from_pem(cert.cert_pem, user);
     if (c && !c->has_email(user + "@" + out.email_domain)) {
-      return make_error("{}'s certificate does not name {}@{} like the others: not one Algo "
-                        "deployment?",
-                        user, user, out.email_domain);
+      return make_error(
+          "{}'s certificate does not name {}@{} like the others: not one Algo "
+          "deployment?",
+          user, user, out.email_domain);
     }
   }
   plan.pki = std::move(out);

@@ -84,12 +84,12 @@ Status add_imported_peer(ImportPlan& plan, const ImportedPeer& peer) {
   if (base.empty()) base = fmt::format("peer{}", plan.state.users.size() + 1);
   const std::string name = unique_name(plan, base);
   if (name != peer.label) {
-    plan.notes.push_back(peer.label.empty()
-                             ? fmt::format("{}: no name found, imported as user '{}'", peer.where,
-                                           name)
-                             : fmt::format("{}: '{}' imported as user '{}' (Waypost user names are "
-                                           "letters, digits and _ . @ -, each used once)",
-                                           peer.where, peer.label, name));
+    plan.notes.push_back(
+        peer.label.empty()
+            ? fmt::format("{}: no name found, imported as user '{}'", peer.where, name)
+            : fmt::format("{}: '{}' imported as user '{}' (Waypost user names are "
+                          "letters, digits and _ . @ -, each used once)",
+                          peer.where, peer.label, name));
   }
   UserState u;
   u.private_key = peer.private_key;

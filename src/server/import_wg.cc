@@ -107,9 +107,9 @@ Result<WgServerConf> parse_wg_server_conf(std::string_view text, const std::stri
   for (std::string_view line : split_lines(text)) {
     const size_t eq = line.find('=');
     const std::string key = eq == std::string_view::npos ? "" : lower(trim(line.substr(0, eq)));
-    const bool empty_hook = (key == "preup" || key == "postup" || key == "predown" ||
-                             key == "postdown") &&
-                            trim(line.substr(eq + 1)).empty();
+    const bool empty_hook =
+        (key == "preup" || key == "postup" || key == "predown" || key == "postdown") &&
+        trim(line.substr(eq + 1)).empty();
     if (!empty_hook) cleaned += line;
     cleaned += '\n';
   }
@@ -133,8 +133,7 @@ Result<WgServerConf> parse_wg_server_conf(std::string_view text, const std::stri
     size_t end = header + 1;
     while (end < lines.size() && !trim(lines[end]).starts_with("[")) ++end;
     if (end < lines.size()) {
-      while (end > header + 1 &&
-             (trim(lines[end - 1]).empty() || is_comment(lines[end - 1]))) {
+      while (end > header + 1 && (trim(lines[end - 1]).empty() || is_comment(lines[end - 1]))) {
         --end;
       }
     }
@@ -172,9 +171,10 @@ Result<ImportPlan> plan_wg_import(const WgImportInputs& in, crypto::Random& rand
   } else if (in.wg_easy && in.wg_easy->port) {
     c.wireguard_port = *in.wg_easy->port;
   } else {
-    plan.notes.push_back(fmt::format("{}: no ListenPort (the old server used a random port); "
-                                     "Waypost listens on {}: update the clients' Endpoint",
-                                     file, c.wireguard_port));
+    plan.notes.push_back(
+        fmt::format("{}: no ListenPort (the old server used a random port); "
+                    "Waypost listens on {}: update the clients' Endpoint",
+                    file, c.wireguard_port));
   }
   if (in.wg_easy && in.wg_easy->client_port && *in.wg_easy->client_port != c.wireguard_port) {
     plan.notes.push_back(fmt::format(
@@ -228,9 +228,10 @@ Result<ImportPlan> plan_wg_import(const WgImportInputs& in, crypto::Random& rand
         "its firewall itself (see BetweenClients_DROP and restrict_input in config.yaml)");
   }
   if (iface.mtu && *iface.mtu != wireguard::kDefaultMtu) {
-    plan.notes.push_back(fmt::format("the server's MTU {} is not carried over (Waypost uses {} "
-                                     "and clamps TCP MSS)",
-                                     *iface.mtu, wireguard::kDefaultMtu));
+    plan.notes.push_back(
+        fmt::format("the server's MTU {} is not carried over (Waypost uses {} "
+                    "and clamps TCP MSS)",
+                    *iface.mtu, wireguard::kDefaultMtu));
   }
 
   std::map<crypto::PublicKey, const WgEasyClient*> by_key;
@@ -283,9 +284,8 @@ Result<ImportPlan> plan_wg_import(const WgImportInputs& in, crypto::Random& rand
       if (done.count(client.public_key) != 0) continue;
       const std::string where = fmt::format("{} client {}", in.wg_easy->file, client.id);
       if (!client.enabled && in.skip_disabled) {
-        plan.notes.push_back(
-            fmt::format("{}: '{}' is disabled in wg-easy: not imported (--skip-disabled)", where,
-                        client.name));
+        plan.notes.push_back(fmt::format(
+            "{}: '{}' is disabled in wg-easy: not imported (--skip-disabled)", where, client.name));
         continue;
       }
       ImportedPeer p;

@@ -601,8 +601,8 @@ Status install_imported_pki(const std::string& dir, const ImportedPki& pki,
   // Algo's older CAs count serials up from 1: new certificates continue after the highest.
   index.next_serial = highest + 1;
 
-  const std::string password = pki.p12_password.empty() ? random_password(random)
-                                                         : pki.p12_password;
+  const std::string password =
+      pki.p12_password.empty() ? random_password(random) : pki.p12_password;
   std::vector<std::pair<std::string, std::pair<std::string, mode_t>>> files{
       {ca_cert_path(dir), {pki.ca_cert_pem, 0644}},
       {password_path(dir), {password + "\n", 0600}},

@@ -121,8 +121,8 @@ Result<WgEasyData> parse_wg_easy_json(std::string_view text, const std::string& 
   }
   if (auto pk = string_at(*server, "privateKey")) {
     auto k = crypto::private_key_from_base64(*pk);
-    if (!k) return make_error(ErrorKind::kParse, "{}: server.privateKey: {}", file,
-                              k.error().message);
+    if (!k)
+      return make_error(ErrorKind::kParse, "{}: server.privateKey: {}", file, k.error().message);
     d.server_private_key = *k;
   }
   auto clients = j.find("clients");
@@ -227,9 +227,8 @@ Result<WgEasyData> read_wg_easy_sqlite(const std::string& path) {
 Result<WgEasyData> read_wg_easy(const std::string& path) {
   auto text = read_file(path);
   if (!text) return text.take_error();
-  Result<WgEasyData> out = text->starts_with("SQLite format 3")
-                               ? read_wg_easy_sqlite(path)
-                               : parse_wg_easy_json(*text, path);
+  Result<WgEasyData> out = text->starts_with("SQLite format 3") ? read_wg_easy_sqlite(path)
+                                                                : parse_wg_easy_json(*text, path);
   // The file holds private keys.
   secure_wipe(text->data(), text->size());
   return out;

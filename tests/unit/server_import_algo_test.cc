@@ -54,7 +54,8 @@ TEST(AlgoSettings, ReadsConfigYmlAndSkipsTemplates) {
 TEST(AlgoSettings, ErrorsNameFileAndLine) {
   auto s = parse_algo_settings("users: [a]\nwireguard_port: lots\n", "config.cfg");
   ASSERT_FALSE(s);
-  EXPECT_EQ(s.error().message, "config.cfg line 2: key 'wireguard_port': expected a number up to 65535");
+  EXPECT_EQ(s.error().message,
+            "config.cfg line 2: key 'wireguard_port': expected a number up to 65535");
   auto y = parse_algo_settings("a: [\n", "config.cfg");
   ASSERT_FALSE(y);
   EXPECT_NE(y.error().message.find("config.cfg line"), std::string::npos);
@@ -125,7 +126,8 @@ TEST_F(AlgoTree, KeepsEveryKeyAddressAndCertificate) {
   auto algo_cert = crypto::Certificate::load(root_ + "/" + tree + "/ipsec/.pki/certs/phone.crt");
   EXPECT_EQ(phone_cert.der(), algo_cert->der());
   EXPECT_EQ(user_ike_identity(dir, "phone").value(), "phone@" + line("email_domain"));
-  EXPECT_TRUE(check_pki(dir, std::time(nullptr))) << check_pki(dir, std::time(nullptr)).error().message;
+  EXPECT_TRUE(check_pki(dir, std::time(nullptr)))
+      << check_pki(dir, std::time(nullptr)).error().message;
   EXPECT_TRUE(fs::exists(conf_path(dir, c, "phone")));
   auto state = load_state(dir).value();
   EXPECT_EQ(state.users.at("laptop").ipv4.to_string(), "10.49.0.4");

@@ -156,10 +156,10 @@ TEST(ServerState, UserWithoutPrivateKeyRoundTrips) {
   EXPECT_EQ(client_conf(c, *back, "grandma"), "");
   EXPECT_FALSE(write_bundles("/nonexistent", c, *back, "grandma"));
   // Neither key: refused.
-  EXPECT_FALSE(state_from_json(R"({"private_key": ")" + crypto::key_to_base64(s.private_key.span()) +
-                               R"(", "users": {"x": {"preshared_key": ")" +
-                               crypto::key_to_base64(s.private_key.span()) +
-                               R"(", "ipv4": "10.49.0.2"}}})"));
+  EXPECT_FALSE(state_from_json(
+      R"({"private_key": ")" + crypto::key_to_base64(s.private_key.span()) +
+      R"(", "users": {"x": {"preshared_key": ")" + crypto::key_to_base64(s.private_key.span()) +
+      R"(", "ipv4": "10.49.0.2"}}})"));
 }
 
 }  // namespace
