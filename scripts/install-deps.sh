@@ -11,7 +11,7 @@ build_and_run=(
   build-essential cmake ninja-build pkg-config
   libssl-dev libsodium-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev
   libcli11-dev libqrencode-dev libnftables-dev zlib1g-dev
-  libunbound-dev libevent-dev nettle-dev dns-root-data libarchive-dev libsystemd-dev
+  libunbound-dev libevent-dev nettle-dev dns-root-data libarchive-dev libsystemd-dev libsqlite3-dev
   iproute2 nftables ca-certificates
 )
 packaging=(debhelper scdoc dpkg-dev)

@@ -44,8 +44,9 @@ struct InitOptions {
   bool force = false;
 };
 
-// The address clients should use when none is given: the source address the default route
-// would use (what Algo calls the server's public IP on a single-homed VM).
+}  // namespace
+
+// What Algo calls the server's public IP on a single-homed VM.
 Result<std::string> guess_endpoint() {
   auto nl = platform::Netlink::open();
   if (!nl) return nl.take_error();
@@ -58,6 +59,8 @@ Result<std::string> guess_endpoint() {
   }
   return make_error("cannot guess the public address (no default route); pass --endpoint");
 }
+
+namespace {
 
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
@@ -298,7 +301,11 @@ int print_user_qr(const std::string& dir, const std::string& user) {
   if (!config) return fail(config.error().message);
   auto state = server::load_state(dir);
   if (!state) return fail(state.error().message);
-  if (state->users.count(user) == 0) return fail("no user named '" + user + "'");
+  auto it = state->users.find(user);
+  if (it == state->users.end()) return fail("no user named '" + user + "'");
+  if (!server::has_client_profile(it->second)) {
+    return fail("no profile for " + user + ": " + std::string(server::kNoPrivateKey));
+  }
   auto qr = server::qr_terminal(server::client_conf(*config, *state, user));
   if (!qr) return fail(qr.error().message);
   std::printf("%s\nScan with the WireGuard app to add the tunnel for %s.\n", qr->c_str(),
@@ -322,7 +329,12 @@ int users_show(const ShowOptions& o) {
   if (!config) return fail(config.error().message);
   auto state = server::load_state(o.dir);
   if (!state) return fail(state.error().message);
-  if (state->users.count(o.user) == 0) return fail("no user named '" + o.user + "'");
+  auto user_it = state->users.find(o.user);
+  if (user_it == state->users.end()) return fail("no user named '" + o.user + "'");
+  const bool wg_profile = server::has_client_profile(user_it->second);
+  if (!wg_profile && !o.p12_password && !o.paths) {
+    return fail("no WireGuard profile for " + o.user + ": " + std::string(server::kNoPrivateKey));
+  }
   if (o.p12_password) {
     if (!config->ipsec_enabled) return fail("IKEv2 is off (ipsec_enabled: false): no .p12 files");
     auto pw = server::p12_password(o.dir);
@@ -394,6 +406,7 @@ void register_server_commands(CLI::App& app) {
   auto* server_cmd = app.add_subcommand("server", "Run a VPN server with per-user client profiles");
   server_cmd->require_subcommand(1);
   register_server_backup_commands(*server_cmd);
+  register_server_import_commands(*server_cmd);
 
   auto init = std::make_shared<InitOptions>();
   auto* init_cmd =

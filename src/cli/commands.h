@@ -3,6 +3,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <string>
+
+#include "common/result.h"
+
 namespace waypost::cli {
 
 void register_key_commands(CLI::App& app);
@@ -13,7 +17,10 @@ void register_server_backup_commands(CLI::App& server_cmd);
 // Brings an older server directory up to this version's formats (after a backup); 0 or the exit
 // status of a failure. Run first by the commands that load and write the directory.
 int upgrade_if_needed(const std::string& dir);
+// `server import-algo` and `server import-wg`, under the `server` command.
+void register_server_import_commands(CLI::App& server_cmd);
 void register_doctor_command(CLI::App& app);
+void register_debug_command(CLI::App& app);  // cmd_debug.cc
 void register_dns_commands(CLI::App& app);
 void register_ipsec_commands(CLI::App& app);
 
@@ -24,5 +31,8 @@ void prefer_narrow_crypto_paths(int argc, char** argv);
 
 // Prints "waypost: <message>" to stderr; returns the exit status to use.
 int fail(const std::string& message);
+
+// The address clients should use when none is given: the source address of the default route.
+Result<std::string> guess_endpoint();
 
 }  // namespace waypost::cli

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   waypost::cli::register_interface_commands(app);
   waypost::cli::register_server_commands(app);
   waypost::cli::register_doctor_command(app);
+  waypost::cli::register_debug_command(app);
   waypost::cli::register_dns_commands(app);
   waypost::cli::register_ipsec_commands(app);
   try {

@@ -8,6 +8,7 @@
 #include <openssl/x509v3.h>
 
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <iterator>
 
@@ -203,6 +204,39 @@ bool Certificate::has_fqdn(const std::string& name) const {
 
 bool Certificate::has_email(const std::string& address) const {
   return X509_check_email(cert_.get(), address.data(), address.size(), 0) == 1;
+}
+
+std::vector<std::string> Certificate::email_addresses() const {
+  std::vector<std::string> out;
+  STACK_OF(OPENSSL_STRING)* emails = X509_get1_email(cert_.get());
+  for (int i = 0; i < sk_OPENSSL_STRING_num(emails); ++i) {
+    out.emplace_back(sk_OPENSSL_STRING_value(emails, i));
+  }
+  X509_email_free(emails);
+  return out;
+}
+
+time_t Certificate::not_after() const {
+  tm t{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert_.get()), &t) != 1) return 0;
+  return timegm(&t);
+}
+
+Status verify_signed_by(const Certificate& cert, const Certificate& issuer) {
+  if (X509_check_issued(issuer.get(), cert.get()) != X509_V_OK) {
+    return make_error("not issued by {}", issuer.subject());
+  }
+  EVP_PKEY* key = X509_get0_pubkey(issuer.get());
+  if (key == nullptr || X509_verify(cert.get(), key) != 1) {
+    ERR_clear_error();
+    return make_error("its signature does not verify with {}'s key", issuer.subject());
+  }
+  time_t now = time(nullptr);
+  if (X509_cmp_time(X509_get0_notBefore(cert.get()), &now) > 0) {
+    return make_error("not valid yet");
+  }
+  if (X509_cmp_time(X509_get0_notAfter(cert.get()), &now) < 0) return make_error("expired");
+  return {};
 }
 
 bool Certificate::has_ip(std::span<const uint8_t> address) const {

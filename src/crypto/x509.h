@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <span>
 #include <string>
@@ -63,6 +64,10 @@ class Certificate {
   bool has_dn(std::span<const uint8_t> dn_der) const;
   bool has_fqdn(const std::string& name) const;
   bool has_email(const std::string& address) const;
+  // The e-mail addresses it names (subject emailAddress and rfc822Name SANs).
+  std::vector<std::string> email_addresses() const;
+  // Its notAfter as Unix time (0 when unreadable).
+  time_t not_after() const;
   bool has_ip(std::span<const uint8_t> address) const;
 
  private:
@@ -105,6 +110,12 @@ class Crl {
 Status verify_chain(const Certificate& leaf, const std::vector<Certificate>& intermediates,
                     const std::vector<Certificate>& trusted, const std::vector<Crl>& crls,
                     bool require_crl);
+
+// Whether `issuer` signed `cert` (names and signature) and `cert` is valid now; nothing else. For
+// certificates from another CA whose own constraints OpenSSL reads more strictly than IKE clients:
+// Algo's name constraints permit only IP:<server> for its server certificate, whose CN, also
+// "<server>", OpenSSL's full check takes for a DNS name and refuses.
+Status verify_signed_by(const Certificate& cert, const Certificate& issuer);
 
 // Signatures over `data`. RSA: PKCS#1 v1.5; ECDSA: DER (ECDSA-Sig-Value), as RFC 7427 carries
 // them; ecdsa_der_to_raw / ecdsa_raw_to_der convert for RFC 4754's r||s form.

@@ -40,6 +40,31 @@ Asn1IntPtr serial_integer(uint64_t serial) {
   return out;
 }
 
+Asn1IntPtr serial_integer_hex(const std::string& hex) {
+  BIGNUM* bn = nullptr;
+  if (hex.empty() || BN_hex2bn(&bn, hex.c_str()) != int(hex.size())) {
+    BN_free(bn);
+    return nullptr;
+  }
+  Asn1IntPtr out(BN_to_ASN1_INTEGER(bn, nullptr));
+  BN_free(bn);
+  return out;
+}
+
+std::string integer_hex(const ASN1_INTEGER* value) {
+  BIGNUM* bn = ASN1_INTEGER_to_BN(value, nullptr);
+  if (bn == nullptr) return {};
+  char* text = BN_bn2hex(bn);
+  BN_free(bn);
+  if (text == nullptr) return {};
+  std::string out(text);
+  OPENSSL_free(text);
+  // BN_bn2hex writes whole bytes ("0A"); one leading zero is dropped so every serial has one
+  // spelling.
+  if (out.size() > 1 && out.front() == '0') out.erase(0, 1);
+  return out;
+}
+
 const EVP_MD* digest_for(const SigningKey& key) {
   // ECDSA keys are signed with the hash of their strength (P-384 with SHA-384, as Algo's CA);
   // RSA with SHA-256.
@@ -160,7 +185,8 @@ Result<std::string> issue_crl(const Certificate& issuer, const SigningKey& issue
   }
   for (const auto& entry : revoked) {
     RevokedPtr r(X509_REVOKED_new());
-    Asn1IntPtr serial = serial_integer(entry.serial);
+    Asn1IntPtr serial = entry.serial_hex.empty() ? serial_integer(entry.serial)
+                                                 : serial_integer_hex(entry.serial_hex);
     Asn1TimePtr when(ASN1_TIME_set(nullptr, entry.revoked_at));
     if (!r || !serial || !when || X509_REVOKED_set_serialNumber(r.get(), serial.get()) != 1 ||
         X509_REVOKED_set_revocationDate(r.get(), when.get()) != 1 ||
@@ -215,6 +241,38 @@ Result<Bytes> make_pkcs12(const SigningKey& key, const Certificate& cert,
   Bytes out(der, der + len);
   OPENSSL_free(der);
   return out;
+}
+
+std::string serial_hex(const Certificate& cert) {
+  return integer_hex(X509_get0_serialNumber(cert.get()));
+}
+
+std::vector<std::string> revoked_serials_hex(const Crl& crl) {
+  std::vector<std::string> out;
+  STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl.get());
+  for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
+    out.push_back(integer_hex(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i))));
+  }
+  return out;
+}
+
+std::optional<uint64_t> serial_from_hex(const std::string& hex) {
+  if (hex.empty() || hex.size() > 16) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : hex) {
+    int d = 0;
+    if (c >= '0' && c <= '9') {
+      d = c - '0';
+    } else if (c >= 'A' && c <= 'F') {
+      d = c - 'A' + 10;
+    } else if (c >= 'a' && c <= 'f') {
+      d = c - 'a' + 10;
+    } else {
+      return std::nullopt;
+    }
+    v = (v << 4) | uint64_t(d);
+  }
+  return v;
 }
 
 }  // namespace waypost::crypto

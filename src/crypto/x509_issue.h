@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,7 +46,17 @@ Result<Certificate> issue_certificate(const CertificateRequest& request,
 struct RevokedEntry {
   uint64_t serial = 0;
   time_t revoked_at = 0;
+  // When not empty, the serial in hex, used instead of `serial`: certificates imported from
+  // another CA (Algo VPN's) carry random serials of up to 20 bytes.
+  std::string serial_hex;
 };
+
+// A certificate's serial number in upper-case hex without leading zeros ("1A2B").
+std::string serial_hex(const Certificate& cert);
+// The serials (hex, as above) a CRL lists.
+std::vector<std::string> revoked_serials_hex(const Crl& crl);
+// The serial as a number when it fits 64 bits.
+std::optional<uint64_t> serial_from_hex(const std::string& hex);
 // A v2 CRL by `issuer` listing `revoked`, valid from `this_update` to `next_update`, with a CRL
 // number; PEM.
 Result<std::string> issue_crl(const Certificate& issuer, const SigningKey& issuer_key,

@@ -126,14 +126,14 @@ Status make_dir(const std::string& path) {
 std::string client_conf(const ServerConfig& config, const ServerState& state,
                         const std::string& user) {
   auto it = state.users.find(user);
-  if (it == state.users.end()) {
+  if (it == state.users.end() || !it->second.private_key) {
     return {};
   }
   const UserState& u = it->second;
   const bool v6 = config.ipv6 && u.ipv6.has_value();
 
   wireguard::WgQuickConfig c;
-  c.iface.private_key = u.private_key;
+  c.iface.private_key = *u.private_key;
   c.iface.addresses.push_back(net::Prefix{u.ipv4, 32});
   if (v6) {
     c.iface.addresses.push_back(net::Prefix{*u.ipv6, 128});
@@ -147,7 +147,10 @@ std::string client_conf(const ServerConfig& config, const ServerState& state,
 
   wireguard::ConfPeer peer;
   peer.public_key = state.public_key;
-  peer.preshared_key = u.preshared_key;
+  // An imported peer without a preshared key keeps having none (zero means none in WireGuard).
+  if (!u.preshared_key.is_zero()) {
+    peer.preshared_key = u.preshared_key;
+  }
   // ::/0 even without IPv6 in the tunnel: routing IPv6 into the tunnel (where it is dropped)
   // keeps it from leaking around the VPN on dual-stack networks.
   peer.allowed_ips = {net::Prefix::parse("0.0.0.0/0").value(), net::Prefix::parse("::/0").value()};
@@ -285,6 +288,10 @@ Result<std::string> qr_terminal(std::string_view text) {
   return out;
 }
 
+bool has_client_profile(const UserState& user) {
+  return user.private_key.has_value();
+}
+
 std::string bundle_dir(const std::string& dir, const ServerConfig& config) {
   return dir + "/configs/" + config.endpoint + "/wireguard";
 }
@@ -308,8 +315,12 @@ Status write_bundles(const std::string& dir, const ServerConfig& config, const S
   if (config.endpoint.empty()) {
     return make_error("cannot write client profiles: config.yaml has no endpoint");
   }
-  if (state.users.count(user) == 0) {
+  auto it = state.users.find(user);
+  if (it == state.users.end()) {
     return make_error("cannot write client profiles: no keys for user '{}'", user);
+  }
+  if (!has_client_profile(it->second)) {
+    return make_error("cannot write client profiles for user '{}': {}", user, kNoPrivateKey);
   }
   // The user name is a file name here; config parsing already enforces this, but a bad name
   // must never reach the file system by another route.

@@ -38,6 +38,13 @@ Result<std::vector<uint8_t>> qr_png(std::string_view text);
 // QR code of `text` for a terminal, two modules per character cell (Unicode half blocks).
 Result<std::string> qr_terminal(std::string_view text);
 
+// Whether Waypost can write the user's profile: not for a user imported without its private key
+// (kNoPrivateKey says why, for messages).
+bool has_client_profile(const UserState& user);
+inline constexpr std::string_view kNoPrivateKey =
+    "its private key is unknown (imported from a server config, which holds only public keys); "
+    "the device keeps the profile it has";
+
 std::string bundle_dir(const std::string& dir, const ServerConfig& config);
 std::string conf_path(const std::string& dir, const ServerConfig& config, const std::string& user);
 std::string png_path(const std::string& dir, const ServerConfig& config, const std::string& user);

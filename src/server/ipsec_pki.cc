@@ -40,12 +40,20 @@ struct Index {
   uint64_t server_serial = 0;
   std::string server_endpoint;
   std::map<std::string, uint64_t> users;  // user -> certificate serial
+  // Certificates imported from Algo VPN carry random serials longer than 64 bits: user -> serial
+  // in hex (such a user has 0 in `users`).
+  std::map<std::string, std::string> imported_serials;
   struct Revoked {
     uint64_t serial = 0;
     std::string user;
     time_t at = 0;
+    std::string serial_hex;  // instead of `serial` when not empty
   };
   std::vector<Revoked> revoked;
+  // "algo" for a PKI imported from Algo VPN. Its CA key may be missing (Algo encrypts it with a
+  // password the user may not have): such a PKI keeps working with the certificates it has
+  // instead of starting over, and issues, renews and revokes nothing until the key is there.
+  std::string imported_from;
 };
 
 std::string index_path(const std::string& dir) {
@@ -92,11 +100,19 @@ std::string index_to_json(const Index& index) {
   j["next_serial"] = index.next_serial;
   j["crl_number"] = index.crl_number;
   j["server"] = {{"serial", index.server_serial}, {"endpoint", index.server_endpoint}};
+  if (!index.imported_from.empty()) j["imported_from"] = index.imported_from;
   j["users"] = nlohmann::json::object();
-  for (const auto& [user, serial] : index.users) j["users"][user] = {{"serial", serial}};
+  for (const auto& [user, serial] : index.users) {
+    j["users"][user] = {{"serial", serial}};
+    if (auto it = index.imported_serials.find(user); it != index.imported_serials.end()) {
+      j["users"][user]["serial_hex"] = it->second;
+    }
+  }
   j["revoked"] = nlohmann::json::array();
   for (const auto& r : index.revoked) {
-    j["revoked"].push_back({{"serial", r.serial}, {"user", r.user}, {"at", r.at}});
+    nlohmann::json entry = {{"serial", r.serial}, {"user", r.user}, {"at", r.at}};
+    if (!r.serial_hex.empty()) entry["serial_hex"] = r.serial_hex;
+    j["revoked"].push_back(entry);
   }
   return j.dump(2) + "\n";
 }
@@ -111,12 +127,16 @@ Result<Index> index_from_json(const std::string& text, const std::string& path) 
     index.crl_number = j.value("crl_number", uint64_t{0});
     index.server_serial = j.at("server").value("serial", uint64_t{0});
     index.server_endpoint = j.at("server").value("endpoint", std::string());
+    index.imported_from = j.value("imported_from", std::string());
     for (const auto& [user, entry] : j.at("users").items()) {
       index.users[user] = entry.at("serial").get<uint64_t>();
+      if (entry.contains("serial_hex")) {
+        index.imported_serials[user] = entry.at("serial_hex").get<std::string>();
+      }
     }
     for (const auto& r : j.value("revoked", nlohmann::json::array())) {
       index.revoked.push_back({r.at("serial").get<uint64_t>(), r.value("user", std::string()),
-                               r.value("at", time_t{0})});
+                               r.value("at", time_t{0}), r.value("serial_hex", std::string())});
     }
   } catch (const nlohmann::json::exception& e) {
     return make_error("{}: {}", path, e.what());
@@ -153,7 +173,7 @@ bool endpoint_is_ip(const std::string& endpoint) {
 }
 
 struct Ca {
-  crypto::SigningKey key;
+  std::optional<crypto::SigningKey> key;  // absent only in an imported PKI (Index::imported_from)
   crypto::Certificate cert;
 };
 
@@ -178,7 +198,13 @@ Result<Ca> create_ca(const ServerConfig& config, const Index& index, time_t now)
   return Ca{std::move(*key), std::move(*cert)};
 }
 
-Result<Ca> load_ca(const std::string& dir) {
+// `key_optional`: a PKI imported without its CA key works with the CA certificate alone.
+Result<Ca> load_ca(const std::string& dir, bool key_optional = false) {
+  if (key_optional && !exists(ca_key_path(dir))) {
+    auto cert = crypto::Certificate::load(ca_cert_path(dir));
+    if (!cert) return cert.take_error();
+    return Ca{std::nullopt, std::move(*cert)};
+  }
   auto key_pem = read_file(ca_key_path(dir));
   if (!key_pem) return key_pem.take_error();
   auto key = crypto::private_key_from_pem(*key_pem, ca_key_path(dir));
@@ -209,7 +235,8 @@ Result<Issued> issue_leaf(const Ca& ca, uint64_t serial, const std::string& cn,
                     {"keyUsage", "critical,digitalSignature,keyEncipherment"},
                     {"extendedKeyUsage", eku},
                     {"subjectAltName", san}};
-  auto cert = crypto::issue_certificate(req, key->public_key(), &ca.cert, ca.key);
+  if (!ca.key) return make_error("the CA key is not available");
+  auto cert = crypto::issue_certificate(req, key->public_key(), &ca.cert, *ca.key);
   if (!cert) return cert.take_error();
   auto key_pem = crypto::private_key_pem(*key);
   if (!key_pem) return key_pem.take_error();
@@ -223,11 +250,12 @@ time_t not_after(const crypto::Certificate& cert) {
 }
 
 Status write_crl(const std::string& dir, const Ca& ca, Index& index, time_t now) {
+  if (!ca.key) return make_error("the CA key is not available");
   std::vector<crypto::RevokedEntry> entries;
   entries.reserve(index.revoked.size());
-  for (const auto& r : index.revoked) entries.push_back({r.serial, r.at});
+  for (const auto& r : index.revoked) entries.push_back({r.serial, r.at, r.serial_hex});
   ++index.crl_number;
-  auto crl = crypto::issue_crl(ca.cert, ca.key, entries, index.crl_number, now - kBackdate,
+  auto crl = crypto::issue_crl(ca.cert, *ca.key, entries, index.crl_number, now - kBackdate,
                                now + kCrlLifetime);
   if (!crl) return crl.take_error();
   return write_file_atomic(crl_path(dir), *crl, 0644);
@@ -349,10 +377,12 @@ Result<PkiChanges> reconcile_pki(const std::string& dir, const ServerConfig& con
   }
 
   // The CA: created once. Without its key nothing issued so far can be trusted again, so a
-  // missing key starts the PKI over (every user gets a new certificate and profile).
+  // missing key starts the PKI over (every user gets a new certificate and profile) -- except
+  // in a PKI imported from Algo without its CA key, which goes on with what it has.
+  const bool imported = !index.imported_from.empty() && !index.email_domain.empty();
   Ca ca;
-  if (exists(ca_key_path(dir)) && !index.email_domain.empty()) {
-    auto loaded = load_ca(dir);
+  if ((exists(ca_key_path(dir)) || imported) && !index.email_domain.empty()) {
+    auto loaded = load_ca(dir, imported);
     if (!loaded) return loaded.take_error();
     ca = std::move(*loaded);
   } else {
@@ -362,7 +392,7 @@ Result<PkiChanges> reconcile_pki(const std::string& dir, const ServerConfig& con
     auto created = create_ca(config, fresh, now);
     if (!created) return created.take_error();
     ca = std::move(*created);
-    auto key_pem = crypto::private_key_pem(ca.key);
+    auto key_pem = crypto::private_key_pem(*ca.key);
     if (!key_pem) return key_pem.take_error();
     if (auto st = write_file_atomic(ca_key_path(dir), *key_pem, 0600); !st) return st.take_error();
     if (auto st = write_file_atomic(ca_cert_path(dir), crypto::certificate_pem(ca.cert), 0644);
@@ -372,6 +402,10 @@ Result<PkiChanges> reconcile_pki(const std::string& dir, const ServerConfig& con
     index = std::move(fresh);
     changes.created_ca = true;
   }
+  const bool can_sign = ca.key.has_value();
+  const std::string no_key = fmt::format(
+      "the CA key is not available (put Algo's decrypted CA key at {}, see docs/MIGRATING.md)",
+      ca_key_path(dir));
   if (!exists(password_path(dir))) {
     if (auto st = write_file_atomic(password_path(dir), random_password(random) + "\n", 0600);
         !st) {
@@ -390,7 +424,10 @@ Result<PkiChanges> reconcile_pki(const std::string& dir, const ServerConfig& con
     auto cert = crypto::Certificate::load(server_cert_path(dir));
     server_ok = cert.ok() && not_after(*cert) - now > kRenewBefore;
   }
-  if (!server_ok) {
+  if (!server_ok && !can_sign) {
+    changes.notes.push_back("cannot renew the IKEv2 server certificate for endpoint " +
+                            config.endpoint + ": " + no_key);
+  } else if (!server_ok) {
     const std::string san = (endpoint_is_ip(config.endpoint) ? "IP:" : "DNS:") + config.endpoint;
     auto issued = issue_leaf(ca, index.next_serial, config.endpoint, san,
                              std::string("serverAuth,") + kIkeIntermediateEku, now);
@@ -410,16 +447,32 @@ Result<PkiChanges> reconcile_pki(const std::string& dir, const ServerConfig& con
   // Users no longer in config.yaml: revoked first, so that a crash later never leaves a
   // removed user with a valid certificate and no CRL entry.
   const std::set<std::string> wanted(config.users.begin(), config.users.end());
+  auto revoke = [&](const std::string& user) {
+    std::string hex;
+    if (auto it = index.imported_serials.find(user); it != index.imported_serials.end()) {
+      hex = it->second;
+      index.imported_serials.erase(it);
+    }
+    index.revoked.push_back({index.users[user], user, now, hex});
+  };
   for (auto it = index.users.begin(); it != index.users.end();) {
     if (wanted.count(it->first) != 0) {
       ++it;
       continue;
     }
-    index.revoked.push_back({it->second, it->first, now});
+    revoke(it->first);  // reads index.users, does not change it
     changes.revoked.push_back(it->first);
     it = index.users.erase(it);
   }
-  if (!changes.revoked.empty() || changes.created_ca || crl_needs_renewal(dir, now)) {
+  if (!changes.revoked.empty() && !can_sign) {
+    // Remembered in index.json: the first CRL signed once the key is there lists them.
+    for (const auto& user : changes.revoked) {
+      changes.notes.push_back("the IKEv2 certificate of " + user +
+                              " stays valid until a CRL lists it: " + no_key);
+    }
+    if (auto st = save_index(); !st) return st.take_error();
+  } else if (can_sign &&
+             (!changes.revoked.empty() || changes.created_ca || crl_needs_renewal(dir, now))) {
     if (auto st = write_crl(dir, ca, index, now); !st) return st.take_error();
     if (auto st = save_index(); !st) return st.take_error();
   }
@@ -435,9 +488,13 @@ Result<PkiChanges> reconcile_pki(const std::string& dir, const ServerConfig& con
     const bool have = index.users.count(user) != 0 && exists(user_cert_path(dir, user)) &&
                       exists(user_key_path(dir, user));
     if (have) continue;
+    if (!can_sign) {
+      changes.notes.push_back("no IKEv2 certificate for " + user + ": " + no_key);
+      continue;
+    }
     if (index.users.count(user) != 0) {
       // Files lost: the old certificate is revoked before a new one is issued.
-      index.revoked.push_back({index.users[user], user, now});
+      revoke(user);
       revoked_lost = true;
     }
     const std::string id = user + "@" + index.email_domain;
@@ -460,6 +517,7 @@ Result<PkiChanges> reconcile_pki(const std::string& dir, const ServerConfig& con
 
   // Client files: for new certificates, a new endpoint, or files that went missing.
   for (const auto& user : config.users) {
+    if (!exists(user_cert_path(dir, user)) || !exists(user_key_path(dir, user))) continue;
     const bool fresh =
         std::find(changes.issued.begin(), changes.issued.end(), user) != changes.issued.end();
     const std::string marker =
@@ -472,7 +530,12 @@ Result<PkiChanges> reconcile_pki(const std::string& dir, const ServerConfig& con
 }
 
 Status check_pki(const std::string& dir, time_t now) {
-  auto ca = load_ca(dir);
+  bool imported = false;
+  if (auto text = read_file(index_path(dir))) {
+    auto index = index_from_json(*text, index_path(dir));
+    imported = index && !index->imported_from.empty();
+  }
+  auto ca = load_ca(dir, imported);
   if (!ca) return make_error("IKEv2 CA: {}", ca.error().message);
   if (not_after(ca->cert) <= now) {
     return make_error("the CA certificate {} has expired", ca_cert_path(dir));
@@ -490,14 +553,78 @@ Status check_pki(const std::string& dir, time_t now) {
     return make_error("{} does not belong to the key {}", server_cert_path(dir),
                       server_key_path(dir));
   }
-  if (auto st = crypto::verify_chain(*cert, {}, {ca->cert}, {}, false); !st) {
-    return make_error("{}: {}", server_cert_path(dir), st.error().message);
-  }
+  // An imported CA (Algo's) is checked only for what IKE clients check; see verify_signed_by.
+  auto verified = imported ? crypto::verify_signed_by(*cert, ca->cert)
+                           : crypto::verify_chain(*cert, {}, {ca->cert}, {}, false);
+  if (!verified) return make_error("{}: {}", server_cert_path(dir), verified.error().message);
   if (auto crl = crypto::Crl::load(crl_path(dir)); !crl) {
     return make_error("IKEv2 CRL: {}", crl.error().message);
   }
   if (auto pw = p12_password(dir); !pw) return pw.take_error();
   return {};
+}
+
+Status install_imported_pki(const std::string& dir, const ImportedPki& pki,
+                            const std::string& endpoint, crypto::Random& random) {
+  if (exists(index_path(dir))) return make_error("{} exists already", index_path(dir));
+  for (const auto& [d, mode] : {std::pair<std::string, mode_t>{pki_dir(dir), 0700},
+                                {pki_dir(dir) + "/users", 0700},
+                                {ipsec_dir(dir), 0755},
+                                {ipsec_dir(dir) + "/x509ca", 0755},
+                                {ipsec_dir(dir) + "/x509", 0755},
+                                {ipsec_dir(dir) + "/x509crl", 0755},
+                                {ipsec_dir(dir) + "/private", 0700}}) {
+    if (auto st = make_dir(d, mode); !st) return st;
+  }
+  Index index;
+  index.email_domain = pki.email_domain;
+  index.imported_from = "algo";
+  index.server_endpoint = endpoint;
+  uint64_t highest = 1;  // Waypost's own CA takes serial 1; keep clear of it here too
+  auto note_serial = [&](const std::string& hex) -> uint64_t {
+    const auto n = crypto::serial_from_hex(hex);
+    if (n) highest = std::max(highest, *n);
+    return n.value_or(0);
+  };
+  // The server certificate's serial only marks that there is one (index.server_serial != 0).
+  // No certificate (Algo's was not found): 0 makes reconcile_pki issue one from Algo's CA.
+  index.server_serial =
+      pki.server_cert_pem.empty() ? 0 : std::max<uint64_t>(1, note_serial(pki.server_serial_hex));
+  for (const auto& [user, cert] : pki.users) {
+    index.users[user] = note_serial(cert.serial_hex);
+    if (index.users[user] == 0) index.imported_serials[user] = cert.serial_hex;
+  }
+  for (const auto& hex : pki.revoked_serials) {
+    const uint64_t n = note_serial(hex);
+    index.revoked.push_back({n, "", 0, n == 0 ? hex : std::string()});
+  }
+  // Algo's older CAs count serials up from 1: new certificates continue after the highest.
+  index.next_serial = highest + 1;
+
+  const std::string password =
+      pki.p12_password.empty() ? random_password(random) : pki.p12_password;
+  std::vector<std::pair<std::string, std::pair<std::string, mode_t>>> files{
+      {ca_cert_path(dir), {pki.ca_cert_pem, 0644}},
+      {password_path(dir), {password + "\n", 0600}},
+  };
+  if (!pki.server_cert_pem.empty()) {
+    files.push_back({server_cert_path(dir), {pki.server_cert_pem, 0644}});
+    files.push_back({server_key_path(dir), {pki.server_key_pem, 0600}});
+  }
+  if (!pki.ca_key_pem.empty()) files.push_back({ca_key_path(dir), {pki.ca_key_pem, 0600}});
+  // Without the CA key Waypost cannot sign a CRL: Algo's, which lists the users Algo removed,
+  // serves until then.
+  if (pki.ca_key_pem.empty() && !pki.crl_pem.empty()) {
+    files.push_back({crl_path(dir), {pki.crl_pem, 0644}});
+  }
+  for (const auto& [user, cert] : pki.users) {
+    files.push_back({user_cert_path(dir, user), {cert.cert_pem, 0644}});
+    files.push_back({user_key_path(dir, user), {cert.key_pem, 0600}});
+  }
+  for (const auto& [path, content] : files) {
+    if (auto st = write_file_atomic(path, content.first, content.second); !st) return st;
+  }
+  return write_file_atomic(index_path(dir), index_to_json(index), 0600);
 }
 
 }  // namespace waypost::server

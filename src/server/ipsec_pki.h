@@ -38,6 +38,8 @@ struct PkiChanges {
   bool new_server_certificate = false;
   std::vector<std::string> issued;   // users that got a certificate
   std::vector<std::string> revoked;  // users whose certificate was revoked
+  // What an imported PKI without its CA key could not do (issue, renew, revoke), for the user.
+  std::vector<std::string> notes;
   bool crl_changed() const { return created_ca || !revoked.empty(); }
 };
 
@@ -61,6 +63,32 @@ Result<IpsecProfile> user_ipsec_profile(const std::string& dir, const ServerConf
 // Checks the files the IKEv2 side needs before it starts: each unreadable, corrupt or expired one
 // is an error naming the file.
 Status check_pki(const std::string& dir, time_t now);
+
+// A PKI taken over from Algo VPN (server/import_algo.h), checked by the importer: its CA, the
+// server's certificate and key and each user's, PEM.
+struct ImportedPki {
+  struct UserCert {
+    std::string cert_pem;
+    std::string key_pem;
+    std::string serial_hex;
+  };
+  std::string ca_cert_pem;
+  std::string ca_key_pem;  // unencrypted PKCS#8; empty when Algo's could not be read
+  std::string server_cert_pem;
+  std::string server_key_pem;
+  std::string server_serial_hex;
+  std::map<std::string, UserCert> users;
+  std::string email_domain;                  // "<uuid>.algo", from the users' e-mail SANs
+  std::vector<std::string> revoked_serials;  // hex, from Algo's CRL
+  std::string crl_pem;                       // Algo's CRL, kept while the CA key is missing
+  std::string p12_password;                  // Algo's, when known; else a new random one
+};
+
+// Writes `pki` into <dir> in the layout above, marked as imported in index.json so that
+// reconcile_pki goes on from it (and does without the CA key when it is missing). Refuses a
+// directory that has a PKI already.
+Status install_imported_pki(const std::string& dir, const ImportedPki& pki,
+                            const std::string& endpoint, crypto::Random& random);
 
 std::string pki_dir(const std::string& dir);    // <dir>/pki
 std::string ipsec_dir(const std::string& dir);  // <dir>/ipsec

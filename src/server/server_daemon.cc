@@ -81,6 +81,7 @@ Result<Loaded> load_and_reconcile(const std::string& dir) {
   for (const auto& name : l.changes.removed) remove_bundles(dir, l.config, name);
   // Bundles are derived data: (re)write any that are missing, e.g. after a crash.
   for (const auto& [name, u] : l.state.users) {
+    if (!has_client_profile(u)) continue;  // imported without its private key
     std::error_code ec;
     bool missing =
         !std::filesystem::exists(conf_path(dir, l.config, name), ec) ||

@@ -115,9 +115,11 @@ Result<ReconcileResult> reconcile(ServerState& state, const ServerConfig& config
   for (const auto& name : config.users) {
     if (state.users.count(name) != 0) continue;
     UserState u;
-    random.fill(u.private_key.span());
-    crypto::clamp_private_key(u.private_key);
-    u.public_key = crypto::public_from_private(u.private_key);
+    crypto::PrivateKey key;
+    random.fill(key.span());
+    crypto::clamp_private_key(key);
+    u.public_key = crypto::public_from_private(key);
+    u.private_key = key;
     random.fill(u.preshared_key.span());
     auto a4 = next_free(used4, config.wireguard_network_ipv4, true);
     if (!a4) {
@@ -169,7 +171,11 @@ std::string state_to_json(const ServerState& state) {
   nlohmann::json users = nlohmann::json::object();
   for (const auto& [name, u] : state.users) {
     nlohmann::json uj;
-    uj["private_key"] = crypto::key_to_base64(u.private_key.span());
+    if (u.private_key) {
+      uj["private_key"] = crypto::key_to_base64(u.private_key->span());
+    } else {
+      uj["public_key"] = crypto::key_to_base64(u.public_key);
+    }
     uj["preshared_key"] = crypto::key_to_base64(u.preshared_key.span());
     uj["ipv4"] = u.ipv4.to_string();
     if (u.ipv6) uj["ipv6"] = u.ipv6->to_string();
@@ -215,17 +221,25 @@ Result<ServerState> parse_state_json(std::string_view text) {
       if (!uj.is_object()) return make_error("state.json: user '{}' must be an object", name);
       UserState u;
       auto upk = get_string(uj, "private_key");
+      auto pub = get_string(uj, "public_key");
       auto psk = get_string(uj, "preshared_key");
       auto ip4 = get_string(uj, "ipv4");
-      if (!upk || !psk || !ip4) return make_error("state.json: user '{}' is incomplete", name);
-      auto k = crypto::private_key_from_base64(*upk);
+      if ((!upk && !pub) || !psk || !ip4) {
+        return make_error("state.json: user '{}' is incomplete", name);
+      }
       auto p = crypto::private_key_from_base64(*psk);
       auto a = net::IpAddress::parse(*ip4);
-      if (!k || !p || !a || !a->is_v4()) {
-        return make_error("state.json: user '{}' is invalid", name);
+      if (!p || !a || !a->is_v4()) return make_error("state.json: user '{}' is invalid", name);
+      if (upk) {
+        auto k = crypto::private_key_from_base64(*upk);
+        if (!k) return make_error("state.json: user '{}' is invalid", name);
+        u.private_key = *k;
+        u.public_key = crypto::public_from_private(*k);
+      } else {
+        auto k = crypto::public_key_from_base64(*pub);
+        if (!k) return make_error("state.json: user '{}' is invalid", name);
+        u.public_key = *k;
       }
-      u.private_key = *k;
-      u.public_key = crypto::public_from_private(u.private_key);
       u.preshared_key = *p;
       u.ipv4 = *a;
       if (auto ip6 = get_string(uj, "ipv6")) {

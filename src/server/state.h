@@ -21,11 +21,17 @@ namespace waypost::server {
 
 // The format of state.json, in its "version" key (absent: 1). An older Waypost refuses a newer
 // file; a newer one migrates an older (upgrade.h).
-inline constexpr uint32_t kStateSchema = 1;
+//   1: every user has "private_key"
+//   2: a user may have only "public_key" (imported from a server file that lists peers' public
+//      keys alone); a version-1 reader would call such a user incomplete
+inline constexpr uint32_t kStateSchema = 2;
 
 struct UserState {
-  crypto::PrivateKey private_key;
+  // Unknown for a user imported from a server's config (a wg-quick server file lists only its
+  // peers' public keys): the user keeps the profile it has, and Waypost writes none for it.
+  std::optional<crypto::PrivateKey> private_key;
   crypto::PublicKey public_key{};
+  // Zero when the peer has none (WireGuard then mixes in 32 zero bytes, the same thing).
   crypto::SymmetricKey preshared_key;
   net::IpAddress ipv4;
   std::optional<net::IpAddress> ipv6;

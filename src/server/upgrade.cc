@@ -193,7 +193,9 @@ Result<UpgradePlan> plan_upgrade(const std::string& dir) {
   }
   if (plan.from.state < kStateSchema) {
     plan.changes.emplace_back(
-        fmt::format("state.json: version {} → {}", plan.from.state, kStateSchema));
+        fmt::format("state.json: version {} → {} (the same users and keys; the format now "
+                    "allows users imported without a private key)",
+                    plan.from.state, kStateSchema));
   }
   return plan;
 }

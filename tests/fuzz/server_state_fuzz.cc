@@ -25,7 +25,9 @@ bool same(const waypost::server::ServerState& a, const waypost::server::ServerSt
     auto it = b.users.find(name);
     if (it == b.users.end()) return false;
     const auto& v = it->second;
-    if (!u.private_key.equals(v.private_key.span()) || u.public_key != v.public_key ||
+    const bool same_private = u.private_key.has_value() == v.private_key.has_value() &&
+                              (!u.private_key || u.private_key->equals(v.private_key->span()));
+    if (!same_private || u.public_key != v.public_key ||
         !u.preshared_key.equals(v.preshared_key.span()) || !(u.ipv4 == v.ipv4) ||
         u.ipv6 != v.ipv6 || u.created != v.created) {
       return false;

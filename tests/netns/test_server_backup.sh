@@ -14,6 +14,8 @@
 #   restore   after the directory is wiped: every file back with its bytes and mode; the same
 #             client (same profile, still running) reaches the server again; a second restore
 #             without --force is refused, with --force it keeps the old directory aside
+#   debug     `waypost debug` on the running server: [OK] lines for the server, its firewall table
+#             and forwarding, doctor's findings; no user name, endpoint address or key in it
 #   upgrade   a config.yaml without config_version: `server upgrade-check` shows the changes and
 #             writes nothing; `server up` migrates it after writing backups/pre-upgrade-*.tar.zst
 #             (mode 0600, restorable) and the client connects; a config.yaml or state.json from a
@@ -97,6 +99,19 @@ assert_eq "$(stat -c %a "$SDIR/state.json" "$SDIR/pki/ca.key" "$SDIR" | tr '\n' 
   "the restored secrets are 0600, the directory 0700"
 start_server server2 || die "server up after the restore failed: $(tail -5 "$WPT_SCRATCH/logs/server2.log")"
 assert_wait 30 "the same client (same profile) reaches the restored server" ping_ok "$NS_C" 10.49.0.1
+
+# --- waypost debug against the running server ------------------------------------------------
+wp debug --dir "$SDIR" >"$OUT.debug" 2>&1
+assert_eq "$?" 0 "waypost debug runs"
+DBG=$(cat "$OUT.debug")
+assert_match "$DBG" '^\[OK\]  running: interface '"$IF_SRV"', 2 user\(s\)' "debug: [OK] the server runs"
+assert_match "$DBG" "^\\[OK\\]  nftables table inet waypost-$IF_SRV present" "debug: [OK] its firewall table"
+assert_match "$DBG" '^\[OK\]  net.ipv4.ip_forward = 1' "debug: [OK] forwarding"
+assert_match "$DBG" '^== waypost doctor ==' "debug: doctor's findings are in it"
+assert_match "$DBG" 'user1' "debug: users appear as user1, user2"
+PHONE_KEY=$(conf_values "$PROFILE" PrivateKey)
+assert_not "debug: no user name, endpoint address or private key in the report" \
+  grep -qwE "phone|laptop|${UP_S//./\\.}|${PHONE_KEY//+/\\+}" "$OUT.debug"
 wp_server_stop "$SRV_PID" || fail "the server did not stop on SIGTERM"
 wp server restore "$ARCH" --dir "$SDIR" >"$OUT.r2" 2>&1
 assert_eq "$?" 1 "a second restore without --force fails"
@@ -111,15 +126,22 @@ assert_ok "...keeping the replaced directory ($kept)" test -s "$kept/state.json"
 grep -vE '^(config_version|ipsec_enabled|strongswan_network|strongswan_network_ipv6):|^# The format of this file' \
   "$SDIR/config.yaml" >"$SDIR/config.yaml.v1"
 mv "$SDIR/config.yaml.v1" "$SDIR/config.yaml" && chmod 600 "$SDIR/config.yaml"
+# ... and a state.json of version 1 (every user with its private key, as then).
+"$WPT_PY" - "$SDIR/state.json" <<'PY'
+import json, os, sys
+p = sys.argv[1]; j = json.load(open(p)); j["version"] = 1
+open(p, "w").write(json.dumps(j, indent=2)); os.chmod(p, 0o600)
+PY
 V1_SUM=$(sha256sum <"$SDIR/config.yaml")
 check=$(wp server upgrade-check --dir "$SDIR" 2>&1)
-assert_match "$check" 'config_version 1 \(this Waypost writes 2\)' "upgrade-check names the versions"
+assert_match "$check" 'config_version 1 \(this Waypost writes 2\), state.json version 1 \(2\)' "upgrade-check names the versions"
 assert_match "$check" '\+ strongswan_network_ipv6: f[cd]' "upgrade-check lists the keys it will add"
 assert_match "$check" 'Nothing was changed now' "upgrade-check says it changed nothing"
 assert_eq "$(sha256sum <"$SDIR/config.yaml")" "$V1_SUM" "...and config.yaml is unchanged"
 start_server server3 || die "server up on the old directory failed: $(tail -5 "$WPT_SCRATCH/logs/server3.log")"
 assert_match "$(cat "$WPT_SCRATCH/logs/server3.log")" 'upgraded .* to config_version 2' "server up upgrades the directory and says so"
 assert_match "$(cat "$SDIR/config.yaml")" '^config_version: 2$' "config.yaml now says config_version: 2"
+assert_eq "$(json_q 'j["version"]' <"$SDIR/state.json")" 2 "state.json now says version 2"
 pre=$(ls "$SDIR"/backups/pre-upgrade-*-config1-state1.tar.zst 2>/dev/null | head -1)
 assert_ok "a backup was written before the upgrade ($pre)" test -s "$pre"
 assert_eq "$(stat -c %a "$pre" 2>/dev/null)" 600 "...mode 0600"

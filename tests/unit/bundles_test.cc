@@ -81,7 +81,7 @@ TEST(ClientConf, ParsesBackWithEveryValue) {
   ASSERT_TRUE(parsed.ok()) << parsed.error().message << "\n" << text;
   const UserState& u = f.state.users.at("phone");
   ASSERT_TRUE(parsed->iface.private_key.has_value());
-  EXPECT_TRUE(parsed->iface.private_key->equals(u.private_key.span()));
+  EXPECT_TRUE(parsed->iface.private_key->equals(u.private_key->span()));
   EXPECT_EQ(strings(parsed->iface.addresses), (Strings{"10.49.0.2/32", "fd12:3456:789a::2/128"}));
   // dns_encryption is on by default: the server's own resolver, on its tunnel addresses.
   EXPECT_EQ(strings(parsed->iface.dns_servers), (Strings{"10.49.0.1", "fd12:3456:789a::1"}));

@@ -8,6 +8,7 @@
 
 #include "common/atomic_file.h"
 #include "crypto/random.h"
+#include "server/bundles.h"
 #include "server/state.h"
 
 namespace waypost::server {
@@ -124,6 +125,41 @@ TEST(ServerState, CrashDuringWriteKeepsOldState) {
   ASSERT_TRUE(loaded.ok());
   EXPECT_EQ(loaded->users.size(), 1u);
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace waypost::server
+
+namespace waypost::server {
+namespace {
+
+// A user imported from a server's wg-quick file has a public key and no private key: state.json
+// keeps it that way, and no profile is written for it.
+TEST(ServerState, UserWithoutPrivateKeyRoundTrips) {
+  ServerState s;
+  s.private_key.data()[0] = 7;
+  UserState u;
+  u.public_key[0] = 42;
+  u.ipv4 = net::IpAddress::parse("10.49.0.9").value();
+  s.users.emplace("grandma", u);
+  const std::string json = state_to_json(s);
+  EXPECT_NE(json.find("\"public_key\""), std::string::npos);
+  auto back = state_from_json(json);
+  ASSERT_TRUE(back) << back.error().message;
+  const UserState& g = back->users.at("grandma");
+  EXPECT_FALSE(g.private_key);
+  EXPECT_EQ(g.public_key, u.public_key);
+  EXPECT_TRUE(g.preshared_key.is_zero());
+  EXPECT_FALSE(has_client_profile(g));
+  ServerConfig c;
+  c.endpoint = "vpn.example.com";
+  EXPECT_EQ(client_conf(c, *back, "grandma"), "");
+  EXPECT_FALSE(write_bundles("/nonexistent", c, *back, "grandma"));
+  // Neither key: refused.
+  EXPECT_FALSE(state_from_json(
+      R"({"private_key": ")" + crypto::key_to_base64(s.private_key.span()) +
+      R"(", "users": {"x": {"preshared_key": ")" + crypto::key_to_base64(s.private_key.span()) +
+      R"(", "ipv4": "10.49.0.2"}}})"));
 }
 
 }  // namespace
