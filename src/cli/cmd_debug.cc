@@ -120,7 +120,7 @@ ReportSection state_section(const std::string& dir) {
                                                       : "")});
   }
   for (const std::string rel : {"state.json", "config.yaml", "pki/ca.key", "pki/p12_password"}) {
-    const std::string path = dir + "/" + rel;
+    const std::string path = (std::filesystem::path(dir) / rel).string();
     mode_t mode = 0;
     const std::string m = mode_text(path, &mode);
     if (m == "missing") continue;
@@ -229,7 +229,7 @@ ReportSection log_section() {
       if (sd_journal_get_data(j, "MESSAGE", &data, &len) < 0) continue;
       std::string msg(static_cast<const char*>(data), len);
       if (msg.rfind("MESSAGE=", 0) == 0) msg.erase(0, 8);
-      const std::time_t t = std::time_t(usec / 1000000);
+      const auto t = static_cast<std::time_t>(usec / 1000000);
       std::tm tm{};
       gmtime_r(&t, &tm);
       lines.push_front(fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} {}", tm.tm_year + 1900,
@@ -267,8 +267,9 @@ ReportSection log_section() {
     s.evidence += "--- " + e.path().string() + "\n";
     for (const auto& l : tail) s.evidence += l + "\n";
   }
-  if (s.items.empty())
+  if (s.items.empty()) {
     s.items.push_back({true, "no log lines found (journal or /var/log/waypost)"});
+  }
   return s;
 }
 

@@ -100,11 +100,11 @@ std::string redact_addresses(std::string_view in) {
 }  // namespace
 
 Redactor::Redactor(const std::vector<std::string>& users,
-                   std::map<std::string, std::string> names) {
+                   const std::map<std::string, std::string>& names) {
   for (size_t i = 0; i < users.size(); ++i) {
     if (!users[i].empty()) words_.emplace_back(users[i], "user" + std::to_string(i + 1));
   }
-  for (auto& [word, placeholder] : names) {
+  for (const auto& [word, placeholder] : names) {
     if (!word.empty()) words_.emplace_back(word, placeholder);
   }
   // Longest first, so that "phone.work" is not half-replaced by "phone".

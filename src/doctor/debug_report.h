@@ -20,7 +20,7 @@ class Redactor {
  public:
   // `users`: names to hide; `names`: other words to hide with their placeholder (the endpoint
   // host name, the IKEv2 e-mail domain).
-  Redactor(const std::vector<std::string>& users, std::map<std::string, std::string> names);
+  Redactor(const std::vector<std::string>& users, const std::map<std::string, std::string>& names);
   std::string apply(std::string_view text) const;
 
  private:
