@@ -41,7 +41,8 @@ check "dpkg -i $v1 installs (dependencies met, postinst ok)" dpkg -i "$deb1"
 check "installed version is $v1" test "$(installed_version)" = "ii $v1"
 check "waypost --version runs" sh -c 'waypost --version | grep -q "^waypost "'
 for f in /usr/bin/waypost /lib/systemd/system/waypost-server.service /lib/systemd/system/waypost@.service \
-  /usr/share/bash-completion/completions/waypost /usr/share/zsh/vendor-completions/_waypost; do
+  /usr/share/bash-completion/completions/waypost /usr/share/zsh/vendor-completions/_waypost \
+  /usr/share/waypost/grafana/waypost-server.json; do
   check "ships $f" test -f "$f"
 done
 for page in waypost waypost-server waypost.conf; do
@@ -152,7 +153,7 @@ check "removal keeps /etc/waypost" test -f /etc/waypost/state.json
 check "dpkg --purge purges" dpkg --purge waypost
 check "dpkg no longer knows the package" \
   sh -c 'case "$(dpkg-query -W -f="\${Status}" waypost 2>/dev/null)" in "" | *" not-installed") ;; *) exit 1 ;; esac'
-check "no file of the package is left" sh -c '! ls /usr/bin/waypost /lib/systemd/system/waypost* /usr/share/man/man*/waypost* /usr/share/doc/waypost /usr/share/bash-completion/completions/waypost /usr/share/zsh/vendor-completions/_waypost 2>/dev/null | grep -q .'
+check "no file of the package is left" sh -c '! ls /usr/bin/waypost /lib/systemd/system/waypost* /usr/share/man/man*/waypost* /usr/share/doc/waypost /usr/share/bash-completion/completions/waypost /usr/share/zsh/vendor-completions/_waypost /usr/share/waypost 2>/dev/null | grep -q .'
 check "purge removed the logs directory" test ! -e /var/log/waypost
 check "purge removed the enablement symlink" test ! -e /etc/systemd/system/multi-user.target.wants/waypost-server.service
 check "purge kept /etc/waypost with the keys (README.Debian)" test -f /etc/waypost/state.json
