@@ -209,7 +209,9 @@ bool Certificate::has_email(const std::string& address) const {
 std::vector<std::string> Certificate::email_addresses() const {
   std::vector<std::string> out;
   STACK_OF(OPENSSL_STRING)* emails = X509_get1_email(cert_.get());
-  for (int i = 0; i < sk_OPENSSL_STRING_num(emails); ++i) {
+  const int n = sk_OPENSSL_STRING_num(emails);  // -1 when there are none (a null stack)
+  if (n > 0) out.reserve(size_t(n));
+  for (int i = 0; i < n; ++i) {
     out.emplace_back(sk_OPENSSL_STRING_value(emails, i));
   }
   X509_email_free(emails);

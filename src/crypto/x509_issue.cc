@@ -250,7 +250,9 @@ std::string serial_hex(const Certificate& cert) {
 std::vector<std::string> revoked_serials_hex(const Crl& crl) {
   std::vector<std::string> out;
   STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl.get());
-  for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
+  const int n = sk_X509_REVOKED_num(revoked);  // -1 when nothing is revoked (a null stack)
+  if (n > 0) out.reserve(size_t(n));
+  for (int i = 0; i < n; ++i) {
     out.push_back(integer_hex(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i))));
   }
   return out;

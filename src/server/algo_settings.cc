@@ -1,6 +1,7 @@
 // Reading Algo VPN's config.cfg and .config.yml (server/import_algo.h).
 #include <functional>
 #include <map>
+#include <utility>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -22,8 +23,8 @@ bool templated(const YAML::Node& n) {
 
 class Reader {
  public:
-  Reader(const std::string& file, const std::string& key, const YAML::Node& value)
-      : file_(file), key_(key), value_(value) {}
+  Reader(const std::string& file, std::string key, const YAML::Node& value)
+      : file_(file), key_(std::move(key)), value_(value) {}
 
   Error expected(std::string_view what) const {
     return make_error(ErrorKind::kParse, "{} line {}: key '{}': expected {}", file_,

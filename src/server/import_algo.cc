@@ -203,7 +203,7 @@ Result<ImportPlan> plan_algo_import(const AlgoImportOptions& options) {
     if (users.empty()) {
       for (const auto& line : read_lines(o.tree + "/ipsec/.pki/all-users")) users.push_back(line);
     }
-    plan.notes.push_back(
+    plan.notes.emplace_back(
         "no config.cfg found (pass --config-cfg): users, ports and pools come from the client "
         "profiles and Algo's defaults");
   }
@@ -230,8 +230,9 @@ Result<ImportPlan> plan_algo_import(const AlgoImportOptions& options) {
     c.dns_servers.ipv4 = settings->dns_servers_ipv4;
     c.dns_servers.ipv6 = settings->dns_servers_ipv6;
   }
-  if (settings->wireguard_keepalive)
+  if (settings->wireguard_keepalive) {
     c.wireguard_persistent_keepalive = *settings->wireguard_keepalive;
+  }
   if (settings->reduce_mtu) c.reduce_mtu = *settings->reduce_mtu;
   c.wireguard_port = settings->wireguard_port.value_or(c.wireguard_port);
 
@@ -240,7 +241,7 @@ Result<ImportPlan> plan_algo_import(const AlgoImportOptions& options) {
   auto key = server_key(o, wg_pki, c.endpoint, key_source);
   if (!key) {
     if (!profiles->empty()) return key.take_error();
-    plan.notes.push_back("no WireGuard in the Algo tree: Waypost's WireGuard gets new keys");
+    plan.notes.emplace_back("no WireGuard in the Algo tree: Waypost's WireGuard gets new keys");
   } else {
     plan.state.private_key = *key;
     plan.state.public_key = crypto::public_from_private(*key);
@@ -282,7 +283,7 @@ Result<ImportPlan> plan_algo_import(const AlgoImportOptions& options) {
     }
   }
   if (c.wireguard_port == 53) {
-    plan.notes.push_back(
+    plan.notes.emplace_back(
         "wireguard_port 53: Algo listened on 51820 and forwarded 53 to it; Waypost listens on 53 "
         "itself");
   }
@@ -294,8 +295,8 @@ Result<ImportPlan> plan_algo_import(const AlgoImportOptions& options) {
     p.label = user;
     auto profile = profiles->find(user);
     p.where = profile != profiles->end() ? profile->second.file : "user " + user;
-    std::optional<std::string> priv = read_key_text(wg_pki + "/private/" + user);
-    std::optional<std::string> psk = read_key_text(wg_pki + "/preshared/" + user);
+    std::optional<std::string> priv = read_key_text(fmt::format("{}/private/{}", wg_pki, user));
+    std::optional<std::string> psk = read_key_text(fmt::format("{}/preshared/{}", wg_pki, user));
     if (profile != profiles->end()) {
       const auto& conf = profile->second.conf;
       if (conf.iface.private_key) p.private_key = *conf.iface.private_key;

@@ -100,7 +100,7 @@ Status plan_algo_pki(ImportPlan& plan, const AlgoImportOptions& o, const AlgoSet
   const std::string ca_path =
       is_file(pki + "/cacert.pem") ? pki + "/cacert.pem" : manual + "/cacert.pem";
   if (!is_file(ca_path)) {
-    plan.notes.push_back(
+    plan.notes.emplace_back(
         "no IKEv2 CA in the Algo tree: Waypost makes a new one, so IKEv2 devices need new "
         "profiles");
     return {};
@@ -116,7 +116,7 @@ Status plan_algo_pki(ImportPlan& plan, const AlgoImportOptions& o, const AlgoSet
   const std::string password =
       !o.ca_password.empty() ? o.ca_password : settings.ca_password.value_or("");
   if (!is_file(ca_key_path)) {
-    plan.notes.push_back(
+    plan.notes.emplace_back(
         "Algo's CA key is not in the tree (Algo keeps it only when asked to keep the PKI): new "
         "users get no IKEv2 certificate, and removed users' certificates cannot be revoked");
   } else {
@@ -141,9 +141,10 @@ Status plan_algo_pki(ImportPlan& plan, const AlgoImportOptions& o, const AlgoSet
   const std::string etc = o.server_ipsec_dir.empty() ? kServerIpsecDir : o.server_ipsec_dir;
   std::optional<Pair> server;
   for (const auto& [cert, key] :
-       {std::pair<std::string, std::string>{pki + "/certs/" + endpoint + ".crt",
-                                            pki + "/private/" + endpoint + ".key"},
-        {etc + "/certs/" + endpoint + ".crt", etc + "/private/" + endpoint + ".key"}}) {
+       {std::pair<std::string, std::string>{fmt::format("{}/certs/{}.crt", pki, endpoint),
+                                            fmt::format("{}/private/{}.key", pki, endpoint)},
+        {fmt::format("{}/certs/{}.crt", etc, endpoint),
+         fmt::format("{}/private/{}.key", etc, endpoint)}}) {
     if (!is_file(cert) || !is_file(key)) continue;
     auto pair = load_pair(cert, key, *ca);
     if (!pair) return pair.take_error();
@@ -157,7 +158,7 @@ Status plan_algo_pki(ImportPlan& plan, const AlgoImportOptions& o, const AlgoSet
     out.server_key_pem = pem->key_pem;
     out.server_serial_hex = pem->serial_hex;
   } else if (!out.ca_key_pem.empty()) {
-    plan.notes.push_back(
+    plan.notes.emplace_back(
         "Algo's IKEv2 server certificate is not in the tree: Waypost issues a new one from "
         "Algo's CA, which Algo's profiles accept");
   } else {
@@ -181,19 +182,22 @@ Status plan_algo_pki(ImportPlan& plan, const AlgoImportOptions& o, const AlgoSet
   const std::string p12_password = out.p12_password;
   std::vector<std::string> users = plan.config.users;
   for (const auto& user : users) {
+    const std::string cert_path = fmt::format("{}/certs/{}.crt", pki, user);
+    const std::string key_path = fmt::format("{}/private/{}.key", pki, user);
+    const std::string p12_path = fmt::format("{}/{}.p12", manual, user);
     Result<Pair> pair = make_error("none");
     bool found = false;
-    if (is_file(pki + "/certs/" + user + ".crt") && is_file(pki + "/private/" + user + ".key")) {
-      pair = load_pair(pki + "/certs/" + user + ".crt", pki + "/private/" + user + ".key", *ca);
+    if (is_file(cert_path) && is_file(key_path)) {
+      pair = load_pair(cert_path, key_path, *ca);
       found = true;
-    } else if (is_file(manual + "/" + user + ".p12") && !p12_password.empty()) {
-      pair = load_p12(manual + "/" + user + ".p12", p12_password, *ca);
+    } else if (is_file(p12_path) && !p12_password.empty()) {
+      pair = load_p12(p12_path, p12_password, *ca);
       found = true;
     }
     if (!found) {
       plan.notes.push_back(fmt::format(
           "user {}: no IKEv2 certificate in the Algo tree{}; {}", user,
-          is_file(manual + "/" + user + ".p12") ? " (pass --p12-password to read its .p12)" : "",
+          is_file(p12_path) ? " (pass --p12-password to read its .p12)" : "",
           out.ca_key_pem.empty() ? "it gets none until Algo's CA key is given"
                                  : "Waypost issues one from Algo's CA (a new IKEv2 profile)"));
       continue;

@@ -185,7 +185,7 @@ Result<std::vector<std::string>> write_import(const ImportPlan& plan, const std:
   std::error_code ec;
   std::vector<std::string> present;
   for (const auto& e : server_entries()) {
-    if (fs::exists(dir + "/" + e, ec)) present.push_back(e);
+    if (fs::exists(fmt::format("{}/{}", dir, e), ec)) present.push_back(e);
   }
   if (!present.empty() && !force) {
     return make_error(
@@ -241,12 +241,16 @@ Result<std::vector<std::string>> write_import(const ImportPlan& plan, const std:
       return fail(make_errno_error(errno, "cannot create {}: {}", backup, std::strerror(errno)));
     }
     for (const auto& e : present) {
-      if (auto st = move(dir + "/" + e, backup + "/" + e); !st) return fail(st.take_error());
+      if (auto st = move(fmt::format("{}/{}", dir, e), fmt::format("{}/{}", backup, e)); !st) {
+        return fail(st.take_error());
+      }
     }
   }
   for (const auto& e : server_entries()) {
-    if (!fs::exists(stage + "/" + e, ec)) continue;
-    if (auto st = move(stage + "/" + e, dir + "/" + e); !st) return st.take_error();
+    if (!fs::exists(fmt::format("{}/{}", stage, e), ec)) continue;
+    if (auto st = move(fmt::format("{}/{}", stage, e), fmt::format("{}/{}", dir, e)); !st) {
+      return st.take_error();
+    }
   }
   fs::remove_all(stage, ec);
   return loaded->pki.notes;

@@ -223,7 +223,7 @@ Result<ImportPlan> plan_wg_import(const WgImportInputs& in, crypto::Random& rand
   }
   if (!iface.pre_up.empty() || !iface.post_up.empty() || !iface.pre_down.empty() ||
       !iface.post_down.empty()) {
-    plan.notes.push_back(
+    plan.notes.emplace_back(
         "PreUp/PostUp/PreDown/PostDown commands are not carried over: Waypost sets up NAT and "
         "its firewall itself (see BetweenClients_DROP and restrict_input in config.yaml)");
   }

@@ -467,8 +467,8 @@ Result<PkiChanges> reconcile_pki(const std::string& dir, const ServerConfig& con
   if (!changes.revoked.empty() && !can_sign) {
     // Remembered in index.json: the first CRL signed once the key is there lists them.
     for (const auto& user : changes.revoked) {
-      changes.notes.push_back("the IKEv2 certificate of " + user +
-                              " stays valid until a CRL lists it: " + no_key);
+      changes.notes.push_back(fmt::format(
+          "the IKEv2 certificate of {} stays valid until a CRL lists it: {}", user, no_key));
     }
     if (auto st = save_index(); !st) return st.take_error();
   } else if (can_sign &&
@@ -489,7 +489,7 @@ Result<PkiChanges> reconcile_pki(const std::string& dir, const ServerConfig& con
                       exists(user_key_path(dir, user));
     if (have) continue;
     if (!can_sign) {
-      changes.notes.push_back("no IKEv2 certificate for " + user + ": " + no_key);
+      changes.notes.push_back(fmt::format("no IKEv2 certificate for {}: {}", user, no_key));
       continue;
     }
     if (index.users.count(user) != 0) {

@@ -121,8 +121,9 @@ Result<WgEasyData> parse_wg_easy_json(std::string_view text, const std::string& 
   }
   if (auto pk = string_at(*server, "privateKey")) {
     auto k = crypto::private_key_from_base64(*pk);
-    if (!k)
+    if (!k) {
       return make_error(ErrorKind::kParse, "{}: server.privateKey: {}", file, k.error().message);
+    }
     d.server_private_key = *k;
   }
   auto clients = j.find("clients");

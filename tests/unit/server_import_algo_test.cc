@@ -153,7 +153,7 @@ TEST_F(AlgoTree, WithoutCaPasswordImportsCertificatesAnyway) {
   EXPECT_TRUE(has_note(*plan, "--ca-password"));
   EXPECT_FALSE(plan->config.ipv6);
   // A new user gets no certificate without the CA key; the others keep theirs.
-  plan->config.users.push_back("newbie");
+  plan->config.users.emplace_back("newbie");
   const std::string dir = root_ + "/waypost";
   auto notes = write_import(*plan, dir, false);
   ASSERT_TRUE(notes) << notes.error().message;

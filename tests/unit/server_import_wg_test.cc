@@ -108,7 +108,7 @@ TEST(WgEasyJson, Errors) {
 
 // wg-easy v15's database, built from the fixture's SQL.
 std::string make_v15_db(const std::string& dir) {
-  const std::string path = dir + "/wg-easy.db";
+  std::string path = dir + "/wg-easy.db";
   sqlite3* db = nullptr;
   EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   char* err = nullptr;
