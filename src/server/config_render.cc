@@ -16,7 +16,9 @@ std::string render_server_config(const ServerConfig& c) {
       "# Waypost's own. docs/SERVER-CONFIG.md describes every key. Unknown keys are errors.\n"
       "\n"
       "# The format of this file, for upgrades (written by Waypost; leave it as it is).\n"
-      "config_version: " + std::to_string(kConfigSchema) + "\n"
+      "config_version: " +
+      std::to_string(kConfigSchema) +
+      "\n"
       "\n"
       "# One entry per device (each gets its own keys and addresses). Names: 1-64 letters,\n"
       "# digits and _ . @ -; quote names that look like numbers, e.g. \"123\".\n";
