@@ -7,7 +7,9 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -330,6 +332,42 @@ int cmd_ipsec_log(const std::string& name, const std::string& conn, bool follow)
   return 0;
 }
 
+std::string side_text(const std::string& side) {
+  if (side == "local") return "this side";
+  if (side == "peer") return "the peer";
+  if (side == "path") return "the path";
+  return "either side";
+}
+
+int cmd_ipsec_diagnose(const std::string& name, const std::string& conn, bool json) {
+  nlohmann::json request{{"cmd", "diagnose"}};
+  if (!conn.empty()) request["conn"] = conn;
+  auto r = ask(name, request);
+  if (!r) return fail(r.error().message);
+  if (json) {
+    r->erase("ok");
+    std::printf("%s\n", r->dump(2).c_str());
+    return 0;
+  }
+  for (const auto& c : (*r)["connections"]) {
+    std::printf("%s:\n", c.value("name", "").c_str());
+    for (const auto& line : c["now"]) std::printf("  now: %s\n", line.get<std::string>().c_str());
+    if (c["findings"].empty()) {
+      std::printf("  no problem recorded\n");
+      continue;
+    }
+    for (const auto& f : c["findings"]) {
+      const std::time_t t = f.value("time", int64_t(0));
+      std::tm tm{};
+      localtime_r(&t, &tm);
+      std::printf("  %02d:%02d:%02d [%s] %s\n           %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  side_text(f.value("side", "")).c_str(), f.value("sentence", "").c_str(),
+                  f.value("fix", "").c_str());
+    }
+  }
+  return 0;
+}
+
 struct IpsecImport {
   std::string conf_path;
   std::string secrets_path;
@@ -464,6 +502,18 @@ void register_ipsec_commands(CLI::App& app) {
                    "Whose defaults apply where nothing is written: auto, strongswan, libreswan")
       ->check(CLI::IsMember({"auto", "strongswan", "libreswan"}));
   import->callback([im]() { std::exit(cmd_ipsec_import(*im));
+});
+
+auto diag_name = std::make_shared<std::string>();
+auto diag_conn = std::make_shared<std::string>();
+auto diag_json = std::make_shared<bool>(false);
+auto* diag = ipsec->add_subcommand(
+    "diagnose", "What is wrong with each connection, in one sentence, and what to change");
+diag->add_option("name", *diag_name, "Instance name")->required();
+diag->add_option("--conn", *diag_conn, "Only this connection");
+diag->add_flag("--json", *diag_json, "Machine-readable output");
+diag->callback([diag_name, diag_conn, diag_json]() {
+  std::exit(cmd_ipsec_diagnose(*diag_name, *diag_conn, *diag_json));
 });
 
 auto* log = ipsec->add_subcommand("log", "Recent log lines of an instance");

@@ -116,7 +116,11 @@ Status IkeSa::check_peer_auth(const AuthRound& remote, const AuthRound& local,
   if (remote.auth == AuthClass::kPubkey) {
     if (!env_.config.credentials) return make_error("no certificates are loaded");
     auto subject = verify_pubkey_auth(*env_.config.credentials, remote, inner, id, auth, *octets);
-    if (!subject) return subject.take_error();
+    if (!subject) {
+      Error e = subject.take_error();
+      e.code = int(Cause::kCertificate);
+      return e;
+    }
     spdlog::info("{}: '{}' authenticated with certificate '{}'", describe(), who, *subject);
     return {};
   }
@@ -127,9 +131,88 @@ Status IkeSa::check_peer_auth(const AuthRound& remote, const AuthRound& local,
   const Secret* secret = find_ike_secret(env_.config, own_identity(local, local_), identity_of(id));
   if (secret == nullptr) return make_error("no shared key found for '{}'", who);
   if (!psk_auth_verifies(*prf_, secret->secret.span(), *octets, auth.data)) {
-    return make_error("'{}' failed pre-shared key authentication (wrong key?)", who);
+    Error e = make_error("'{}' failed pre-shared key authentication (wrong key?)", who);
+    e.code = int(Cause::kPskMismatch);
+    return e;
   }
   return {};
+}
+
+void IkeSa::diagnose_peer_auth(const Error& e) {
+  if (e.code == int(Cause::kPskMismatch)) {
+    diagnose({Cause::kPskMismatch, Side::kEither,
+              fmt::format("the pre-shared key of the peer {} ('{}') does not match ours: its "
+                          "AUTH payload does not verify with our secret.",
+                          remote_.to_string(), remote_id_text_),
+              "Fix: make the secrets equal on both sides (secrets { ike-... } here, "
+              "ipsec.secrets on the peer); a typo or trailing blank is the usual cause."});
+  } else if (e.code == int(Cause::kCertificate)) {
+    diagnose({Cause::kCertificate, Side::kEither,
+              fmt::format("the certificate of the peer {} ('{}') is not accepted: {}.",
+                          remote_.to_string(), remote_id_text_, e.message),
+              "Fix: an untrusted one needs its CA in x509ca/ (remote.cacerts); an expired or "
+              "revoked one needs a new certificate on the peer."});
+  } else if (e.message.find("no shared key") != std::string::npos) {
+    diagnose({Cause::kPskMismatch, Side::kLocal,
+              fmt::format("we have no pre-shared key for the peer {} ('{}').", remote_.to_string(),
+                          remote_id_text_),
+              "Fix: add a secrets { ike-... { id = ..., secret = ... } } entry for its identity."});
+  }
+}
+
+void IkeSa::diagnose_child_mismatch(const SaPayload& sa, const TsPayload& tsi, const TsPayload& tsr,
+                                    const Error& e) {
+  std::string ours;
+  for (const Child& c : conn_->children) {
+    ours += fmt::format("{}{}: {} === {}", ours.empty() ? "" : "; ", c.name,
+                        selectors_text(c.local_ts), selectors_text(c.remote_ts));
+  }
+  if (e.code == int(NotifyType::kTsUnacceptable)) {
+    diagnose({Cause::kSelectorMismatch, Side::kEither,
+              fmt::format("the traffic selectors of the peer {} ({} === {}, its side first) fit "
+                          "none of ours ({}).",
+                          remote_.to_string(), selectors_text(tsi.selectors),
+                          selectors_text(tsr.selectors), ours),
+              "Fix: make the subnets mirror each other: local_ts / remote_ts here against "
+              "leftsubnet / rightsubnet (or its local_ts / remote_ts) on the peer."});
+    return;
+  }
+  std::string esp;
+  for (const Child& c : conn_->children) {
+    esp += (esp.empty() ? "" : "; ") + format_proposals(c.esp_proposals, ProposalProtocol::kEsp);
+  }
+  diagnose({Cause::kProposalMismatch, Side::kEither,
+            fmt::format("the peer {} proposed ESP {}; none matches ours ({}) (NO_PROPOSAL_CHOSEN).",
+                        remote_.to_string(),
+                        wire_proposals_text(sa.proposals, ProposalProtocol::kEsp), esp),
+            "Fix: make one ESP proposal the same on both sides (esp_proposals here, esp= on a "
+            "strongSwan or Libreswan peer)."});
+}
+
+void IkeSa::diagnose_child_refusal(const Child& child, NotifyType refusal) {
+  if (refusal == NotifyType::kTsUnacceptable) {
+    diagnose({Cause::kSelectorMismatch, Side::kEither,
+              fmt::format("the peer {} accepts none of our traffic selectors for {} ({} === {}, "
+                          "our side first) (TS_UNACCEPTABLE).",
+                          remote_.to_string(), child.name, selectors_text(child.local_ts),
+                          selectors_text(child.remote_ts)),
+              "Fix: make the subnets mirror each other: local_ts / remote_ts here against "
+              "leftsubnet / rightsubnet on the peer; its log lists its own."});
+  } else if (refusal == NotifyType::kNoProposalChosen) {
+    diagnose({Cause::kProposalMismatch, Side::kEither,
+              fmt::format("the peer {} accepts none of our ESP proposals for {} ({}) "
+                          "(NO_PROPOSAL_CHOSEN).",
+                          remote_.to_string(), child.name,
+                          format_proposals(child.esp_proposals, ProposalProtocol::kEsp)),
+              "Fix: make one ESP proposal the same on both sides (esp_proposals here, esp= on "
+              "the peer); its log lists what it wanted."});
+  } else if (refusal == NotifyType::kInternalAddressFailure ||
+             refusal == NotifyType::kFailedCpRequired) {
+    diagnose({Cause::kPoolExhausted, Side::kPeer,
+              fmt::format("the peer {} has no virtual IP for us ({}).", remote_.to_string(),
+                          to_string(refusal)),
+              "Fix: on the peer, enlarge the pool or free addresses."});
+  }
 }
 
 // --- initiator --------------------------------------------------------------------------------
@@ -201,6 +284,24 @@ void IkeSa::process_auth_response(const Payloads& inner) {
     const auto* n = payload.get<NotifyPayload>();
     if (n != nullptr &&
         (n->type == NotifyType::kAuthenticationFailed || n->type == NotifyType::kInvalidSyntax)) {
+      if (n->type == NotifyType::kAuthenticationFailed) {
+        const AuthRound& mine = conn_->local.front();
+        const bool psk = mine.auth == AuthClass::kPsk;
+        diagnose({Cause::kAuthRefused, Side::kEither,
+                  fmt::format("the peer {} refused our authentication (AUTHENTICATION_FAILED): "
+                              "{}",
+                              remote_.to_string(),
+                              psk ? fmt::format("its pre-shared key for us ('{}') differs from "
+                                                "ours, or it expects another identity from us",
+                                                local_id_text_)
+                                  : fmt::format("it does not trust our certificate ('{}'), or "
+                                                "expects another identity from us",
+                                                local_id_text_)),
+                  psk ? "Fix: make the secrets equal on both sides and check the peer's rightid "
+                        "/ remote.id; its log names which."
+                      : "Fix: give the peer our CA certificate and check its rightid / "
+                        "remote.id; its log names which."});
+      }
       fail(fmt::format("IKE_AUTH refused: {} from the peer", to_string(n->type)));
       return;
     }
@@ -214,6 +315,12 @@ void IkeSa::process_auth_response(const Payloads& inner) {
   const AuthRound& remote_round = conn_->remote.front();
   remote_id_text_ = identity_text(*idr);
   if (!identity_matches(remote_round.id, *idr)) {
+    diagnose({Cause::kUnknownIdentity, Side::kEither,
+              fmt::format("the peer {} presented the identity '{}', but we expect '{}' "
+                          "(remote.id of {}).",
+                          remote_.to_string(), remote_id_text_, remote_round.id.text, conn_->name),
+              "Fix: set remote.id here to what the peer presents, or the peer's own id (leftid "
+              "/ local.id) to what we expect."});
     fail(fmt::format("the responder is '{}', not '{}'", remote_id_text_, remote_round.id.text));
     return;
   }
@@ -221,6 +328,7 @@ void IkeSa::process_auth_response(const Payloads& inner) {
   if (auto st = check_peer_auth(remote_round, conn_->local.front(), inner, *idr, *auth,
                                 init_->response_bytes, init_->nonce_i, init_->sk_pr);
       !st) {
+    diagnose_peer_auth(st.error());
     fail("the responder: " + st.error().message);
     return;
   }
@@ -242,11 +350,20 @@ void IkeSa::process_auth_response(const Payloads& inner) {
   become_established();
   if (auth_->asked_vips && vips_.empty()) {
     spdlog::warn("{}: the responder assigned no virtual IP", describe());
+    if (find_notify(inner, NotifyType::kInternalAddressFailure) != nullptr) {
+      diagnose({Cause::kPoolExhausted, Side::kPeer,
+                fmt::format("the peer {} has no virtual IP for us (INTERNAL_ADDRESS_FAILURE): "
+                            "its pool is exhausted or it has none for our identity '{}'.",
+                            remote_.to_string(), local_id_text_),
+                "Fix: on the peer, enlarge the pool (rightsourceip / pools) or free addresses; "
+                "or remove vips here if no virtual IP is needed."});
+    }
   }
   if (first_child_ == nullptr) return;
 
   // The first CHILD SA.
   if (const NotifyPayload* n = find_error_notify(inner)) {
+    diagnose_child_refusal(*first_child_, n->type);
     spdlog::warn("{}: CHILD_SA {} not created: {} from the peer", describe(), first_child_->name,
                  to_string(n->type));
     return;
@@ -284,6 +401,16 @@ void IkeSa::process_auth_response(const Payloads& inner) {
       initiated_child(first_child_->name, auth_->spi_in, *chosen, *tsi, *tsr, std::move(*keys)));
 }
 
+namespace {
+
+std::string pools_text(const std::vector<std::string>& pools) {
+  std::string out;
+  for (const auto& p : pools) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
+}  // namespace
+
 // --- responder --------------------------------------------------------------------------------
 
 void IkeSa::process_auth_request(const Message& request, const Payloads& inner) {
@@ -317,6 +444,19 @@ void IkeSa::process_auth_request(const Message& request, const Payloads& inner) 
     break;
   }
   if (chosen == nullptr) {
+    std::string expected;
+    for (const Connection* c : init_->candidates) {
+      if (c->remote.empty()) continue;
+      expected += fmt::format("{}{}: '{}'", expected.empty() ? "" : ", ", c->name,
+                              c->remote.front().id.any ? "%any" : c->remote.front().id.text);
+    }
+    diagnose(
+        {Cause::kUnknownIdentity, Side::kEither,
+         fmt::format("the peer {} presented the identity '{}', which no connection expects "
+                     "(remote ids: {}).",
+                     remote_.to_string(), remote_id_text_, expected.empty() ? "none" : expected),
+         "Fix: set remote.id here to that identity, or the peer's own id (leftid / "
+         "local.id) to the one expected."});
     refuse(fmt::format("no connection accepts the identity '{}'", remote_id_text_));
     return;
   }
@@ -324,6 +464,7 @@ void IkeSa::process_auth_request(const Message& request, const Payloads& inner) 
   if (auto st = check_peer_auth(conn_->remote.front(), conn_->local.front(), inner, *idi, *auth,
                                 init_->request_bytes, init_->nonce_r, init_->sk_pi);
       !st) {
+    diagnose_peer_auth(st.error());
     refuse(st.error().message);
     return;
   }
@@ -384,6 +525,14 @@ void IkeSa::process_auth_request(const Message& request, const Payloads& inner) 
     if (vips_.empty()) {
       spdlog::warn("{}: '{}' asked for a virtual IP, but no pool of {} has one", describe(),
                    remote_id_text_, conn_->name);
+      diagnose({Cause::kPoolExhausted, Side::kLocal,
+                fmt::format("'{}' asked for a virtual IP, but the pools of {} ({}) have none "
+                            "left.",
+                            remote_id_text_, conn_->name,
+                            conn_->pools.empty() ? std::string("none configured")
+                                                 : pools_text(conn_->pools)),
+                "Fix: enlarge the pool (pools { ... addrs }) or free addresses (terminate stale "
+                "SAs); unique = replace frees a restarted peer's old address at once."});
     }
   }
 
@@ -398,6 +547,7 @@ void IkeSa::process_auth_request(const Message& request, const Payloads& inner) 
     auto answer =
         select_child(*conn_, *sa, *tsi, *tsr, local_.ip(), remote_dynamic, KeExchange::kStrip);
     if (!answer) {
+      diagnose_child_mismatch(*sa, *tsi, *tsr, answer.error());
       spdlog::warn("{}: CHILD_SA not created: {}", describe(), answer.error().message);
       out.push_back(Payload::of(notify(NotifyType(answer.error().code))));
     } else {

@@ -36,6 +36,7 @@ class IkeManagerHost {
   virtual void child_sa_up(IkeSa& ike, const ChildSaInfo& child) = 0;
   virtual void child_sa_down(IkeSa& ike, const ChildSaInfo& child) = 0;
   virtual void ike_sa_down(IkeSa& ike, std::string_view reason) = 0;
+  virtual void diagnosed(IkeSa& /*ike*/, const Diagnosis& /*d*/) {}
 };
 
 struct IkeCounters {
@@ -96,6 +97,7 @@ class IkeManager final : private IkeSaHost {
   void ike_sa_rekeyed(IkeSa& old, std::unique_ptr<IkeSa> successor) override;
   bool admit_peer(IkeSa& ike, bool initial_contact) override;
   void reauth_due(IkeSa& ike) override;
+  void diagnosed(IkeSa& ike, const Diagnosis& d) override { host_.diagnosed(ike, d); }
 
   IkeSa* find(const Header& h, const net::Endpoint& remote);
   // Deletes every IKE SA `match` selects (not those already going); returns how many.

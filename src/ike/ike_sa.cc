@@ -393,6 +393,7 @@ void IkeSa::on_timer() {
   if (request_ && (now >= request_->next_at || now >= request_->give_up_at)) {
     if (request_->sent > retransmit_.tries || now >= request_->give_up_at) {
       const bool liveness = request_->exchange == ExchangeType::kInformational;
+      diagnose_no_answer(request_->exchange, request_->sent);
       // An established SA whose peer went silent is a dead peer, whatever the exchange was.
       end(state_ == IkeSaState::kEstablished ? IkeSaEnd::kDeadPeer : IkeSaEnd::kFailed,
           liveness ? "the peer did not answer a liveness check (dead peer)"
@@ -460,6 +461,37 @@ void IkeSa::schedule_liveness() {
 }
 
 // --- life and death ---------------------------------------------------------------------------
+
+void IkeSa::diagnose_no_answer(ExchangeType exchange, int tries) {
+  if (state_ == IkeSaState::kEstablished) {
+    diagnose({Cause::kDeadPeer, Side::kPath,
+              fmt::format("the peer {} stopped answering ({} unanswered after {} tries): it is "
+                          "down, or UDP {} no longer reaches it.",
+                          remote_.to_string(), to_string(exchange), tries, remote_.port()),
+              "Fix: check that the peer runs and that nothing on the way drops UDP 500/4500; "
+              "dpd_action = restart (or start_action = trap) brings the tunnel back by itself."});
+  } else if (exchange == ExchangeType::kIkeSaInit) {
+    diagnose({Cause::kNoAnswer, Side::kPath,
+              fmt::format("the peer {} did not answer IKE_SA_INIT ({} tries): is UDP 500/4500 "
+                          "reaching it?",
+                          remote_.to_string(), tries),
+              "Fix: check remote_addrs, that the peer's IKE daemon runs, and that firewalls on "
+              "the way and on the peer let UDP 500 and 4500 in."});
+  } else if (exchange == ExchangeType::kIkeAuth) {
+    diagnose({Cause::kNoAnswer, Side::kPath,
+              fmt::format("the peer {} answered IKE_SA_INIT but not IKE_AUTH ({} tries): large "
+                          "IKE_AUTH messages (certificates) are often lost as IP fragments.",
+                          remote_.to_string(), tries),
+              "Fix: fragmentation = yes on both sides (IKEv2 fragmentation, RFC 7383), or allow "
+              "IP fragments of UDP 4500 on the way."});
+  }
+}
+
+void IkeSa::diagnose(Diagnosis d) {
+  const ScopedLogFields fields(log_fields());
+  spdlog::warn("{}: {} {}", describe(), d.sentence, d.fix);
+  env_.host.diagnosed(*this, d);
+}
 
 LogFields IkeSa::log_fields() const {
   return {{}, remote_id_text_, "ikev2", remote_.to_string()};

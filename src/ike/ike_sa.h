@@ -39,6 +39,7 @@
 #include "common/result.h"
 #include "crypto/random.h"
 #include "ike/algorithms.h"
+#include "ike/diagnosis.h"
 #include "ike/fragments.h"
 #include "ike/keymat.h"
 #include "ike/message.h"
@@ -123,6 +124,8 @@ class IkeSaHost {
   // The IKE SA reached DESTROYING; `reason` says why for the log. The host may destroy it once
   // this call returns.
   virtual void ike_sa_down(IkeSa& ike, std::string_view reason) = 0;
+  // `ike` found what is wrong with its connection (diagnosis.h); also in the log.
+  virtual void diagnosed(IkeSa& /*ike*/, const Diagnosis& /*d*/) {}
 };
 
 struct IkeSaEnv {
@@ -303,6 +306,17 @@ class IkeSa {
                                         ChosenProposal proposal, const IkeSaKeys& keys);
   void schedule_ike_rekey();
   void schedule_hard_expiry();
+  // Logs `d` and hands it to the host (diagnosis.h).
+  void diagnose(Diagnosis d);
+  // Our request `exchange` got no answer after `tries`.
+  void diagnose_no_answer(ExchangeType exchange, int tries);
+  // The diagnosis for a failed check_peer_auth (its Error::code is a Cause when known).
+  void diagnose_peer_auth(const Error& e);
+  // A CHILD SA we could not create as responder (select_child's error), and one the peer
+  // refused with `refusal`.
+  void diagnose_child_mismatch(const SaPayload& sa, const TsPayload& tsi, const TsPayload& tsr,
+                               const Error& e);
+  void diagnose_child_refusal(const Child& child, NotifyType refusal);
   // For the journal's fields (common/log_fields.h): the remote identity and address.
   LogFields log_fields() const;
 

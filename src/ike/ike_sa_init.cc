@@ -13,9 +13,12 @@
 // with encap = yes, it sends a NAT_DETECTION_SOURCE_IP that cannot match: the peer believes we
 // are behind a NAT and uses port 4500 and UDP encapsulation. The initiator moves to port 4500
 // after this exchange whatever the detection said.
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "common/bytes.h"
 #include "ike/ike_sa_exchanges.h"
@@ -165,6 +168,15 @@ void IkeSa::process_init_response(const Message& response, std::span<const uint8
     return;
   }
   if (const NotifyPayload* n = find_error_notify(p)) {
+    if (n->type == NotifyType::kNoProposalChosen) {
+      diagnose({Cause::kProposalMismatch, Side::kEither,
+                fmt::format("the peer {} accepts none of our IKE proposals ({}) "
+                            "(NO_PROPOSAL_CHOSEN).",
+                            remote_.to_string(),
+                            format_proposals(conn_->proposals, ProposalProtocol::kIke)),
+                "Fix: make one proposal the same on both sides (proposals here, ike= on a "
+                "strongSwan or Libreswan peer); its log lists what it wanted."});
+    }
     fail(fmt::format("IKE_SA_INIT refused: {} from the peer", to_string(n->type)));
     return;
   }
@@ -254,6 +266,20 @@ bool IkeSa::process_init_request(const Message& request, std::span<const uint8_t
     }
   }
   if (!chosen) {
+    // Connections sharing one proposal list (the usual case) name it once.
+    std::vector<std::string> lists;
+    for (const Connection* c : candidates) {
+      std::string list = format_proposals(c->proposals, ProposalProtocol::kIke);
+      if (std::find(lists.begin(), lists.end(), list) == lists.end()) lists.push_back(list);
+    }
+    const std::string ours = fmt::format("{}", fmt::join(lists, "; "));
+    diagnose({Cause::kProposalMismatch, Side::kEither,
+              fmt::format("the peer {} proposed IKE {}; none matches ours ({}) "
+                          "(NO_PROPOSAL_CHOSEN).",
+                          remote_.to_string(),
+                          wire_proposals_text(sa->proposals, ProposalProtocol::kIke), ours),
+              "Fix: make one proposal the same on both sides (proposals here, ike= on a "
+              "strongSwan or Libreswan peer)."});
     return refuse(notify(NotifyType::kNoProposalChosen),
                   "no proposal matches ours (NO_PROPOSAL_CHOSEN)");
   }

@@ -11,6 +11,7 @@
 // reconciled from the engine's state after each event (level-triggered), so a rekey, whose new
 // SA comes up before the old one goes, never removes a route that is still in use.
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -127,8 +128,20 @@ class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
   void child_sa_up(ike::IkeSa& ike, const ike::ChildSaInfo& child) override;
   void child_sa_down(ike::IkeSa& ike, const ike::ChildSaInfo& child) override;
   void ike_sa_down(ike::IkeSa& ike, std::string_view reason) override;
+  void diagnosed(ike::IkeSa& ike, const ike::Diagnosis& d) override;
+  // `waypost ipsec diagnose` (instance_diagnose.cc): per connection, its SAs now and the
+  // recent diagnoses, newest first; `conn` "" for all.
+  Result<nlohmann::json> diagnose_json(const std::string& conn) const;
   // esp::ChildSaHost
   void schedule_probe(esp::ChildSa& sa, Nanos delay) override;
+
+  struct RecordedDiagnosis {
+    int64_t at_unix = 0;
+    std::string remote;  // the peer's address and port
+    ike::Diagnosis diagnosis;
+  };
+  // The last few diagnoses per connection name (a bound keeps a flapping peer from growing it).
+  std::map<std::string, std::deque<RecordedDiagnosis>> diagnoses_;
 
   struct Installed {
     std::unique_ptr<esp::ChildSa> sa;

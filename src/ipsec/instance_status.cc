@@ -273,7 +273,7 @@ nlohmann::json Instance::list_conns_json() const {
 
 nlohmann::json Instance::handle_control(const nlohmann::json& request, bool admin) {
   const std::string cmd = request.value("cmd", "");
-  const bool read_only = cmd == "status" || cmd == "list-conns";
+  const bool read_only = cmd == "status" || cmd == "list-conns" || cmd == "diagnose";
   if (!admin && !read_only) {
     return {{"ok", false}, {"error", fmt::format("'{}' needs root", cmd)}};
   }
@@ -282,6 +282,10 @@ nlohmann::json Instance::handle_control(const nlohmann::json& request, bool admi
     out = status_json();
   } else if (cmd == "list-conns") {
     out = list_conns_json();
+  } else if (cmd == "diagnose") {
+    auto d = diagnose_json(request.value("conn", ""));
+    if (!d) return {{"ok", false}, {"error", d.error().message}};
+    out = std::move(*d);
   } else if (cmd == "log") {
     nlohmann::json lines = nlohmann::json::array();
     const uint64_t since = request.value("since", uint64_t(0));

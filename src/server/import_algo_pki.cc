@@ -169,13 +169,26 @@ Status plan_algo_pki(ImportPlan& plan, const AlgoImportOptions& o, const AlgoSet
     return {};
   }
 
-  // Algo's CRL: the users Algo removed stay revoked.
-  if (is_file(pki + "/crl.pem")) {
-    auto crl = crypto::Crl::load(pki + "/crl.pem");
+  // Algo's CRL: the users Algo removed stay revoked. The tree's copy, else the Algo server's.
+  for (const std::string& crl_file :
+       {fmt::format("{}/crl.pem", pki), fmt::format("{}/crls/crl.pem", etc)}) {
+    if (!is_file(crl_file)) continue;
+    auto crl = crypto::Crl::load(crl_file);
     if (!crl) return crl.take_error();
     out.revoked_serials = crypto::revoked_serials_hex(*crl);
-    auto text = read_file(pki + "/crl.pem");
+    auto text = read_file(crl_file);
     if (text) out.crl_pem = *text;
+    break;
+  }
+  // IKEv2 checks every client certificate against a CRL (revocation = strict). Without the CA
+  // key Waypost cannot sign one, so Algo's must come along, or no IKEv2 client could connect.
+  if (out.ca_key_pem.empty() && out.crl_pem.empty()) {
+    return make_error(
+        "the Algo tree has neither its CA key (give the CA password with --ca-password-file if "
+        "{}/private/cakey.pem exists) nor its CRL ({}/crl.pem, or {}/crls/crl.pem on the Algo "
+        "server, --ipsec-dir): without one of them Waypost cannot check certificates for "
+        "revocation, and IKEv2 would refuse every client",
+        pki, pki, etc);
   }
 
   // The users' certificates: .pki/certs and .pki/private, or the .p12 files in manual/.

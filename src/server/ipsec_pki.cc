@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <set>
 
@@ -594,9 +595,11 @@ Status install_imported_pki(const std::string& dir, const ImportedPki& pki,
     index.users[user] = note_serial(cert.serial_hex);
     if (index.users[user] == 0) index.imported_serials[user] = cert.serial_hex;
   }
+  // Algo's CRL does not say who they were; the revocation time of record is the import's.
+  const time_t imported_at = std::time(nullptr);
   for (const auto& hex : pki.revoked_serials) {
     const uint64_t n = note_serial(hex);
-    index.revoked.push_back({n, "", 0, n == 0 ? hex : std::string()});
+    index.revoked.push_back({n, "", imported_at, n == 0 ? hex : std::string()});
   }
   // Algo's older CAs count serials up from 1: new certificates continue after the highest.
   index.next_serial = highest + 1;

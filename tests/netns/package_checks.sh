@@ -42,7 +42,8 @@ check "installed version is $v1" test "$(installed_version)" = "ii $v1"
 check "waypost --version runs" sh -c 'waypost --version | grep -q "^waypost "'
 for f in /usr/bin/waypost /lib/systemd/system/waypost-server.service /lib/systemd/system/waypost@.service \
   /usr/share/bash-completion/completions/waypost /usr/share/zsh/vendor-completions/_waypost \
-  /usr/share/waypost/grafana/waypost-server.json; do
+  /usr/share/waypost/grafana/waypost-server.json /usr/share/doc/waypost/IPSEC.md \
+  /usr/share/doc/waypost/MIGRATING.md; do
   check "ships $f" test -f "$f"
 done
 for page in waypost waypost-server waypost.conf; do
@@ -123,6 +124,7 @@ if [ -f /usr/share/bash-completion/bash_completion ]; then
   check "bash completes commands" sh -c "echo '$(complete_words waypost "")' | grep -qw server"
   check "bash completes running interfaces" sh -c "echo '$(complete_words waypost show "")' | grep -qw wp0"
   check "bash completes user names" test "$(complete_words waypost users show "")" = "phone laptop tablet"
+  check "bash completes ipsec subcommands" test "$(complete_words waypost ipsec di)" = "diagnose"
 else
   echo "SKIP: bash completion (bash-completion is not installed)"
 fi

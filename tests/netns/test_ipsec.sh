@@ -264,6 +264,9 @@ gave_up() { grep -q "mismatch: giving up after 3 tries (keyingtries = 3)" "$WPT_
 assert_wait 30 "keyingtries = 3: a refused connection is tried 3 times, then given up" gave_up
 assert_eq "$(grep -c 'mismatch: initiating again in' "$WPT_SCRATCH/logs/ipsec-$NS_C.log")" 2 \
   "two re-initiations with back-off between the three tries"
+diag=$(wp_ipsec "$NS_C" diagnose "$INST" --conn mismatch 2>&1)
+assert_match "$diag" '\[either side\] the peer .* accepts none of our IKE proposals \(.*\) \(NO_PROPOSAL_CHOSEN\)' \
+  "diagnose: the initiator's view of the mismatch, with its proposals"
 if wp_ipsec "$NS_C" terminate "$INST" --ike branch >/dev/null 2>&1; then
   pass "waypost ipsec terminate --ike branch"
 else

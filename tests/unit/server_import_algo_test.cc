@@ -165,6 +165,29 @@ TEST_F(AlgoTree, WithoutCaPasswordImportsCertificatesAnyway) {
   EXPECT_TRUE(check_pki(dir, std::time(nullptr)));
 }
 
+// Without the CA key, Algo's CRL is what IKEv2 checks revocation against: a tree with neither
+// is refused (with what to give) rather than imported into a server no IKEv2 client could use.
+TEST_F(AlgoTree, WithoutCaPasswordOrCrlIsRefusedWithWhatToGive) {
+  make("");
+  const std::string tree_pki = options_.tree + "ipsec/.pki/";
+  ASSERT_TRUE(fs::exists(tree_pki + "crl.pem"));
+  fs::copy_file(tree_pki + "crl.pem", root_ + "/crl.keep");
+  fs::remove(tree_pki + "crl.pem");
+  auto plan = plan_algo_import(options_);
+  ASSERT_FALSE(plan);
+  EXPECT_NE(plan.error().message.find("neither its CA key"), std::string::npos)
+      << plan.error().message;
+  EXPECT_NE(plan.error().message.find("--ca-password-file"), std::string::npos);
+  // The Algo server's copy (--ipsec-dir .../crls/crl.pem) will do.
+  fs::create_directories(root_ + "/etc-ipsec/crls");
+  fs::copy_file(root_ + "/crl.keep", root_ + "/etc-ipsec/crls/crl.pem",
+                fs::copy_options::overwrite_existing);
+  options_.server_ipsec_dir = root_ + "/etc-ipsec";
+  auto again = plan_algo_import(options_);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_FALSE(again->pki->crl_pem.empty());
+}
+
 TEST_F(AlgoTree, DefaultTreeWithoutPkiNeedsTheServersWgConf) {
   make("--no-pki");
   auto plan = plan_algo_import(options_);
