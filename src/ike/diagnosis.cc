@@ -32,6 +32,8 @@ std::string_view to_string(Cause cause) {
       return "nat_without_nat_traversal";
     case Cause::kReplayDrops:
       return "replay_drops";
+    case Cause::kKeepAliveLost:
+      return "keep_alive_lost";
   }
   return "unknown";
 }

@@ -28,6 +28,7 @@ enum class Cause : uint8_t {
   kPoolExhausted,     // no virtual IP left (INTERNAL_ADDRESS_FAILURE)
   kNatWithoutNatT,    // a NAT in the way, but the peer does not do NAT traversal
   kReplayDrops,       // ESP packets dropped by the replay window
+  kKeepAliveLost,     // keep_alive pings through a CHILD SA went unanswered
 };
 
 // Stable names for JSON: "proposal_mismatch", "psk_mismatch", ...

@@ -147,11 +147,32 @@ void IkeSa::diagnose_peer_auth(const Error& e) {
               "Fix: make the secrets equal on both sides (secrets { ike-... } here, "
               "ipsec.secrets on the peer); a typo or trailing blank is the usual cause."});
   } else if (e.code == int(Cause::kCertificate)) {
-    diagnose({Cause::kCertificate, Side::kEither,
-              fmt::format("the certificate of the peer {} ('{}') is not accepted: {}.",
-                          remote_.to_string(), remote_id_text_, e.message),
-              "Fix: an untrusted one needs its CA in x509ca/ (remote.cacerts); an expired or "
-              "revoked one needs a new certificate on the peer."});
+    // OpenSSL's verification reason says which of the three usual cases this is.
+    const auto has = [&](std::string_view part) {
+      return e.message.find(part) != std::string::npos;
+    };
+    Side side = Side::kEither;
+    std::string fix =
+        "Fix: an untrusted certificate needs its CA in x509ca/ (remote.cacerts); an expired or "
+        "revoked one needs a new certificate on the peer.";
+    if (has("revoked")) {
+      side = Side::kPeer;
+      fix =
+          "Fix: the CA revoked it (our CRL in x509crl/ says so): issue the peer a new "
+          "certificate, or, if the revocation was a mistake, a CRL without it.";
+    } else if (has("expired") || has("not yet valid")) {
+      side = Side::kPeer;
+      fix =
+          "Fix: issue the peer a new certificate; if it should still be valid, check the clocks "
+          "of both hosts (date).";
+    } else if (has("local issuer") || has("self-signed") || has("self signed")) {
+      side = Side::kLocal;
+      fix =
+          "Fix: put the CA that issued it in x509ca/ here (remote.cacerts), or give the peer a "
+          "certificate from a CA we trust.";
+    }
+    diagnose({Cause::kCertificate, side,
+              fmt::format("the peer {}: {}.", remote_.to_string(), e.message), fix});
   } else if (e.message.find("no shared key") != std::string::npos) {
     diagnose({Cause::kPskMismatch, Side::kLocal,
               fmt::format("we have no pre-shared key for the peer {} ('{}').", remote_.to_string(),

@@ -404,6 +404,17 @@ void IkeSa::on_timer() {
     refragment_small(request_->sealed);  // unanswered: fragments for the smallest path
     transmit(request_->sealed);
     ++request_->sent;
+    // A silent peer takes minutes to give up on; who is waiting for the tunnel should know
+    // within seconds that nothing comes back, so the finding is recorded early as well.
+    if (request_->sent == kTriesBeforeEarlyDiagnosis &&
+        request_->exchange == ExchangeType::kIkeSaInit) {
+      diagnose({Cause::kNoAnswer, Side::kPath,
+                fmt::format("the peer {} has not answered IKE_SA_INIT ({} tries so far, still "
+                            "trying): is UDP 500/4500 reaching it?",
+                            remote_.to_string(), request_->sent),
+                "Fix: check remote_addrs, that the peer's IKE daemon runs, and that firewalls on "
+                "the way and on the peer let UDP 500 and 4500 in."});
+    }
     const double factor = std::pow(retransmit_.base, request_->sent - 1);
     request_->next_at = now + Nanos(double(retransmit_.first) * factor);
   }

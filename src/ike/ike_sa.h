@@ -141,6 +141,10 @@ struct IkeSaEnv {
 // How long a responder waits for IKE_AUTH after answering IKE_SA_INIT (strongSwan: 30 s).
 constexpr Nanos kHalfOpenTimeout = seconds(30);
 
+// Unanswered IKE_SA_INIT transmissions (about 11 s with the default policy) before `diagnose`
+// says so, long before the SA gives up.
+constexpr int kTriesBeforeEarlyDiagnosis = 3;
+
 struct RetransmitPolicy {
   Nanos first = seconds(4);
   double base = 1.8;

@@ -60,7 +60,25 @@ void IkeSa::detect_nat(const Payloads& payloads) {
   for (const NotifyPayload* n : find_notifies(payloads, NotifyType::kNatDetectionDestinationIp)) {
     dests.push_back(&n->data);
   }
-  if (sources.empty() || dests.empty()) return;  // the peer does not do NAT traversal
+  if (sources.empty() || dests.empty()) {
+    // The peer does not do NAT traversal, so it will send ESP bare (IP protocol 50), while
+    // Waypost, with no kernel ESP to rely on, sends and receives ESP only inside UDP 4500: the
+    // tunnel comes up and carries nothing. Said now, before anyone wonders why.
+    const uint16_t port = remote_.port();
+    const std::string nat =
+        port != kPort && port != kNatTPort
+            ? fmt::format(", and its packets arrive from port {}, so a NAT is in the way", port)
+            : std::string();
+    diagnose({Cause::kNatWithoutNatT, Side::kPeer,
+              fmt::format("the peer {} sent no NAT_DETECTION payloads: it does not do NAT "
+                          "traversal (ESP in UDP, RFC 3948){}; Waypost carries ESP only in UDP "
+                          "4500, so the tunnel would come up and carry nothing.",
+                          remote_.to_string(), nat),
+              "Fix: turn on NAT traversal with forced encapsulation on the peer (strongSwan: "
+              "encap = yes or forceencaps = yes; Libreswan: encapsulation = yes; other "
+              "gateways: NAT-T / UDP encapsulation)."});
+    return;
+  }
   // The request's hashes were made before the responder had an SPI.
   const uint64_t spi_r = initiator_ ? spi_r_ : 0;
   nat_remote_ = !nat_hash_matches(sources, spi_i_, spi_r, remote_);

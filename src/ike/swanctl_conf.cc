@@ -26,7 +26,7 @@ constexpr auto kAuthKeys =
 constexpr auto kChildKeys = std::to_array<std::string_view>(
     {"local_ts", "remote_ts", "esp_proposals", "start_action", "close_action", "dpd_action",
      "rekey_time", "life_time", "rand_time", "inactivity", "mode", "policies", "reqid", "ipcomp",
-     "replay_window"});
+     "replay_window", "keep_alive", "keep_alive_interval"});
 
 // strongSwan's keys that Waypost does not implement: refused as "not supported" rather than
 // "unknown", so that the user knows the key is right and the feature is missing.
@@ -294,6 +294,22 @@ Result<Child> build_child(const ConfSection& s, const std::string& path) {
       } else {
         st = make_error("unknown value '{}' (tunnel, pass)", v.value);
       }
+    } else if (v.key == "keep_alive") {
+      auto a = net::IpAddress::parse(v.value);
+      if (a) child.keep_alive = *a;
+      st = a ? Status{}
+             : Status{make_error("'{}' is not an IP address (an address in the "
+                                 "remote subnet to ping through the tunnel)",
+                                 v.value)};
+    } else if (v.key == "keep_alive_interval") {
+      auto t = parse_time(v.value);
+      if (t && (t->count() < 1 || t->count() > 3600)) {
+        st = make_error("'{}' is out of range (1s to 1h)", v.value);
+      } else if (t) {
+        child.keep_alive_interval = *t;
+      } else {
+        st = t.take_error();
+      }
     } else if (v.key == "policies" || v.key == "ipcomp") {
       auto b = parse_bool(v.value);
       if (b) (v.key == "policies" ? child.policies : child.ipcomp) = *b;
@@ -320,6 +336,25 @@ Result<Child> build_child(const ConfSection& s, const std::string& path) {
   if (!rand_set) {
     child.rand_time =
         child.rekey_time.count() == 0 ? Seconds(0) : child.life_time - child.rekey_time;
+  }
+  // The keep-alive's pings go where the child's traffic goes: an address outside every remote
+  // traffic selector would be routed elsewhere and prove nothing about this tunnel.
+  if (child.keep_alive) {
+    const bool covered = std::any_of(child.remote_ts.begin(), child.remote_ts.end(),
+                                     [&](const TrafficSelectorSpec& ts) {
+                                       return ts.dynamic || ts.range.contains(*child.keep_alive);
+                                     });
+    if (!covered) {
+      std::string remote;
+      for (const TrafficSelectorSpec& ts : child.remote_ts) {
+        remote += (remote.empty() ? "" : ", ") + ts.text;
+      }
+      const ConfValue* ka = s.value("keep_alive");
+      return located(ka != nullptr ? ka->where : s.where, join(here, "keep_alive"),
+                     fmt::format("{} is outside remote_ts ({}): the pings would not go "
+                                 "through this CHILD_SA",
+                                 child.keep_alive->to_string(), remote));
+    }
   }
   return child;
 }

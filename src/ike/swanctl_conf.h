@@ -67,6 +67,11 @@ struct Child {
   uint32_t reqid = 0;    // accepted for pfSense's VTI children; 0 = allocate
   bool ipcomp = false;   // offered by the peer's choice; Waypost never compresses
   uint32_t replay_window = 32;
+  // Waypost's keep-alive (pfSense's "automatically ping host"): an address in the remote subnet
+  // pinged through the tunnel every keep_alive_interval; a child whose pings go unanswered is
+  // rekeyed, then its IKE SA started again (ipsec/keep_alive.h).
+  std::optional<net::IpAddress> keep_alive;
+  Seconds keep_alive_interval{10};
 };
 
 struct Connection {

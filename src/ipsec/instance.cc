@@ -51,6 +51,8 @@ Instance::Instance(InstanceOptions options, platform::EventLoop loop,
   // SPIs start at a random point so that a restarted instance does not reuse the SPIs its
   // peers may still hold SAs for.
   next_spi_ = 0xc0000000u | (random_.u32() & 0x0fffffffu);
+  keep_alive_id_ = uint16_t(random_.u32());
+  random_.fill(keep_alive_cookie_);
 }
 
 Instance::~Instance() {
@@ -379,6 +381,7 @@ Nanos Instance::before_wait() {
     pending_initiations_.erase(pending_initiations_.begin());
     if (auto r = initiate(conn, child); !r) spdlog::error("{}: {}", conn, r.error().message);
   }
+  if (keep_alive_.next_wakeup() <= now) send_keep_alives(now);
   if (now >= next_keepalive_) {
     send_keepalives();
     next_keepalive_ = now + kKeepaliveInterval;
@@ -394,6 +397,7 @@ Nanos Instance::before_wait() {
   for (const auto& [spi, r] : retired_) next = std::min(next, r.until);
   if (!pending_initiations_.empty()) next = std::min(next, pending_initiations_.begin()->first);
   if (!probe_wakeups_.empty()) next = std::min(next, probe_wakeups_.begin()->first);
+  next = std::min(next, keep_alive_.next_wakeup());
   return std::max<Nanos>(0, next - now);
 }
 

@@ -11,6 +11,7 @@
 // reconciled from the engine's state after each event (level-triggered), so a rekey, whose new
 // SA comes up before the old one goes, never removes a route that is still in use.
 
+#include <array>
 #include <deque>
 #include <map>
 #include <memory>
@@ -34,6 +35,7 @@
 #include "ike/ike_manager.h"
 #include "ike/swanctl_conf.h"
 #include "ipsec/address_pools.h"
+#include "ipsec/keep_alive.h"
 #include "ipsec/trap.h"
 #include "platform/event_loop.h"
 #include "platform/fd.h"
@@ -107,6 +109,13 @@ class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
   void reconcile();
   void rebuild_routing_table();
   void send_keepalives();
+  // keep_alive of CHILD SAs (instance_keep_alive.cc): which are watched (from reconcile), the
+  // pings due, their replies, and what is done when they go unanswered.
+  void update_keep_alive();
+  void send_keep_alives(Nanos now);
+  int keep_alive_socket(net::Family family);  // opened on first use; -1 if it cannot be
+  void on_keep_alive_readable(net::Family family);
+  void act_on_lost_keep_alive(const KeepAlive::Action& action);
   // A trap for `child` of `conn` (start_action / dpd_action / close_action = trap), unless one
   // is there already.
   void install_trap(const ike::Connection& conn, const ike::Child& child);
@@ -171,6 +180,10 @@ class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
   std::unique_ptr<ike::IkeManager> manager_;
   std::map<uint32_t, Installed> children_;  // by inbound SPI
   std::vector<std::unique_ptr<Trap>> traps_;
+  KeepAlive keep_alive_;
+  platform::UniqueFd keep_alive_fds_[2];        // raw ICMP, ICMPv6
+  uint16_t keep_alive_id_ = 0;                  // the echo identifier of this instance's pings
+  std::array<uint8_t, 8> keep_alive_cookie_{};  // their payload: replies must carry it back
   // Rekeyed SAs still accepting inbound packets until their deadline (strongSwan's
   // delete_rekeyed_delay): the peer may have sent on the old SA just before it switched.
   struct Retired {

@@ -43,6 +43,7 @@ void Instance::rebuild_routing_table() {
 
 void Instance::reconcile() {
   dirty_ = false;
+  update_keep_alive();
   // Which IKE SA owns each installed CHILD SA now (an IKE rekey moves them to its successor),
   // and where its peer is (NAT mappings and MOBIKE move it).
   std::set<net::IpAddress> want_vips;

@@ -179,6 +179,15 @@ nlohmann::json Instance::status_json() const {
       cj["bytes_out"] = bytes_out;
       cj["packets_in"] = packets_in;
       cj["packets_out"] = packets_out;
+      if (const KeepAlive::State* ka = keep_alive_.state({sa->connection().name, c.name})) {
+        nlohmann::json k{{"address", ka->to.to_string()},
+                         {"interval_s", whole_seconds(ka->interval)},
+                         {"sent", ka->sent},
+                         {"answered", ka->answered},
+                         {"unanswered_in_a_row", ka->misses}};
+        if (ka->last_reply != 0) k["last_reply_s"] = whole_seconds(now - ka->last_reply);
+        cj["keep_alive"] = std::move(k);
+      }
       children.push_back(std::move(cj));
     }
     j["child_sas"] = std::move(children);

@@ -7,7 +7,9 @@
 //   fragment_ipv4       emits nothing when it fails; otherwise fragments within the MTU, with
 //                       valid header checksums, that reassemble to the input;
 //   parse_probe_reply   only accepts what it claims; build_probe's replies always parse;
-//   PmtuSearch          keeps its MTU within [floor, ceiling] under any sequence of events.
+//   PmtuSearch          keeps its MTU within [floor, ceiling] under any sequence of events;
+//   parse_echo_reply    (the IPsec keep-alive's raw sockets) returns a payload inside the input,
+//                       and make_echo_request's replies parse back to their id and sequence.
 // Input: 8 parameter bytes (MTU, max MSS, probe id, flags, op seed), then the packet.
 #include <algorithm>
 #include <cstdint>
@@ -19,6 +21,7 @@
 
 #include "dataplane/mtu.h"
 #include "dataplane/pmtu_probe.h"
+#include "net/icmp_echo.h"
 
 namespace {
 
@@ -257,6 +260,21 @@ void fuzz_search(const uint8_t* data, uint32_t size, uint8_t seed) {
   }
 }
 
+void fuzz_echo(const uint8_t* packet, uint32_t n, uint16_t id) {
+  for (net::Family f : {net::Family::kV4, net::Family::kV6}) {
+    auto r = net::parse_echo_reply(f, {packet, n});
+    if (r && (r->payload.data() < packet || r->payload.data() + r->payload.size() > packet + n)) {
+      fail("parse_echo_reply: payload outside the input");
+    }
+  }
+  // A request turned into a reply (type 0 / 129) parses back, over ICMPv6 as a raw socket
+  // delivers it (no IP header).
+  Bytes m = net::make_echo_request(net::Family::kV6, id, uint16_t(n), {packet, std::min(n, 64u)});
+  m[0] = 129;
+  auto r = net::parse_echo_reply(net::Family::kV6, m);
+  if (!r || r->id != id || r->seq != uint16_t(n)) fail("echo request/reply round trip");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -279,6 +297,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz_fragment(exact.data(), n, mtu, (flags & 4) != 0 ? 60 + seed * 4u : 9200);
   fuzz_probe(exact.data(), n, id, mtu, (flags & 8) != 0);
   fuzz_search(exact.data(), n, seed);
+  fuzz_echo(exact.data(), n, id);
   dp::LargePacketLossDetector detector;
   for (int i = 0; i < 3; ++i) {
     detector.on_tcp_segment(exact.data(), n, waypost::seconds(i));

@@ -173,13 +173,23 @@ refused() {
   fi
   wait_for 3 grep -qE "$4" "$WPT_SCRATCH/logs/ipsec-$NS_S.log"
   assert_match "$(wpi_log "$NS_S")" "$4" "$1: Waypost logs the cause"
+  # `diagnose` (issue 15): the newest finding names the certificate and why, and what to do.
+  local diag
+  diag=$(wp_ipsec "$NS_S" diagnose "$INST" --json 2>/dev/null)
+  assert_eq "$(json_q "[f['cause'] for c in j['connections'] for f in c['findings']][0]" <<<"$diag" 2>/dev/null)" \
+    certificate "$1: diagnose --json gives cause certificate"
+  assert_match "$(json_q "[f['sentence'] + ' ' + f['fix'] for c in j['connections'] for f in c['findings']][0]" <<<"$diag" 2>/dev/null)" \
+    "$5" "$1: diagnose says why and what to change"
 }
 refused "untrusted CA" dave dave@example.org \
-  "IKE_AUTH from .* refused: certificate of 'dave@example.org' .* is not accepted: unable to get local issuer certificate"
+  "IKE_AUTH from .* refused: certificate of 'dave@example.org' .* is not accepted: unable to get local issuer certificate" \
+  "'dave@example.org'.*unable to get local issuer certificate.*Fix: put the CA that issued it in x509ca/"
 refused "expired certificate" erin erin@example.org \
-  "IKE_AUTH from .* refused: certificate of 'erin@example.org' .* is not accepted: certificate has expired"
+  "IKE_AUTH from .* refused: certificate of 'erin@example.org' .* is not accepted: certificate has expired" \
+  "'erin@example.org'.*certificate has expired.*Fix: issue the peer a new certificate"
 refused "revoked certificate" frank frank@example.org \
-  "IKE_AUTH from .* refused: certificate of 'frank@example.org' .* is not accepted: certificate revoked"
+  "IKE_AUTH from .* refused: certificate of 'frank@example.org' .* is not accepted: certificate revoked" \
+  "'frank@example.org'.*certificate revoked.*Fix: the CA revoked it"
 
 # --- 4. classic signature methods --------------------------------------------------------------
 log "case 4: classic signature methods (no RFC 7427) -> waypost ipsec"

@@ -13,9 +13,15 @@
 #   subnets    traffic selectors that do not fit: both sets printed (traffic_selector_mismatch)
 #   pool       a second client when the pool has one address (pool_exhausted)
 #   text       the text output: the connection's SAs now and [side] sentence + fix lines
+#   replay     every ESP packet from strongSwan duplicated by nftables on the way (replay_drops)
+#   no answer  a connection added by `reload` whose peer address answers nothing
+#              (no_answer, said after 3 tries instead of after the minutes of giving up)
+# Certificates (untrusted, expired, revoked) are provoked in test_ipsec_certs.sh, a peer that
+# stops answering and keep_alive in test_ipsec.sh and test_ipsec_keepalive.sh; NAT without
+# NAT traversal only in the unit tests (strongSwan cannot turn NAT traversal off).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-wpt_begin ip swanctl timeout
+wpt_begin ip swanctl timeout nft
 wpt_waypost_only "waypost ipsec is Waypost's own"
 [[ -x /usr/lib/ipsec/charon ]] || die "strongSwan's charon missing (strongswan-charon)"
 
@@ -51,11 +57,13 @@ connections {
     children { net { local_ts = 10.1.0.0/16
                      esp_proposals = aes256gcm16 } }
   }
+  # more
 }
 pools { one { addrs = 10.3.0.1/32 } }
 secrets { ike-1 { id-1 = moon.example.org
                   id-2 = carol@example.org
                   id-3 = dave@example.org
+                  id-4 = far.example.org
                   secret = $PSK } }
 CONF
 wpi_up "$NS_S" "$dir/$INST.conf" || die "waypost ipsec up failed: $(cat "$WPT_SCRATCH/ipsec-up.out")"
@@ -143,6 +151,42 @@ assert_match "$text" '^  [0-9:]{8} \[either side\] .* fit none of ours' "text: [
 assert_match "$text" '^           Fix: ' "text: the fix under it"
 assert_not "diagnose of a connection that does not exist fails" \
   wp_ipsec "$NS_S" diagnose "$INST" --conn nosuch
+
+# --- replayed packets: every ESP packet from strongSwan arrives twice ---------------------------
+ip -n "$NS_S" addr add 10.1.0.1/32 dev lo
+nsx "$NS_C" nft -f - <<EOF
+table ip wpt_dup {
+  chain post {
+    type filter hook postrouting priority 0;
+    ip daddr $S udp dport 4500 @th,64,32 != 0 dup to $S
+  }
+}
+EOF
+nsx "$NS_C" ping -n -q -c 5 -i 0.2 -W 1 10.1.0.1 >/dev/null 2>&1 || true
+nsx "$NS_C" nft delete table ip wpt_dup
+check "replayed packets" replay_drops \
+  "[0-9]+ ESP packet\\(s\\) of CHILD_SA net \\([0-9a-f]{8}_i\\) were dropped by replay checking"
+
+# --- a peer that does not answer: a connection added by reload -----------------------------------
+far='  far {
+    remote_addrs = 192.168.241.9
+    proposals = aes256gcm16-prfsha384-ecp384
+    local { auth = psk
+            id = moon.example.org }
+    remote { auth = psk
+             id = far.example.org }
+    children { far { remote_ts = 10.9.0.0/24 } }
+  }'
+conf=$(cat "$dir/$INST.conf")
+printf '%s\n' "${conf/  # more/$far}" >"$dir/$INST.conf"
+assert_match "$(wp_ipsec "$NS_S" reload "$INST" 2>&1)" 'added: far' "reload adds the connection far"
+wp_ipsec "$NS_S" initiate "$INST" --ike far --timeout 1 >/dev/null 2>&1 || true
+no_answer_yet() { [[ $(latest cause far) == no_answer ]]; }
+# The third IKE_SA_INIT goes out about 11 s after the first.
+wait_for 40 no_answer_yet
+check "no answer" no_answer \
+  "the peer 192\\.168\\.241\\.9:500 has not answered IKE_SA_INIT \\(3 tries so far, still trying\\): is UDP 500/4500 reaching it\\?" far
+wp_ipsec "$NS_S" terminate "$INST" --ike far >/dev/null 2>&1
 
 wp_ipsec "$NS_S" down "$INST" >/dev/null 2>&1
 wpt_finish

@@ -111,8 +111,13 @@ TEST_F(IkeSaTest, DiagnosisNoAnswerAsksAboutUdp500And4500) {
   moon->mute = true;
   pump();
   run_until(clock.now() + seconds(600));
-  const Diagnosis* i = find(*carol, Cause::kNoAnswer);
-  ASSERT_NE(i, nullptr);
+  // Said early (after 3 tries, still trying), then again when the SA gives up.
+  ASSERT_EQ(std::count_if(carol->diagnoses.begin(), carol->diagnoses.end(),
+                          [](const Diagnosis& d) { return d.cause == Cause::kNoAnswer; }),
+            2);
+  EXPECT_TRUE(contains(carol->diagnoses.front().sentence, "(3 tries so far, still trying)"))
+      << carol->diagnoses.front().sentence;
+  const Diagnosis* i = &carol->diagnoses.back();
   EXPECT_TRUE(contains(i->sentence, "did not answer IKE_SA_INIT")) << i->sentence;
   EXPECT_TRUE(contains(i->sentence, "UDP 500/4500")) << i->sentence;
   EXPECT_EQ(i->side, ike::Side::kPath);
@@ -131,9 +136,37 @@ TEST_F(IkeSaTest, DiagnosisDeadPeer) {
   EXPECT_TRUE(contains(i->fix, "dpd_action = restart")) << i->fix;
 }
 
+TEST_F(IkeSaTest, DiagnosisPeerWithoutNatTraversal) {
+  make(initiator_conf(), responder_conf());
+  start();
+  // carol's IKE_SA_INIT without its NAT_DETECTION notifies, as from a peer that has NAT-T off,
+  // and from a port a NAT picked.
+  ASSERT_FALSE(wire.empty());
+  auto m = parse_message(wire.front().bytes);
+  ASSERT_TRUE(m.ok());
+  std::erase_if(m->payloads, [](const Payload& p) {
+    const auto* n = p.get<NotifyPayload>();
+    return n != nullptr && (n->type == NotifyType::kNatDetectionSourceIp ||
+                            n->type == NotifyType::kNatDetectionDestinationIp);
+  });
+  wire.front().bytes = serialize(*m);
+  wire.front().from = net::Endpoint::parse("198.51.100.7:31000").value();
+  pump();
+  const Diagnosis* r = find(*moon, Cause::kNatWithoutNatT);
+  ASSERT_NE(r, nullptr);
+  EXPECT_TRUE(contains(r->sentence, "198.51.100.7:31000 sent no NAT_DETECTION payloads"))
+      << r->sentence;
+  EXPECT_TRUE(contains(r->sentence, "arrive from port 31000, so a NAT is in the way"))
+      << r->sentence;
+  EXPECT_TRUE(contains(r->fix, "forceencaps")) << r->fix;
+  EXPECT_EQ(r->side, ike::Side::kPeer);
+  EXPECT_EQ(find(*carol, Cause::kNatWithoutNatT), nullptr);  // moon's answer had them
+}
+
 TEST(DiagnosisText, NamesAreStable) {
   EXPECT_EQ(to_string(Cause::kProposalMismatch), "proposal_mismatch");
   EXPECT_EQ(to_string(Cause::kSelectorMismatch), "traffic_selector_mismatch");
+  EXPECT_EQ(to_string(Cause::kKeepAliveLost), "keep_alive_lost");
   EXPECT_EQ(to_string(ike::Side::kPeer), "peer");
 }
 

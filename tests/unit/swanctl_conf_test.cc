@@ -564,11 +564,36 @@ TEST(SwanctlConfTest, Errors) {
       {"connections { c { children { n { rekey_time = 2h\n life_time = 1h } } } }\n",
        "site.conf:2: connections.c.children.n.life_time: must be longer than rekey_time (the hard "
        "lifetime ends a child SA that failed to rekey)"},
+      {"connections { c { children { n { remote_ts = 10.1.0.0/16\n keep_alive = 10.2.0.1 } } } "
+       "}\n",
+       "site.conf:2: connections.c.children.n.keep_alive: 10.2.0.1 is outside remote_ts "
+       "(10.1.0.0/16): the pings would not go through this CHILD_SA"},
+      {"connections { c { children { n { keep_alive = branch } } } }\n",
+       "site.conf:1: connections.c.children.n.keep_alive: 'branch' is not an IP address (an "
+       "address in the remote subnet to ping through the tunnel)"},
+      {"connections { c { children { n { keep_alive_interval = 0s } } } }\n",
+       "site.conf:1: connections.c.children.n.keep_alive_interval: '0s' is out of range (1s to "
+       "1h)"},
       {"a = b\n", "site.conf:1: a: unknown key"},
   };
   for (const auto& [text, message] : cases) {
     EXPECT_EQ(error_of(text), message) << text;
   }
+}
+
+TEST(SwanctlConfTest, KeepAliveIsAnAddressInTheRemoteSubnet) {
+  auto c = parse(
+      "connections { site { remote_addrs = 192.0.2.9\n children { net {\n"
+      "  remote_ts = 10.1.0.0/16, fd01::/64\n keep_alive = 10.1.0.1\n keep_alive_interval = 5s\n"
+      "} v6 { remote_ts = fd01::/64\n keep_alive = fd01::1 } plain { } } } }\n");
+  ASSERT_TRUE(c) << c.error().message;
+  const auto& children = c->connections[0].children;
+  ASSERT_EQ(children.size(), 3u);
+  EXPECT_EQ(children[0].keep_alive->to_string(), "10.1.0.1");
+  EXPECT_EQ(children[0].keep_alive_interval.count(), 5);
+  EXPECT_EQ(children[1].keep_alive->to_string(), "fd01::1");
+  EXPECT_EQ(children[1].keep_alive_interval.count(), 10);  // the default
+  EXPECT_FALSE(children[2].keep_alive);
 }
 
 TEST(SwanctlConfTest, ValueParsersOnTheirOwn) {
