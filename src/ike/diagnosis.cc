@@ -34,6 +34,8 @@ std::string_view to_string(Cause cause) {
       return "replay_drops";
     case Cause::kKeepAliveLost:
       return "keep_alive_lost";
+    case Cause::kIkeV1Peer:
+      return "ikev1_peer";
   }
   return "unknown";
 }

@@ -29,6 +29,7 @@ enum class Cause : uint8_t {
   kNatWithoutNatT,    // a NAT in the way, but the peer does not do NAT traversal
   kReplayDrops,       // ESP packets dropped by the replay window
   kKeepAliveLost,     // keep_alive pings through a CHILD SA went unanswered
+  kIkeV1Peer,         // the peer speaks IKEv1 only
 };
 
 // Stable names for JSON: "proposal_mismatch", "psk_mismatch", ...

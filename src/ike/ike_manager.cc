@@ -1,5 +1,6 @@
 #include "ike/ike_manager.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -112,6 +113,10 @@ void IkeManager::receive(std::span<const uint8_t> message, const net::Endpoint& 
   if (!parsed) {
     ++counters_.malformed;
     spdlog::debug("IKE message from {} dropped: {}", remote.to_string(), parsed.error().message);
+    if (error_notify(parsed.error()) == NotifyType::kInvalidMajorVersion && message.size() > 17 &&
+        (message[17] >> 4) == 1) {
+      diagnose_ikev1(local, remote);
+    }
     return;
   }
   const Header& h = parsed->header;
@@ -139,6 +144,23 @@ void IkeManager::receive(std::span<const uint8_t> message, const net::Endpoint& 
                            local, remote);
   if (sa) sas_.push_back(std::move(sa));
   sweep();
+}
+
+void IkeManager::diagnose_ikev1(const net::Endpoint& local, const net::Endpoint& remote) {
+  const Nanos now = clock_.now();
+  auto [it, added] = ikev1_said_.try_emplace(remote.ip(), now);
+  if (!added && now - it->second < seconds(60)) return;
+  it->second = now;
+  if (ikev1_said_.size() > 1024) ikev1_said_.clear();  // bounded, whatever the senders
+  const Diagnosis d{
+      Cause::kIkeV1Peer, Side::kPeer,
+      fmt::format("the peer {} speaks IKEv1 (ISAKMP main or aggressive mode); Waypost speaks "
+                  "only IKEv2, so it does not answer.",
+                  remote.to_string()),
+      "Fix: switch the peer to IKEv2 (strongSwan: keyexchange=ikev2 or version = 2; "
+      "Libreswan: ikev2=insist; pfSense and other gateways: key exchange version IKEv2)."};
+  spdlog::warn("{} {}", d.sentence, d.fix);
+  for (const Connection* c : candidates(local, remote)) host_.diagnosed_without_sa(*c, remote, d);
 }
 
 Result<IkeSa*> IkeManager::initiate(const std::string& conn, const std::string& child,

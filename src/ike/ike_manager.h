@@ -37,6 +37,9 @@ class IkeManagerHost {
   virtual void child_sa_down(IkeSa& ike, const ChildSaInfo& child) = 0;
   virtual void ike_sa_down(IkeSa& ike, std::string_view reason) = 0;
   virtual void diagnosed(IkeSa& /*ike*/, const Diagnosis& /*d*/) {}
+  // A finding about a peer that has no IKE SA (it speaks IKEv1, say), for connection `conn`.
+  virtual void diagnosed_without_sa(const Connection& /*conn*/, const net::Endpoint& /*remote*/,
+                                    const Diagnosis& /*d*/) {}
 };
 
 struct IkeCounters {
@@ -110,6 +113,8 @@ class IkeManager final : private IkeSaHost {
   bool admit(const Message& request, const net::Endpoint& local, const net::Endpoint& remote);
   // Drops SAs that reached DESTROYING; called only between SA method calls.
   void sweep();
+  // An IKEv1 message: a finding for the connections its addresses fit, once a minute per peer.
+  void diagnose_ikev1(const net::Endpoint& local, const net::Endpoint& remote);
 
   const Clock& clock_;
   crypto::Random& random_;
@@ -122,6 +127,8 @@ class IkeManager final : private IkeSaHost {
   // Reauthentications under way: the new SA's unique id -> the old SA's.
   std::map<uint32_t, uint32_t> reauth_of_;
   IkeCounters counters_;
+  // When each IKEv1 peer was last told about (its retransmissions are not news).
+  std::map<net::IpAddress, Nanos> ikev1_said_;
 };
 
 }  // namespace waypost::ike

@@ -138,6 +138,8 @@ class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
   void child_sa_down(ike::IkeSa& ike, const ike::ChildSaInfo& child) override;
   void ike_sa_down(ike::IkeSa& ike, std::string_view reason) override;
   void diagnosed(ike::IkeSa& ike, const ike::Diagnosis& d) override;
+  void diagnosed_without_sa(const ike::Connection& conn, const net::Endpoint& remote,
+                            const ike::Diagnosis& d) override;
   // `waypost ipsec diagnose` (instance_diagnose.cc): per connection, its SAs now and the
   // recent diagnoses, newest first; `conn` "" for all.
   Result<nlohmann::json> diagnose_json(const std::string& conn) const;

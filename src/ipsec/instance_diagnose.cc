@@ -26,8 +26,13 @@ nlohmann::json finding_json(int64_t at, const std::string& remote, const ike::Di
 }  // namespace
 
 void Instance::diagnosed(ike::IkeSa& ike, const ike::Diagnosis& d) {
-  auto& list = diagnoses_[ike.connection().name];
-  list.push_front({int64_t(std::time(nullptr)), ike.remote().to_string(), d});
+  diagnosed_without_sa(ike.connection(), ike.remote(), d);
+}
+
+void Instance::diagnosed_without_sa(const ike::Connection& conn, const net::Endpoint& remote,
+                                    const ike::Diagnosis& d) {
+  auto& list = diagnoses_[conn.name];
+  list.push_front({int64_t(std::time(nullptr)), remote.to_string(), d});
   while (list.size() > kKeptPerConnection) list.pop_back();
 }
 

@@ -11,6 +11,7 @@
 #   psk        a different pre-shared key (psk_mismatch, with the peer's identity)
 #   identity   an identity no connection expects, named with the expected one (unknown_identity)
 #   subnets    traffic selectors that do not fit: both sets printed (traffic_selector_mismatch)
+#   IKEv1      a peer set to IKEv1 (ikev1_peer)
 #   pool       a second client when the pool has one address (pool_exhausted)
 #   text       the text output: the connection's SAs now and [side] sentence + fix lines
 #   replay     every ESP packet from strongSwan duplicated by nftables on the way (replay_drops)
@@ -90,14 +91,14 @@ sw_secrets() { # sw_secrets ID SECRET
                   secret = $2 } }"
 }
 GOOD="aes256gcm16-prfsha384-ecp384"
-# provoke WHAT CONNECTIONS SECRETS [SUCCEED]: load strongSwan's side and initiate its first
-# connection "home".
+# provoke WHAT CONNECTIONS SECRETS [TIMEOUT]: load strongSwan's side and initiate its first
+# connection "home", waiting TIMEOUT s (default 15).
 provoke() {
   sw_ctl "$NS_C" --terminate --ike home >/dev/null 2>&1
   sw_ctl "$NS_C" --unload-conn --name home >/dev/null 2>&1
   sw_load "$NS_C" "connections { $2 }
 $3" || die "swanctl --load-all failed ($1)"
-  sw_ctl "$NS_C" --initiate --child home --timeout 15 >"$WPT_SCRATCH/initiate.out" 2>&1
+  sw_ctl "$NS_C" --initiate --child home --timeout "${4:-15}" >"$WPT_SCRATCH/initiate.out" 2>&1
 }
 # latest FIELD [CONN]: that field of the newest finding of CONN (default rw).
 latest() {
@@ -132,6 +133,11 @@ check "identity" unknown_identity "presented the identity 'eve@elsewhere.example
 provoke "subnets" "$(sw_conf home carol@example.org $GOOD aes256gcm16 172.16.0.0/12)" \
   "$(sw_secrets carol@example.org "$PSK")"
 check "subnets" traffic_selector_mismatch "\\(.* === 172.16.0.0/12, its side first\\) fit none of ours \\(net: 10.1.0.0/16 === dynamic\\)"
+
+# An IKEv1 peer (keyexchange=ikev1): Waypost does not answer it, and says so.
+provoke "IKEv1" "$(sw_conf home carol@example.org "aes256-sha256-modp2048
+    version = 1" aes256gcm16 10.1.0.0/16)" "$(sw_secrets carol@example.org "$PSK")" 3
+check "IKEv1" ikev1_peer "the peer $C:500 speaks IKEv1 \\(ISAKMP main or aggressive mode\\); Waypost speaks only IKEv2"
 
 # The pool has one address: carol gets it, dave then gets none.
 provoke "pool (first client)" "$(sw_conf home carol@example.org $GOOD aes256gcm16 10.1.0.0/16)

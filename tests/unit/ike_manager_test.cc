@@ -33,6 +33,11 @@ struct Host final : IkeManagerHost {
   void child_sa_up(IkeSa& /*ike*/, const ChildSaInfo& c) override { children.push_back(c.name); }
   void child_sa_down(IkeSa& /*ike*/, const ChildSaInfo& /*c*/) override { ++child_downs; }
   void ike_sa_down(IkeSa& /*ike*/, std::string_view /*reason*/) override { ++downs; }
+  void diagnosed_without_sa(const Connection& conn, const net::Endpoint& /*remote*/,
+                            const Diagnosis& d) override {
+    unbound.emplace_back(conn.name, d);
+  }
+  std::vector<std::pair<std::string, Diagnosis>> unbound;
 
   std::deque<Sent> out;
   uint32_t next_spi = 0xc0000100;
@@ -170,6 +175,30 @@ TEST_F(IkeManagerTest, WhatIsNotOursIsCountedNotAnswered) {
   gw.receive(init.bytes, gw_ep, net::Endpoint::parse("203.0.113.5:500").value());
   EXPECT_EQ(gw.counters().no_connection, 1u);
   EXPECT_TRUE(gw_host.out.empty());
+  EXPECT_TRUE(gw.sas().empty());
+}
+
+TEST_F(IkeManagerTest, AnIkeV1PeerIsToldAboutOncePerMinute) {
+  // An IKEv1 Main Mode header (version 1.0, exchange 2) as strongSwan or Libreswan send it.
+  std::vector<uint8_t> v1(28 + 60, 0);
+  for (int i = 0; i < 8; ++i) v1[size_t(i)] = uint8_t(0x11 * (i + 1));
+  v1[16] = 1;     // SA
+  v1[17] = 0x10;  // version 1.0
+  v1[18] = 2;     // Identity Protection (Main Mode)
+  v1[27] = uint8_t(v1.size());
+  const auto from = net::Endpoint::parse("198.51.100.9:500").value();
+  gw.receive(v1, gw_ep, from);
+  gw.receive(v1, gw_ep, from);  // its retransmission
+  ASSERT_EQ(gw_host.unbound.size(), 1u);
+  EXPECT_EQ(gw_host.unbound[0].first, "rw");
+  EXPECT_EQ(gw_host.unbound[0].second.cause, Cause::kIkeV1Peer);
+  EXPECT_NE(gw_host.unbound[0].second.sentence.find("198.51.100.9:500 speaks IKEv1"),
+            std::string::npos);
+  EXPECT_NE(gw_host.unbound[0].second.fix.find("keyexchange=ikev2"), std::string::npos);
+  clock.advance(seconds(61));
+  gw.receive(v1, gw_ep, from);
+  EXPECT_EQ(gw_host.unbound.size(), 2u);
+  EXPECT_TRUE(gw_host.out.empty());  // nothing answered
   EXPECT_TRUE(gw.sas().empty());
 }
 
