@@ -14,6 +14,8 @@
 #include <fstream>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "cli/commands.h"
 #include "cli/daemonize.h"
 #include "common/atomic_file.h"
@@ -288,6 +290,20 @@ int cmd_ipsec_terminate(const std::string& name, const std::string& conn) {
   return 0;
 }
 
+int cmd_ipsec_rekey(const std::string& name, const std::string& conn, const std::string& child,
+                    bool ike_sa) {
+  nlohmann::json request{{"cmd", "rekey"}, {"ike", conn}, {"ike_sa", ike_sa}};
+  if (!child.empty()) request["child"] = child;
+  auto r = ask(name, request);
+  if (!r) return fail(r.error().message);
+  const int busy = r->value("busy", 0);
+  std::printf(
+      "rekey: %d %s of %s rekeying%s\n", r->value("rekeying", 0),
+      ike_sa ? "IKE SA(s)" : "CHILD SA(s)", conn.c_str(),
+      busy > 0 ? fmt::format(", {} waiting for another exchange to finish", busy).c_str() : "");
+  return 0;
+}
+
 int cmd_ipsec_reload(const std::string& name, bool secrets) {
   auto r = ask(name, {{"cmd", "reload"}, {"secrets", secrets}});
   if (!r) return fail(r.error().message + " (nothing was changed)");
@@ -471,6 +487,17 @@ void register_ipsec_commands(CLI::App& app) {
   term->add_option("name", *name, "Instance name")->required();
   term->add_option("--ike", *conn, "Connection name")->required();
   term->callback([name, conn]() { std::exit(cmd_ipsec_terminate(*name, *conn)); });
+
+  auto rekey_ike = std::make_shared<bool>(false);
+  auto* rekey =
+      ipsec->add_subcommand("rekey", "Rekey a connection's CHILD SAs (or its IKE SA) now");
+  rekey->add_option("name", *name, "Instance name")->required();
+  rekey->add_option("--ike", *conn, "Connection name")->required();
+  rekey->add_option("--child", *child, "Only this CHILD SA");
+  rekey->add_flag("--ike-sa", *rekey_ike, "Rekey the IKE SA itself");
+  rekey->callback([name, conn, child, rekey_ike]() {
+    std::exit(cmd_ipsec_rekey(*name, *conn, *child, *rekey_ike));
+  });
 
   auto secrets = std::make_shared<bool>(false);
   auto* reload =

@@ -12,10 +12,12 @@
 // perfect forward secrecy when the ESP proposals name a group. KEYMAT's "initiator" is the
 // initiator of this exchange, not of the IKE SA.
 //
-// A request whose SA proposes IKE rekeys the IKE SA itself (ike_rekey.cc). Simultaneous rekeys of
-// one CHILD SA are answered TEMPORARY_FAILURE, and a side that gets TEMPORARY_FAILURE tries again
-// after a random 1-10 s (RFC 7296 2.25), so two peers that collide do not collide again: one
-// rekey goes through well before the SA's life_time, and the tunnel stays up throughout.
+// A request whose SA proposes IKE rekeys the IKE SA itself (ike_rekey.cc). When both ends rekey
+// one CHILD SA at once, both exchanges complete and one of the two new SAs is redundant (RFC 7296
+// 2.8.1): the one whose exchange used the lowest of the four nonces is deleted by the end that
+// made it, and the maker of the survivor deletes the old SA. Both ends reach the same verdict
+// from the same four nonces, without another round trip, so the tunnel never stops. A peer that
+// answers TEMPORARY_FAILURE instead is tried again after a random 1-10 s (RFC 7296 2.25).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -135,6 +137,13 @@ void IkeSa::process_create_child_response(const Payloads& inner) {
     if (old != children_.end()) old->rekey_at = env_.clock.now() + delay;
   };
   if (const NotifyPayload* n = find_error_notify(inner)) {
+    // The peer refused; an SA it made by rekeying the same one in the meantime simply stays (it
+    // deletes the old SA itself), so there is nothing to retry.
+    if (st->collision && children_have(st->collision->spi_in)) {
+      spdlog::info("{}: rekeying CHILD_SA {} refused ({}), the peer's own rekey replaced it",
+                   describe(), st->child, to_string(n->type));
+      return;
+    }
     retry_later(to_string(n->type) + " from the peer", n->type == NotifyType::kTemporaryFailure
                                                            ? collision_retry_delay(env_.random)
                                                            : kRekeyRetry);
@@ -175,7 +184,35 @@ void IkeSa::process_create_child_response(const Payloads& inner) {
     return;
   }
   install_child(initiated_child(st->child, st->new_spi_in, *chosen, *tsi, *tsr, std::move(*keys)));
+  if (st->collision && children_have(st->collision->spi_in)) {
+    // Both rekeys completed: the exchange with the lowest nonce made the redundant SA.
+    const auto below = [](const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
+      return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+    };
+    const std::vector<uint8_t>& ours =
+        below(st->nonce_i, nonce->nonce) ? st->nonce_i : nonce->nonce;
+    const std::vector<uint8_t>& theirs = below(st->collision->nonce_i, st->collision->nonce_r)
+                                             ? st->collision->nonce_i
+                                             : st->collision->nonce_r;
+    if (below(ours, theirs)) {
+      spdlog::info(
+          "{}: CHILD_SA {} was rekeyed by both ends at once; ours ({:08x}_i) has the "
+          "lowest nonce and goes, the peer's stays (RFC 7296 2.8.1)",
+          describe(), st->child, st->new_spi_in);
+      delete_child(st->new_spi_in);  // the peer deletes the old one
+      return;
+    }
+    spdlog::info(
+        "{}: CHILD_SA {} was rekeyed by both ends at once; ours ({:08x}_i) stays, the "
+        "peer deletes its own (RFC 7296 2.8.1)",
+        describe(), st->child, st->new_spi_in);
+  }
   delete_child(st->old_spi_in);
+}
+
+bool IkeSa::children_have(uint32_t spi_in) const {
+  return std::any_of(children_.begin(), children_.end(),
+                     [&](const ChildSaInfo& c) { return c.spi_in == spi_in; });
 }
 
 void IkeSa::delete_child(uint32_t spi_in) {
@@ -233,10 +270,6 @@ void IkeSa::process_create_child_request(const Message& request, const Payloads&
       refuse(std::move(n), fmt::format("REKEY_SA for unknown SPI {:08x}", spi));
       return;
     }
-    if (rekey_ && rekey_->old_spi_in == old->spi_in) {
-      refuse(notify(NotifyType::kTemporaryFailure), "we are rekeying that CHILD_SA ourselves");
-      return;
-    }
   }
 
   const Child* config = nullptr;
@@ -290,6 +323,7 @@ void IkeSa::process_create_child_request(const Message& request, const Payloads&
   }
   std::vector<uint8_t> nonce_r(kNonceSize);
   env_.random.fill(nonce_r);
+  const std::vector<uint8_t> nonce_r_copy = nonce_r;
   auto keys = derive_child_sa_keys(ike_proposal_.algorithms.prf, sk_d_.span(), chosen->algorithms,
                                    shared.span(), nonce->nonce, nonce_r);
   if (!keys) {
@@ -316,6 +350,13 @@ void IkeSa::process_create_child_request(const Message& request, const Payloads&
   }
   out.push_back(Payload::of(PayloadType::kTsInitiator, TsPayload{std::move(ts_i)}));
   out.push_back(Payload::of(PayloadType::kTsResponder, TsPayload{std::move(ts_r)}));
+  // Our own rekey of the same SA is out: remember this exchange for the verdict of RFC 7296
+  // 2.8.1, taken when our answer arrives.
+  if (old != nullptr && rekey_ && rekey_->old_spi_in == old->spi_in) {
+    rekey_->collision = RekeyState::Collision{nonce->nonce, nonce_r_copy, child.spi_in};
+    spdlog::info("{}: the peer rekeys CHILD_SA {} while we do too: both complete, one goes",
+                 describe(), child.name);
+  }
   send_response(request.header, out, true);
   // The peer deletes the old SA once it has the new one; until then both stay installed.
   install_child(std::move(child));

@@ -301,6 +301,7 @@ class IkeSa {
   void schedule_child_rekey(ChildSaInfo& child, const Child* config);
   void install_child(ChildSaInfo child);
   const Child* child_config(const std::string& name) const;
+  bool children_have(uint32_t spi_in) const;
 
   // --- rekeying the IKE SA (ike_rekey.cc) ---
   struct IkeRekeyState;

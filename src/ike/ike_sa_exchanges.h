@@ -111,6 +111,14 @@ struct IkeSa::RekeyState {
   std::vector<uint8_t> nonce_i;
   DhGroup group = DhGroup::kNone;
   std::optional<crypto::DhKeyPair> dh;
+  // The peer rekeyed the same CHILD SA while our request was out (RFC 7296 2.8.1): its
+  // exchange's nonces and the SA it made, to decide which of the two new SAs goes.
+  struct Collision {
+    std::vector<uint8_t> nonce_i;  // the peer's
+    std::vector<uint8_t> nonce_r;  // ours in the answer
+    uint32_t spi_in = 0;           // our inbound SPI of the SA the peer made
+  };
+  std::optional<Collision> collision;
 };
 
 // Our CREATE_CHILD_SA rekeying the IKE SA (ike_rekey.cc).

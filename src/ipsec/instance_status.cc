@@ -351,6 +351,39 @@ nlohmann::json Instance::handle_control(const nlohmann::json& request, bool admi
     if (n == 0) return {{"ok", false}, {"error", "no IKE SA of connection '" + conn + "'"}};
     out["terminated"] = n;
     dirty_ = true;
+  } else if (cmd == "rekey") {
+    // swanctl --rekey: the CHILD SAs of a connection (or one of them) rekeyed now, or with
+    // "ike_sa": true the IKE SA itself.
+    const std::string conn = request.value("ike", "");
+    const std::string child = request.value("child", "");
+    const bool ike_sa = request.value("ike_sa", false);
+    size_t started = 0, busy = 0, found = 0;
+    for (const auto& sa : manager_->sas()) {
+      if (sa->state() != ike::IkeSaState::kEstablished || sa->name() != conn) continue;
+      if (ike_sa) {
+        ++found;
+        (sa->rekey_ike() ? started : busy) += 1;
+        continue;
+      }
+      std::vector<uint32_t> spis;
+      for (const auto& c : sa->children()) {
+        if (child.empty() || c.name == child) spis.push_back(c.spi_in);
+      }
+      for (uint32_t spi : spis) {
+        ++found;
+        // One exchange at a time per IKE SA: the others rekey at their next timer.
+        (sa->rekey_child(spi) ? started : busy) += 1;
+      }
+    }
+    if (found == 0) {
+      return {
+          {"ok", false},
+          {"error", child.empty() ? "no established IKE SA of connection '" + conn + "'"
+                                  : "no CHILD SA '" + child + "' of connection '" + conn + "'"}};
+    }
+    out["rekeying"] = started;
+    out["busy"] = busy;
+    dirty_ = true;
   } else if (cmd == "down") {
     stop("down requested over the control socket");
   } else {
