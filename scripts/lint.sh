@@ -16,10 +16,12 @@
 # have changed since the commit in .ci/lint-base, a commit on which the whole tree passed
 # clang-tidy (a CI run that passed, or `LINT_FULL=1 scripts/lint.sh`): a TU is checked when it
 # or a project header it includes, directly or not, changed since then (committed or not). A
-# change to .clang-tidy (the checks) or the top-level CMakeLists.txt (the compile flags), a base
-# that is not in the history (a shallow clone), or LINT_FULL=1 checks everything. Findings in
-# unchanged files cannot appear: their TU and every project file it reads are what passed at
-# the base. (A change to how this script runs clang-tidy needs a full run and a new base.)
+# change to .clang-tidy (the checks), a changed line of the top-level CMakeLists.txt that sets
+# compile flags, definitions or the language standard (a new find_package or dependency changes
+# no existing TU's flags), a base that is not in the history (a shallow clone), or LINT_FULL=1
+# checks everything. Findings in unchanged files cannot appear: their TU and every project file
+# it reads are what passed at the base. (A change to how this script runs clang-tidy needs a
+# full run and a new base.)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -73,9 +75,14 @@ if [[ "${SKIP_TIDY:-0}" != 1 ]]; then
     tidy_scope="all TUs${base:+ (LINT_FULL=1 or lint base $base not in this clone)}"
   else
     { git diff --name-only "$base" -- && git ls-files --others --exclude-standard; } | sort -u >"$work/changed"
-    if grep -qE '^CMakeLists\.txt$|^\.clang-tidy$' "$work/changed"; then
+    flags_changed=0
+    if git diff "$base" -- CMakeLists.txt | grep -qE \
+      '^[-+][^-+].*(add_compile_options|add_compile_definitions|add_definitions|add_link_options|CMAKE_[A-Z_]*FLAGS|CMAKE_CXX_STANDARD|CMAKE_CXX_EXTENSIONS|WERROR|_FORTIFY|fsanitize)'; then
+      flags_changed=1
+    fi
+    if grep -qE '^\.clang-tidy$' "$work/changed" || ((flags_changed)); then
       echo ALL >"$work/changed"
-      tidy_scope="all TUs (.clang-tidy or CMakeLists.txt changed since lint base ${base:0:12})"
+      tidy_scope="all TUs (.clang-tidy or the compile flags in CMakeLists.txt changed since lint base ${base:0:12})"
     else
       tidy_scope="TUs changed since lint base ${base:0:12} (.ci/lint-base; LINT_FULL=1 for all)"
     fi
