@@ -142,6 +142,7 @@ class Auth {
   Result<Principal> check_api_token(std::string_view token);
 
   Store& store() { return store_; }
+  const AuthPolicy& policy() const { return policy_; }
 
  private:
   int64_t now() const { return clock_.wall().sec; }

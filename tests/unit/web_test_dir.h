@@ -1,6 +1,6 @@
 #pragma once
 // A temporary directory for the web store and auth tests, removed with everything in it.
-#include <stdlib.h>
+#include <cstdlib>
 
 #include <filesystem>
 #include <string>
