@@ -142,7 +142,10 @@ Result<SetupInfo> Auth::begin_setup(std::string_view token, std::string_view ser
 Result<std::vector<std::string>> Auth::complete_setup(const SetupRequest& request) {
   auto link = valid_link(request.token);
   if (!link) return link.take_error();
-  if (auto st = check_new_password(request.password); !st) return st.take_error();
+  // Errors about one field start with its name, so the API can point at it.
+  if (auto st = check_new_password(request.password); !st) {
+    return st.take_error().context("password");
+  }
   auto secret = base32_decode(request.totp_secret);
   // 128 bits is RFC 4226's minimum; more than 64 bytes is no TOTP secret an app makes.
   if (!secret || secret->size() < 16 || secret->size() > 64) {

@@ -15,6 +15,8 @@ using nlohmann::json;
 
 constexpr size_t kMaxNameBytes = 64;
 constexpr size_t kMaxCodeBytes = 64;
+constexpr size_t kMaxTokenBytes = 128;
+constexpr size_t kMaxSecretBytes = 256;
 
 // Strings from clients are valid UTF-8 (the parser checks), but names and messages also come
 // from files; dump() must never throw on a stray byte.
@@ -64,6 +66,21 @@ json principal_json(const Principal& p) {
             {"via", p.via == Via::kSession ? "session" : "token"}};
   if (p.via == Via::kSession) j["csrf_token"] = p.csrf;
   return j;
+}
+
+// An Auth error as an answer: a bad setup link is 403, a wrong field 400 naming it (Auth's field
+// errors start with the field's name), anything else (the database) 503.
+HttpResponse auth_error(const Error& error) {
+  if (error.is(ErrorKind::kPermission)) return error_response(403, error.message);
+  if (error.is(ErrorKind::kParse)) {
+    for (std::string_view field : {"password", "totp_secret", "code"}) {
+      if (error.message.starts_with(std::string(field) + ": ")) {
+        return error_response(400, error.message, field);
+      }
+    }
+    return error_response(400, error.message);
+  }
+  return error_response(503, error.message);
 }
 
 HttpResponse method_not_allowed(std::string_view allow) {
@@ -122,6 +139,10 @@ HttpResponse Router::dispatch(const HttpRequest& request) {
   if (path == "/api/v1/users") {
     if (request.method != "GET") return method_not_allowed("GET");
     return users(request);
+  }
+  if (path == "/api/v1/setup/start" || path == "/api/v1/setup/finish") {
+    if (request.method != "POST") return method_not_allowed("POST");
+    return path.ends_with("start") ? setup_start(request) : setup_finish(request);
   }
   return error_response(404, "no such API path");
 }
@@ -206,6 +227,48 @@ HttpResponse Router::session(const HttpRequest& request) {
   HttpResponse r = json_response(200, {{"signed_out", true}});
   r.headers.emplace_back("Set-Cookie", session_cookie("", 0));
   return r;
+}
+
+HttpResponse Router::setup_start(const HttpRequest& request) {
+  if (!is_json(request.content_type)) {
+    return error_response(415, "the body must be application/json");
+  }
+  auto body = JsonBody::parse(request.body);
+  if (!body) return error_response(400, body.error().message);
+  std::string token;
+  FieldError bad;
+  if (!body->get_string("token", kMaxTokenBytes, token, bad)) {
+    return error_response(400, bad.message(), bad.field);
+  }
+  auto info = auth_.begin_setup(token, server_name_);
+  if (!info) return auth_error(info.error());
+  return json_response(200, {{"admin", info->admin},
+                             {"totp_secret", info->totp_secret},
+                             {"otpauth_uri", info->otpauth_uri}});
+}
+
+HttpResponse Router::setup_finish(const HttpRequest& request) {
+  if (!is_json(request.content_type)) {
+    return error_response(415, "the body must be application/json");
+  }
+  auto body = JsonBody::parse(request.body);
+  if (!body) return error_response(400, body.error().message);
+  std::string token;
+  std::string password;
+  std::string secret;
+  std::string code;
+  FieldError bad;
+  if (!body->get_string("token", kMaxTokenBytes, token, bad) ||
+      !body->get_string("password", kMaxPasswordLength, password, bad) ||
+      !body->get_string("totp_secret", kMaxSecretBytes, secret, bad) ||
+      !body->get_string("code", kMaxCodeBytes, code, bad)) {
+    return error_response(400, bad.message(), bad.field);
+  }
+  auto codes = auth_.complete_setup({token, password, secret, code, request.remote_address});
+  secure_wipe(password.data(), password.size());
+  secure_wipe(secret.data(), secret.size());
+  if (!codes) return auth_error(codes.error());
+  return json_response(200, {{"recovery_codes", *codes}});
 }
 
 HttpResponse Router::users(const HttpRequest& request) {

@@ -8,6 +8,11 @@
 //   GET    /api/v1/session  who is signed in (and the CSRF token, for a reloaded page)
 //   DELETE /api/v1/session  sign out
 //   GET    /api/v1/users    the VPN users (read-only)
+//   POST   /api/v1/setup/start   {"token"} -> a proposed TOTP secret and its otpauth:// URI
+//   POST   /api/v1/setup/finish  {"token", "password", "totp_secret", "code"} -> recovery codes
+//
+// The setup link's token is the credential of the two setup requests (128 random bits, one use,
+// 24 hours), so they need no session.
 //
 // Cookies are `Secure; HttpOnly; SameSite=Strict`. Bodies must be `application/json`, which a
 // cross-site form cannot send, so a forged form post never reaches a handler.
@@ -41,7 +46,9 @@ std::string cookie_value(std::string_view header, std::string_view name);
 
 class Router {
  public:
-  Router(Auth& auth, UsersSource users) : auth_(auth), users_(std::move(users)) {}
+  // `server_name` (the endpoint) labels the TOTP entry in authenticator apps.
+  Router(Auth& auth, UsersSource users, std::string server_name)
+      : auth_(auth), users_(std::move(users)), server_name_(std::move(server_name)) {}
 
   HttpResponse handle(const HttpRequest& request);
 
@@ -50,6 +57,8 @@ class Router {
   HttpResponse login(const HttpRequest& request);
   HttpResponse session(const HttpRequest& request);
   HttpResponse users(const HttpRequest& request);
+  HttpResponse setup_start(const HttpRequest& request);
+  HttpResponse setup_finish(const HttpRequest& request);
 
   // The signed-in admin, or the response refusing the request.
   Result<Principal> authenticate(const HttpRequest& request, bool changes_state,
@@ -57,6 +66,7 @@ class Router {
 
   Auth& auth_;
   UsersSource users_;
+  std::string server_name_;
 };
 
 }  // namespace waypost::web

@@ -51,9 +51,12 @@ struct World {
     policy.per_account = {1'000'000'000, 1, 16};
     auth = std::make_unique<web::Auth>(*store, clock, random, policy);
     (void)auth->add_admin("alice", web::Role::kOwner, web::kCliActor);
-    router = std::make_unique<web::Router>(*auth, []() -> Result<std::vector<web::UserSummary>> {
-      return std::vector<web::UserSummary>{{"phone", "10.49.0.2", "", true, false}};
-    });
+    router = std::make_unique<web::Router>(
+        *auth,
+        []() -> Result<std::vector<web::UserSummary>> {
+          return std::vector<web::UserSummary>{{"phone", "10.49.0.2", "", true, false}};
+        },
+        "vpn.example.com");
   }
   ~World() {
     std::error_code ec;

@@ -35,11 +35,14 @@ class WebRouter : public ::testing::Test {
     AuthPolicy policy;
     policy.password = kTestPasswordParams;
     auth_ = std::make_unique<Auth>(*store_, clock_, random_, policy);
-    router_ = std::make_unique<Router>(*auth_, [this]() -> Result<std::vector<UserSummary>> {
-      if (users_fail_) return make_error(ErrorKind::kIo, "state.json: cannot read");
-      return std::vector<UserSummary>{{"phone", "10.49.0.2", "fd00::2", true, true},
-                                      {"laptop", "10.49.0.3", "", true, false}};
-    });
+    router_ = std::make_unique<Router>(
+        *auth_,
+        [this]() -> Result<std::vector<UserSummary>> {
+          if (users_fail_) return make_error(ErrorKind::kIo, "state.json: cannot read");
+          return std::vector<UserSummary>{{"phone", "10.49.0.2", "fd00::2", true, true},
+                                          {"laptop", "10.49.0.3", "", true, false}};
+        },
+        "vpn.example.com");
     secret_ = add("alice", Role::kOwner);
   }
 
@@ -238,6 +241,53 @@ TEST_F(WebRouter, EveryAnswerCarriesTheSafetyHeaders) {
     EXPECT_EQ(header(r, "Content-Security-Policy"), "default-src 'none'; frame-ancestors 'none'");
     EXPECT_EQ(r.content_type, "application/json");
   }
+}
+
+TEST_F(WebRouter, SetupLinkOverTheApi) {
+  auto token = auth_->add_admin("bob", Role::kAdmin, kCliActor);
+  ASSERT_TRUE(token.ok());
+  auto post = [&](const std::string& target, const json& body) {
+    HttpRequest r;
+    r.method = "POST";
+    r.target = target;
+    r.content_type = "application/json";
+    r.body = body.dump();
+    return router_->handle(r);
+  };
+  auto start = post("/api/v1/setup/start", {{"token", *token}});
+  ASSERT_EQ(start.status, 200) << start.body;
+  auto info = json::parse(start.body);
+  EXPECT_EQ(info["admin"], "bob");
+  EXPECT_TRUE(info["otpauth_uri"].get<std::string>().starts_with(
+      "otpauth://totp/Waypost%20%28vpn.example.com%29:bob?"));
+  const std::string secret = info["totp_secret"];
+
+  json finish = {
+      {"token", *token}, {"password", "short"}, {"totp_secret", secret}, {"code", code(secret)}};
+  auto weak = post("/api/v1/setup/finish", finish);
+  EXPECT_EQ(weak.status, 400);
+  EXPECT_EQ(json::parse(weak.body)["field"], "password");
+  finish["password"] = kPassword;
+  finish["code"] = "000000";
+  auto wrong = post("/api/v1/setup/finish", finish);
+  EXPECT_EQ(wrong.status, 400);
+  EXPECT_EQ(json::parse(wrong.body)["field"], "code");
+  finish.erase("totp_secret");
+  EXPECT_EQ(json::parse(post("/api/v1/setup/finish", finish).body)["field"], "totp_secret");
+  finish["totp_secret"] = secret;
+  finish["code"] = code(secret);
+  auto done = post("/api/v1/setup/finish", finish);
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(json::parse(done.body)["recovery_codes"].size(), 10u);
+
+  // The link is spent: both steps now refuse it.
+  EXPECT_EQ(post("/api/v1/setup/start", {{"token", *token}}).status, 403);
+  EXPECT_EQ(post("/api/v1/setup/finish", finish).status, 403);
+  EXPECT_EQ(post("/api/v1/setup/start", {{"token", "0123"}}).status, 403);
+  // And bob signs in with what he chose.
+  clock_.advance(seconds(30));
+  auto [cookie, csrf] = sign_in("bob", secret);
+  EXPECT_EQ(get("/api/v1/session", cookie).status, 200);
 }
 
 TEST(WebCookies, Values) {
