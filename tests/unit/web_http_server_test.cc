@@ -14,8 +14,14 @@
 #include <filesystem>
 #include <mutex>
 
+#include "common/clock.h"
+#include "crypto/random.h"
+#include "web/auth.h"
+#include "web/base32.h"
 #include "web/http_server.h"
+#include "web/router.h"
 #include "web/tls_cert.h"
+#include "web/totp.h"
 #include "web_test_dir.h"
 
 namespace waypost::web {
@@ -149,6 +155,57 @@ TEST_F(WebHttpServer, StopsCleanly) {
   server->stop();
   server->stop();
   EXPECT_EQ(https_exchange(port, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"), "");
+}
+
+// The pieces together: the router behind the listener, signed in over TLS with a cookie.
+TEST_F(WebHttpServer, SignInAndListUsersOverTls) {
+  auto store = Store::open(dir_.file("web.db"), 100);
+  ASSERT_TRUE(store.ok());
+  ManualClock clock;
+  crypto::SeededRandom random(5);
+  AuthPolicy policy;
+  policy.password = kTestPasswordParams;
+  Auth auth(**store, clock, random, policy);
+  auto token = auth.add_admin("alice", Role::kOwner, kCliActor);
+  auto info = auth.begin_setup(*token, "127.0.0.1");
+  auto totp = [&] {
+    return hotp_code(*base32_decode(info->totp_secret), totp_step(clock.wall().sec));
+  };
+  ASSERT_TRUE(
+      auth.complete_setup({*token, "a long enough password", info->totp_secret, totp(), "x"}).ok());
+  clock.advance(seconds(30));
+  const std::string code = totp();  // computed here: the server thread owns auth from now on
+  Router router(
+      auth,
+      []() -> Result<std::vector<UserSummary>> {
+        return std::vector<UserSummary>{{"phone", "10.49.0.2", "", true, false}};
+      },
+      "127.0.0.1");
+  auto server = HttpServer::start(options_, [&](const HttpRequest& r) { return router.handle(r); });
+  ASSERT_TRUE(server.ok()) << server.error().message;
+
+  const std::string body =
+      R"({"name": "alice", "password": "a long enough password", "code": ")" + code + R"("})";
+  const std::string login =
+      https_exchange((*server)->port(),
+                     "POST /api/v1/login HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"
+                     "Content-Length: " +
+                         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  ASSERT_TRUE(login.starts_with("HTTP/1.1 200")) << login;
+  const size_t at = login.find("Set-Cookie: ");
+  ASSERT_NE(at, std::string::npos);
+  const std::string cookie = login.substr(at + 12, login.find(';', at) - at - 12);
+  EXPECT_TRUE(cookie.starts_with("waypost_session=")) << cookie;
+
+  const std::string users = https_exchange(
+      (*server)->port(), "GET /api/v1/users HTTP/1.1\r\nHost: h\r\nCookie: " + cookie +
+                             "\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(users.starts_with("HTTP/1.1 200")) << users;
+  EXPECT_NE(users.find(R"("name":"phone")"), std::string::npos) << users;
+  const std::string anonymous = https_exchange(
+      (*server)->port(), "GET /api/v1/users HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(anonymous.starts_with("HTTP/1.1 401")) << anonymous;
+  (*server)->stop();
 }
 
 TEST(WebTlsCert, SelfSignedP256MadeOnceWithAPrivateKey) {
