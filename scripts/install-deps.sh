@@ -12,6 +12,7 @@ build_and_run=(
   libssl-dev libsodium-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev
   libcli11-dev libqrencode-dev libnftables-dev zlib1g-dev
   libunbound-dev libevent-dev nettle-dev dns-root-data libarchive-dev libsystemd-dev libsqlite3-dev
+  libargon2-dev libboost1.81-dev
   iproute2 nftables ca-certificates
 )
 packaging=(debhelper scdoc dpkg-dev)

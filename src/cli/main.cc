@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   waypost::cli::register_debug_command(app);
   waypost::cli::register_dns_commands(app);
   waypost::cli::register_ipsec_commands(app);
+  waypost::cli::register_admin_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

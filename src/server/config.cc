@@ -508,6 +508,22 @@ Reader set_uint(T ServerConfig::*member, uint32_t min, uint32_t max, const std::
   };
 }
 
+// An absolute file path, or "" for none.
+Reader set_path(std::string ServerConfig::*member) {
+  return [member](const Field& f, ServerConfig& c) -> Status {
+    constexpr std::string_view kWhat = "an absolute path to a PEM file, or \"\" for none";
+    auto v = read_string(f, true, kWhat);
+    if (!v) {
+      return v.take_error();
+    }
+    if (!v->empty() && (!v->starts_with("/") || has_control_chars(*v))) {
+      return f.expected(kWhat);
+    }
+    c.*member = *v;
+    return {};
+  };
+}
+
 const std::vector<std::pair<std::string_view, Reader>>& readers() {
   static const auto* table = new std::vector<std::pair<std::string_view, Reader>>{
       {"users", [](const Field& f, ServerConfig& c) { return read_users(f, c.users); }},
@@ -668,6 +684,23 @@ const std::vector<std::pair<std::string_view, Reader>>& readers() {
          return {};
        }},
       {"offloads", set_bool(&ServerConfig::offloads)},
+      {"web_enabled", set_bool(&ServerConfig::web_enabled)},
+      {"web_port", set_uint(&ServerConfig::web_port, 1, 65535, "a port number")},
+      {"web_listen",
+       [](const Field& f, ServerConfig& c) -> Status {
+         constexpr std::string_view kWhat = "all or tunnel";
+         auto v = read_string(f, false, kWhat);
+         if (!v) {
+           return v.take_error();
+         }
+         if (*v != "all" && *v != "tunnel") {
+           return f.expected(kWhat);
+         }
+         c.web_listen = *v;
+         return {};
+       }},
+      {"web_tls_cert", set_path(&ServerConfig::web_tls_cert)},
+      {"web_tls_key", set_path(&ServerConfig::web_tls_key)},
   };
   return *table;
 }
@@ -705,6 +738,31 @@ Status check_pools_apart(const ServerConfig& c, const std::map<std::string, int>
         "network of their own, or set ipsec_enabled: false",
         where("strongswan_network_ipv6", "wireguard_network_ipv6"),
         c.strongswan_network_ipv6.to_string(), c.wireguard_network_ipv6.to_string());
+  }
+  return {};
+}
+
+// A certificate needs its key and the other way round; the web port must not be the port the
+// metrics page already listens on.
+Status check_web_settings(const ServerConfig& c, const std::map<std::string, int>& lines) {
+  auto at = [&](const std::string& key) {
+    auto it = lines.find(key);
+    return it != lines.end() ? fmt::format("line {}: ", it->second) : std::string();
+  };
+  if (c.web_tls_cert.empty() != c.web_tls_key.empty()) {
+    const std::string given = c.web_tls_cert.empty() ? "web_tls_key" : "web_tls_cert";
+    const std::string missing = c.web_tls_cert.empty() ? "web_tls_cert" : "web_tls_key";
+    return make_error(
+        "{}{} is set but {} is not: give both (your own certificate) or neither "
+        "(a self-signed one)",
+        at(given), given, missing);
+  }
+  if (c.web_enabled && !c.metrics_listen.empty()) {
+    auto metrics = net::Endpoint::parse(c.metrics_listen);
+    if (metrics && metrics->port() == c.web_port) {
+      return make_error("{}web_port {} is also metrics_listen's port: give one of them another",
+                        at("web_port"), c.web_port);
+    }
   }
   return {};
 }
@@ -747,6 +805,9 @@ Result<ServerConfig> parse_document(const YAML::Node& root) {
     lines[name] = line_of(key.Mark());
   }
   if (auto st = check_pools_apart(config, lines); !st) {
+    return st.take_error();
+  }
+  if (auto st = check_web_settings(config, lines); !st) {
     return st.take_error();
   }
   return config;

@@ -68,6 +68,13 @@ struct ServerConfig {
   std::string metrics_listen;                  // metrics_listen: "127.0.0.1:9586"; "" = off
   bool offloads = true;                        // offloads: GSO/GRO (performance; later)
 
+  // --- the web admin (docs/WEB.md) ---------------------------------------------------------
+  bool web_enabled = true;         // web_enabled: serve the admin page and /api/v1
+  uint16_t web_port = 8443;        // web_port: its TCP port (HTTPS)
+  std::string web_listen = "all";  // web_listen: "all" addresses, or "tunnel" addresses only
+  std::string web_tls_cert;        // web_tls_cert: PEM chain; "" = a self-signed certificate
+  std::string web_tls_key;         // web_tls_key: its PEM private key (with web_tls_cert)
+
   ServerConfig();
 };
 

@@ -167,6 +167,26 @@ std::string render_server_config(const ServerConfig& c) {
       yaml_scalar(c.wireguard_interface), yes_no(c.restrict_input), c.ssh_port,
       c.metrics_listen.empty() ? std::string("\"\"") : yaml_scalar(c.metrics_listen),
       yes_no(c.offloads));
+
+  auto path_or_none = [](const std::string& p) {
+    return p.empty() ? std::string("\"\"") : yaml_scalar(p);
+  };
+  out += fmt::format(
+      "\n"
+      "### Web admin (docs/WEB.md) ###\n"
+      "\n"
+      "# The admin page and /api/v1 over HTTPS on web_port; admins are added with\n"
+      "# `waypost admins add NAME`.\n"
+      "web_enabled: {}\n"
+      "web_port: {}\n"
+      "# all: every address of the server; tunnel: only its VPN addresses (reachable from "
+      "inside).\n"
+      "web_listen: {}\n"
+      "# Your own certificate and key (PEM files); \"\" for a self-signed one.\n"
+      "web_tls_cert: {}\n"
+      "web_tls_key: {}\n",
+      yes_no(c.web_enabled), c.web_port, c.web_listen, path_or_none(c.web_tls_cert),
+      path_or_none(c.web_tls_key));
   return out;
 }
 

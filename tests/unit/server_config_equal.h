@@ -25,7 +25,9 @@ inline bool same_config(const server::ServerConfig& a, const server::ServerConfi
          a.ondemand_wifi_exclude == b.ondemand_wifi_exclude && a.endpoint == b.endpoint &&
          a.wireguard_interface == b.wireguard_interface && a.restrict_input == b.restrict_input &&
          a.ssh_port == b.ssh_port && a.metrics_listen == b.metrics_listen &&
-         a.offloads == b.offloads;
+         a.offloads == b.offloads && a.web_enabled == b.web_enabled && a.web_port == b.web_port &&
+         a.web_listen == b.web_listen && a.web_tls_cert == b.web_tls_cert &&
+         a.web_tls_key == b.web_tls_key;
 }
 
 }  // namespace waypost::test

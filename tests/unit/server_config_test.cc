@@ -503,6 +503,11 @@ ServerConfig everything_changed() {
   c.ssh_port = 4160;
   c.metrics_listen = "[::1]:9586";
   c.offloads = false;
+  c.web_enabled = false;
+  c.web_port = 9443;
+  c.web_listen = "tunnel";
+  c.web_tls_cert = "/etc/ssl/vpn chain.pem";
+  c.web_tls_key = "/etc/ssl/private/vpn.key";
   return c;
 }
 
@@ -556,7 +561,12 @@ TEST(ServerConfig, RenderHasEveryKeyWithAComment) {
                           "restrict_input",
                           "ssh_port",
                           "metrics_listen",
-                          "offloads"}) {
+                          "offloads",
+                          "web_enabled",
+                          "web_port",
+                          "web_listen",
+                          "web_tls_cert",
+                          "web_tls_key"}) {
     const std::string at_line_start = std::string("\n") + key + ":";
     const size_t pos = text.find(at_line_start);
     ASSERT_NE(pos, std::string::npos) << key;
@@ -708,6 +718,54 @@ TEST(RewriteUsers, Errors) {
   ASSERT_FALSE(anchored.ok());
   EXPECT_NE(anchored.error().message.find("edit it by hand"), std::string::npos)
       << anchored.error().message;
+}
+
+}  // namespace
+}  // namespace waypost::server
+
+namespace waypost::server {
+namespace {
+
+TEST(ServerConfigWeb, DefaultsAndValues) {
+  auto d = parse_server_config("");
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->web_enabled);
+  EXPECT_EQ(d->web_port, 8443);
+  EXPECT_EQ(d->web_listen, "all");
+  EXPECT_EQ(d->web_tls_cert, "");
+  auto c = parse_server_config(
+      "web_enabled: false\nweb_port: 443\nweb_listen: tunnel\n"
+      "web_tls_cert: /etc/waypost/web/cert.pem\nweb_tls_key: /etc/waypost/web/key.pem\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_FALSE(c->web_enabled);
+  EXPECT_EQ(c->web_port, 443);
+  EXPECT_EQ(c->web_listen, "tunnel");
+  EXPECT_EQ(c->web_tls_cert, "/etc/waypost/web/cert.pem");
+  EXPECT_EQ(c->web_tls_key, "/etc/waypost/web/key.pem");
+}
+
+TEST(ServerConfigWeb, ErrorsNameTheKey) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"web_port: 0\n", "line 1: key 'web_port': expected a port number (1-65535), got '0'"},
+      {"web_listen: everywhere\n", "line 1: key 'web_listen': expected all or tunnel"},
+      {"web_enabled: 2\n", "line 1: key 'web_enabled': expected true or false, got '2'"},
+      {"web_tls_cert: cert.pem\nweb_tls_key: /k\n",
+       "line 1: key 'web_tls_cert': expected an absolute path to a PEM file"},
+      {"web_tls_cert: /c.pem\n",
+       "line 1: web_tls_cert is set but web_tls_key is not: give both (your own certificate) or "
+       "neither (a self-signed one)"},
+      {"users: [a]\nweb_tls_key: /k.pem\n", "line 2: web_tls_key is set but web_tls_cert is not"},
+      {"metrics_listen: 127.0.0.1:8443\n",
+       "web_port 8443 is also metrics_listen's port: give one of them another"},
+  };
+  for (const auto& [yaml, expected] : cases) {
+    auto r = parse_server_config(yaml);
+    ASSERT_FALSE(r.ok()) << yaml;
+    EXPECT_NE(r.error().message.find(expected), std::string::npos) << yaml << "\n"
+                                                                   << r.error().message;
+  }
+  // With the web admin off, the ports may coincide.
+  EXPECT_TRUE(parse_server_config("web_enabled: false\nmetrics_listen: 127.0.0.1:8443\n").ok());
 }
 
 }  // namespace

@@ -1,0 +1,291 @@
+#include "web/router.h"
+
+#include <cctype>
+
+#include <nlohmann/json.hpp>
+
+#include "common/secret.h"
+#include "web/json_body.h"
+
+namespace waypost::web {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxNameBytes = 64;
+constexpr size_t kMaxCodeBytes = 64;
+constexpr size_t kMaxTokenBytes = 128;
+constexpr size_t kMaxSecretBytes = 256;
+
+// Strings from clients are valid UTF-8 (the parser checks), but names and messages also come
+// from files; dump() must never throw on a stray byte.
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+HttpResponse json_response(int status, const json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = dump(body);
+  return r;
+}
+
+HttpResponse error_response(int status, std::string_view message, std::string_view field = {}) {
+  json body = {{"error", message}};
+  if (!field.empty()) body["field"] = field;
+  return json_response(status, body);
+}
+
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
+bool changes_state(std::string_view method) {
+  return method != "GET" && method != "HEAD";
+}
+
+bool is_json(std::string_view content_type) {
+  // "application/json" with optional parameters ("; charset=utf-8"), in any letter case.
+  const std::string_view type = content_type.substr(0, content_type.find(';'));
+  std::string lower;
+  for (char c : type) {
+    if (c != ' ' && c != '\t') lower.push_back(char(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return lower == "application/json";
+}
+
+std::string session_cookie(std::string_view token, int64_t max_age) {
+  return fmt::format("{}={}; Path=/; Max-Age={}; Secure; HttpOnly; SameSite=Strict", kSessionCookie,
+                     token, max_age);
+}
+
+json principal_json(const Principal& p) {
+  json j = {{"admin", p.admin},
+            {"role", to_string(p.role)},
+            {"via", p.via == Via::kSession ? "session" : "token"}};
+  if (p.via == Via::kSession) j["csrf_token"] = p.csrf;
+  return j;
+}
+
+// An Auth error as an answer: a bad setup link is 403, a wrong field 400 naming it (Auth's field
+// errors start with the field's name), anything else (the database) 503.
+HttpResponse auth_error(const Error& error) {
+  if (error.is(ErrorKind::kPermission)) return error_response(403, error.message);
+  if (error.is(ErrorKind::kParse)) {
+    for (std::string_view field : {"password", "totp_secret", "code"}) {
+      if (error.message.starts_with(std::string(field) + ": ")) {
+        return error_response(400, error.message, field);
+      }
+    }
+    return error_response(400, error.message);
+  }
+  return error_response(503, error.message);
+}
+
+HttpResponse method_not_allowed(std::string_view allow) {
+  HttpResponse r = error_response(405, "method not allowed");
+  r.headers.emplace_back("Allow", std::string(allow));
+  return r;
+}
+
+}  // namespace
+
+std::string cookie_value(std::string_view header, std::string_view name) {
+  // Cookie: a=1; b=2 (RFC 6265 section 5.4). The first cookie of that name wins.
+  size_t pos = 0;
+  while (pos <= header.size()) {
+    size_t end = header.find(';', pos);
+    if (end == std::string_view::npos) end = header.size();
+    std::string_view pair = header.substr(pos, end - pos);
+    while (!pair.empty() && (pair.front() == ' ' || pair.front() == '\t')) pair.remove_prefix(1);
+    const size_t eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
+      std::string_view value = pair.substr(eq + 1);
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) {
+        value.remove_suffix(1);
+      }
+      return std::string(value);
+    }
+    pos = end + 1;
+  }
+  return {};
+}
+
+HttpResponse Router::handle(const HttpRequest& request) {
+  HttpResponse r = dispatch(request);
+  // On every answer: nothing is cached (answers carry tokens and user data), nothing is sniffed
+  // into another type, and an API answer opened as a page may run and embed nothing.
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  return r;
+}
+
+HttpResponse Router::dispatch(const HttpRequest& request) {
+  if (request.body.size() > kMaxRequestBody) return error_response(413, "request body too large");
+  const std::string_view path = path_of(request.target);
+  if (path == "/api/v1/login") {
+    if (request.method != "POST") return method_not_allowed("POST");
+    return login(request);
+  }
+  if (path == "/api/v1/session") {
+    if (request.method != "GET" && request.method != "DELETE") {
+      return method_not_allowed("GET, DELETE");
+    }
+    return session(request);
+  }
+  if (path == "/api/v1/users") {
+    if (request.method != "GET") return method_not_allowed("GET");
+    return users(request);
+  }
+  if (path == "/api/v1/setup/start" || path == "/api/v1/setup/finish") {
+    if (request.method != "POST") return method_not_allowed("POST");
+    return path.ends_with("start") ? setup_start(request) : setup_finish(request);
+  }
+  return error_response(404, "no such API path");
+}
+
+Result<Principal> Router::authenticate(const HttpRequest& request, bool state_changing,
+                                       HttpResponse& refusal) {
+  constexpr std::string_view kBearer = "Bearer ";
+  Result<Principal> principal = make_error(ErrorKind::kPermission, "not signed in");
+  if (request.authorization.starts_with(kBearer)) {
+    principal =
+        auth_.check_api_token(std::string_view(request.authorization).substr(kBearer.size()));
+  } else if (!request.authorization.empty()) {
+    principal = make_error(ErrorKind::kPermission, "not signed in: unsupported Authorization");
+  } else {
+    principal = auth_.check_session(cookie_value(request.cookie, kSessionCookie));
+  }
+  if (!principal) {
+    const bool db = !principal.error().is(ErrorKind::kPermission);
+    refusal = db ? error_response(503, principal.error().message)
+                 : error_response(401, principal.error().message);
+    return principal;
+  }
+  if (state_changing && !Auth::check_csrf(*principal, request.csrf_token)) {
+    refusal = error_response(403, "missing or wrong X-CSRF-Token header");
+    return make_error(ErrorKind::kPermission, "CSRF");
+  }
+  return principal;
+}
+
+HttpResponse Router::login(const HttpRequest& request) {
+  if (!is_json(request.content_type)) {
+    return error_response(415, "the body must be application/json");
+  }
+  auto body = JsonBody::parse(request.body);
+  if (!body) return error_response(400, body.error().message);
+  std::string name;
+  std::string password;
+  std::string code;
+  FieldError bad;
+  if (!body->get_string("name", kMaxNameBytes, name, bad) ||
+      !body->get_string("password", kMaxPasswordLength, password, bad) ||
+      !body->get_string("code", kMaxCodeBytes, code, bad)) {
+    return error_response(400, bad.message(), bad.field);
+  }
+  LoginResult result = auth_.login({name, password, code, request.remote_address});
+  secure_wipe(password.data(), password.size());
+  switch (result.outcome) {
+    case LoginOutcome::kOk: {
+      const NewSession& s = *result.session;
+      HttpResponse r = json_response(200, {{"admin", s.admin},
+                                           {"role", to_string(s.role)},
+                                           {"csrf_token", s.csrf},
+                                           {"expires", s.expires}});
+      r.headers.emplace_back("Set-Cookie",
+                             session_cookie(s.token, auth_.policy().session_max_seconds));
+      return r;
+    }
+    case LoginOutcome::kRateLimited: {
+      HttpResponse r = error_response(429, result.message);
+      r.headers.emplace_back("Retry-After", std::to_string(result.retry_after_seconds));
+      return r;
+    }
+    case LoginOutcome::kUnavailable:
+      return error_response(503, result.message);
+    case LoginOutcome::kDenied:
+      break;
+  }
+  return error_response(401, result.message);
+}
+
+HttpResponse Router::session(const HttpRequest& request) {
+  HttpResponse refusal;
+  auto principal = authenticate(request, changes_state(request.method), refusal);
+  if (!principal) return refusal;
+  if (request.method == "GET") return json_response(200, principal_json(*principal));
+  if (principal->via != Via::kSession) {
+    return error_response(400, "an API token has no session to end; revoke the token instead");
+  }
+  if (auto st = auth_.logout(cookie_value(request.cookie, kSessionCookie)); !st) {
+    return error_response(503, st.error().message);
+  }
+  HttpResponse r = json_response(200, {{"signed_out", true}});
+  r.headers.emplace_back("Set-Cookie", session_cookie("", 0));
+  return r;
+}
+
+HttpResponse Router::setup_start(const HttpRequest& request) {
+  if (!is_json(request.content_type)) {
+    return error_response(415, "the body must be application/json");
+  }
+  auto body = JsonBody::parse(request.body);
+  if (!body) return error_response(400, body.error().message);
+  std::string token;
+  FieldError bad;
+  if (!body->get_string("token", kMaxTokenBytes, token, bad)) {
+    return error_response(400, bad.message(), bad.field);
+  }
+  auto info = auth_.begin_setup(token, server_name_);
+  if (!info) return auth_error(info.error());
+  return json_response(200, {{"admin", info->admin},
+                             {"totp_secret", info->totp_secret},
+                             {"otpauth_uri", info->otpauth_uri}});
+}
+
+HttpResponse Router::setup_finish(const HttpRequest& request) {
+  if (!is_json(request.content_type)) {
+    return error_response(415, "the body must be application/json");
+  }
+  auto body = JsonBody::parse(request.body);
+  if (!body) return error_response(400, body.error().message);
+  std::string token;
+  std::string password;
+  std::string secret;
+  std::string code;
+  FieldError bad;
+  if (!body->get_string("token", kMaxTokenBytes, token, bad) ||
+      !body->get_string("password", kMaxPasswordLength, password, bad) ||
+      !body->get_string("totp_secret", kMaxSecretBytes, secret, bad) ||
+      !body->get_string("code", kMaxCodeBytes, code, bad)) {
+    return error_response(400, bad.message(), bad.field);
+  }
+  auto codes = auth_.complete_setup({token, password, secret, code, request.remote_address});
+  secure_wipe(password.data(), password.size());
+  secure_wipe(secret.data(), secret.size());
+  if (!codes) return auth_error(codes.error());
+  return json_response(200, {{"recovery_codes", *codes}});
+}
+
+HttpResponse Router::users(const HttpRequest& request) {
+  HttpResponse refusal;
+  auto principal = authenticate(request, false, refusal);
+  if (!principal) return refusal;
+  if (!may(principal->role, Action::kView)) return error_response(403, "not allowed");
+  auto list = users_();
+  if (!list) return error_response(503, list.error().message);
+  json out = json::array();
+  for (const UserSummary& u : *list) {
+    json protocols = json::array();
+    if (u.wireguard) protocols.push_back("wireguard");
+    if (u.ikev2) protocols.push_back("ikev2");
+    out.push_back({{"name", u.name}, {"ipv4", u.ipv4}, {"ipv6", u.ipv6}, {"protocols", protocols}});
+  }
+  return json_response(200, {{"users", out}});
+}
+
+}  // namespace waypost::web

@@ -1,0 +1,72 @@
+#pragma once
+// The /api/v1 router: finds the handler for a request, authenticates it (an API token in
+// `Authorization: Bearer`, or the session cookie plus its CSRF token for requests that change
+// something), checks the role, and answers in JSON. Errors are JSON too: {"error": "..."} with
+// "field" when one request field was wrong (400).
+//
+//   POST   /api/v1/login    {"name", "password", "code"} -> session cookie and CSRF token
+//   GET    /api/v1/session  who is signed in (and the CSRF token, for a reloaded page)
+//   DELETE /api/v1/session  sign out
+//   GET    /api/v1/users    the VPN users (read-only)
+//   POST   /api/v1/setup/start   {"token"} -> a proposed TOTP secret and its otpauth:// URI
+//   POST   /api/v1/setup/finish  {"token", "password", "totp_secret", "code"} -> recovery codes
+//
+// The setup link's token is the credential of the two setup requests (128 random bits, one use,
+// 24 hours), so they need no session.
+//
+// Cookies are `Secure; HttpOnly; SameSite=Strict`. Bodies must be `application/json`, which a
+// cross-site form cannot send, so a forged form post never reaches a handler.
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "web/auth.h"
+#include "web/http_types.h"
+
+namespace waypost::web {
+
+// One VPN user as the API lists them; the server supplies the list (config.yaml and state.json
+// stay its business).
+struct UserSummary {
+  std::string name;
+  std::string ipv4;  // WireGuard address
+  std::string ipv6;  // "" without IPv6
+  bool wireguard = true;
+  bool ikev2 = false;
+};
+using UsersSource = std::function<Result<std::vector<UserSummary>>()>;
+
+inline constexpr std::string_view kSessionCookie = "waypost_session";
+
+// The value of cookie `name` in a Cookie header, or "".
+std::string cookie_value(std::string_view header, std::string_view name);
+
+class Router {
+ public:
+  // `server_name` (the endpoint) labels the TOTP entry in authenticator apps.
+  Router(Auth& auth, UsersSource users, std::string server_name)
+      : auth_(auth), users_(std::move(users)), server_name_(std::move(server_name)) {}
+
+  HttpResponse handle(const HttpRequest& request);
+
+ private:
+  HttpResponse dispatch(const HttpRequest& request);
+  HttpResponse login(const HttpRequest& request);
+  HttpResponse session(const HttpRequest& request);
+  HttpResponse users(const HttpRequest& request);
+  HttpResponse setup_start(const HttpRequest& request);
+  HttpResponse setup_finish(const HttpRequest& request);
+
+  // The signed-in admin, or the response refusing the request.
+  Result<Principal> authenticate(const HttpRequest& request, bool changes_state,
+                                 HttpResponse& refusal);
+
+  Auth& auth_;
+  UsersSource users_;
+  std::string server_name_;
+};
+
+}  // namespace waypost::web

@@ -1,0 +1,303 @@
+// The /api/v1 router without sockets: sign-in, the session cookie's attributes, CSRF, API tokens,
+// roles, JSON errors naming the field, and the headers on every answer.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.h"
+#include "crypto/random.h"
+#include "web/auth.h"
+#include "web/base32.h"
+#include "web/router.h"
+#include "web/totp.h"
+#include "web_test_dir.h"
+
+namespace waypost::web {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kPassword = "a long enough password";
+
+std::string header(const HttpResponse& r, const std::string& name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+class WebRouter : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = Store::open(dir_.file("web.db"), 100);
+    ASSERT_TRUE(s.ok());
+    store_ = std::move(*s);
+    AuthPolicy policy;
+    policy.password = kTestPasswordParams;
+    auth_ = std::make_unique<Auth>(*store_, clock_, random_, policy);
+    router_ = std::make_unique<Router>(
+        *auth_,
+        [this]() -> Result<std::vector<UserSummary>> {
+          if (users_fail_) return make_error(ErrorKind::kIo, "state.json: cannot read");
+          return std::vector<UserSummary>{{"phone", "10.49.0.2", "fd00::2", true, true},
+                                          {"laptop", "10.49.0.3", "", true, false}};
+        },
+        "vpn.example.com");
+    secret_ = add("alice", Role::kOwner);
+  }
+
+  std::string add(const std::string& name, Role role) {
+    auto token = auth_->add_admin(name, role, kCliActor);
+    auto info = auth_->begin_setup(*token, "h");
+    EXPECT_TRUE(auth_
+                    ->complete_setup({*token, kPassword, info->totp_secret, code(info->totp_secret),
+                                      "192.0.2.1"})
+                    .ok());
+    clock_.advance(seconds(30));
+    return info->totp_secret;
+  }
+
+  std::string code(const std::string& secret) {
+    return hotp_code(*base32_decode(secret), totp_step(clock_.wall().sec));
+  }
+
+  HttpResponse post_login(const std::string& body, const std::string& type = "application/json") {
+    HttpRequest r;
+    r.method = "POST";
+    r.target = "/api/v1/login";
+    r.content_type = type;
+    r.body = body;
+    r.remote_address = "198.51.100.9";
+    return router_->handle(r);
+  }
+
+  // Signs in; returns the cookie header to send and the CSRF token.
+  std::pair<std::string, std::string> sign_in(const std::string& name, const std::string& secret) {
+    auto r =
+        post_login(json{{"name", name}, {"password", kPassword}, {"code", code(secret)}}.dump());
+    EXPECT_EQ(r.status, 200) << r.body;
+    const std::string set_cookie = header(r, "Set-Cookie");
+    const std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
+    return {cookie, json::parse(r.body)["csrf_token"].get<std::string>()};
+  }
+
+  HttpResponse get(const std::string& target, const std::string& cookie = "",
+                   const std::string& authorization = "") {
+    HttpRequest r;
+    r.method = "GET";
+    r.target = target;
+    r.cookie = cookie;
+    r.authorization = authorization;
+    return router_->handle(r);
+  }
+
+  test::TempDir dir_;
+  ManualClock clock_;
+  crypto::SeededRandom random_{9};
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Auth> auth_;
+  std::unique_ptr<Router> router_;
+  std::string secret_;
+  bool users_fail_ = false;
+};
+
+TEST_F(WebRouter, LoginSetsAStrictCookie) {
+  auto r =
+      post_login(json{{"name", "alice"}, {"password", kPassword}, {"code", code(secret_)}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string cookie = header(r, "Set-Cookie");
+  EXPECT_TRUE(cookie.starts_with("waypost_session=")) << cookie;
+  EXPECT_NE(cookie.find("; Secure"), std::string::npos);
+  EXPECT_NE(cookie.find("; HttpOnly"), std::string::npos);
+  EXPECT_NE(cookie.find("; SameSite=Strict"), std::string::npos);
+  EXPECT_NE(cookie.find("; Path=/"), std::string::npos);
+  EXPECT_NE(cookie.find("; Max-Age=43200"), std::string::npos);
+  auto body = json::parse(r.body);
+  EXPECT_EQ(body["admin"], "alice");
+  EXPECT_EQ(body["role"], "owner");
+  EXPECT_EQ(body["csrf_token"].get<std::string>().size(), 32u);
+}
+
+TEST_F(WebRouter, BadLoginBodiesName400TheField) {
+  struct Case {
+    std::string body;
+    std::string field;
+    std::string error;
+  };
+  const Case cases[] = {
+      {"{", "", "the body is not valid JSON"},
+      {"[1]", "", "the body must be a JSON object"},
+      {R"({"password": "x", "code": "1"})", "name", "name: missing"},
+      {R"({"name": 5, "password": "x", "code": "1"})", "name", "name: expected a string"},
+      {R"({"name": "a", "password": ["x"], "code": "1"})", "password",
+       "password: expected a string"},
+      {R"({"name": "a", "password": "x"})", "code", "code: missing"},
+      {json{{"name", std::string(65, 'a')}, {"password", "x"}, {"code", "1"}}.dump(), "name",
+       "name: longer than 64 bytes"},
+  };
+  for (const Case& c : cases) {
+    auto r = post_login(c.body);
+    EXPECT_EQ(r.status, 400) << c.body;
+    auto body = json::parse(r.body);
+    EXPECT_EQ(body["error"], c.error) << c.body;
+    if (c.field.empty()) {
+      EXPECT_FALSE(body.contains("field"));
+    } else {
+      EXPECT_EQ(body["field"], c.field);
+    }
+  }
+  EXPECT_EQ(post_login("name=alice", "application/x-www-form-urlencoded").status, 415);
+  EXPECT_EQ(post_login("{}", "text/plain").status, 415);
+  EXPECT_EQ(
+      post_login(R"({"name":"a","password":"b","code":"c"})", "Application/JSON; charset=utf-8")
+          .status,
+      401);
+}
+
+TEST_F(WebRouter, WrongCredentials401ThenRateLimited429) {
+  const std::string wrong =
+      json{{"name", "alice"}, {"password", "wrong password!!"}, {"code", "123456"}}.dump();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(post_login(wrong).status, 401) << i;
+  auto r = post_login(wrong);
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(header(r, "Retry-After"), "60");
+  EXPECT_NE(json::parse(r.body)["error"].get<std::string>().find("too many"), std::string::npos);
+}
+
+TEST_F(WebRouter, SessionCookieReadsUsers) {
+  auto [cookie, csrf] = sign_in("alice", secret_);
+  auto who = get("/api/v1/session", "other=1; " + cookie);
+  ASSERT_EQ(who.status, 200) << who.body;
+  EXPECT_EQ(json::parse(who.body)["csrf_token"], csrf);
+  auto users = get("/api/v1/users?x=1", cookie);
+  ASSERT_EQ(users.status, 200) << users.body;
+  auto body = json::parse(users.body);
+  ASSERT_EQ(body["users"].size(), 2u);
+  EXPECT_EQ(body["users"][0]["name"], "phone");
+  EXPECT_EQ(body["users"][0]["protocols"], json::array({"wireguard", "ikev2"}));
+  EXPECT_EQ(body["users"][1]["ipv6"], "");
+  users_fail_ = true;
+  EXPECT_EQ(get("/api/v1/users", cookie).status, 503);
+}
+
+TEST_F(WebRouter, NothingAboutUsersWithoutSigningIn) {
+  EXPECT_EQ(get("/api/v1/users").status, 401);
+  EXPECT_EQ(get("/api/v1/users", "waypost_session=" + std::string(64, 'a')).status, 401);
+  EXPECT_EQ(get("/api/v1/users", "", "Basic YWxpY2U6eA==").status, 401);
+  EXPECT_EQ(get("/api/v1/users", "", "Bearer wpat_nope").status, 401);
+  EXPECT_EQ(get("/api/v1/session").status, 401);
+}
+
+TEST_F(WebRouter, SignOutNeedsTheCsrfToken) {
+  auto [cookie, csrf] = sign_in("alice", secret_);
+  HttpRequest r;
+  r.method = "DELETE";
+  r.target = "/api/v1/session";
+  r.cookie = cookie;
+  auto refused = router_->handle(r);
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(json::parse(refused.body)["error"], "missing or wrong X-CSRF-Token header");
+  r.csrf_token = csrf;
+  auto ok = router_->handle(r);
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_NE(header(ok, "Set-Cookie").find("Max-Age=0"), std::string::npos);
+  EXPECT_EQ(get("/api/v1/users", cookie).status, 401);
+}
+
+TEST_F(WebRouter, ApiTokenAndViewer) {
+  const std::string viewer_secret = add("vera", Role::kViewer);
+  auto [cookie, csrf] = sign_in("vera", viewer_secret);
+  auto session = auth_->check_session(cookie.substr(cookie.find('=') + 1));
+  ASSERT_TRUE(session.ok());
+  auto token = auth_->create_api_token(*session, "script");
+  ASSERT_TRUE(token.ok());
+  auto users = get("/api/v1/users", "", "Bearer " + token->token);
+  EXPECT_EQ(users.status, 200) << users.body;
+  auto who = get("/api/v1/session", "", "Bearer " + token->token);
+  ASSERT_EQ(who.status, 200);
+  EXPECT_EQ(json::parse(who.body)["via"], "token");
+  EXPECT_EQ(json::parse(who.body)["role"], "viewer");
+  EXPECT_FALSE(json::parse(who.body).contains("csrf_token"));
+}
+
+TEST_F(WebRouter, UnknownPathsAndMethods) {
+  auto r = get("/api/v1/nope");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(json::parse(r.body)["error"], "no such API path");
+  auto m = get("/api/v1/login");
+  EXPECT_EQ(m.status, 405);
+  EXPECT_EQ(header(m, "Allow"), "POST");
+  HttpRequest big;
+  big.method = "POST";
+  big.target = "/api/v1/login";
+  big.body.assign(kMaxRequestBody + 1, 'x');
+  EXPECT_EQ(router_->handle(big).status, 413);
+}
+
+TEST_F(WebRouter, EveryAnswerCarriesTheSafetyHeaders) {
+  for (const HttpResponse& r : {get("/api/v1/nope"), get("/api/v1/users"), post_login("{")}) {
+    EXPECT_EQ(header(r, "Cache-Control"), "no-store");
+    EXPECT_EQ(header(r, "X-Content-Type-Options"), "nosniff");
+    EXPECT_EQ(header(r, "Content-Security-Policy"), "default-src 'none'; frame-ancestors 'none'");
+    EXPECT_EQ(r.content_type, "application/json");
+  }
+}
+
+TEST_F(WebRouter, SetupLinkOverTheApi) {
+  auto token = auth_->add_admin("bob", Role::kAdmin, kCliActor);
+  ASSERT_TRUE(token.ok());
+  auto post = [&](const std::string& target, const json& body) {
+    HttpRequest r;
+    r.method = "POST";
+    r.target = target;
+    r.content_type = "application/json";
+    r.body = body.dump();
+    return router_->handle(r);
+  };
+  auto start = post("/api/v1/setup/start", {{"token", *token}});
+  ASSERT_EQ(start.status, 200) << start.body;
+  auto info = json::parse(start.body);
+  EXPECT_EQ(info["admin"], "bob");
+  EXPECT_TRUE(info["otpauth_uri"].get<std::string>().starts_with(
+      "otpauth://totp/Waypost%20%28vpn.example.com%29:bob?"));
+  const std::string secret = info["totp_secret"];
+
+  json finish = {
+      {"token", *token}, {"password", "short"}, {"totp_secret", secret}, {"code", code(secret)}};
+  auto weak = post("/api/v1/setup/finish", finish);
+  EXPECT_EQ(weak.status, 400);
+  EXPECT_EQ(json::parse(weak.body)["field"], "password");
+  finish["password"] = kPassword;
+  finish["code"] = "000000";
+  auto wrong = post("/api/v1/setup/finish", finish);
+  EXPECT_EQ(wrong.status, 400);
+  EXPECT_EQ(json::parse(wrong.body)["field"], "code");
+  finish.erase("totp_secret");
+  EXPECT_EQ(json::parse(post("/api/v1/setup/finish", finish).body)["field"], "totp_secret");
+  finish["totp_secret"] = secret;
+  finish["code"] = code(secret);
+  auto done = post("/api/v1/setup/finish", finish);
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(json::parse(done.body)["recovery_codes"].size(), 10u);
+
+  // The link is spent: both steps now refuse it.
+  EXPECT_EQ(post("/api/v1/setup/start", {{"token", *token}}).status, 403);
+  EXPECT_EQ(post("/api/v1/setup/finish", finish).status, 403);
+  EXPECT_EQ(post("/api/v1/setup/start", {{"token", "0123"}}).status, 403);
+  // And bob signs in with what he chose.
+  clock_.advance(seconds(30));
+  auto [cookie, csrf] = sign_in("bob", secret);
+  EXPECT_EQ(get("/api/v1/session", cookie).status, 200);
+}
+
+TEST(WebCookies, Values) {
+  EXPECT_EQ(cookie_value("waypost_session=abc", "waypost_session"), "abc");
+  EXPECT_EQ(cookie_value("a=1; waypost_session=abc ; b=2", "waypost_session"), "abc");
+  EXPECT_EQ(cookie_value("xwaypost_session=abc", "waypost_session"), "");
+  EXPECT_EQ(cookie_value("waypost_session=1; waypost_session=2", "waypost_session"), "1");
+  EXPECT_EQ(cookie_value("", "waypost_session"), "");
+  EXPECT_EQ(cookie_value(";;;=;", "waypost_session"), "");
+}
+
+}  // namespace
+}  // namespace waypost::web
