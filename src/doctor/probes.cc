@@ -18,15 +18,14 @@
 #include <cstring>
 #include <vector>
 
-#include "common/checksum.h"
 #include "crypto/random.h"
+#include "net/icmp_echo.h"
 #include "platform/netlink.h"
 
 namespace waypost::doctor {
 
 namespace {
 
-constexpr uint8_t kIcmpEchoRequest = 8;
 constexpr uint8_t kIcmpEchoReply = 0;
 constexpr uint8_t kIcmpDestUnreach = 3;
 constexpr uint8_t kIcmpFragNeeded = 4;
@@ -34,7 +33,6 @@ constexpr uint8_t kIcmpTimeExceeded = 11;
 constexpr uint8_t kIcmp6DestUnreach = 1;
 constexpr uint8_t kIcmp6PacketTooBig = 2;
 constexpr uint8_t kIcmp6TimeExceeded = 3;
-constexpr uint8_t kIcmp6EchoRequest = 128;
 constexpr uint8_t kIcmp6EchoReply = 129;
 
 int64_t now_ms() {
@@ -251,18 +249,11 @@ ProbeResult IcmpEchoProber::probe(uint32_t payload) {
   const bool v6 = !dst_.is_v4();
   discard_pending();
   const uint16_t seq = ++seq_;
-  std::vector<uint8_t> packet(8 + payload);
-  packet[0] = v6 ? kIcmp6EchoRequest : kIcmpEchoRequest;
-  packet[4] = uint8_t(id_ >> 8);
-  packet[5] = uint8_t(id_);
-  packet[6] = uint8_t(seq >> 8);
-  packet[7] = uint8_t(seq);
-  for (uint32_t i = 0; i < payload; ++i) packet[8 + i] = uint8_t(0x20 + i % 64);
-  if (!v6 && raw_) {
-    const uint16_t sum = checksum_finish(checksum_add(0, packet.data(), packet.size()));
-    packet[2] = uint8_t(sum >> 8);
-    packet[3] = uint8_t(sum);
-  }
+  std::vector<uint8_t> fill(payload);
+  for (uint32_t i = 0; i < payload; ++i) fill[i] = uint8_t(0x20 + i % 64);
+  // Ping sockets fill in the identifier and checksum themselves; raw ones send these as they are.
+  const std::vector<uint8_t> packet =
+      net::make_echo_request(v6 ? net::Family::kV6 : net::Family::kV4, id_, seq, fill);
   ProbeResult result;
   ssize_t sent;
   do {
