@@ -130,6 +130,13 @@ int admins_list(const std::string& dir) {
 
 }  // namespace
 
+int add_admin(const std::string& dir, const std::string& name) {
+  AdminOptions o;
+  o.dir = dir;
+  o.name = name;
+  return admins_add(o);
+}
+
 void register_admin_commands(CLI::App& app) {
   auto* admins_cmd = app.add_subcommand("admins", "Manage the web admin page's accounts");
   admins_cmd->require_subcommand(1);

@@ -27,6 +27,8 @@
 #include "server/server_ipsec.h"
 #include "server/state.h"
 #include "server/status.h"
+#include "server/user_changes.h"
+#include "web/auth.h"
 
 namespace waypost::cli {
 
@@ -42,6 +44,7 @@ struct InitOptions {
   int port = 0;
   std::string ipv6;  // "on" / "off" / "" (default)
   bool force = false;
+  std::string admin;  // --admin: the web admin's first account (owner), with a setup link
 };
 
 }  // namespace
@@ -99,6 +102,12 @@ int server_init(const InitOptions& o, bool quiet_if_exists = false) {
   for (const auto& u : c.users) {
     if (auto st = server::validate_user_name(u); !st) return fail(st.error().message);
   }
+  if (!o.admin.empty()) {
+    // Checked before anything is written: a bad name must not leave a half-made server.
+    if (auto st = web::validate_admin_name(o.admin); !st) {
+      return fail("--admin: " + st.error().message);
+    }
+  }
   if (o.endpoint.empty()) {
     auto guessed = guess_endpoint();
     if (!guessed) return fail(guessed.error().message);
@@ -140,6 +149,9 @@ int server_init(const InitOptions& o, bool quiet_if_exists = false) {
                 server::conf_path(o.dir, loaded->config, name).c_str());
   }
   print_ipsec_summary(o.dir, loaded->config);
+  if (!o.admin.empty()) {
+    if (int rc = add_admin(o.dir, o.admin); rc != 0) return rc;
+  }
   std::printf("start it with: waypost server up%s\n",
               o.dir == kDefaultDir ? "" : (" --dir " + o.dir).c_str());
   return 0;
@@ -218,7 +230,17 @@ int server_status(const std::string& dir, bool json) {
   return 0;
 }
 
-// Asks a running server to pick up the new users; fine if none is running.
+// Says what the running server did with a change; fine if none is running.
+void report_running_server(const server::UserChangeResult& r) {
+  if (r.server.empty()) return;
+  if (r.server_applied) {
+    std::printf("waypost: the running server applied the change (no restart needed)\n");
+  } else {
+    std::fprintf(stderr, "waypost: warning: %s\n", r.server.c_str());
+  }
+}
+
+// Asks a running server to pick up a hand-edited config.yaml; fine if none is running.
 void sync_running_server(const server::ServerConfig& c) {
   const std::string path = control_path(c);
   if (::access(path.c_str(), F_OK) != 0) return;
@@ -234,65 +256,48 @@ void sync_running_server(const server::ServerConfig& c) {
   }
 }
 
-// Changes the users list: state first, then config.yaml. A crash in between leaves a state that
-// the next load reconciles back to the old config (see state.h).
+// Adds or removes users (server/user_changes.h) and says what happened.
 int change_users(const std::string& dir, const std::vector<std::string>& add,
                  const std::vector<std::string>& remove) {
   if (int rc = upgrade_if_needed(dir); rc != 0) return rc;
-  auto lock = server::DirLock::acquire(dir);
-  if (!lock) return fail(lock.error().message);
-  auto text = read_file(server::config_path(dir));
-  if (!text) {
-    if (!text.error().is(ErrorKind::kNotFound)) return fail(text.error().message);
-    return fail(text.error().message + " (run `waypost server init` first)");
-  }
-  auto config = server::parse_server_config(*text);
-  if (!config) return fail(server::config_path(dir) + ": " + config.error().message);
-  std::vector<std::string> users = config->users;
-  for (const auto& name : add) {
-    if (auto st = server::validate_user_name(name); !st) return fail(st.error().message);
-    if (std::find(users.begin(), users.end(), name) != users.end()) {
-      return fail("user '" + name + "' already exists");
-    }
-    users.push_back(name);
-  }
-  for (const auto& name : remove) {
-    auto it = std::find(users.begin(), users.end(), name);
-    if (it == users.end()) return fail("no user named '" + name + "'");
-    users.erase(it);
-  }
-  auto new_text = server::rewrite_users(*text, users);
-  if (!new_text) return fail(new_text.error().message);
-  auto new_config = server::parse_server_config(*new_text);
-  if (!new_config) return fail(new_config.error().message);
+  auto r = server::change_users(dir, add, remove);
+  if (!r) return fail(r.error().message);
+  auto config = server::load_config(dir);
+  if (!config) return fail(config.error().message);
   auto state = server::load_state(dir);
   if (!state) return fail(state.error().message);
-  auto changes =
-      server::reconcile(*state, *new_config, crypto::system_random(), std::time(nullptr));
-  if (!changes) return fail(changes.error().message);
-  if (auto st = server::save_state(dir, *state); !st) return fail(st.error().message);
-  if (auto st = write_file_atomic(server::config_path(dir), *new_text, 0600); !st) {
-    return fail(st.error().message);
-  }
-  if (new_config->ipsec_enabled) {
-    // The removed users' certificates are revoked (a new CRL) before the server is told.
-    auto pki = server::reconcile_pki(dir, *new_config, crypto::system_random(), std::time(nullptr));
-    if (!pki) return fail("IKEv2 certificates: " + pki.error().message);
-  }
-  for (const auto& name : changes->removed) server::remove_bundles(dir, *new_config, name);
-  for (const auto& name : changes->added) {
-    if (auto st = server::write_bundles(dir, *new_config, *state, name); !st) {
-      return fail(st.error().message);
-    }
-    const auto& u = state->users.at(name);
+  for (const auto& name : r->added) {
+    auto it = state->users.find(name);
+    if (it == state->users.end()) continue;
+    const auto& u = it->second;
     std::printf("waypost: added %s (%s%s)\n  profile: %s\n", name.c_str(),
                 u.ipv4.to_string().c_str(),
-                u.ipv6 && new_config->ipv6 ? (", " + u.ipv6->to_string()).c_str() : "",
-                server::conf_path(dir, *new_config, name).c_str());
+                u.ipv6 && config->ipv6 ? (", " + u.ipv6->to_string()).c_str() : "",
+                server::conf_path(dir, *config, name).c_str());
   }
-  if (!changes->added.empty()) print_ipsec_summary(dir, *new_config);
-  for (const auto& name : changes->removed) std::printf("waypost: removed %s\n", name.c_str());
-  sync_running_server(*new_config);
+  if (!r->added.empty()) print_ipsec_summary(dir, *config);
+  for (const auto& name : r->removed) std::printf("waypost: removed %s\n", name.c_str());
+  report_running_server(*r);
+  return 0;
+}
+
+// `users disable` / `users enable`.
+int set_users_enabled(const std::string& dir, const std::vector<std::string>& names, bool enabled) {
+  if (int rc = upgrade_if_needed(dir); rc != 0) return rc;
+  auto r = server::set_users_enabled(dir, names, enabled);
+  if (!r) return fail(r.error().message);
+  for (const auto& name : r->disabled) {
+    std::printf("waypost: disabled %s: its sessions end, it cannot connect until enabled\n",
+                name.c_str());
+  }
+  for (const auto& name : r->enabled) std::printf("waypost: enabled %s\n", name.c_str());
+  for (const auto& name : names) {
+    if (std::find(r->disabled.begin(), r->disabled.end(), name) == r->disabled.end() &&
+        std::find(r->enabled.begin(), r->enabled.end(), name) == r->enabled.end()) {
+      std::printf("waypost: %s is %s already\n", name.c_str(), enabled ? "enabled" : "disabled");
+    }
+  }
+  report_running_server(*r);
   return 0;
 }
 
@@ -420,6 +425,8 @@ void register_server_commands(CLI::App& app) {
   init_cmd->add_option("--ipv6", init->ipv6, "IPv6 inside the tunnel: on or off")
       ->check(CLI::IsMember({"on", "off"}));
   init_cmd->add_flag("--force", init->force, "Start over: new keys for everyone");
+  init_cmd->add_option("--admin", init->admin,
+                       "The web admin's first account (owner); prints its one-time setup link");
   init_cmd->callback([init]() { std::exit(server_init(*init)); });
 
   auto up = std::make_shared<UpOptions>();
@@ -457,6 +464,18 @@ void register_server_commands(CLI::App& app) {
   rm_cmd->add_option("names", *rm_names, "User names")->required();
   rm_cmd->add_option("--dir", *rm_dir, "State directory")->capture_default_str();
   rm_cmd->callback([rm_dir, rm_names]() { std::exit(change_users(*rm_dir, {}, *rm_names)); });
+
+  for (const bool enable : {false, true}) {
+    auto dir = std::make_shared<std::string>(kDefaultDir);
+    auto names = std::make_shared<std::vector<std::string>>();
+    auto* cmd = users_cmd->add_subcommand(
+        enable ? "enable" : "disable",
+        enable ? "Let disabled users connect again"
+               : "Stop users from connecting, keeping their keys and files (sessions end now)");
+    cmd->add_option("names", *names, "User names")->required();
+    cmd->add_option("--dir", *dir, "State directory")->capture_default_str();
+    cmd->callback([dir, names, enable]() { std::exit(set_users_enabled(*dir, *names, enable)); });
+  }
 
   auto show = std::make_shared<ShowOptions>();
   auto* show_cmd = users_cmd->add_subcommand("show", "Print a user's client config, QR or profile");

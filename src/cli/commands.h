@@ -24,6 +24,8 @@ void register_debug_command(CLI::App& app);  // cmd_debug.cc
 void register_dns_commands(CLI::App& app);
 void register_ipsec_commands(CLI::App& app);
 void register_admin_commands(CLI::App& app);  // cmd_admins.cc: the web admin's accounts
+// `admins add NAME` in `dir` (cmd_admins.cc): the first admin is the owner; prints the setup link.
+int add_admin(const std::string& dir, const std::string& name);
 
 // For `up` and `server up` on CPUs with AVX-512: re-executes the program once with
 // OPENSSL_ia32cap masking AVX512F, so that libcrypto seals and opens packets with its 256-bit

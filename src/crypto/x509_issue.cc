@@ -22,6 +22,8 @@ using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
 using CrlPtr = std::unique_ptr<X509_CRL, Deleter<X509_CRL, X509_CRL_free>>;
 using Asn1IntPtr = std::unique_ptr<ASN1_INTEGER, Deleter<ASN1_INTEGER, ASN1_INTEGER_free>>;
 using Asn1TimePtr = std::unique_ptr<ASN1_TIME, Deleter<ASN1_TIME, ASN1_TIME_free>>;
+using Asn1EnumPtr =
+    std::unique_ptr<ASN1_ENUMERATED, Deleter<ASN1_ENUMERATED, ASN1_ENUMERATED_free>>;
 using RevokedPtr = std::unique_ptr<X509_REVOKED, Deleter<X509_REVOKED, X509_REVOKED_free>>;
 using Pkcs12Ptr = std::unique_ptr<PKCS12, Deleter<PKCS12, PKCS12_free>>;
 
@@ -189,8 +191,18 @@ Result<std::string> issue_crl(const Certificate& issuer, const SigningKey& issue
                                                  : serial_integer_hex(entry.serial_hex);
     Asn1TimePtr when(ASN1_TIME_set(nullptr, entry.revoked_at));
     if (!r || !serial || !when || X509_REVOKED_set_serialNumber(r.get(), serial.get()) != 1 ||
-        X509_REVOKED_set_revocationDate(r.get(), when.get()) != 1 ||
-        X509_CRL_add0_revoked(crl.get(), r.get()) != 1) {
+        X509_REVOKED_set_revocationDate(r.get(), when.get()) != 1) {
+      return make_error("CRL entry {}: {}", entry.serial, openssl_error());
+    }
+    if (entry.on_hold) {
+      constexpr long kCertificateHold = 6;  // CRLReason (RFC 5280 5.3.1)
+      Asn1EnumPtr reason(ASN1_ENUMERATED_new());
+      if (!reason || ASN1_ENUMERATED_set(reason.get(), kCertificateHold) != 1 ||
+          X509_REVOKED_add1_ext_i2d(r.get(), NID_crl_reason, reason.get(), 0, 0) != 1) {
+        return make_error("CRL entry {}: reason: {}", entry.serial, openssl_error());
+      }
+    }
+    if (X509_CRL_add0_revoked(crl.get(), r.get()) != 1) {
       return make_error("CRL entry {}: {}", entry.serial, openssl_error());
     }
     (void)r.release();  // owned by the CRL now

@@ -49,6 +49,9 @@ struct RevokedEntry {
   // When not empty, the serial in hex, used instead of `serial`: certificates imported from
   // another CA (Algo VPN's) carry random serials of up to 20 bytes.
   std::string serial_hex;
+  // Reason code certificateHold (RFC 5280 5.3.1): suspended, not revoked for good; a later CRL
+  // may leave the entry out again (a disabled VPN user).
+  bool on_hold = false;
 };
 
 // A certificate's serial number in upper-case hex without leading zeros ("1A2B").

@@ -231,6 +231,13 @@ void IkeSa::send_request(ExchangeType exchange, const Payloads& payloads, bool e
   }
   out.sent = 1;
   out.next_at = env_.clock.now() + retransmit_.first;
+  // With DPD on, no request of an established SA waits longer than dpd_timeout for its answer:
+  // a rekey or a new CHILD_SA sent just before the peer died holds off the liveness check, and
+  // would otherwise keep the dead SA for the whole retransmission schedule (about 165 s).
+  if (state_ == IkeSaState::kEstablished && conn_->dpd_delay.count() > 0 &&
+      conn_->dpd_timeout.count() > 0) {
+    out.give_up_at = env_.clock.now() + seconds(conn_->dpd_timeout.count());
+  }
   request_ = std::move(out);
   transmit(request_->sealed);
 }

@@ -7,6 +7,9 @@
 // A liveness check is sent when nothing authenticated has come from the peer for dpd_delay. An
 // unanswered one ends the SA after the retransmission schedule or, when dpd_timeout is set,
 // after dpd_timeout (strongSwan applies dpd_timeout to IKEv1 only; here it bounds IKEv2 too).
+// With dpd_delay and dpd_timeout set, any request of an established SA (a rekey, a new child)
+// is bounded the same way (IkeSa::send_request), so a peer that dies mid-rekey is cleared as
+// soon as one that dies while idle.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>

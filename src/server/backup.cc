@@ -23,6 +23,7 @@
 #include "server/backup_archive.h"
 #include "server/state.h"
 #include "server/upgrade.h"
+#include "web/store.h"
 
 namespace waypost::server {
 
@@ -220,13 +221,17 @@ Result<Backup> collect_backup(const std::string& dir, std::string_view waypost_v
     if (ec) return make_error(ErrorKind::kIo, "cannot read {}: {}", dir, ec.message());
     const fs::path rel = fs::relative(it->path(), dir, ec);
     const std::string r = rel.generic_string();
-    if (it.depth() == 0 && (r == ".lock" || r == kBackupsDir)) {
+    // The web admin's database goes in as one consistent file (its WAL folded in), never as
+    // web.db, -wal and -shm copied at different moments; a snapshot being made is skipped.
+    if (it.depth() == 0 && (r == ".lock" || r == kBackupsDir || r == "web.db-wal" ||
+                            r == "web.db-shm" || r.starts_with(".web-snapshot-"))) {
       if (it->is_directory()) it.disable_recursion_pending();
       continue;
     }
     const fs::file_status st = it->symlink_status();
     if (fs::is_directory(st) || !fs::is_regular_file(st)) continue;  // links, sockets: not state
-    auto data = read_file(it->path().string(), kBackupMaxBytes);
+    auto data = it.depth() == 0 && r == "web.db" ? web::snapshot_database(it->path().string())
+                                                 : read_file(it->path().string(), kBackupMaxBytes);
     if (!data) return data.take_error();
     total += data->size();
     if (total > kBackupMaxBytes) {

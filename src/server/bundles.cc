@@ -214,6 +214,29 @@ std::string apple_mobileconfig(const ServerConfig& config, const ServerState& st
   return std::move(p.text());
 }
 
+Result<std::string> qr_svg(std::string_view text) {
+  auto q = encode_qr(text);
+  if (!q) {
+    return q.take_error();
+  }
+  const QRcode& code = **q;
+  constexpr int kQuiet = 4;
+  const int size = code.width + 2 * kQuiet;
+  std::string path;
+  for (int y = 0; y < code.width; ++y) {
+    for (int x = 0; x < code.width; ++x) {
+      if (dark_module(code, x, y)) {
+        path += fmt::format("M{} {}h1v1h-1z", x + kQuiet, y + kQuiet);
+      }
+    }
+  }
+  return fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {0} {0}\" "
+      "shape-rendering=\"crispEdges\"><rect width=\"{0}\" height=\"{0}\" fill=\"#fff\"/>"
+      "<path fill=\"#000\" d=\"{1}\"/></svg>\n",
+      size, path);
+}
+
 Result<std::vector<uint8_t>> qr_png(std::string_view text) {
   auto q = encode_qr(text);
   if (!q) {

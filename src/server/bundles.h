@@ -35,6 +35,8 @@ std::string apple_mobileconfig(const ServerConfig& config, const ServerState& st
 
 // QR code of `text` as a PNG image (black on white, quiet zone, scaled for phone cameras).
 Result<std::vector<uint8_t>> qr_png(std::string_view text);
+// The same symbol as an SVG image (one path of unit squares, 4 modules of quiet zone), for pages.
+Result<std::string> qr_svg(std::string_view text);
 // QR code of `text` for a terminal, two modules per character cell (Unicode half blocks).
 Result<std::string> qr_terminal(std::string_view text);
 

@@ -393,10 +393,12 @@ Status read_users(const Field& f, std::vector<std::string>& out) {
     }
     const std::string& name = item.Scalar();
     if (auto st = validate_user_name(name); !st) {
-      return make_error("line {}: key 'users': {}", line_of(item.Mark()), st.error().message);
+      return make_error("line {}: key '{}': {}", line_of(item.Mark()), f.name(),
+                        st.error().message);
     }
     if (!seen.insert(name).second) {
-      return make_error("line {}: key 'users': duplicate user '{}'", line_of(item.Mark()), name);
+      return make_error("line {}: key '{}': duplicate user '{}'", line_of(item.Mark()), f.name(),
+                        name);
     }
     users.push_back(name);
   }
@@ -527,6 +529,8 @@ Reader set_path(std::string ServerConfig::*member) {
 const std::vector<std::pair<std::string_view, Reader>>& readers() {
   static const auto* table = new std::vector<std::pair<std::string_view, Reader>>{
       {"users", [](const Field& f, ServerConfig& c) { return read_users(f, c.users); }},
+      {"disabled_users",
+       [](const Field& f, ServerConfig& c) { return read_users(f, c.disabled_users); }},
       {"wireguard_enabled", set_bool(&ServerConfig::wireguard_enabled)},
       {"wireguard_port", set_uint(&ServerConfig::wireguard_port, 1, 65535, "a port number")},
       {"wireguard_PersistentKeepalive", set_uint(&ServerConfig::wireguard_persistent_keepalive, 0,

@@ -32,7 +32,10 @@ struct ServerConfig {
   uint32_t config_version = kConfigSchema;  // config_version (absent in a file: 1)
 
   // --- Algo keys ------------------------------------------------------------------------
-  std::vector<std::string> users;               // users: [phone, laptop]
+  std::vector<std::string> users;  // users: [phone, laptop]
+  // disabled_users: users that keep their keys and files but may not connect (the web page's
+  // "disable"; `waypost users disable`). Names not in users are ignored.
+  std::vector<std::string> disabled_users;
   bool wireguard_enabled = true;                // wireguard_enabled
   uint16_t wireguard_port = 51820;              // wireguard_port
   uint16_t wireguard_persistent_keepalive = 0;  // wireguard_PersistentKeepalive (seconds, 0 = off)
@@ -94,5 +97,10 @@ Status validate_user_name(std::string_view name);
 // Replaces the `users:` list in config.yaml text, keeping everything else (comments included)
 // as it was. The result is re-parsed before it is returned.
 Result<std::string> rewrite_users(std::string_view yaml, const std::vector<std::string>& users);
+// The same for `disabled_users:` (added at the end when the file has none).
+Result<std::string> rewrite_disabled_users(std::string_view yaml,
+                                           const std::vector<std::string>& users);
+// Whether `user` is in disabled_users.
+bool user_disabled(const ServerConfig& config, std::string_view user);
 
 }  // namespace waypost::server

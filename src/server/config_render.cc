@@ -27,6 +27,14 @@ std::string render_server_config(const ServerConfig& c) {
     items.push_back(yaml_scalar(u));
   }
   render_list(out, "users", items);
+  if (!c.disabled_users.empty()) {
+    out += "\n# Users that keep their keys and files but may not connect.\n";
+    std::vector<std::string> disabled;
+    for (const auto& u : c.disabled_users) {
+      disabled.push_back(yaml_scalar(u));
+    }
+    render_list(out, "disabled_users", disabled);
+  }
 
   out += fmt::format(
       "\n"

@@ -1,4 +1,5 @@
-// Rewriting the users list of config.yaml in place, keeping everything else byte for byte.
+// Rewriting a list of user names in config.yaml (users, disabled_users) in place, keeping
+// everything else byte for byte.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -103,22 +104,22 @@ size_t flow_end(std::string_view text, size_t open) {
   return std::string_view::npos;
 }
 
-// Where the top-level `users` key is: its line and column (0-based), and the value's names in
-// order; nullopt when there is none.
+// Where the top-level key (`users`, `disabled_users`) is: its line and column (0-based), and the
+// value's names in order; nullopt when there is none.
 struct UsersKey {
   size_t line = 0;
   size_t column = 0;
   std::vector<std::string> names;  // empty unless the value is a list
 };
 
-Result<std::optional<UsersKey>> find_users_key(std::string_view yaml) {
+Result<std::optional<UsersKey>> find_users_key(std::string_view yaml, std::string_view name) {
   try {
     const YAML::Node root = load_single_document(std::string(yaml));
     if (!root.IsMap()) {
       return std::optional<UsersKey>();
     }
     for (auto it = root.begin(); it != root.end(); ++it) {
-      if (it->first.IsScalar() && it->first.Scalar() == "users") {
+      if (it->first.IsScalar() && it->first.Scalar() == name) {
         UsersKey k;
         k.line = size_t(std::max(0, it->first.Mark().line));
         k.column = size_t(std::max(0, it->first.Mark().column));
@@ -140,11 +141,11 @@ Result<std::optional<UsersKey>> find_users_key(std::string_view yaml) {
 }
 
 Error cannot_rewrite(size_t line, std::string_view why) {
-  return make_error("line {}: cannot update the users list automatically ({}); edit it by hand",
-                    line + 1, why);
+  return make_error("line {}: cannot update the list automatically ({}); edit it by hand", line + 1,
+                    why);
 }
 
-Result<std::string> replace_users(std::string_view yaml, const UsersKey& key,
+Result<std::string> replace_users(std::string_view yaml, std::string_view name, const UsersKey& key,
                                   const std::vector<std::string>& users) {
   const std::vector<TextLine> lines = split_lines(yaml);
   if (key.line >= lines.size()) {
@@ -158,7 +159,7 @@ Result<std::string> replace_users(std::string_view yaml, const UsersKey& key,
   const size_t column = key.column + skip;
   if (column >= key_line.size() ||
       key_line.substr(skip, key.column).find_first_not_of(' ') != std::string_view::npos) {
-    return cannot_rewrite(key.line, "users is not a plain block key");
+    return cannot_rewrite(key.line, "the list is not a plain block key");
   }
   // The key token, possibly quoted, then the colon.
   size_t pos = column;
@@ -168,8 +169,8 @@ Result<std::string> replace_users(std::string_view yaml, const UsersKey& key,
       return cannot_rewrite(key.line, "unusual key quoting");
     }
     pos = close + 1;
-  } else if (key_line.substr(pos).starts_with("users")) {
-    pos += 5;
+  } else if (key_line.substr(pos).starts_with(name)) {
+    pos += name.size();
   } else {
     return cannot_rewrite(key.line, "unusual key spelling");
   }
@@ -212,7 +213,7 @@ Result<std::string> replace_users(std::string_view yaml, const UsersKey& key,
 
   const std::string_view rest = trim(key_line.substr(pos));
   if (!rest.empty() && rest.front() != '#') {
-    return cannot_rewrite(key.line, "users has an anchor, tag or inline value");
+    return cannot_rewrite(key.line, "the list has an anchor, tag or inline value");
   }
   // The block: following lines indented deeper than the key, or items at the key's own
   // column ("users:\n- a" is valid YAML). Comments and blank lines after the last item are not
@@ -288,9 +289,11 @@ Result<std::string> replace_users(std::string_view yaml, const UsersKey& key,
   return out;
 }
 
-}  // namespace
-
-Result<std::string> rewrite_users(std::string_view yaml, const std::vector<std::string>& users) {
+// Replaces the list under top-level key `name`; `set` puts the same list into a parsed config,
+// for the check that nothing else changed.
+Result<std::string> rewrite_name_list(std::string_view yaml, std::string_view name,
+                                      const std::vector<std::string>& users,
+                                      void (*set)(ServerConfig&, const std::vector<std::string>&)) {
   std::set<std::string> seen;
   for (const auto& u : users) {
     if (auto st = validate_user_name(u); !st) {
@@ -304,42 +307,61 @@ Result<std::string> rewrite_users(std::string_view yaml, const std::vector<std::
   if (!original) {
     return original.take_error();
   }
-  auto key = find_users_key(yaml);
+  auto key = find_users_key(yaml, name);
   if (!key) {
     return key.take_error();
   }
   std::string out;
   if (!key->has_value()) {
-    // No users key yet (a hand-written file): add one at the end.
+    // No such key yet (a hand-written file, or the first disabled user): add one at the end.
     out = std::string(yaml);
     if (!out.empty() && out.back() != '\n') {
       out += '\n';
     }
     if (users.empty()) {
-      out += "users: []\n";
+      out += fmt::format("{}: []\n", name);
     } else {
-      out += "users:\n";
+      out += fmt::format("{}:\n", name);
       for (const auto& u : users) {
         out += "  - " + yaml_scalar(u) + "\n";
       }
     }
   } else {
-    auto replaced = replace_users(yaml, **key, users);
+    auto replaced = replace_users(yaml, name, **key, users);
     if (!replaced) {
       return replaced.take_error();
     }
     out = std::move(*replaced);
   }
-  // Whatever the text looked like, the result must mean exactly "the old config with these
-  // users"; anything else would silently change a setting the user did not touch.
+  // Whatever the text looked like, the result must mean exactly "the old config with this
+  // list"; anything else would silently change a setting the user did not touch.
   auto check = parse_server_config(out);
   ServerConfig expected = std::move(*original);
-  expected.users = users;
+  set(expected, users);
   if (!check || render_server_config(*check) != render_server_config(expected)) {
-    return make_error("cannot update the users list automatically ({}); edit config.yaml by hand",
-                      check ? "the layout of the file is unusual" : check.error().message);
+    return make_error("cannot update the {} list automatically ({}); edit config.yaml by hand",
+                      name, check ? "the layout of the file is unusual" : check.error().message);
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::string> rewrite_users(std::string_view yaml, const std::vector<std::string>& users) {
+  return rewrite_name_list(yaml, "users", users,
+                           [](ServerConfig& c, const std::vector<std::string>& v) { c.users = v; });
+}
+
+Result<std::string> rewrite_disabled_users(std::string_view yaml,
+                                           const std::vector<std::string>& users) {
+  return rewrite_name_list(
+      yaml, "disabled_users", users,
+      [](ServerConfig& c, const std::vector<std::string>& v) { c.disabled_users = v; });
+}
+
+bool user_disabled(const ServerConfig& config, std::string_view user) {
+  return std::find(config.disabled_users.begin(), config.disabled_users.end(), user) !=
+         config.disabled_users.end();
 }
 
 }  // namespace waypost::server

@@ -108,7 +108,13 @@ std::string firewall_script(const ServerConfig& config) {
     s += fmt::format("    udp dport {} accept\n", config.wireguard_port);
     if (config.ipsec_enabled) s += "    udp dport { 500, 4500 } accept\n";
     if (config.ssh_port != 0) s += fmt::format("    tcp dport {} accept\n", config.ssh_port);
+    if (config.web_enabled && config.web_listen != "tunnel") {
+      s += fmt::format("    tcp dport {} accept\n", config.web_port);
+    }
     for (const auto& c : sides) {
+      if (config.web_enabled && config.web_listen == "tunnel") {
+        s += fmt::format("    iifname \"{}\" tcp dport {} accept\n", c.ifname, config.web_port);
+      }
       s += fmt::format("    iifname \"{}\" meta l4proto {{ tcp, udp }} th dport 53 accept\n",
                        c.ifname);
     }

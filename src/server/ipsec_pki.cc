@@ -51,6 +51,9 @@ struct Index {
     std::string serial_hex;  // instead of `serial` when not empty
   };
   std::vector<Revoked> revoked;
+  // Disabled users (config.disabled_users) -> since when: their certificates are listed on hold
+  // in the CRL and leave it when the user is enabled again.
+  std::map<std::string, time_t> held;
   // "algo" for a PKI imported from Algo VPN. Its CA key may be missing (Algo encrypts it with a
   // password the user may not have): such a PKI keeps working with the certificates it has
   // instead of starting over, and issues, renews and revokes nothing until the key is there.
@@ -115,6 +118,10 @@ std::string index_to_json(const Index& index) {
     if (!r.serial_hex.empty()) entry["serial_hex"] = r.serial_hex;
     j["revoked"].push_back(entry);
   }
+  if (!index.held.empty()) {
+    j["held"] = nlohmann::json::object();
+    for (const auto& [user, at] : index.held) j["held"][user] = {{"at", at}};
+  }
   return j.dump(2) + "\n";
 }
 
@@ -138,6 +145,11 @@ Result<Index> index_from_json(const std::string& text, const std::string& path) 
     for (const auto& r : j.value("revoked", nlohmann::json::array())) {
       index.revoked.push_back({r.at("serial").get<uint64_t>(), r.value("user", std::string()),
                                r.value("at", time_t{0}), r.value("serial_hex", std::string())});
+    }
+    if (j.contains("held")) {
+      for (const auto& [user, entry] : j.at("held").items()) {
+        index.held[user] = entry.value("at", time_t{0});
+      }
     }
   } catch (const nlohmann::json::exception& e) {
     return make_error("{}: {}", path, e.what());
@@ -255,6 +267,15 @@ Status write_crl(const std::string& dir, const Ca& ca, Index& index, time_t now)
   std::vector<crypto::RevokedEntry> entries;
   entries.reserve(index.revoked.size());
   for (const auto& r : index.revoked) entries.push_back({r.serial, r.at, r.serial_hex});
+  for (const auto& [user, at] : index.held) {
+    auto serial = index.users.find(user);
+    if (serial == index.users.end()) continue;
+    std::string hex;
+    if (auto it = index.imported_serials.find(user); it != index.imported_serials.end()) {
+      hex = it->second;
+    }
+    entries.push_back({serial->second, at, hex, true});
+  }
   ++index.crl_number;
   auto crl = crypto::issue_crl(ca.cert, *ca.key, entries, index.crl_number, now - kBackdate,
                                now + kCrlLifetime);
@@ -465,6 +486,24 @@ Result<PkiChanges> reconcile_pki(const std::string& dir, const ServerConfig& con
     changes.revoked.push_back(it->first);
     it = index.users.erase(it);
   }
+  // Disabled users: on hold in the CRL while they are in disabled_users.
+  std::map<std::string, time_t> held;
+  for (const auto& user : config.disabled_users) {
+    if (index.users.count(user) == 0) continue;
+    auto was = index.held.find(user);
+    held[user] = was == index.held.end() ? now : was->second;
+    if (was == index.held.end()) changes.held.push_back(user);
+  }
+  for (const auto& [user, at] : index.held) {
+    if (held.count(user) == 0 && index.users.count(user) != 0) changes.released.push_back(user);
+  }
+  const bool held_changed = held != index.held;
+  index.held = std::move(held);
+  if (held_changed && !can_sign) {
+    changes.notes.push_back(fmt::format(
+        "disabled users' IKEv2 certificates are not on hold until a CRL lists them: {}", no_key));
+    if (auto st = save_index(); !st) return st.take_error();
+  }
   if (!changes.revoked.empty() && !can_sign) {
     // Remembered in index.json: the first CRL signed once the key is there lists them.
     for (const auto& user : changes.revoked) {
@@ -472,8 +511,8 @@ Result<PkiChanges> reconcile_pki(const std::string& dir, const ServerConfig& con
           "the IKEv2 certificate of {} stays valid until a CRL lists it: {}", user, no_key));
     }
     if (auto st = save_index(); !st) return st.take_error();
-  } else if (can_sign &&
-             (!changes.revoked.empty() || changes.created_ca || crl_needs_renewal(dir, now))) {
+  } else if (can_sign && (!changes.revoked.empty() || held_changed || changes.created_ca ||
+                          crl_needs_renewal(dir, now))) {
     if (auto st = write_crl(dir, ca, index, now); !st) return st.take_error();
     if (auto st = save_index(); !st) return st.take_error();
   }

@@ -4,7 +4,8 @@
 // permitting the users' e-mail domain and a DNS endpoint's name), a server certificate (SAN = the
 // endpoint, serverAuth + IKE intermediate EKUs), one certificate per user (CN = user, SAN e-mail
 // user@<random id>.algo, clientAuth), a CRL naming removed users, and one random .p12 password
-// per server.
+// per server. Disabled users' certificates are on hold in the CRL (certificateHold) until they
+// are enabled again.
 //
 //   <dir>/pki/                   0700, never copied anywhere
 //     ca.key                     the CA key, 0600: it signs certificates and CRLs and nothing else
@@ -36,11 +37,15 @@ namespace waypost::server {
 struct PkiChanges {
   bool created_ca = false;
   bool new_server_certificate = false;
-  std::vector<std::string> issued;   // users that got a certificate
-  std::vector<std::string> revoked;  // users whose certificate was revoked
+  std::vector<std::string> issued;    // users that got a certificate
+  std::vector<std::string> revoked;   // users whose certificate was revoked
+  std::vector<std::string> held;      // disabled users whose certificate went on hold
+  std::vector<std::string> released;  // enabled again: their certificate left the CRL
   // What an imported PKI without its CA key could not do (issue, renew, revoke), for the user.
   std::vector<std::string> notes;
-  bool crl_changed() const { return created_ca || !revoked.empty(); }
+  bool crl_changed() const {
+    return created_ca || !revoked.empty() || !held.empty() || !released.empty();
+  }
 };
 
 // Creates what is missing and revokes certificates of users no longer in config.users. Writes

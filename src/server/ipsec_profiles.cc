@@ -638,6 +638,15 @@ Status write_ipsec_profiles(const std::string& dir, const IpsecProfile& p) {
   return {};
 }
 
+std::vector<std::string> ipsec_user_file_paths(const std::string& dir, const std::string& endpoint,
+                                               const std::string& user) {
+  if (!check_endpoint(endpoint) || !validate_user_name(user)) return {};
+  const std::string base = ipsec_bundle_dir(dir, endpoint);
+  std::vector<std::string> out = {base + "/manual/cacert.pem", base + "/manual/" + user + ".p12"};
+  for (const UserFile& f : user_files(user)) out.push_back(base + "/" + f.relative);
+  return out;
+}
+
 void remove_ipsec_profiles(const std::string& dir, const std::string& endpoint,
                            const std::string& user) {
   if (!check_endpoint(endpoint) || !validate_user_name(user)) {

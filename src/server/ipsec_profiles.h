@@ -49,6 +49,10 @@ std::string ipsec_windows_ps1(const IpsecProfile& p);         // windows/<user>.
 
 // <dir>/configs/<endpoint>/ipsec
 std::string ipsec_bundle_dir(const std::string& dir, const std::string& endpoint);
+// Every file a user's IKEv2 clients may need (the CA certificate, the .p12, the files above),
+// whether or not it exists.
+std::vector<std::string> ipsec_user_file_paths(const std::string& dir, const std::string& endpoint,
+                                               const std::string& user);
 
 // Writes all of the user's files above (and manual/cacert.pem), 0600 (cacert.pem 0644),
 // atomically, creating directories (0700) as needed. Refuses, before writing anything, an

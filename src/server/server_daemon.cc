@@ -8,6 +8,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -23,10 +24,14 @@
 
 namespace waypost::server {
 
-std::vector<wireguard::PeerSpec> user_peers(const ServerState& state, bool ipv6) {
+std::vector<wireguard::PeerSpec> user_peers(const ServerState& state, bool ipv6,
+                                            const std::vector<std::string>& disabled) {
   std::vector<wireguard::PeerSpec> peers;
   peers.reserve(state.users.size());
   for (const auto& [name, u] : state.users) {
+    // A disabled user is no peer at all: its handshakes are refused (unknown key) and its
+    // session's keys are gone with the peer.
+    if (std::find(disabled.begin(), disabled.end(), name) != disabled.end()) continue;
     wireguard::PeerSpec p;
     p.public_key = u.public_key;
     p.preshared_key = u.preshared_key;
@@ -48,7 +53,7 @@ wireguard::WgQuickConfig server_interface_config(const ServerConfig& config,
     c.iface.addresses.push_back(
         net::Prefix{server_ipv6(config), config.wireguard_network_ipv6.length});
   }
-  for (auto& spec : user_peers(state, config.ipv6)) {
+  for (auto& spec : user_peers(state, config.ipv6, config.disabled_users)) {
     wireguard::ConfPeer p;
     p.public_key = spec.public_key;
     p.preshared_key = spec.preshared_key;
@@ -111,6 +116,7 @@ Result<std::unique_ptr<ServerDaemon>> ServerDaemon::start(const std::string& dir
   s->dir_ = dir;
   s->config_ = std::move(loaded->config);
   s->state_ = std::move(loaded->state);
+  s->disabled_ = s->config_.disabled_users;
   if (!s->config_.wireguard_enabled) {
     return make_error("wireguard_enabled is false in {}: nothing to serve", config_path(dir));
   }
@@ -176,6 +182,7 @@ Result<std::unique_ptr<ServerDaemon>> ServerDaemon::start(const std::string& dir
   if (auto st = s->start_metrics(); !st) return st.take_error();
   if (auto st = s->start_change_watch(); !st) return st.take_error();
   s->register_log_names();
+  s->web_ = ServerWeb::start(dir, s->config_);
   spdlog::info("server {} ready: {} user(s), endpoint {}:{}", s->config_.wireguard_interface,
                s->state_.users.size(), s->config_.endpoint, s->config_.wireguard_port);
   return s;
@@ -200,40 +207,59 @@ nlohmann::json ServerDaemon::sync() {
   // sessions end now and their handshakes are refused from now on: unknown key), new users are
   // added, and everybody else's sessions are untouched.
   wireguard::DeviceSpec spec = device.spec();
-  spec.peers = user_peers(loaded->state, config_.ipv6);
+  spec.peers = user_peers(loaded->state, config_.ipv6, loaded->config.disabled_users);
   auto changes = device.configure(spec);
   if (!changes) return {{"ok", false}, {"error", changes.error().message}};
-  std::map<crypto::PublicKey, std::string> names;
-  for (const auto& [name, u] : loaded->state.users) names[u.public_key] = name;
-  for (const auto& [name, u] : state_.users) names.emplace(u.public_key, name);
   nlohmann::json removed = nlohmann::json::array(), added = nlohmann::json::array();
-  for (const auto& key : changes->added) added.push_back(names[key]);
+  nlohmann::json disabled = nlohmann::json::array(), enabled = nlohmann::json::array();
+  for (const auto& [name, u] : loaded->state.users) {
+    if (state_.users.count(name) == 0) added.push_back(name);
+  }
   for (const auto& [name, u] : state_.users) {
     if (loaded->state.users.count(name) == 0) removed.push_back(name);
   }
+  const auto& now_off = loaded->config.disabled_users;
+  auto in = [](const std::vector<std::string>& v, const std::string& name) {
+    return std::find(v.begin(), v.end(), name) != v.end();
+  };
+  for (const auto& [name, u] : loaded->state.users) {
+    if (in(now_off, name) && !in(disabled_, name)) disabled.push_back(name);
+    if (!in(now_off, name) && in(disabled_, name) && state_.users.count(name) != 0) {
+      enabled.push_back(name);
+    }
+  }
   spdlog::debug("user sync: {}", changes->summary());
   state_ = std::move(loaded->state);
+  disabled_ = now_off;
   if (ipsec_) {
     std::vector<std::string> gone;
     for (const auto& r : removed) gone.push_back(r.get<std::string>());
+    for (const auto& r : disabled) gone.push_back(r.get<std::string>());
     if (auto st = ipsec_->apply_user_changes(gone); !st) {
       spdlog::error("IKEv2: users not applied: {}", st.error().message);
       return {{"ok", false}, {"error", "IKEv2: " + st.error().message}};
     }
   }
-  for (const auto& name : added) {
-    const ScopedLogFields fields({name.get<std::string>(), {}, {}, {}});
-    spdlog::info("user {} added", name.get<std::string>());
-  }
-  for (const auto& name : removed) {
-    const ScopedLogFields fields({name.get<std::string>(), {}, {}, {}});
-    spdlog::info("user {} removed: its sessions end now", name.get<std::string>());
-  }
+  auto log_each = [](const nlohmann::json& names, std::string_view what) {
+    for (const auto& name : names) {
+      const ScopedLogFields fields({name.get<std::string>(), {}, {}, {}});
+      spdlog::info("user {} {}", name.get<std::string>(), what);
+    }
+  };
+  log_each(added, "added");
+  log_each(removed, "removed: its sessions end now");
+  log_each(disabled, "disabled: its sessions end now and it cannot connect until enabled");
+  log_each(enabled, "enabled again");
   register_log_names();
-  if (!added.empty() || !removed.empty()) {
-    spdlog::info("users synced: {} added, {} removed", added.size(), removed.size());
+  if (!added.empty() || !removed.empty() || !disabled.empty() || !enabled.empty()) {
+    spdlog::info("users synced: {} added, {} removed, {} disabled, {} enabled", added.size(),
+                 removed.size(), disabled.size(), enabled.size());
   }
-  nlohmann::json out{{"ok", true}, {"added", added}, {"removed", removed}};
+  nlohmann::json out{{"ok", true},
+                     {"added", added},
+                     {"removed", removed},
+                     {"disabled", disabled},
+                     {"enabled", enabled}};
   // DNS keys (and the block lists) apply live too; a bad DNS setting keeps the old resolver.
   auto dns = apply_dns(loaded->config);
   if (!dns.value("ok", false)) {

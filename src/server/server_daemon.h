@@ -16,14 +16,17 @@
 #include "server/firewall.h"
 #include "server/ipsec_pki.h"
 #include "server/server_ipsec.h"
+#include "server/server_web.h"
 #include "server/state.h"
 #include "server/status.h"
 
 namespace waypost::server {
 
 // The wg-quick style config of the server interface for this config and state.
-// Each user as the WireGuard peer the device should have (its keys and tunnel addresses).
-std::vector<wireguard::PeerSpec> user_peers(const ServerState& state, bool ipv6);
+// Each user as the WireGuard peer the device should have (its keys and tunnel addresses), but
+// for the disabled ones (config.disabled_users).
+std::vector<wireguard::PeerSpec> user_peers(const ServerState& state, bool ipv6,
+                                            const std::vector<std::string>& disabled = {});
 wireguard::WgQuickConfig server_interface_config(const ServerConfig& config,
                                                  const ServerState& state);
 
@@ -63,6 +66,7 @@ class ServerDaemon {
   std::string dir_;
   ServerConfig config_;
   ServerState state_;
+  std::vector<std::string> disabled_;  // config.disabled_users as last applied
   std::unique_ptr<daemon::InterfaceDaemon> iface_;
   std::optional<ServerNetworking> networking_;
   // IKEv2 (ipsec_enabled); before the resolver, which answers on its device's addresses.
@@ -75,6 +79,8 @@ class ServerDaemon {
   std::string dns_problem_;  // why the resolver is not running when it should
   platform::UniqueFd watch_timer_;
   std::vector<std::pair<std::string, std::string>> stamps_;
+  // The web admin; last, so it stops first (its thread asks the control socket, not members).
+  std::unique_ptr<ServerWeb> web_;
 };
 
 }  // namespace waypost::server

@@ -233,8 +233,8 @@ Status ServerIpsec::apply_user_changes(const std::vector<std::string>& removed) 
       auto t = ask({{"cmd", "terminate"}, {"remote_id", id}});
       if (!t) return t.take_error();
       if (t->value("terminated", 0) > 0) {
-        spdlog::info("IKEv2: {} IKE SA(s) of removed user {} ended", t->value("terminated", 0),
-                     user);
+        spdlog::info("IKEv2: {} IKE SA(s) of user {} ended (removed or disabled)",
+                     t->value("terminated", 0), user);
       }
     }
   }

@@ -46,8 +46,8 @@ class ServerIpsec {
   ServerIpsec& operator=(const ServerIpsec&) = delete;
 
   const std::string& interface() const { return name_; }
-  // After `users add/remove`: the new CRL is loaded (a revoked user cannot authenticate again)
-  // and the removed users' IKE SAs end now.
+  // After `users add/remove/disable/enable`: the new CRL is loaded (a revoked or held user
+  // cannot authenticate again) and the IKE SAs of `removed` (removed or disabled users) end now.
   Status apply_user_changes(const std::vector<std::string>& removed);
   // The engine's `status --json` (ike_sas with remote_id, child_sas with virtual IPs, counters).
   Result<nlohmann::json> status() const;

@@ -141,6 +141,12 @@ class Auth {
   Status revoke_api_token(const Principal& principal, int64_t id);
   Result<Principal> check_api_token(std::string_view token);
 
+  // An admin's action on something other than admins (a VPN user), for the audit log.
+  Status audit_action(const Principal& principal, std::string_view action, std::string_view target,
+                      std::string_view detail = {}) {
+    return audit(principal.admin, action, target, detail);
+  }
+
   Store& store() { return store_; }
   const AuthPolicy& policy() const { return policy_; }
 

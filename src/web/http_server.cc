@@ -175,6 +175,8 @@ class BeastServer final : public HttpServer {
         return make_error("cannot listen on {}: {}", where, ec.message());
       }
       (void)acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+      // "::" and "0.0.0.0" side by side: the IPv6 socket must not take IPv4 as well.
+      if (ip.is_v6()) (void)acceptor->set_option(asio::ip::v6_only(true), ec);
       if (acceptor->bind(endpoint, ec); ec) {
         return make_error("cannot listen on {}: {}", where, ec.message());
       }

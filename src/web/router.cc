@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/secret.h"
+#include "web/api_response.h"
 #include "web/json_body.h"
 
 namespace waypost::web {
@@ -18,41 +19,12 @@ constexpr size_t kMaxCodeBytes = 64;
 constexpr size_t kMaxTokenBytes = 128;
 constexpr size_t kMaxSecretBytes = 256;
 
-// Strings from clients are valid UTF-8 (the parser checks), but names and messages also come
-// from files; dump() must never throw on a stray byte.
-std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-HttpResponse json_response(int status, const json& body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = dump(body);
-  return r;
-}
-
-HttpResponse error_response(int status, std::string_view message, std::string_view field = {}) {
-  json body = {{"error", message}};
-  if (!field.empty()) body["field"] = field;
-  return json_response(status, body);
-}
-
 std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
 
 bool changes_state(std::string_view method) {
   return method != "GET" && method != "HEAD";
-}
-
-bool is_json(std::string_view content_type) {
-  // "application/json" with optional parameters ("; charset=utf-8"), in any letter case.
-  const std::string_view type = content_type.substr(0, content_type.find(';'));
-  std::string lower;
-  for (char c : type) {
-    if (c != ' ' && c != '\t') lower.push_back(char(std::tolower(static_cast<unsigned char>(c))));
-  }
-  return lower == "application/json";
 }
 
 std::string session_cookie(std::string_view token, int64_t max_age) {
@@ -81,12 +53,6 @@ HttpResponse auth_error(const Error& error) {
     return error_response(400, error.message);
   }
   return error_response(503, error.message);
-}
-
-HttpResponse method_not_allowed(std::string_view allow) {
-  HttpResponse r = error_response(405, "method not allowed");
-  r.headers.emplace_back("Allow", std::string(allow));
-  return r;
 }
 
 }  // namespace
@@ -136,9 +102,8 @@ HttpResponse Router::dispatch(const HttpRequest& request) {
     }
     return session(request);
   }
-  if (path == "/api/v1/users") {
-    if (request.method != "GET") return method_not_allowed("GET");
-    return users(request);
+  if (path == "/api/v1/users" || path.starts_with("/api/v1/users/")) {
+    return users(request, path.substr(std::string_view("/api/v1/users").size()));
   }
   if (path == "/api/v1/setup/start" || path == "/api/v1/setup/finish") {
     if (request.method != "POST") return method_not_allowed("POST");
@@ -173,7 +138,7 @@ Result<Principal> Router::authenticate(const HttpRequest& request, bool state_ch
 }
 
 HttpResponse Router::login(const HttpRequest& request) {
-  if (!is_json(request.content_type)) {
+  if (!is_json_content(request.content_type)) {
     return error_response(415, "the body must be application/json");
   }
   auto body = JsonBody::parse(request.body);
@@ -230,7 +195,7 @@ HttpResponse Router::session(const HttpRequest& request) {
 }
 
 HttpResponse Router::setup_start(const HttpRequest& request) {
-  if (!is_json(request.content_type)) {
+  if (!is_json_content(request.content_type)) {
     return error_response(415, "the body must be application/json");
   }
   auto body = JsonBody::parse(request.body);
@@ -248,7 +213,7 @@ HttpResponse Router::setup_start(const HttpRequest& request) {
 }
 
 HttpResponse Router::setup_finish(const HttpRequest& request) {
-  if (!is_json(request.content_type)) {
+  if (!is_json_content(request.content_type)) {
     return error_response(415, "the body must be application/json");
   }
   auto body = JsonBody::parse(request.body);
@@ -269,23 +234,6 @@ HttpResponse Router::setup_finish(const HttpRequest& request) {
   secure_wipe(secret.data(), secret.size());
   if (!codes) return auth_error(codes.error());
   return json_response(200, {{"recovery_codes", *codes}});
-}
-
-HttpResponse Router::users(const HttpRequest& request) {
-  HttpResponse refusal;
-  auto principal = authenticate(request, false, refusal);
-  if (!principal) return refusal;
-  if (!may(principal->role, Action::kView)) return error_response(403, "not allowed");
-  auto list = users_();
-  if (!list) return error_response(503, list.error().message);
-  json out = json::array();
-  for (const UserSummary& u : *list) {
-    json protocols = json::array();
-    if (u.wireguard) protocols.push_back("wireguard");
-    if (u.ikev2) protocols.push_back("ikev2");
-    out.push_back({{"name", u.name}, {"ipv4", u.ipv4}, {"ipv6", u.ipv6}, {"protocols", protocols}});
-  }
-  return json_response(200, {{"users", out}});
 }
 
 }  // namespace waypost::web

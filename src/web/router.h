@@ -7,7 +7,13 @@
 //   POST   /api/v1/login    {"name", "password", "code"} -> session cookie and CSRF token
 //   GET    /api/v1/session  who is signed in (and the CSRF token, for a reloaded page)
 //   DELETE /api/v1/session  sign out
-//   GET    /api/v1/users    the VPN users (read-only)
+//   GET    /api/v1/users    the VPN users with their sessions (user_directory.h)
+//   POST   /api/v1/users    {"name"} -> 201 {"user"}
+//   DELETE /api/v1/users/NAME
+//   POST   /api/v1/users/NAME/disable, /enable -> {"user"}
+//   GET    /api/v1/users/NAME/files            -> {"files": [{"name", "size"}]}
+//   GET    /api/v1/users/NAME/files/FILE       the file, as a download
+//   GET    /api/v1/users/NAME/qr.svg           the QR code of the WireGuard .conf
 //   POST   /api/v1/setup/start   {"token"} -> a proposed TOTP secret and its otpauth:// URI
 //   POST   /api/v1/setup/finish  {"token", "password", "totp_secret", "code"} -> recovery codes
 //
@@ -25,19 +31,9 @@
 #include "common/result.h"
 #include "web/auth.h"
 #include "web/http_types.h"
+#include "web/user_directory.h"
 
 namespace waypost::web {
-
-// One VPN user as the API lists them; the server supplies the list (config.yaml and state.json
-// stay its business).
-struct UserSummary {
-  std::string name;
-  std::string ipv4;  // WireGuard address
-  std::string ipv6;  // "" without IPv6
-  bool wireguard = true;
-  bool ikev2 = false;
-};
-using UsersSource = std::function<Result<std::vector<UserSummary>>()>;
 
 inline constexpr std::string_view kSessionCookie = "waypost_session";
 
@@ -47,8 +43,8 @@ std::string cookie_value(std::string_view header, std::string_view name);
 class Router {
  public:
   // `server_name` (the endpoint) labels the TOTP entry in authenticator apps.
-  Router(Auth& auth, UsersSource users, std::string server_name)
-      : auth_(auth), users_(std::move(users)), server_name_(std::move(server_name)) {}
+  Router(Auth& auth, UserDirectory& users, std::string server_name)
+      : auth_(auth), users_(users), server_name_(std::move(server_name)) {}
 
   HttpResponse handle(const HttpRequest& request);
 
@@ -56,7 +52,10 @@ class Router {
   HttpResponse dispatch(const HttpRequest& request);
   HttpResponse login(const HttpRequest& request);
   HttpResponse session(const HttpRequest& request);
-  HttpResponse users(const HttpRequest& request);
+  // /api/v1/users and below (router_users.cc).
+  HttpResponse users(const HttpRequest& request, std::string_view rest);
+  HttpResponse user_files(const Principal& who, const std::string& name, std::string_view rest,
+                          const HttpRequest& request);
   HttpResponse setup_start(const HttpRequest& request);
   HttpResponse setup_finish(const HttpRequest& request);
 
@@ -65,7 +64,7 @@ class Router {
                                  HttpResponse& refusal);
 
   Auth& auth_;
-  UsersSource users_;
+  UserDirectory& users_;
   std::string server_name_;
 };
 

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/atomic_file.h"
+
 namespace waypost::web {
 
 namespace {
@@ -103,6 +105,41 @@ constexpr const char* kAdminColumns =
     "name, role, password_hash, totp_secret, totp_last_step, created, disabled";
 
 }  // namespace
+
+Result<std::string> snapshot_database(const std::string& path) {
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, nullptr);
+  sql::Db db(raw);
+  if (rc != SQLITE_OK) return sql::db_error(db.get(), rc, path, "opening");
+  sqlite3_extended_result_codes(db.get(), 1);
+  sqlite3_busy_timeout(db.get(), 5000);
+  const size_t slash = path.rfind('/');
+  std::string tmp = (slash == std::string::npos ? std::string(".") : path.substr(0, slash)) +
+                    "/.web-snapshot-XXXXXX";
+  if (::mkdtemp(tmp.data()) == nullptr) {
+    return make_error(ErrorKind::kIo, "cannot make a temporary directory for {}: {}", path,
+                      std::strerror(errno));
+  }
+  const std::string copy = tmp + "/web.db";
+  auto cleanup = [&] {
+    ::unlink(copy.c_str());
+    ::rmdir(tmp.c_str());
+  };
+  auto stmt = sql::Stmt::prepare(db.get(), path, "VACUUM INTO ?1");
+  if (!stmt) {
+    cleanup();
+    return stmt.take_error();
+  }
+  stmt->bind(1, copy);
+  if (auto done = stmt->step(); !done) {
+    cleanup();
+    return done.take_error();
+  }
+  auto bytes = read_file(copy);
+  cleanup();
+  return bytes;
+}
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& path, int busy_timeout_ms) {
   if (auto st = create_private_file(path); !st) return st.take_error();

@@ -77,6 +77,11 @@ struct AuditEntry {
   std::string detail;
 };
 
+// A consistent copy of the database at `path` as one file's bytes (SQLite's VACUUM INTO, with the
+// WAL folded in), for backups: copying web.db, web.db-wal and web.db-shm one after the other could
+// catch them at different moments. Made in a private temporary directory next to `path`.
+Result<std::string> snapshot_database(const std::string& path);
+
 class Store {
  public:
   // Opens (creating it 0600 if needed) and migrates the database at `path`. A write waits up to

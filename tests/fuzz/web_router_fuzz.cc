@@ -19,6 +19,7 @@
 #include "crypto/random.h"
 #include "web/auth.h"
 #include "web/router.h"
+#include "web_fake_users.h"
 
 namespace {
 
@@ -35,6 +36,7 @@ struct World {
   crypto::SeededRandom random{1};
   std::unique_ptr<web::Store> store;
   std::unique_ptr<web::Auth> auth;
+  web::FakeUsers users;
   std::unique_ptr<web::Router> router;
 
   World() {
@@ -51,12 +53,7 @@ struct World {
     policy.per_account = {1'000'000'000, 1, 16};
     auth = std::make_unique<web::Auth>(*store, clock, random, policy);
     (void)auth->add_admin("alice", web::Role::kOwner, web::kCliActor);
-    router = std::make_unique<web::Router>(
-        *auth,
-        []() -> Result<std::vector<web::UserSummary>> {
-          return std::vector<web::UserSummary>{{"phone", "10.49.0.2", "", true, false}};
-        },
-        "vpn.example.com");
+    router = std::make_unique<web::Router>(*auth, users, "vpn.example.com");
   }
   ~World() {
     std::error_code ec;

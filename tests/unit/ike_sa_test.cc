@@ -186,6 +186,25 @@ TEST_F(IkeSaTest, DeadPeerClearedWithinDpdDelayPlusTimeout) {
   EXPECT_EQ(carol->down, std::vector<std::string>{"home"});
 }
 
+// A peer that dies just as a CHILD_SA rekey goes out: the unanswered rekey holds off the
+// liveness check, so it is bounded by dpd_timeout too, not by the retransmission schedule.
+TEST_F(IkeSaTest, DeadPeerMidRekeyClearedWithinDpdTimeout) {
+  make(initiator_conf("dpd_delay = 30s\n dpd_timeout = 20s"), responder_conf());
+  start();
+  pump();
+  ASSERT_EQ(initiator->state(), IkeSaState::kEstablished);
+  ASSERT_FALSE(initiator->children().empty());
+  moon->mute = true;
+  const Nanos silent_at = clock.now();
+  ASSERT_TRUE(initiator->rekey_child(initiator->children()[0].spi_in));
+  run_until(silent_at + seconds(19));
+  EXPECT_EQ(initiator->state(), IkeSaState::kEstablished);
+  run_until(silent_at + seconds(21));
+  EXPECT_EQ(initiator->state(), IkeSaState::kDestroying);
+  EXPECT_NE(initiator->failure().find("no answer to CREATE_CHILD_SA"), std::string::npos)
+      << initiator->failure();
+}
+
 // The server's settings: it never rekeys, and an SA nobody rekeyed goes after over_time (a
 // Waypost reading; strongSwan has no hard lifetime without rekey_time or reauth_time).
 TEST_F(IkeSaTest, OverTimeAloneIsTheHardLifetime) {

@@ -666,6 +666,41 @@ TEST(RewriteUsers, MissingKeyIsAppended) {
   EXPECT_EQ(rewrite_ok("# only a comment\n", {}), "# only a comment\nusers: []\n");
 }
 
+TEST(RewriteUsers, DisabledUsersListIsItsOwnKey) {
+  const std::string yaml = "users: [a, b]\nipv6: false\n";
+  auto added = rewrite_disabled_users(yaml, {"b"});
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  EXPECT_EQ(*added, "users: [a, b]\nipv6: false\ndisabled_users:\n  - b\n");
+  auto parsed = parse_server_config(*added);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->users, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(parsed->disabled_users, (std::vector<std::string>{"b"}));
+  EXPECT_TRUE(user_disabled(*parsed, "b"));
+  EXPECT_FALSE(user_disabled(*parsed, "a"));
+  auto cleared = rewrite_disabled_users(*added, {});
+  ASSERT_TRUE(cleared.ok());
+  EXPECT_EQ(*cleared, "users: [a, b]\nipv6: false\ndisabled_users:\n");
+  EXPECT_TRUE(parse_server_config(*cleared)->disabled_users.empty());
+  // The users list is rewritten without touching disabled_users, and the other way round.
+  auto users = rewrite_users(*added, {"a", "b", "c"});
+  ASSERT_TRUE(users.ok());
+  EXPECT_EQ(*users, "users: [a, b, c]\nipv6: false\ndisabled_users:\n  - b\n");
+  // Rendering (server init, upgrades) keeps the list.
+  auto rendered = parse_server_config(render_server_config(*parsed));
+  ASSERT_TRUE(rendered.ok());
+  EXPECT_EQ(rendered->disabled_users, (std::vector<std::string>{"b"}));
+}
+
+TEST(ServerConfig, DisabledUsersErrorsNameTheLine) {
+  auto dup = parse_server_config("users: [a]\ndisabled_users: [a, a]\n");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().message, "line 2: key 'disabled_users': duplicate user 'a'");
+  auto bad = parse_server_config("users: [a]\ndisabled_users: [\"a b\"]\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("line 2: key 'disabled_users'"), std::string::npos)
+      << bad.error().message;
+}
+
 TEST(RewriteUsers, OtherLayouts) {
   // Items at the key's own column.
   EXPECT_EQ(rewrite_ok("users:\n- a\n- b\nipv6: false\n", {"a", "b", "c"}),

@@ -110,4 +110,18 @@ TEST(ServerDnsSettings, DnsForceRedirectsOnlyWhenTheResolverRuns) {
 }
 
 }  // namespace
+TEST(ServerFirewall, RestrictInputOpensTheWebPortAsWebListenSays) {
+  ServerConfig c;
+  c.restrict_input = true;
+  EXPECT_NE(firewall_script(c).find("    tcp dport 8443 accept\n"), std::string::npos);
+  c.web_listen = "tunnel";
+  std::string s = firewall_script(c);
+  EXPECT_EQ(s.find("    tcp dport 8443 accept\n"), std::string::npos) << s;
+  EXPECT_NE(s.find("iifname \"wp0\" tcp dport 8443 accept"), std::string::npos) << s;
+  EXPECT_NE(s.find("iifname \"wp0-ike\" tcp dport 8443 accept"), std::string::npos) << s;
+  c.web_enabled = false;
+  s = firewall_script(c);
+  EXPECT_EQ(s.find("8443"), std::string::npos) << s;
+}
+
 }  // namespace waypost::server

@@ -186,6 +186,38 @@ TEST_F(IpsecPki, RemovedUserIsRevoked) {
   EXPECT_TRUE(crypto::verify_chain(cert("pki/users/laptop.pem"), {}, {ca}, crls(), true).ok());
 }
 
+TEST_F(IpsecPki, DisabledUserIsOnHoldUntilEnabled) {
+  const time_t now = std::time(nullptr);
+  reconcile(now);
+  const crypto::Certificate ca = cert("ipsec/x509ca/cacert.pem");
+  const crypto::Certificate phone = cert("pki/users/phone.pem");
+  config_.disabled_users = {"phone"};
+  PkiChanges ch = reconcile(now);
+  EXPECT_EQ(ch.held, (std::vector<std::string>{"phone"}));
+  EXPECT_TRUE(ch.crl_changed());
+  auto st = crypto::verify_chain(phone, {}, {ca}, crls(), true);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("revoked"), std::string::npos) << st.error().message;
+  // On hold, not revoked for good: the entry says certificateHold.
+  const crypto::Crl crl_file = crls().front();
+  X509_CRL* crl = crl_file.get();
+  STACK_OF(X509_REVOKED)* entries = X509_CRL_get_REVOKED(crl);
+  ASSERT_EQ(sk_X509_REVOKED_num(entries), 1);
+  auto* reason = static_cast<ASN1_ENUMERATED*>(X509_REVOKED_get_ext_d2i(
+      sk_X509_REVOKED_value(entries, 0), NID_crl_reason, nullptr, nullptr));
+  ASSERT_NE(reason, nullptr);
+  EXPECT_EQ(ASN1_ENUMERATED_get(reason), 6);  // certificateHold
+  ASN1_ENUMERATED_free(reason);
+  EXPECT_TRUE(crypto::verify_chain(cert("pki/users/laptop.pem"), {}, {ca}, crls(), true).ok());
+  // The same certificate (no new one) works again once enabled.
+  EXPECT_TRUE(reconcile(now).held.empty());  // level-triggered: nothing new
+  config_.disabled_users.clear();
+  ch = reconcile(now);
+  EXPECT_EQ(ch.released, (std::vector<std::string>{"phone"}));
+  EXPECT_TRUE(ch.issued.empty());
+  EXPECT_TRUE(crypto::verify_chain(phone, {}, {ca}, crls(), true).ok());
+}
+
 TEST_F(IpsecPki, UserNamesWithDotsAndAtSigns) {
   // CN=john.doe looks like a host name to name-constraint checks; the certificate must still
   // verify against a CA that permits only the endpoint's DNS name.

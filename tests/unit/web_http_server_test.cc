@@ -22,6 +22,7 @@
 #include "web/router.h"
 #include "web/tls_cert.h"
 #include "web/totp.h"
+#include "web_fake_users.h"
 #include "web_test_dir.h"
 
 namespace waypost::web {
@@ -175,12 +176,8 @@ TEST_F(WebHttpServer, SignInAndListUsersOverTls) {
       auth.complete_setup({*token, "a long enough password", info->totp_secret, totp(), "x"}).ok());
   clock.advance(seconds(30));
   const std::string code = totp();  // computed here: the server thread owns auth from now on
-  Router router(
-      auth,
-      []() -> Result<std::vector<UserSummary>> {
-        return std::vector<UserSummary>{{"phone", "10.49.0.2", "", true, false}};
-      },
-      "127.0.0.1");
+  FakeUsers directory;
+  Router router(auth, directory, "127.0.0.1");
   auto server = HttpServer::start(options_, [&](const HttpRequest& r) { return router.handle(r); });
   ASSERT_TRUE(server.ok()) << server.error().message;
 

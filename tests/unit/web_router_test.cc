@@ -10,6 +10,7 @@
 #include "web/base32.h"
 #include "web/router.h"
 #include "web/totp.h"
+#include "web_fake_users.h"
 #include "web_test_dir.h"
 
 namespace waypost::web {
@@ -35,14 +36,7 @@ class WebRouter : public ::testing::Test {
     AuthPolicy policy;
     policy.password = kTestPasswordParams;
     auth_ = std::make_unique<Auth>(*store_, clock_, random_, policy);
-    router_ = std::make_unique<Router>(
-        *auth_,
-        [this]() -> Result<std::vector<UserSummary>> {
-          if (users_fail_) return make_error(ErrorKind::kIo, "state.json: cannot read");
-          return std::vector<UserSummary>{{"phone", "10.49.0.2", "fd00::2", true, true},
-                                          {"laptop", "10.49.0.3", "", true, false}};
-        },
-        "vpn.example.com");
+    router_ = std::make_unique<Router>(*auth_, users_, "vpn.example.com");
     secret_ = add("alice", Role::kOwner);
   }
 
@@ -98,7 +92,7 @@ class WebRouter : public ::testing::Test {
   std::unique_ptr<Auth> auth_;
   std::unique_ptr<Router> router_;
   std::string secret_;
-  bool users_fail_ = false;
+  FakeUsers users_;
 };
 
 TEST_F(WebRouter, LoginSetsAStrictCookie) {
@@ -176,7 +170,7 @@ TEST_F(WebRouter, SessionCookieReadsUsers) {
   EXPECT_EQ(body["users"][0]["name"], "phone");
   EXPECT_EQ(body["users"][0]["protocols"], json::array({"wireguard", "ikev2"}));
   EXPECT_EQ(body["users"][1]["ipv6"], "");
-  users_fail_ = true;
+  users_.fail = true;
   EXPECT_EQ(get("/api/v1/users", cookie).status, 503);
 }
 
@@ -297,6 +291,119 @@ TEST(WebCookies, Values) {
   EXPECT_EQ(cookie_value("waypost_session=1; waypost_session=2", "waypost_session"), "1");
   EXPECT_EQ(cookie_value("", "waypost_session"), "");
   EXPECT_EQ(cookie_value(";;;=;", "waypost_session"), "");
+}
+
+// --- /api/v1/users changes -----------------------------------------------------------------
+
+
+HttpRequest change(const std::string& method, const std::string& target, const std::string& cookie,
+                   const std::string& csrf, const std::string& body = "{}") {
+  HttpRequest r;
+  r.method = method;
+  r.target = target;
+  r.cookie = cookie;
+  r.csrf_token = csrf;
+  r.content_type = "application/json";
+  r.body = body;
+  r.remote_address = "198.51.100.9";
+  return r;
+}
+
+TEST_F(WebRouter, AdminAddsDisablesEnablesAndDeletesAUser) {
+  auto [cookie, csrf] = sign_in("alice", secret_);
+  auto added =
+      router_->handle(change("POST", "/api/v1/users", cookie, csrf, R"({"name":"tablet"})"));
+  ASSERT_EQ(added.status, 201) << added.body;
+  EXPECT_EQ(json::parse(added.body)["user"]["name"], "tablet");
+  EXPECT_EQ(json::parse(added.body)["user"]["enabled"], true);
+
+  auto off = router_->handle(change("POST", "/api/v1/users/tablet/disable", cookie, csrf));
+  ASSERT_EQ(off.status, 200) << off.body;
+  EXPECT_EQ(json::parse(off.body)["user"]["enabled"], false);
+  EXPECT_EQ(json::parse(off.body)["user"]["disabled_reason"], "disabled by an admin");
+  auto on = router_->handle(change("POST", "/api/v1/users/tablet/enable", cookie, csrf));
+  EXPECT_EQ(json::parse(on.body)["user"]["enabled"], true);
+
+  auto one = get("/api/v1/users/tablet", cookie);
+  ASSERT_EQ(one.status, 200) << one.body;
+  auto gone = router_->handle(change("DELETE", "/api/v1/users/tablet", cookie, csrf));
+  ASSERT_EQ(gone.status, 200) << gone.body;
+  EXPECT_EQ(get("/api/v1/users/tablet", cookie).status, 404);
+  EXPECT_EQ(router_->handle(change("DELETE", "/api/v1/users/tablet", cookie, csrf)).status, 404);
+
+  // Each change is in the audit log with the admin who made it.
+  auto audit = store_->audit_log(100);
+  ASSERT_TRUE(audit.ok());
+  std::vector<std::string> actions;
+  for (const auto& e : *audit) {
+    if (e.admin == "alice" && e.target == "tablet") actions.push_back(e.action);
+  }
+  EXPECT_EQ(actions.size(), 4u);
+}
+
+TEST_F(WebRouter, BadUserRequestsNameTheFieldAndReason) {
+  auto [cookie, csrf] = sign_in("alice", secret_);
+  auto dup = router_->handle(change("POST", "/api/v1/users", cookie, csrf, R"({"name":"phone"})"));
+  EXPECT_EQ(dup.status, 409);
+  EXPECT_EQ(json::parse(dup.body)["field"], "name");
+  auto missing = router_->handle(change("POST", "/api/v1/users", cookie, csrf, R"({"nam":"x"})"));
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_EQ(json::parse(missing.body)["field"], "name");
+  auto bad = router_->handle(change("POST", "/api/v1/users", cookie, csrf, R"({"name":"a b"})"));
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(json::parse(bad.body)["field"], "name");
+  auto not_json = router_->handle(change("POST", "/api/v1/users", cookie, csrf, "{"));
+  EXPECT_EQ(not_json.status, 400);
+  HttpRequest form = change("POST", "/api/v1/users", cookie, csrf, "name=x");
+  form.content_type = "application/x-www-form-urlencoded";
+  EXPECT_EQ(router_->handle(form).status, 415);
+  EXPECT_EQ(router_->handle(change("POST", "/api/v1/users/nobody/disable", cookie, csrf)).status,
+            404);
+  EXPECT_EQ(get("/api/v1/users/..%2f/files", cookie).status, 404);
+  EXPECT_EQ(get("/api/v1/users/phone/files/..", cookie).status, 404);
+  EXPECT_EQ(get("/api/v1/users/phone/files/%zz", cookie).status, 404);
+  EXPECT_EQ(get("/api/v1/users/phone/nope", cookie).status, 404);
+}
+
+TEST_F(WebRouter, ChangesNeedTheCsrfTokenAndARoleThatMayChange) {
+  auto [cookie, csrf] = sign_in("alice", secret_);
+  auto no_csrf = router_->handle(change("POST", "/api/v1/users", cookie, "", R"({"name":"x1"})"));
+  EXPECT_EQ(no_csrf.status, 403);
+  auto wrong = router_->handle(change("POST", "/api/v1/users", cookie, "abc", R"({"name":"x1"})"));
+  EXPECT_EQ(wrong.status, 403);
+  EXPECT_EQ(get("/api/v1/users/x1", cookie).status, 404);
+
+  const std::string viewer_secret = add("vera", Role::kViewer);
+  auto [vcookie, vcsrf] = sign_in("vera", viewer_secret);
+  EXPECT_EQ(get("/api/v1/users", vcookie).status, 200);
+  EXPECT_EQ(get("/api/v1/users/phone/files", vcookie).status, 200);
+  for (const auto& [method, target] :
+       std::vector<std::pair<std::string, std::string>>{{"POST", "/api/v1/users"},
+                                                        {"DELETE", "/api/v1/users/phone"},
+                                                        {"POST", "/api/v1/users/phone/disable"},
+                                                        {"POST", "/api/v1/users/phone/enable"}}) {
+    auto r = router_->handle(change(method, target, vcookie, vcsrf, R"({"name":"x2"})"));
+    EXPECT_EQ(r.status, 403) << method << " " << target;
+  }
+  EXPECT_EQ(get("/api/v1/users/phone", vcookie).status, 200);
+  EXPECT_EQ(get("/api/v1/users/x2", vcookie).status, 404);
+}
+
+TEST_F(WebRouter, FilesDownloadsAndQrCode) {
+  auto [cookie, csrf] = sign_in("alice", secret_);
+  auto files = get("/api/v1/users/phone/files", cookie);
+  ASSERT_EQ(files.status, 200) << files.body;
+  EXPECT_EQ(json::parse(files.body)["files"][0]["name"], "phone.conf");
+  auto conf = get("/api/v1/users/phone/files/phone.conf", cookie);
+  ASSERT_EQ(conf.status, 200);
+  EXPECT_EQ(conf.content_type, "application/octet-stream");
+  EXPECT_EQ(header(conf, "Content-Disposition"), "attachment; filename=\"phone.conf\"");
+  EXPECT_EQ(conf.body, "[Interface]\n# phone\n");
+  EXPECT_EQ(get("/api/v1/users/phone/files/other.conf", cookie).status, 404);
+  auto qr = get("/api/v1/users/phone/qr.svg", cookie);
+  ASSERT_EQ(qr.status, 200);
+  EXPECT_EQ(qr.content_type, "image/svg+xml");
+  EXPECT_EQ(get("/api/v1/users/phone/qr.svg").status, 401);
 }
 
 }  // namespace

@@ -68,6 +68,30 @@ TEST(WebStore, ReopenKeepsData) {
   EXPECT_FALSE((*a)->set_up());
 }
 
+TEST(WebStore, SnapshotIsOneConsistentFileWithTheWalFoldedIn) {
+  test::TempDir dir;
+  auto store = open_ok(dir.file("web.db"));
+  ASSERT_TRUE(store->add_admin(admin("alice", Role::kOwner)));  // still in web.db-wal
+  auto bytes = snapshot_database(dir.file("web.db"));
+  ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+  EXPECT_TRUE(bytes->starts_with(std::string("SQLite format 3", 15) + '\0'));
+  // Nothing left behind next to the database.
+  size_t entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    EXPECT_FALSE(e.path().filename().string().starts_with(".web-snapshot-")) << e.path();
+    ++entries;
+  }
+  EXPECT_LE(entries, 3u);  // web.db, -wal, -shm
+  // The copy opens on its own (no WAL file beside it) and holds alice.
+  test::TempDir other;
+  { std::ofstream(other.file("web.db"), std::ios::binary) << *bytes; }
+  auto copy = open_ok(other.file("web.db"));
+  ASSERT_TRUE(copy);
+  auto a = copy->find_admin("alice");
+  ASSERT_TRUE(a.ok() && a->has_value());
+  EXPECT_FALSE(snapshot_database(dir.file("nope.db")).ok());
+}
+
 TEST(WebStore, RefusesADatabaseFromANewerWaypost) {
   test::TempDir dir;
   ASSERT_TRUE(open_ok(dir.file("web.db")));

@@ -1,0 +1,26 @@
+#pragma once
+// JSON answers of the /api/v1 router, shared by its files (router.cc, router_users.cc).
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "web/http_types.h"
+
+namespace waypost::web {
+
+// Never throws on a stray byte (names and messages also come from files).
+std::string dump_json(const nlohmann::json& j);
+HttpResponse json_response(int status, const nlohmann::json& body);
+// {"error": message, "field": field}; "field" only when one request field was wrong.
+HttpResponse error_response(int status, std::string_view message, std::string_view field = {});
+HttpResponse method_not_allowed(std::string_view allow);
+// "application/json" with optional parameters, in any letter case.
+bool is_json_content(std::string_view content_type);
+// The status for an error from the server side: kNotFound 404, kParse 400 (with `field`; 409
+// when its code is EEXIST: the thing exists already), kPermission 403, anything else 503.
+HttpResponse error_for(const Error& error, std::string_view field = {});
+
+}  // namespace waypost::web

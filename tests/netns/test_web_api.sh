@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# The web admin's API on a running `waypost server` (issue 16), driven with curl over HTTPS from
+# a client namespace, while a real WireGuard client (wireguard-go) uses the VPN:
+#
+# Topology: client ns 198.51.100.2/24 ── server ns 198.51.100.1/24 (veth)
+#
+# Checks:
+#   setup     `server init --admin alice` prints a one-time setup link; setup/start and
+#             setup/finish with a TOTP code set the password; the link does not work twice
+#   sign-in   a wrong password and a wrong code are refused (401); the right ones give a
+#             Secure, HttpOnly, SameSite=Strict cookie and a CSRF token
+#   users     the list shows phone online with its endpoint and bytes; adding tablet writes its
+#             profile (the download is the .conf on disk, byte for byte) and its QR code; a
+#             change without the CSRF header is refused (403) and changes nothing
+#   disable   disabling phone while it pings the server stops the ping within seconds and puts
+#             phone in config.yaml's disabled_users; enabling it lets it ping again; `waypost
+#             users disable` from the shell shows on the page
+#   delete    tablet removed: gone from config.yaml, its profile gone
+#   failure   the web port taken by another program: the server starts anyway, the VPN works,
+#             and the log says why the page did not start
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2016,SC2154,SC2317
+source "$(dirname "$0")/lib.sh"
+wpt_begin wireguard-go wg ip ping timeout curl
+wpt_waypost_only "the web admin is Waypost's own"
+
+UP_S=198.51.100.1 UP_C=198.51.100.2
+PORT=51996
+WEB_PORT=8443
+
+ns_create NS_S server
+ns_create NS_C client
+wpt_name VS vs
+wpt_name VC vc
+veth_link "$NS_S" "$VS" "$NS_C" "$VC"
+ns_addr "$NS_S" "$VS" "$UP_S/24"
+ns_addr "$NS_C" "$VC" "$UP_C/24"
+wait_for 5 nsx "$NS_C" ping -c 1 -W 1 "$UP_S" || die "client cannot reach the server"
+
+SDIR=$WPT_SCRATCH/srv
+OUT=$WPT_SCRATCH/out
+wpt_new_ifname IF_SRV
+wp() { wp_cli "$NS_S" "$@"; }
+
+# --- setup ---------------------------------------------------------------------------------
+wp_server_init "$NS_S" "$SDIR" "$OUT.init" --endpoint "$UP_S" --users phone \
+  --interface "$IF_SRV" --port "$PORT" --ipv6 off --admin alice ||
+  die "server init failed: $(head -c 600 "$OUT.init")"
+LINK=$(grep -Eo "https://[^ ]+/setup#[A-Za-z0-9_-]+" "$OUT.init" | head -1)
+assert_match "$LINK" "^https://$UP_S:$WEB_PORT/setup#" "server init --admin prints a setup link for the endpoint"
+TOKEN=${LINK#*#}
+server_ready() { wp_server_running "$NS_S" "$SDIR"; }
+web_ready() { nsx "$NS_S" ss -Hltn "sport = :$WEB_PORT" | grep -q LISTEN; }
+wp_server_start SRV_PID "$NS_S" "$WPT_SCRATCH/logs/server1.log" 30 server_ready --dir "$SDIR" ||
+  die "server up failed: $(tail -5 "$WPT_SCRATCH/logs/server1.log")"
+assert_wait 10 "the web admin listens on $WEB_PORT" web_ready
+
+BASE=https://$UP_S:$WEB_PORT
+JAR=$WPT_SCRATCH/cookies
+# api METHOD PATH [BODY] [EXTRA CURL ARGS...]: the answer's body, then a line "HTTP <status>".
+api() {
+  local method=$1 path=$2 body=${3:-}
+  shift 3 2>/dev/null || shift $#
+  local -a args=(-sk -m 10 -X "$method" -b "$JAR" -c "$JAR" -w '\nHTTP %{http_code}\n')
+  [[ -n $body ]] && args+=(-H 'Content-Type: application/json' --data "$body")
+  nsx "$NS_C" curl "${args[@]}" "$@" "$BASE$path"
+}
+status_of() { sed -n 's/^HTTP //p' <<<"$1" | tail -1; }
+body_of() { sed '$d' <<<"$1"; }
+totp() { # totp BASE32_SECRET [OFFSET_STEPS]: the RFC 6238 code (SHA-1, 6 digits, 30 s)
+  "$WPT_PY" - "$1" "${2:-0}" <<'PY'
+import base64, hashlib, hmac, struct, sys, time
+key = base64.b32decode(sys.argv[1] + "=" * (-len(sys.argv[1]) % 8))
+step = int(time.time() // 30) + int(sys.argv[2])
+mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+o = mac[-1] & 15
+print("%06d" % ((struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF) % 1000000))
+PY
+}
+
+r=$(api POST /api/v1/setup/start "{\"token\":\"$TOKEN\"}")
+assert_eq "$(status_of "$r")" 200 "setup/start with the link's token"
+SECRET=$(body_of "$r" | json_q 'j["totp_secret"]')
+PASSWORD="correct horse battery staple 42"
+r=$(api POST /api/v1/setup/finish "{\"token\":\"$TOKEN\",\"password\":\"$PASSWORD\",\"totp_secret\":\"$SECRET\",\"code\":\"$(totp "$SECRET")\"}")
+assert_eq "$(status_of "$r")" 200 "setup/finish sets the password and the authenticator"
+assert_eq "$(body_of "$r" | json_q 'len(j["recovery_codes"])')" 10 "...and shows ten recovery codes"
+r=$(api POST /api/v1/setup/start "{\"token\":\"$TOKEN\"}")
+assert_eq "$(status_of "$r")" 403 "the setup link does not work twice"
+
+# --- sign-in -------------------------------------------------------------------------------
+r=$(api POST /api/v1/login "{\"name\":\"alice\",\"password\":\"wrong password 123\",\"code\":\"$(totp "$SECRET")\"}")
+assert_eq "$(status_of "$r")" 401 "a wrong password is refused"
+# A code from five minutes ago is outside any clock-skew window.
+r=$(api POST /api/v1/login "{\"name\":\"alice\",\"password\":\"$PASSWORD\",\"code\":\"$(totp "$SECRET" -10)\"}")
+assert_eq "$(status_of "$r")" 401 "a wrong TOTP code is refused"
+# The setup used this step's code, and a code is accepted once: wait for the next step if needed.
+sleep_to_next_step() { sleep "$(awk -v t="$EPOCHREALTIME" 'BEGIN { printf "%.2f", 30.2 - (t % 30) }')"; }
+sleep_to_next_step
+r=$(api POST /api/v1/login "{\"name\":\"alice\",\"password\":\"$PASSWORD\",\"code\":\"$(totp "$SECRET")\"}" -D "$OUT.headers")
+assert_eq "$(status_of "$r")" 200 "sign-in with password and TOTP"
+CSRF=$(body_of "$r" | json_q 'j["csrf_token"]')
+assert_match "$(grep -i '^set-cookie' "$OUT.headers")" 'Secure; HttpOnly; SameSite=Strict' "the session cookie is Secure, HttpOnly, SameSite=Strict"
+
+# --- the VPN user phone, online --------------------------------------------------------------
+PROFILE=$WPT_SCRATCH/phone.conf
+cp "$SDIR/configs/$UP_S/wireguard/phone.conf" "$PROFILE"
+wpt_new_ifname IF_C
+wgq_client_up WG_PID "$NS_C" "$PROFILE" "$IF_C" "$UP_S" || die "phone's WireGuard client did not start"
+ip -n "$NS_C" route add 10.49.0.1/32 dev "$IF_C"
+assert_wait 15 "phone reaches the server through the tunnel" ping_ok "$NS_C" 10.49.0.1
+# The page is reached over the VPN as well as from outside (web_listen: all).
+r=$(api GET /api/v1/users)
+assert_eq "$(status_of "$r")" 200 "GET /api/v1/users"
+USERS=$(body_of "$r")
+assert_eq "$(json_q '[u for u in j["users"] if u["name"] == "phone"][0]["online"]' <<<"$USERS")" true "phone is online"
+assert_match "$(json_q '[u for u in j["users"] if u["name"] == "phone"][0]["endpoint"]' <<<"$USERS")" "^$UP_C:" "...with its endpoint"
+assert_eq "$(json_q '[u for u in j["users"] if u["name"] == "phone"][0]["rx_bytes"] > 0' <<<"$USERS")" true "...and bytes received"
+
+# --- add a user ----------------------------------------------------------------------------
+r=$(api POST /api/v1/users '{"name":"tablet"}')
+assert_eq "$(status_of "$r")" 403 "adding a user without the CSRF header is refused"
+assert_not "...and nothing changed" grep -q tablet "$SDIR/config.yaml"
+r=$(api POST /api/v1/users '{"name":"tablet"}' -H "X-CSRF-Token: $CSRF")
+assert_eq "$(status_of "$r")" 201 "POST /api/v1/users adds tablet"
+assert_ok "tablet is in config.yaml" grep -q tablet "$SDIR/config.yaml"
+r=$(api POST /api/v1/users '{"name":"bad name"}' -H "X-CSRF-Token: $CSRF")
+assert_eq "$(status_of "$r")/$(body_of "$r" | json_q 'j["field"]')" 400/name "a bad name: 400 naming the field"
+r=$(api POST /api/v1/users '{"name":"tablet"}' -H "X-CSRF-Token: $CSRF")
+assert_eq "$(status_of "$r")" 409 "adding tablet twice: 409"
+r=$(api GET /api/v1/users/tablet/files)
+assert_match "$(body_of "$r")" '"tablet\.conf"' "tablet's files list its .conf"
+api GET /api/v1/users/tablet/files/tablet.conf "" -o "$OUT.download" >/dev/null
+assert_ok "the downloaded .conf is the file the server wrote" cmp -s "$OUT.download" "$SDIR/configs/$UP_S/wireguard/tablet.conf"
+r=$(api GET /api/v1/users/tablet/qr.svg)
+assert_match "$(body_of "$r")" '^<svg ' "tablet's QR code is an SVG image"
+
+# --- disable and enable while phone pings ----------------------------------------------------
+nsx "$NS_C" ping -n -i 0.2 -c 400 -W 1 10.49.0.1 >"$OUT.ping" 2>&1 &
+PING=$!
+wpt_track_pid "$PING"
+sleep 2
+r=$(api POST /api/v1/users/phone/disable '{}' -H "X-CSRF-Token: $CSRF")
+assert_eq "$(status_of "$r")" 200 "POST /api/v1/users/phone/disable"
+assert_eq "$(body_of "$r" | json_q 'j["user"]["enabled"]')" false "...phone is disabled"
+assert_match "$(sed -n '/^disabled_users/,/^[^ -]/p' "$SDIR/config.yaml")" '- phone' "config.yaml lists phone in disabled_users"
+t_off=$EPOCHREALTIME
+assert_wait 10 "phone's pings stop getting through" ping_none "$NS_C" 10.49.0.1 3
+log "pings stopped within $(secs_since "$t_off") s of the disable"
+r=$(api POST /api/v1/users/phone/enable '{}' -H "X-CSRF-Token: $CSRF")
+assert_eq "$(body_of "$r" | json_q 'j["user"]["enabled"]')" true "POST /api/v1/users/phone/enable"
+assert_wait 30 "phone pings the server again" ping_ok "$NS_C" 10.49.0.1 3
+wpt_stop_pid "$PING"
+# And from the shell: the page shows what the CLI did.
+wp users disable phone --dir "$SDIR" >"$OUT.cli" 2>&1
+assert_match "$(cat "$OUT.cli")" 'disabled phone' "waypost users disable phone"
+r=$(api GET /api/v1/users/phone)
+assert_eq "$(body_of "$r" | json_q 'j["user"]["enabled"]')" false "...and the API shows phone disabled"
+wp users enable phone --dir "$SDIR" >"$OUT.cli" 2>&1
+assert_wait 30 "phone pings again after waypost users enable" ping_ok "$NS_C" 10.49.0.1 3
+
+# --- delete --------------------------------------------------------------------------------
+r=$(api DELETE /api/v1/users/tablet "" -H "X-CSRF-Token: $CSRF")
+assert_eq "$(status_of "$r")" 200 "DELETE /api/v1/users/tablet"
+assert_not "tablet is gone from config.yaml" grep -q tablet "$SDIR/config.yaml"
+assert_not "tablet's profile is gone" test -e "$SDIR/configs/$UP_S/wireguard/tablet.conf"
+r=$(api DELETE /api/v1/session "" -H "X-CSRF-Token: $CSRF")
+assert_eq "$(status_of "$r")" 200 "sign out"
+r=$(api GET /api/v1/users)
+assert_eq "$(status_of "$r")" 401 "signed out: the users list is refused"
+
+# --- the web port taken: the VPN runs without the page ---------------------------------------
+wpt_stop_pid "$SRV_PID" 10
+nsx "$NS_S" "$WPT_PY" -c "
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', $WEB_PORT)); s.listen(1); time.sleep(120)" &
+SQUAT=$!
+wpt_track_pid "$SQUAT"
+assert_wait 5 "another program holds port $WEB_PORT" web_ready
+wp_server_start SRV_PID "$NS_S" "$WPT_SCRATCH/logs/server2.log" 30 server_ready --dir "$SDIR" ||
+  die "server up failed with the port taken: $(tail -5 "$WPT_SCRATCH/logs/server2.log")"
+assert_wait 30 "with the web port taken, the VPN still works" ping_ok "$NS_C" 10.49.0.1 3
+assert_match "$(cat "$WPT_SCRATCH/logs/server2.log")" 'web admin not started: .*8443.*in use' "the log says why the page did not start"
+wpt_stop_pid "$SQUAT"
+wpt_stop_pid "$SRV_PID" 10
+
+wpt_finish
