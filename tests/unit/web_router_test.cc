@@ -295,7 +295,6 @@ TEST(WebCookies, Values) {
 
 // --- /api/v1/users changes -----------------------------------------------------------------
 
-
 HttpRequest change(const std::string& method, const std::string& target, const std::string& cookie,
                    const std::string& csrf, const std::string& body = "{}") {
   HttpRequest r;
