@@ -78,8 +78,8 @@ std::map<std::string, std::string> file_paths(const std::string& dir, const Serv
                                  mobileconfig_path(dir, config, user, AppleOs::kIos),
                                  mobileconfig_path(dir, config, user, AppleOs::kMacos)}) {
       std::string name = base_name(p);
-      if (p.find("/apple/macos/") != std::string::npos) name = "macos-" + name;
-      if (p.find("/apple/ios/") != std::string::npos) name = "ios-" + name;
+      if (p.find("/apple/macos/") != std::string::npos) name.insert(0, "macos-");
+      if (p.find("/apple/ios/") != std::string::npos) name.insert(0, "ios-");
       out[name] = p;
     }
   }
