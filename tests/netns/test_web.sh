@@ -10,8 +10,8 @@
 # Checks, in order:
 #   init     `server init --admin alice` (or `admins add alice` where --admin is missing) prints
 #            a setup link; `server up` listens on the web port
-#   setup    the page reads the link's token, shows the TOTP secret and otpauth URI, refuses a
-#            wrong code next to the form, takes password + code (RFC 6238 computed in Node),
+#   setup    the page reads the link's token, shows the TOTP secret and otpauth URI (and a QR
+#            code of it that zbarimg must read back), refuses a wrong code next to the form, takes password + code (RFC 6238 computed in Node),
 #            shows ten recovery codes
 #   login    a wrong password and a wrong TOTP code are refused on the page; the right ones
 #            sign in
@@ -99,6 +99,10 @@ web_step() {
 
 T0=$EPOCHREALTIME
 web_step setup || die "setup in the browser failed"
+# qr_text PNG: what zbarimg reads in the image ("" if nothing), bounded.
+qr_text() { timeout 20 zbarimg --raw -q "$1" 2>>"$WPT_SCRATCH/logs/zbarimg.log"; }
+assert_eq "$(qr_text "$SHOTS/setup-qr.png")" "$(cat "$SHOTS/setup-uri.txt" 2>/dev/null)" \
+  "setup: the page's QR code (qr.js) decodes to the otpauth:// URI it shows"
 web_step login || die "sign-in in the browser failed"
 web_step add || die "adding $USER_NAME in the browser failed"
 
@@ -106,7 +110,7 @@ web_step add || die "adding $USER_NAME in the browser failed"
 CONF=$SDIR/configs/$OUT4_S/wireguard/$USER_NAME.conf
 [[ -f $CONF ]] || CONF=$(find "$SDIR" -name "$USER_NAME.conf" -path '*wireguard*' 2>/dev/null | head -n1)
 [[ -f $CONF ]] || die "the server wrote no $USER_NAME.conf under $SDIR"
-if decoded=$(timeout 20 zbarimg --raw -q "$SHOTS/qr.png" 2>"$WPT_SCRATCH/logs/zbarimg.log"); then
+if decoded=$(qr_text "$SHOTS/qr.png"); then
   assert_eq "$decoded" "$(cat "$CONF")" "QR: the page's QR code decodes to $USER_NAME.conf"
 else
   fail "QR: zbarimg found no QR code in the screenshot of the page's image (qr.png)"

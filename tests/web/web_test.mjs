@@ -85,6 +85,20 @@ async function withBrowser(work, { viewport = { width: 1200, height: 800 }, cook
 const shot = (page, name, options = {}) =>
   page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true, ...options });
 
+// A PNG of one element as the browser renders it, at three device pixels per CSS pixel so that
+// each module of a QR code is several pixels wide for zbarimg.
+async function captureElement(page, locator, file) {
+  await locator.scrollIntoViewIfNeeded();
+  const box = await locator.evaluate((e) => {
+    const r = e.getBoundingClientRect();
+    return { x: r.x + window.scrollX, y: r.y + window.scrollY, width: r.width, height: r.height };
+  });
+  const cdp = await page.context().newCDPSession(page);
+  const { data } = await cdp.send("Page.captureScreenshot", { format: "png", clip: { ...box, scale: 3 } });
+  writeFileSync(file, Buffer.from(data, "base64"));
+  await cdp.detach();
+}
+
 // Waits for the error line of a form and returns its text.
 async function formError(page, key) {
   const p = page.locator(`[data-error-for="${key}"]`);
@@ -117,6 +131,9 @@ const steps = {
       check(uri.startsWith("otpauth://totp/") && uri.includes(`secret=${secret}`),
             "setup: the otpauth:// URI carries the secret", uri);
       await shot(page, "setup");
+      // The page draws the URI as a QR code itself (qr.js); test_web.sh decodes it.
+      await captureElement(page, page.locator("#setup-qr svg"), join(OUT, "setup-qr.png"));
+      writeFileSync(join(OUT, "setup-uri.txt"), uri);
       const form = page.locator("#setup-form");
       await form.locator("[name=password]").fill(PASSWORD);
       await form.locator("[name=password2]").fill(PASSWORD);
@@ -191,18 +208,7 @@ const steps = {
       }, null, { timeout: WAIT_MS });
       pass(`add: ${USER}'s QR code image loads`);
       await shot(page, "users");
-      // The image element as the browser renders it, at three device pixels per CSS pixel so
-      // that each module of a long profile's QR code is several pixels wide for zbarimg.
-      await qr.scrollIntoViewIfNeeded();
-      const box = await qr.evaluate((img) => {
-        const r = img.getBoundingClientRect();
-        return { x: r.x + window.scrollX, y: r.y + window.scrollY, width: r.width, height: r.height };
-      });
-      const cdp = await page.context().newCDPSession(page);
-      const { data } = await cdp.send("Page.captureScreenshot",
-                                      { format: "png", clip: { ...box, scale: 3 } });
-      writeFileSync(join(OUT, "qr.png"), Buffer.from(data, "base64"));
-      await cdp.detach();
+      await captureElement(page, qr, join(OUT, "qr.png"));
       const link = page.locator("#user-files a", { hasText: new RegExp(`^${USER}\\.conf$`) });
       const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
       await download.saveAs(join(OUT, "downloaded.conf"));

@@ -208,6 +208,9 @@ async function startSetup() {
     // Groups of four are easier to type into an app by hand.
     $("setup-secret").textContent = r.totp_secret.replace(/(.{4})(?=.)/g, "$1 ");
     $("setup-uri").textContent = r.otpauth_uri;
+    // Drawn here (qr.js): the URI holds the secret and goes to no other service.
+    const qr = window.waypostQr ? window.waypostQr(r.otpauth_uri) : null;
+    if (qr) $("setup-qr").replaceChildren(qr);
     $("setup-form").hidden = false;
     $("setup-form").elements.namedItem("password").focus();
   } catch (e) {
