@@ -28,7 +28,7 @@
 # (docs/web/ holds the ones docs/WEB.md shows).
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2154,SC2317
 source "$(dirname "$0")/lib.sh"
-wpt_begin wireguard-go wg ip ping timeout node zbarimg chromium
+wpt_begin wireguard-go wg ip ss ping timeout node zbarimg chromium
 wpt_waypost_only "the web admin is Waypost's own"
 
 WEB_DIR=$(cd "$WPT_LIB_DIR/../web" && pwd)

@@ -318,6 +318,15 @@ async function toggle(action) {
     await page.goto(`${BASE}/users`);
     const row = page.locator(`tr[data-user="${USER}"]`);
     await row.waitFor();
+    if (action === "disable") {
+      // Its client has just pinged through the tunnel: the list says so.
+      const state = (await row.locator("td.state").textContent()).trim();
+      const endpoint = (await row.locator("td.endpoint").textContent()).trim();
+      check(state === "online" && endpoint !== "—",
+            `users: ${USER} is listed online with its endpoint while its client pings`,
+            `state "${state}", endpoint "${endpoint}"`);
+      await shot(page, "users-online");
+    }
     await row.locator("button.link").click();
     const button = page.locator("#user-toggle");
     await button.waitFor({ state: "visible" });

@@ -439,7 +439,9 @@ async function openUser(name) {
     $("user-files").replaceChildren(...(r.files || []).map((f) => {
       const li = document.createElement("li");
       const a = document.createElement("a");
-      a.href = `/api/v1/${userPath(name)}/files/${encodeURIComponent(f.name)}`;
+      // Profiles may sit in folders ("apple/ios/NAME.mobileconfig"): each part encoded alone.
+      const file = f.name.split("/").map(encodeURIComponent).join("/");
+      a.href = `/api/v1/${userPath(name)}/files/${file}`;
       a.download = f.name.split("/").pop();
       a.textContent = f.name;
       const size = document.createElement("span");
