@@ -53,10 +53,12 @@ note() {
 }
 
 # Runs ctest and adds its counts to the totals.
+# run_ctest DIR LABEL [CTEST ARGS...]
 run_ctest() {
   local dir=$1 label=$2 out
+  shift 2
   out=$(mktemp)
-  ctest --test-dir "$dir" -L "$label" --output-on-failure --timeout 900 2>&1 | tee "$out"
+  ctest --test-dir "$dir" -L "$label" --output-on-failure --timeout 900 "$@" 2>&1 | tee "$out"
   local line total fails
   line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$out" | tail -1)
   if [[ -z "$line" ]]; then
@@ -166,8 +168,8 @@ if ((configured)) && ninja -C build -j"$(nproc)"; then
   note "stage 1: unit tests"
   run_unit build
   if [[ "${SKIP_NETNS:-0}" != 1 ]]; then
-    note "stage 1: namespace tests against wireguard-go and strongSwan"
-    run_ctest build netns
+    note "stage 1: namespace tests against wireguard-go and strongSwan, $(nproc) at a time"
+    run_ctest build netns -j"$(nproc)"
   fi
   if [[ -n $lint_pid ]]; then
     if wait "$lint_pid"; then lint_ok=1; else lint_ok=0; fi
