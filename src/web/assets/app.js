@@ -314,8 +314,11 @@ function formatAgo(unixSeconds) {
 
 const PROTOCOL_NAMES = { wireguard: "WireGuard", ikev2: "IKEv2" };
 
+// A user is enabled unless the server says otherwise.
+const isEnabled = (u) => u.enabled !== false;
+
 function stateText(u) {
-  if (!u.enabled) return u.disabled_reason ? `disabled: ${u.disabled_reason}` : "disabled";
+  if (!isEnabled(u)) return u.disabled_reason ? `disabled: ${u.disabled_reason}` : "disabled";
   return u.online ? "online" : "offline";
 }
 
@@ -330,7 +333,7 @@ function cell(label, text, className) {
 function userRow(u) {
   const tr = document.createElement("tr");
   tr.dataset.user = u.name;
-  if (!u.enabled) tr.classList.add("disabled");
+  if (!isEnabled(u)) tr.classList.add("disabled");
   const name = cell("Name", undefined, "name");
   const open = document.createElement("button");
   open.type = "button";
@@ -340,7 +343,7 @@ function userRow(u) {
   name.append(open);
   const st = cell("State", undefined, "state");
   const badge = document.createElement("span");
-  badge.className = "badge " + (!u.enabled ? "off" : u.online ? "on" : "idle");
+  badge.className = "badge " + (!isEnabled(u) ? "off" : u.online ? "on" : "idle");
   badge.textContent = stateText(u);
   st.append(badge);
   const seen = cell("Last handshake", formatAgo(u.last_handshake));
@@ -417,8 +420,8 @@ async function addUser(event) {
 function renderUserState(u) {
   $("user-state").textContent = stateText(u);
   const toggle = $("user-toggle");
-  toggle.textContent = u.enabled ? "Disable" : "Enable";
-  toggle.dataset.action = u.enabled ? "disable" : "enable";
+  toggle.textContent = isEnabled(u) ? "Disable" : "Enable";
+  toggle.dataset.action = isEnabled(u) ? "disable" : "enable";
 }
 
 async function openUser(name) {
@@ -429,6 +432,7 @@ async function openUser(name) {
   $("user-confirm").hidden = true;
   $("user-title").textContent = name;
   renderUserState(u);
+  $("user-qr").closest("figure").hidden = false;
   $("user-qr").src = `/api/v1/${userPath(name)}/qr.svg`;
   $("user-files").replaceChildren();
   showScreen("users", "user");
@@ -507,6 +511,8 @@ function init() {
   $("add-form").addEventListener("submit", addUser);
   $("signout").addEventListener("click", logout);
   $("user-close").addEventListener("click", closeUser);
+  // No QR code (a user without WireGuard, or an error): no broken image.
+  $("user-qr").addEventListener("error", () => ($("user-qr").closest("figure").hidden = true));
   $("user-toggle").addEventListener("click", toggleUser);
   $("user-delete").addEventListener("click", askDelete);
   $("user-confirm-no").addEventListener("click", () => ($("user-confirm").hidden = true));
