@@ -24,8 +24,8 @@
 #            390x844 window shows the list without horizontal overflow; sign out ends the session
 #   viewer   a viewer (second admin) sees the list but no buttons that change anything
 #
-# Screenshots are taken in the scratch dir; WAYPOST_WEB_SCREENSHOTS=DIR copies them there
-# (docs/web/ holds the ones docs/WEB.md shows).
+# Screenshots are taken in the scratch dir; WAYPOST_WEB_SCREENSHOTS=DIR copies the three that
+# docs/WEB.md shows there (WAYPOST_WEB_SCREENSHOTS=docs/web refreshes them).
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2154,SC2317
 source "$(dirname "$0")/lib.sh"
 wpt_begin wireguard-go wg ip ss ping timeout node zbarimg chromium
@@ -163,8 +163,10 @@ else
 fi
 log "browser steps took $(secs_since "$T0") s"
 
+# The screenshots docs/WEB.md shows (the scratch dir has more: login, disabled, viewer, phone-user).
 if [[ -n ${WAYPOST_WEB_SCREENSHOTS:-} ]]; then
-  mkdir -p "$WAYPOST_WEB_SCREENSHOTS" && cp "$SHOTS"/*.png "$WAYPOST_WEB_SCREENSHOTS"/ &&
+  mkdir -p "$WAYPOST_WEB_SCREENSHOTS" &&
+    cp "$SHOTS/setup.png" "$SHOTS/users.png" "$SHOTS/phone-users.png" "$WAYPOST_WEB_SCREENSHOTS"/ &&
     log "screenshots copied to $WAYPOST_WEB_SCREENSHOTS"
 fi
 
