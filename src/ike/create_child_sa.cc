@@ -1,4 +1,6 @@
 // CREATE_CHILD_SA for CHILD SAs (RFC 7296 1.3.1, 1.3.3): a new CHILD SA, or a rekey of one.
+// As initiator, new CHILD SAs are the connection's further children (add_child), set up one
+// after the other once IKE_AUTH has brought up the first, as strongSwan does.
 //
 //   initiator                                       responder
 //   HDR, SK {[N(REKEY_SA)], SA, Ni, [KEi], TSi, TSr} -->
@@ -84,6 +86,21 @@ void IkeSa::install_child(ChildSaInfo child) {
 
 // --- initiator --------------------------------------------------------------------------------
 
+Status IkeSa::add_nonce_and_ke(RekeyState& st, const Child& config, Payloads& p) {
+  st.nonce_i.resize(kNonceSize);
+  env_.random.fill(st.nonce_i);
+  p.push_back(Payload::of(NoncePayload{st.nonce_i}));
+  const std::vector<DhGroup> groups = offered_groups(config.esp_proposals);
+  if (groups.empty()) return {};
+  st.group = groups.front();
+  auto dh = new_key_pair(st.group);
+  if (!dh) return dh.take_error();
+  st.dh.emplace(std::move(*dh));
+  const auto pub = st.dh->public_value();
+  p.push_back(Payload::of(KePayload{st.group, std::vector<uint8_t>(pub.begin(), pub.end())}));
+  return {};
+}
+
 bool IkeSa::rekey_child(uint32_t spi_in) {
   if (state_ != IkeSaState::kEstablished || request_ || rekey_) return false;
   auto it = std::find_if(children_.begin(), children_.end(),
@@ -97,25 +114,14 @@ bool IkeSa::rekey_child(uint32_t spi_in) {
   st->new_spi_in = env_.host.allocate_spi();
   st->offered = offer_proposals(config->esp_proposals, ProtocolId::kEsp, be32_bytes(st->new_spi_in),
                                 KeExchange::kKeep);
-  const std::vector<DhGroup> groups = offered_groups(config->esp_proposals);
   Payloads p;
   p.push_back(
       Payload::of(NotifyPayload{ProtocolId::kEsp, be32_bytes(spi_in), NotifyType::kRekeySa, {}}));
   p.push_back(Payload::of(SaPayload{st->offered}));
-  st->nonce_i.resize(kNonceSize);
-  env_.random.fill(st->nonce_i);
-  p.push_back(Payload::of(NoncePayload{st->nonce_i}));
-  if (!groups.empty()) {
-    st->group = groups.front();
-    auto dh = new_key_pair(st->group);
-    if (!dh) {
-      spdlog::warn("{}: cannot rekey CHILD_SA {}: {}", describe(), it->name, dh.error().message);
-      it->rekey_at = env_.clock.now() + kRekeyRetry;
-      return false;
-    }
-    st->dh.emplace(std::move(*dh));
-    const auto pub = st->dh->public_value();
-    p.push_back(Payload::of(KePayload{st->group, std::vector<uint8_t>(pub.begin(), pub.end())}));
+  if (auto ke = add_nonce_and_ke(*st, *config, p); !ke) {
+    spdlog::warn("{}: cannot rekey CHILD_SA {}: {}", describe(), it->name, ke.error().message);
+    it->rekey_at = env_.clock.now() + kRekeyRetry;
+    return false;
   }
   p.push_back(Payload::of(PayloadType::kTsInitiator, TsPayload{it->local_ts}));
   p.push_back(Payload::of(PayloadType::kTsResponder, TsPayload{it->remote_ts}));
@@ -126,9 +132,132 @@ bool IkeSa::rekey_child(uint32_t spi_in) {
   return true;
 }
 
+bool IkeSa::add_child(const Child& child) {
+  if (state_ == IkeSaState::kDeleting || state_ == IkeSaState::kDestroying ||
+      state_ == IkeSaState::kRekeyed) {
+    return false;
+  }
+  queued_children_.push_back(child.name);
+  start_queued_child();
+  return true;
+}
+
+void IkeSa::start_queued_child() {
+  // One exchange at a time (the window of one); the next child goes when this one is answered.
+  while (state_ == IkeSaState::kEstablished && !request_ && !rekey_ && !ike_rekey_ &&
+         !queued_children_.empty() && env_.clock.now() >= queued_child_at_) {
+    const std::string name = queued_children_.front();
+    queued_children_.erase(queued_children_.begin());
+    const Child* config = child_config(name);
+    if (config == nullptr) {
+      spdlog::warn("{}: CHILD_SA {} not created: the connection has no such child", describe(),
+                   name);
+      continue;
+    }
+    if (request_new_child(*config)) return;
+  }
+}
+
+bool IkeSa::request_new_child(const Child& config) {
+  auto st = std::make_unique<RekeyState>();
+  st->child = config.name;
+  st->new_spi_in = env_.host.allocate_spi();
+  ChildOffer offer =
+      make_child_offer(config, st->new_spi_in, local_.ip(), remote_.ip(), {}, KeExchange::kKeep);
+  // Once the peer assigned us virtual IPs, "dynamic" on our side means them (as in IKE_AUTH's
+  // narrowed answer), not the address IKE runs on.
+  if (!vips_.empty()) offer.ts_i = resolve_ts(config.local_ts, vips_);
+  st->offered = offer.proposals;
+  st->ts_i = offer.ts_i;
+  st->ts_r = offer.ts_r;
+  Payloads p;
+  p.push_back(Payload::of(SaPayload{std::move(offer.proposals)}));
+  if (auto ke = add_nonce_and_ke(*st, config, p); !ke) {
+    spdlog::warn("{}: CHILD_SA {} not created: {}", describe(), config.name, ke.error().message);
+    return false;
+  }
+  p.push_back(Payload::of(PayloadType::kTsInitiator, TsPayload{std::move(offer.ts_i)}));
+  p.push_back(Payload::of(PayloadType::kTsResponder, TsPayload{std::move(offer.ts_r)}));
+  spdlog::info("{}: establishing CHILD_SA {} (CREATE_CHILD_SA)", describe(), config.name);
+  rekey_ = std::move(st);
+  send_request(ExchangeType::kCreateChildSa, p, true);
+  return true;
+}
+
+Result<IkeSa::ChildExchange> IkeSa::complete_child_exchange(const RekeyState& st,
+                                                            const Payloads& inner) const {
+  const auto* sa = find_body<SaPayload>(inner);
+  const auto* nonce = find_body<NoncePayload>(inner);
+  const auto* ke = find_body<KePayload>(inner);
+  ChildExchange out;
+  out.ts_i = find_body<TsPayload>(inner, PayloadType::kTsInitiator);
+  out.ts_r = find_body<TsPayload>(inner, PayloadType::kTsResponder);
+  if (sa == nullptr || nonce == nullptr || out.ts_i == nullptr || out.ts_r == nullptr ||
+      nonce->nonce.size() < kMinNonceSize || nonce->nonce.size() > kMaxNonceSize) {
+    return make_error(ErrorKind::kProtocol, "SA, nonce or TS missing in the response");
+  }
+  auto chosen = accept_chosen_proposal(st.offered, *sa, ProtocolId::kEsp, KeExchange::kKeep);
+  if (!chosen) return chosen.take_error();
+  if (chosen->wire.spi.size() != 4) {
+    return make_error(ErrorKind::kProtocol, "the peer's SPI is not 4 bytes");
+  }
+  SecretBytes shared;
+  if (chosen->group != DhGroup::kNone) {
+    if (ke == nullptr || ke->group != chosen->group || !st.dh || st.group != chosen->group) {
+      return make_error(ErrorKind::kProtocol, "key exchange does not match the chosen proposal");
+    }
+    auto s = st.dh->shared_secret(ke->data);
+    if (!s) return s.take_error();
+    shared = std::move(*s);
+  }
+  auto keys = derive_child_sa_keys(ike_proposal_.algorithms.prf, sk_d_.span(), chosen->algorithms,
+                                   shared.span(), st.nonce_i, nonce->nonce);
+  if (!keys) return keys.take_error();
+  out.chosen = std::move(*chosen);
+  out.keys = std::move(*keys);
+  return out;
+}
+
+void IkeSa::process_new_child_response(const RekeyState& st, const Payloads& inner) {
+  const Child* config = child_config(st.child);
+  if (const NotifyPayload* n = find_error_notify(inner)) {
+    if (n->type == NotifyType::kTemporaryFailure) {
+      // The peer is busy with another exchange of this SA (a rekey): try again shortly.
+      const Nanos delay = collision_retry_delay(env_.random);
+      spdlog::info("{}: CHILD_SA {}: TEMPORARY_FAILURE from the peer; trying again in {} ms",
+                   describe(), st.child, delay / kNanosPerMilli);
+      queued_children_.insert(queued_children_.begin(), st.child);
+      queued_child_at_ = env_.clock.now() + delay;
+      return;
+    }
+    if (config != nullptr) diagnose_child_refusal(*config, n->type);
+    spdlog::warn("{}: CHILD_SA {} not created: {} from the peer", describe(), st.child,
+                 to_string(n->type));
+    return;
+  }
+  auto done = complete_child_exchange(st, inner);
+  if (!done) {
+    spdlog::warn("{}: CHILD_SA {} not created: {}", describe(), st.child, done.error().message);
+    return;
+  }
+  if (done->ts_i->selectors.empty() || done->ts_r->selectors.empty() ||
+      !within(done->ts_i->selectors, st.ts_i) || !within(done->ts_r->selectors, st.ts_r)) {
+    spdlog::warn(
+        "{}: CHILD_SA {} not created: the responder's traffic selectors are not within ours",
+        describe(), st.child);
+    return;
+  }
+  install_child(initiated_child(st.child, st.new_spi_in, done->chosen, *done->ts_i, *done->ts_r,
+                                std::move(done->keys)));
+}
+
 void IkeSa::process_create_child_response(const Payloads& inner) {
   std::unique_ptr<RekeyState> st = std::move(rekey_);
   if (!st) return;
+  if (st->old_spi_in == 0) {
+    process_new_child_response(*st, inner);
+    return;
+  }
   auto old = std::find_if(children_.begin(), children_.end(),
                           [&](const ChildSaInfo& c) { return c.spi_in == st->old_spi_in; });
   auto retry_later = [&](const std::string& why, Nanos delay = kRekeyRetry) {
@@ -149,48 +278,20 @@ void IkeSa::process_create_child_response(const Payloads& inner) {
                                                            : kRekeyRetry);
     return;
   }
-  const auto* sa = find_body<SaPayload>(inner);
-  const auto* nonce = find_body<NoncePayload>(inner);
-  const auto* ke = find_body<KePayload>(inner);
-  const auto* tsi = find_body<TsPayload>(inner, PayloadType::kTsInitiator);
-  const auto* tsr = find_body<TsPayload>(inner, PayloadType::kTsResponder);
-  if (sa == nullptr || nonce == nullptr || tsi == nullptr || tsr == nullptr ||
-      nonce->nonce.size() < kMinNonceSize || nonce->nonce.size() > kMaxNonceSize) {
-    retry_later("SA, nonce or TS missing in the response");
+  auto done = complete_child_exchange(*st, inner);
+  if (!done) {
+    retry_later(done.error().message);
     return;
   }
-  auto chosen = accept_chosen_proposal(st->offered, *sa, ProtocolId::kEsp, KeExchange::kKeep);
-  if (!chosen || chosen->wire.spi.size() != 4) {
-    retry_later(chosen ? "the peer's SPI is not 4 bytes" : chosen.error().message);
-    return;
-  }
-  SecretBytes shared;
-  if (chosen->group != DhGroup::kNone) {
-    if (ke == nullptr || ke->group != chosen->group || !st->dh || st->group != chosen->group) {
-      retry_later("key exchange does not match the chosen proposal");
-      return;
-    }
-    auto s = st->dh->shared_secret(ke->data);
-    if (!s) {
-      retry_later(s.error().message);
-      return;
-    }
-    shared = std::move(*s);
-  }
-  auto keys = derive_child_sa_keys(ike_proposal_.algorithms.prf, sk_d_.span(), chosen->algorithms,
-                                   shared.span(), st->nonce_i, nonce->nonce);
-  if (!keys) {
-    retry_later(keys.error().message);
-    return;
-  }
-  install_child(initiated_child(st->child, st->new_spi_in, *chosen, *tsi, *tsr, std::move(*keys)));
+  const std::vector<uint8_t>& nonce_r = find_body<NoncePayload>(inner)->nonce;
+  install_child(initiated_child(st->child, st->new_spi_in, done->chosen, *done->ts_i, *done->ts_r,
+                                std::move(done->keys)));
   if (st->collision && children_have(st->collision->spi_in)) {
     // Both rekeys completed: the exchange with the lowest nonce made the redundant SA.
     const auto below = [](const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
       return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
     };
-    const std::vector<uint8_t>& ours =
-        below(st->nonce_i, nonce->nonce) ? st->nonce_i : nonce->nonce;
+    const std::vector<uint8_t>& ours = below(st->nonce_i, nonce_r) ? st->nonce_i : nonce_r;
     const std::vector<uint8_t>& theirs = below(st->collision->nonce_i, st->collision->nonce_r)
                                              ? st->collision->nonce_i
                                              : st->collision->nonce_r;
@@ -208,6 +309,19 @@ void IkeSa::process_create_child_response(const Payloads& inner) {
         describe(), st->child, st->new_spi_in);
   }
   delete_child(st->old_spi_in);
+}
+
+std::vector<std::string> IkeSa::child_names() const {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& name) {
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+  };
+  // Never established: the child IKE_AUTH was to carry.
+  if (first_child_ != nullptr && established_at_ == 0) add(first_child_->name);
+  for (const ChildSaInfo& c : children_) add(c.name);
+  for (const std::string& n : ended_with_) add(n);
+  for (const std::string& n : queued_children_) add(n);
+  return out;
 }
 
 bool IkeSa::children_have(uint32_t spi_in) const {

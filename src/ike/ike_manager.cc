@@ -165,24 +165,34 @@ void IkeManager::diagnose_ikev1(const net::Endpoint& local, const net::Endpoint&
 
 Result<IkeSa*> IkeManager::initiate(const std::string& conn, const std::string& child,
                                     const net::Endpoint& local, const net::Endpoint& remote) {
+  if (child.empty()) return initiate_children(conn, {}, local, remote);
+  return initiate_children(conn, std::span<const std::string>(&child, 1), local, remote);
+}
+
+Result<IkeSa*> IkeManager::initiate_children(const std::string& conn,
+                                             std::span<const std::string> children,
+                                             const net::Endpoint& local,
+                                             const net::Endpoint& remote) {
   auto c = std::find_if(config_.connections.begin(), config_.connections.end(),
                         [&](const Connection& x) { return x.name == conn && !x.retired; });
   if (c == config_.connections.end()) {
     return make_error(ErrorKind::kNotFound, "no connection named '{}'", conn);
   }
-  const Child* first = nullptr;
-  if (child.empty()) {
-    if (!c->children.empty()) first = &c->children.front();
-  } else {
-    for (const Child& ch : c->children) {
-      if (ch.name == child) first = &ch;
+  // Every name is checked before anything is sent.
+  std::vector<const Child*> wanted;
+  for (const std::string& name : children) {
+    auto ch = std::find_if(c->children.begin(), c->children.end(),
+                           [&](const Child& x) { return x.name == name; });
+    if (ch == c->children.end()) {
+      return make_error(ErrorKind::kNotFound, "connection '{}' has no child '{}'", conn, name);
     }
-    if (first == nullptr) {
-      return make_error(ErrorKind::kNotFound, "connection '{}' has no child '{}'", conn, child);
-    }
+    if (std::find(wanted.begin(), wanted.end(), &*ch) == wanted.end()) wanted.push_back(&*ch);
   }
+  if (wanted.empty() && !c->children.empty()) wanted.push_back(&c->children.front());
+  const Child* first = wanted.empty() ? nullptr : wanted.front();
   auto sa = IkeSa::initiate({clock_, random_, *this, config_}, *c, first, local, remote);
   if (!sa) return sa.take_error();
+  for (size_t i = 1; i < wanted.size(); ++i) (*sa)->add_child(*wanted[i]);
   sas_.push_back(std::move(*sa));
   IkeSa* raw = sas_.back().get();
   sweep();
@@ -265,11 +275,11 @@ void IkeManager::ike_sa_down(IkeSa& ike, std::string_view reason) {
 
 void IkeManager::reauth_due(IkeSa& ike) {
   const Connection& c = ike.connection();
-  std::string child = c.children.empty() ? std::string() : c.children.front().name;
-  if (!ike.children().empty()) child = ike.children().front().name;
+  // The new SA carries every child the old one does (none: the connection's first).
+  const std::vector<std::string> children = ike.child_names();
   const net::Endpoint remote = net::Endpoint::from(ike.remote().ip(), c.remote_port);
   const net::Endpoint local = net::Endpoint::from(ike.local().ip(), c.local_port);
-  auto fresh = initiate(c.name, child, local, remote);
+  auto fresh = initiate_children(c.name, children, local, remote);
   if (!fresh) {
     spdlog::warn("{}: reauthentication not started: {}", ike.describe(), fresh.error().message);
     return;

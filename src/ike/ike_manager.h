@@ -74,6 +74,10 @@ class IkeManager final : private IkeSaHost {
   // `remote`.
   Result<IkeSa*> initiate(const std::string& conn, const std::string& child,
                           const net::Endpoint& local, const net::Endpoint& remote);
+  // The same with several children: the first rides in IKE_AUTH, each further one gets a
+  // CREATE_CHILD_SA of its own once the IKE SA is up. None: the connection's first child.
+  Result<IkeSa*> initiate_children(const std::string& conn, std::span<const std::string> children,
+                                   const net::Endpoint& local, const net::Endpoint& remote);
   // Deletes every IKE SA of connection `conn`; returns how many.
   size_t terminate(const std::string& conn, std::string_view reason);
   // Deletes every IKE SA whose peer authenticated as `remote_id` (as IkeSa::remote_id() prints

@@ -59,6 +59,9 @@ std::unique_ptr<IkeSa> IkeSa::make_successor(bool we_initiated, uint64_t spi_i, 
   s->vips_ = vips_;
   s->children_ = std::move(children_);
   children_.clear();
+  s->queued_children_ = std::move(queued_children_);  // children still to be set up
+  queued_children_.clear();
+  s->queued_child_at_ = queued_child_at_;
   s->state_ = IkeSaState::kEstablished;
   s->established_at_ = env_.clock.now();
   s->last_inbound_ = env_.clock.now();

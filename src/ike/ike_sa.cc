@@ -312,6 +312,8 @@ void IkeSa::handle_response(const Message& message, std::span<const uint8_t> raw
     default:
       break;
   }
+  // The window is free again (unless the answer sent a request): the next queued child.
+  start_queued_child();
 }
 
 void IkeSa::handle_request(const Message& message, std::span<const uint8_t> raw) {
@@ -373,6 +375,9 @@ Nanos IkeSa::next_timer() const {
   if (state_ == IkeSaState::kEstablished) {
     t = std::min({t, ike_rekey_at_, reauth_at_, expire_at_});
     for (const ChildSaInfo& c : children_) t = std::min({t, c.rekey_at, c.expire_at});
+    if (!queued_children_.empty() && !request_ && !rekey_ && !ike_rekey_) {
+      t = std::min(t, queued_child_at_);
+    }
   }
   if (state_ == IkeSaState::kRekeyed) t = std::min(t, retire_at_);
   if (request_) t = std::min({t, request_->next_at, request_->give_up_at});
@@ -443,6 +448,7 @@ void IkeSa::on_timer() {
       env_.host.reauth_due(*this);
       if (state_ != IkeSaState::kEstablished) return;
     }
+    start_queued_child();  // further children before any rekey
     if (now >= ike_rekey_at_ && !request_ && !rekey_ && !ike_rekey_) {
       if (!rekey_ike()) ike_rekey_at_ = now + seconds(1);
     }
@@ -560,7 +566,10 @@ void IkeSa::destroy(std::string_view reason) {
   state_ = IkeSaState::kDestroying;
   request_.reset();
   liveness_at_ = kNever;
-  for (const ChildSaInfo& child : children_) env_.host.child_sa_down(*this, child);
+  for (const ChildSaInfo& child : children_) {
+    ended_with_.push_back(child.name);
+    env_.host.child_sa_down(*this, child);
+  }
   children_.clear();
   if (failure_.empty()) failure_ = std::string(reason);
   env_.host.ike_sa_down(*this, reason);

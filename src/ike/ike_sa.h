@@ -6,6 +6,7 @@
 //                      nonces, NAT detection, COOKIE retry; derives the IKE SA's keys
 //   ike_auth.cc        IKE_AUTH: identities, PSK authentication, the configuration payload
 //                      (virtual IPs, DNS) and the first CHILD SA (child_negotiation.cc)
+//   create_child_sa.cc CREATE_CHILD_SA: further CHILD SAs (add_child) and CHILD SA rekeys
 //   informational.cc   INFORMATIONAL: liveness checks (DPD) and DELETE
 // This file owns what every exchange shares: the message IDs, the window of one outstanding
 // request with its retransmissions, the last response (answered again to a retransmitted
@@ -184,6 +185,13 @@ class IkeSa {
   // Whether IKE_AUTH carries INITIAL_CONTACT (not when reauthenticating: the old SA must live
   // until the new one is up). Set before IKE_AUTH is sent.
   void set_initial_contact(bool send) { initial_contact_ = send; }
+  // Sets up `child` with a CREATE_CHILD_SA of its own once the SA is established and no other
+  // exchange is under way (a connection's further start children: only the first rides in
+  // IKE_AUTH). Children queue in order. False when the SA is going away.
+  bool add_child(const Child& child);
+  // The children this SA was asked to set up (and has not yet), carries, or carried when it
+  // ended: what dpd_action, close_action and keyingtries bring back. Each name once, in order.
+  std::vector<std::string> child_names() const;
   // Rekeys the CHILD SA with inbound SPI `spi_in` now (make-before-break: the new SA is
   // installed before the old one is deleted). False if there is no such child or another
   // exchange is under way (the rekey then happens at its next timer).
@@ -295,6 +303,16 @@ class IkeSa {
 
   // --- CREATE_CHILD_SA (create_child_sa.cc) ---
   struct RekeyState;
+  struct ChildExchange;
+  // Starts the first queued child when the SA is established and its window free.
+  void start_queued_child();
+  // The CREATE_CHILD_SA request for a new CHILD SA; false if it could not be made.
+  bool request_new_child(const Child& config);
+  // Our nonce (and KE, when the child's ESP proposals name a group) into `st` and `p`.
+  Status add_nonce_and_ke(RekeyState& st, const Child& config, Payloads& p);
+  // The responder's answer to our CREATE_CHILD_SA: its choice, the keys and the selectors.
+  Result<ChildExchange> complete_child_exchange(const RekeyState& st, const Payloads& inner) const;
+  void process_new_child_response(const RekeyState& st, const Payloads& inner);
   void process_create_child_request(const Message& request, const Payloads& inner);
   void process_create_child_response(const Payloads& inner);
   void delete_child(uint32_t spi_in);
@@ -401,6 +419,10 @@ class IkeSa {
   std::string local_id_text_;
   std::string remote_id_text_;
   std::vector<ChildSaInfo> children_;
+  // add_child's queue (children's names) and when its head may go (after TEMPORARY_FAILURE).
+  std::vector<std::string> queued_children_;
+  Nanos queued_child_at_ = 0;
+  std::vector<std::string> ended_with_;  // children_'s names when the SA ended
   std::vector<net::IpAddress> vips_;
   Nanos established_at_ = 0;
   Nanos last_inbound_ = 0;  // for DPD: any authenticated message from the peer

@@ -102,7 +102,8 @@ struct IkeSa::AuthState {
 ChildSaInfo initiated_child(std::string name, uint32_t spi_in, const ChosenProposal& chosen,
                             const TsPayload& ts_i, const TsPayload& ts_r, ChildSaKeys keys);
 
-// Our CREATE_CHILD_SA rekeying one CHILD SA (create_child_sa.cc).
+// Our CREATE_CHILD_SA rekeying one CHILD SA, or setting up a new one (old_spi_in 0)
+// (create_child_sa.cc).
 struct IkeSa::RekeyState {
   uint32_t old_spi_in = 0;
   uint32_t new_spi_in = 0;
@@ -119,6 +120,17 @@ struct IkeSa::RekeyState {
     uint32_t spi_in = 0;           // our inbound SPI of the SA the peer made
   };
   std::optional<Collision> collision;
+  // A new CHILD SA: the selectors we offered, which the answer must stay within.
+  std::vector<TrafficSelector> ts_i;
+  std::vector<TrafficSelector> ts_r;
+};
+
+// What a completed CREATE_CHILD_SA of ours gave (complete_child_exchange).
+struct IkeSa::ChildExchange {
+  ChosenProposal chosen;
+  ChildSaKeys keys;
+  const TsPayload* ts_i = nullptr;  // the responder's selectors, in the response
+  const TsPayload* ts_r = nullptr;
 };
 
 // Our CREATE_CHILD_SA rekeying the IKE SA (ike_rekey.cc).

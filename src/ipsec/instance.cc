@@ -377,9 +377,11 @@ Nanos Instance::before_wait() {
   if (!retired_.empty()) drop_retired(now, false);
   while (!stopping_ && !pending_initiations_.empty() &&
          pending_initiations_.begin()->first <= now) {
-    const auto [conn, child] = pending_initiations_.begin()->second;
+    const auto [conn, children] = pending_initiations_.begin()->second;
     pending_initiations_.erase(pending_initiations_.begin());
-    if (auto r = initiate(conn, child); !r) spdlog::error("{}: {}", conn, r.error().message);
+    if (auto r = initiate_children(conn, children); !r) {
+      spdlog::error("{}: {}", conn, r.error().message);
+    }
   }
   if (keep_alive_.next_wakeup() <= now) send_keep_alives(now);
   if (now >= next_keepalive_) {

@@ -89,7 +89,8 @@ class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
   Status reload_credentials();
   Status open_control();
   void initiate_start_children();
-  // start_action of one connection: its traps, and its first start child initiated.
+  // start_action of one connection: its traps, and one IKE SA for all its start children (the
+  // first in IKE_AUTH, the others with CREATE_CHILD_SA once it is up).
   void start_connection(const ike::Connection& c);
   // Deletes a connection's IKE SAs and traps and forgets its pending re-initiations.
   void stop_connection(const std::string& name, std::string_view why);
@@ -99,6 +100,9 @@ class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
   // `replace`: one connection deleted and started again from its definition.
   Status replace(const std::string& conn);
   Result<uint32_t> initiate(const std::string& conn, const std::string& child);
+  // One IKE SA for `children` of `conn` (none: its first child); the IKE SA's unique id.
+  Result<uint32_t> initiate_children(const std::string& conn,
+                                     const std::vector<std::string>& children);
   void on_tun_readable();
   void on_natt_readable();
   void on_ike_readable();
@@ -122,7 +126,7 @@ class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
   Trap* find_trap(const std::string& conn, const std::string& child);
   // What dpd_action, close_action and keyingtries ask for once an IKE SA of ours has ended.
   void after_ike_sa_end(const ike::IkeSa& ike);
-  void schedule_initiation(const std::string& conn, const std::string& child, Nanos delay,
+  void schedule_initiation(const std::string& conn, std::vector<std::string> children, Nanos delay,
                            std::string_view why);
   void stop(std::string_view why);
   Status teardown();
@@ -201,8 +205,8 @@ class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
   std::set<net::IpAddress> device_vips_;        // our virtual IPs on the TUN device
   std::set<net::IpAddress> leased_;             // pool addresses handed to peers, online
   std::map<uint32_t, Initiation> initiations_;  // by the IKE SA's unique id
-  // Connections to (re-)initiate later: (when, (connection, child)).
-  std::multimap<Nanos, std::pair<std::string, std::string>> pending_initiations_;
+  // Connections to (re-)initiate later: (when, (connection, children)).
+  std::multimap<Nanos, std::pair<std::string, std::vector<std::string>>> pending_initiations_;
   std::map<std::string, unsigned> failed_tries_;  // by connection, since its last success
   uint32_t next_spi_ = 0;
   Nanos next_keepalive_ = 0;

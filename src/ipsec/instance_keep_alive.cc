@@ -171,9 +171,11 @@ void Instance::act_on_lost_keep_alive(const KeepAlive::Action& a) {
       (void)sa->rekey_child(info->spi_in);
     } else {
       const ike::Connection& c = sa->connection();
+      std::vector<std::string> children = sa->child_names();  // all of them come back
       sa->terminate("keep_alive pings unanswered");
       if (remote_address(c)) {
-        schedule_initiation(c.name, child, 0, "keep_alive: the tunnel stopped carrying pings");
+        schedule_initiation(c.name, std::move(children), 0,
+                            "keep_alive: the tunnel stopped carrying pings");
       }
       keep_alive_.untrack(a.key);
     }

@@ -1,5 +1,6 @@
 // What keeps an instance's tunnels up: start_action (start, trap), dpd_action and close_action
-// (restart, trap), keyingtries with back-off, and `initiate` itself.
+// (restart, trap), keyingtries with back-off, and `initiate` itself. A connection's start
+// children share one IKE SA, and whatever brings it back brings back all the children it had.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -53,24 +54,15 @@ void Instance::initiate_start_children() {
 }
 
 void Instance::start_connection(const ike::Connection& c) {
+  std::vector<std::string> start;
   for (const auto& ch : c.children) {
     if (ch.start_action == ike::ChildAction::kTrap) install_trap(c, ch);
+    if (ch.start_action == ike::ChildAction::kStart) start.push_back(ch.name);
   }
-  // One IKE SA per connection carries its first start child (more than one is logged).
-  const ike::Child* first = nullptr;
-  for (const auto& ch : c.children) {
-    if (ch.start_action != ike::ChildAction::kStart) continue;
-    if (first == nullptr) {
-      first = &ch;
-    } else {
-      spdlog::warn(
-          "{}: child {} has start_action = start, but only the first such child ({}) "
-          "is started with the connection for now",
-          c.name, ch.name, first->name);
-    }
-  }
-  if (first == nullptr) return;
-  if (auto r = initiate(c.name, first->name); !r) {
+  // One IKE SA carries them all, as strongSwan does: the first child in IKE_AUTH, the others
+  // each with a CREATE_CHILD_SA once the IKE SA is up.
+  if (start.empty()) return;
+  if (auto r = initiate_children(c.name, start); !r) {
     spdlog::error("{}: cannot start: {}", c.name, r.error().message);
   }
 }
@@ -92,6 +84,12 @@ void Instance::stop_connection(const std::string& name, std::string_view why) {
 }
 
 Result<uint32_t> Instance::initiate(const std::string& conn, const std::string& child) {
+  if (child.empty()) return initiate_children(conn, {});
+  return initiate_children(conn, {child});
+}
+
+Result<uint32_t> Instance::initiate_children(const std::string& conn,
+                                             const std::vector<std::string>& children) {
   auto c = std::find_if(options_.config.connections.begin(), options_.config.connections.end(),
                         [&](const ike::Connection& x) { return x.name == conn && !x.retired; });
   if (c == options_.config.connections.end()) {
@@ -111,8 +109,9 @@ Result<uint32_t> Instance::initiate(const std::string& conn, const std::string& 
   if (!local_ip) {
     return make_error("{}: no route to {}", conn, remote_ip->to_string());
   }
-  auto sa = manager_->initiate(conn, child, net::Endpoint::from(*local_ip, c->local_port),
-                               net::Endpoint::from(*remote_ip, c->remote_port));
+  auto sa =
+      manager_->initiate_children(conn, children, net::Endpoint::from(*local_ip, c->local_port),
+                                  net::Endpoint::from(*remote_ip, c->remote_port));
   if (!sa) return sa.take_error();
   dirty_ = true;
   const uint32_t id = (*sa)->unique_id();
@@ -122,13 +121,13 @@ Result<uint32_t> Instance::initiate(const std::string& conn, const std::string& 
   return id;
 }
 
-void Instance::schedule_initiation(const std::string& conn, const std::string& child, Nanos delay,
-                                   std::string_view why) {
+void Instance::schedule_initiation(const std::string& conn, std::vector<std::string> children,
+                                   Nanos delay, std::string_view why) {
   for (const auto& [when, p] : pending_initiations_) {
     if (p.first == conn) return;  // one pending initiation per connection
   }
   spdlog::info("{}: initiating again in {} ms ({})", conn, delay / kNanosPerMilli, why);
-  pending_initiations_.emplace(clock_.now() + delay, std::make_pair(conn, child));
+  pending_initiations_.emplace(clock_.now() + delay, std::make_pair(conn, std::move(children)));
 }
 
 void Instance::after_ike_sa_end(const ike::IkeSa& ike) {
@@ -136,20 +135,32 @@ void Instance::after_ike_sa_end(const ike::IkeSa& ike) {
   const ike::Connection& c = ike.connection();
   if (!remote_address(c)) return;  // nobody to initiate to (a responder-only connection)
   const ike::IkeSaEnd end = ike.end_cause();
-  // The child to bring back, as its dpd_action / close_action say.
+  // The children the SA carried (or was to carry); one that had none is judged by all of the
+  // connection's children, as before there was more than one per IKE SA.
+  const std::vector<std::string> had = ike.child_names();
+  auto carried = [&](const ike::Child& ch) {
+    return had.empty() || std::find(had.begin(), had.end(), ch.name) != had.end();
+  };
+  // What to bring back, as each child's dpd_action / close_action says: those to restart come
+  // back together on one new IKE SA.
+  std::vector<std::string> restart;
+  std::string_view why;
   for (const ike::Child& ch : c.children) {
+    if (!carried(ch)) continue;
     if (end == ike::IkeSaEnd::kDeadPeer && ch.dpd_action == ike::DpdAction::kRestart) {
-      schedule_initiation(c.name, ch.name, 0, "dpd_action = restart: the peer stopped answering");
-      return;
-    }
-    if (end == ike::IkeSaEnd::kPeerDeleted && ch.close_action == ike::ChildAction::kStart) {
-      schedule_initiation(c.name, ch.name, 0, "close_action = start: the peer closed it");
-      return;
-    }
-    if ((end == ike::IkeSaEnd::kDeadPeer && ch.dpd_action == ike::DpdAction::kTrap) ||
-        (end == ike::IkeSaEnd::kPeerDeleted && ch.close_action == ike::ChildAction::kTrap)) {
+      restart.push_back(ch.name);
+      why = "dpd_action = restart: the peer stopped answering";
+    } else if (end == ike::IkeSaEnd::kPeerDeleted && ch.close_action == ike::ChildAction::kStart) {
+      restart.push_back(ch.name);
+      why = "close_action = start: the peer closed it";
+    } else if ((end == ike::IkeSaEnd::kDeadPeer && ch.dpd_action == ike::DpdAction::kTrap) ||
+               (end == ike::IkeSaEnd::kPeerDeleted && ch.close_action == ike::ChildAction::kTrap)) {
       install_trap(c, ch);
     }
+  }
+  if (!restart.empty()) {
+    schedule_initiation(c.name, std::move(restart), 0, why);
+    return;
   }
   // An initiation that failed is retried keyingtries times in all (0: forever), backing off
   // from 1 s to a minute so that a peer that is down is not hammered.
@@ -164,12 +175,9 @@ void Instance::after_ike_sa_end(const ike::IkeSa& ike) {
   }
   const Nanos backoff = std::min<Nanos>(seconds(60), seconds(1) << std::min(tries - 1, 6u));
   const Nanos jitter = Nanos(random_.u32() % 1000) * kNanosPerMilli / 4;
-  const ike::Child* child = c.children.empty() ? nullptr : &c.children.front();
-  for (const ike::Child& ch : c.children) {
-    if (ch.start_action == ike::ChildAction::kStart) child = &ch;
-  }
+  // The retry asks for what the failed attempt asked for: every start child, say.
   schedule_initiation(
-      c.name, child != nullptr ? child->name : "", backoff + jitter,
+      c.name, had, backoff + jitter,
       fmt::format("try {} of {} failed", tries,
                   c.keyingtries == 0 ? std::string("unlimited") : std::to_string(c.keyingtries)));
 }

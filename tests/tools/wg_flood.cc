@@ -6,6 +6,12 @@
 //       the responder's cheap check and reach its handshake queue), MAC2 zero.
 //   wg_flood garbage --target IP:PORT [--min-size N] [--max-size N] [options]
 //       Random payloads of random sizes.
+//   wg_flood ike-init --target IP:500 [--ike-proposals TEXT] [options]
+//       IKEv2 IKE_SA_INIT requests (RFC 7296 1.2) that a responder accepts as new: a fresh random
+//       SPIi and nonce each, an SA payload offering TEXT (swanctl syntax; default
+//       aes128gcm16-prfsha256-x25519) and a real public value of its first group (one for the
+//       whole run: a responder computes with it only for requests it admits, and a COOKIE does
+//       not depend on it). From forged sources they stand for a half-open SA flood.
 //   wg_flood replay FILE --target IP:PORT [--repeat N] [--dport P] [options]
 //       Re-sends recorded datagrams, in order, N passes (default 1; 0: until --duration or
 //       --count). FILE is a classic pcap file as written by `tcpdump -w` (Ethernet, Linux cooked
@@ -23,11 +29,13 @@
 //   --bind IP[:PORT]    source for the normal UDP socket (without --spoof-from)
 //   --batch N           datagrams per sendmmsg call (default 64, at most 1024)
 //   --seed N            PRNG seed (default: from getrandom)
+//   --ike-proposals S   ike-init: the IKE proposals offered (swanctl syntax)
 //
 // Every run is bounded by --duration and by the packet cap; SIGINT or SIGTERM ends it early. At the
 // end (also after a signal) one JSON line goes to
 // stdout: {"mode","sent","errors","bytes","seconds","pps","types":{"1":n,...}} where "types"
-// counts datagrams by their first byte (the WireGuard message type) when it is 1..4.
+// counts datagrams by their first byte (the WireGuard message type) when it is 1..4 (not for
+// ike-init, whose first byte is the random SPI).
 // Exit status: 0 when at least one datagram was sent, 1 otherwise, 2 on usage errors.
 
 #include <arpa/inet.h>
@@ -56,7 +64,13 @@
 #include "common/bytes.h"
 #include "common/encoding.h"
 #include "crypto/blake2s.h"
+#include "crypto/dh.h"
 #include "crypto/keys.h"
+#include "ike/algorithms.h"
+#include "ike/message.h"
+#include "ike/payloads.h"
+#include "ike/proposal_match.h"
+#include "ike/proposals.h"
 #include "wireguard/cookie.h"
 #include "wireguard/messages.h"
 
@@ -87,6 +101,7 @@ constexpr size_t kIp4Header = 20, kIp6Header = 40, kUdpHeader = 8;
                "usage: wg_flood initiations --pubkey B64 --target IP:PORT [options]\n"
                "       wg_flood garbage --target IP:PORT [--min-size N] [--max-size N] [options]\n"
                "       wg_flood replay FILE --target IP:PORT [--repeat N] [--dport P] [options]\n"
+               "       wg_flood ike-init --target IP:500 [--ike-proposals TEXT] [options]\n"
                "options: --rate PPS (0 = max) --duration S --count N --spoof-from PREFIX\n"
                "         --bind IP[:PORT] --batch N --seed N\n",
                why);
@@ -442,6 +457,59 @@ bool load_replay(const std::string& path, int dport, std::vector<std::vector<uin
   return true;
 }
 
+// --- IKE_SA_INIT requests ------------------------------------------------------------------------
+
+// The nonce the template is built with: 32 bytes that occur nowhere else in it, so that its
+// offset can be found in the serialized message.
+constexpr std::string_view kNonceMarker = "wg_flood ike-init nonce marker..";
+static_assert(kNonceMarker.size() == 32);
+
+// An IKE_SA_INIT request offering `proposals`; per packet, the SPIi (bytes 0..7) and the
+// nonce at `nonce_at` are overwritten with random bytes.
+bool ike_init_template(const std::string& proposals, std::vector<uint8_t>& out, size_t& nonce_at,
+                       std::string& err) {
+  namespace ike = waypost::ike;
+  auto specs = ike::parse_proposals(proposals, ike::ProposalProtocol::kIke);
+  if (!specs) {
+    err = specs.error().message;
+    return false;
+  }
+  const std::vector<ike::DhGroup> groups = ike::offered_groups(*specs);
+  if (groups.empty()) {
+    err = "the IKE proposals name no key exchange group";
+    return false;
+  }
+  auto kind = ike::dh_kind(groups.front());
+  if (!kind) {
+    err = kind.error().message;
+    return false;
+  }
+  auto pair = waypost::crypto::DhKeyPair::generate(*kind);
+  if (!pair) {
+    err = pair.error().message;
+    return false;
+  }
+  const auto pub = pair->public_value();
+  ike::Message m;
+  m.header.spi_i = 1;
+  m.header.exchange = ike::ExchangeType::kIkeSaInit;
+  m.header.initiator = true;
+  m.payloads.push_back(ike::Payload::of(ike::SaPayload{
+      ike::offer_proposals(*specs, ike::ProtocolId::kIke, {}, ike::KeExchange::kKeep)}));
+  m.payloads.push_back(ike::Payload::of(
+      ike::KePayload{groups.front(), std::vector<uint8_t>(pub.begin(), pub.end())}));
+  m.payloads.push_back(ike::Payload::of(
+      ike::NoncePayload{std::vector<uint8_t>(kNonceMarker.begin(), kNonceMarker.end())}));
+  out = ike::serialize(m);
+  const auto at = std::search(out.begin(), out.end(), kNonceMarker.begin(), kNonceMarker.end());
+  if (at == out.end() || out.size() > 1472) {
+    err = "cannot build the IKE_SA_INIT template";
+    return false;
+  }
+  nonce_at = size_t(at - out.begin());
+  return true;
+}
+
 // --- options -----------------------------------------------------------------------------------
 
 struct Options {
@@ -451,6 +519,7 @@ struct Options {
   std::optional<Address> bind;
   std::optional<Prefix> spoof;
   std::string pubkey;
+  std::string ike_proposals = "aes128gcm16-prfsha256-x25519";
   double rate = 1000;
   double duration = 10;
   uint64_t count = 0;
@@ -480,7 +549,7 @@ Options parse_options(int argc, char** argv) {
     if (argc < 3) usage("replay needs a FILE");
     o.replay_file = argv[2];
     i = 3;
-  } else if (o.mode != "initiations" && o.mode != "garbage") {
+  } else if (o.mode != "initiations" && o.mode != "garbage" && o.mode != "ike-init") {
     usage(("unknown mode " + o.mode).c_str());
   }
   for (; i < argc; ++i) {
@@ -498,6 +567,8 @@ Options parse_options(int argc, char** argv) {
       if (!o.spoof) usage("bad --spoof-from prefix");
     } else if (a == "--pubkey") {
       o.pubkey = v;
+    } else if (a == "--ike-proposals") {
+      o.ike_proposals = v;
     } else if (a == "--rate") {
       o.rate = parse_number(v, "--rate");
     } else if (a == "--duration") {
@@ -548,6 +619,15 @@ int main(int argc, char** argv) {
     auto pub = waypost::crypto::public_key_from_base64(o.pubkey);
     if (!pub) usage("--pubkey is not a base64 public key");
     mac1_key = waypost::wireguard::derive_label_key(waypost::wireguard::kLabelMac1, *pub);
+  }
+
+  std::vector<uint8_t> ike_init;
+  size_t ike_nonce_at = 0;
+  if (o.mode == "ike-init") {
+    std::string err;
+    if (!ike_init_template(o.ike_proposals, ike_init, ike_nonce_at, err)) {
+      usage(("--ike-proposals: " + err).c_str());
+    }
   }
 
   std::vector<std::vector<uint8_t>> recorded;
@@ -672,13 +752,22 @@ int main(int argc, char** argv) {
       } else if (o.mode == "garbage") {
         len = o.min_size + size_t(rng.below(o.max_size - o.min_size + 1));
         rng.fill(payload, len);
+      } else if (o.mode == "ike-init") {
+        len = ike_init.size();
+        std::memcpy(payload, ike_init.data(), len);
+        do {
+          rng.fill(payload, 8);  // SPIi: never zero (RFC 7296 3.1)
+        } while (std::all_of(payload, payload + 8, [](uint8_t b) { return b == 0; }));
+        rng.fill(payload + ike_nonce_at, kNonceMarker.size());
       } else {
         const auto& d = recorded[replay_pos % recorded.size()];
         ++replay_pos;
         len = d.size();
         std::memcpy(payload, d.data(), len);
       }
-      if (len >= 1 && payload[0] >= 1 && payload[0] <= 4) types[payload[0]]++;
+      if (o.mode != "ike-init" && len >= 1 && payload[0] >= 1 && payload[0] <= 4) {
+        types[payload[0]]++;
+      }
 
       size_t total = len;
       if (o.spoof) {

@@ -3,6 +3,7 @@
 // not ours is counted, not answered.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 
 #include "common/clock.h"
@@ -209,6 +210,49 @@ TEST_F(IkeManagerTest, UnknownConnectionOrChildIsAnError) {
   auto c = a.initiate("home", "other", gw_ep, gw_ep);
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.error().message.find("no child 'other'"), std::string::npos);
+  // Several children: every name is checked before anything is sent.
+  const std::vector<std::string> children = {"home", "other"};
+  auto d = a.initiate_children("home", children, gw_ep, gw_ep);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().message.find("no child 'other'"), std::string::npos);
+  EXPECT_TRUE(a.sas().empty());
+  EXPECT_TRUE(a_host.out.empty());
+}
+
+TEST_F(IkeManagerTest, ReauthenticationCarriesEveryChild) {
+  // Two children on the client and the gateway; the client's IKE SA reauthenticates, and the
+  // new IKE SA comes up with both before the old one goes.
+  IpsecConfig gw2 = parse(
+      replace_all(kGateway, "children { net { local_ts = 10.1.0.0/16 } }",
+                  "children { net { local_ts = 10.1.0.0/16 }\n lab { local_ts = 10.2.0.0/16 } }"));
+  IpsecConfig client2 = parse(replace_all(
+      replace_all(
+          kClient, "children { home { remote_ts = 10.1.0.0/16 } }",
+          "children { home { remote_ts = 10.1.0.0/16 }\n lab { remote_ts = 10.2.0.0/16 } }"),
+      "vips = 0.0.0.0", "vips = 0.0.0.0\n reauth_time = 1h"));
+  Host g_host, c_host;
+  IkeManager g{clock, random, g_host, gw2};
+  IkeManager c{clock, random, c_host, client2};
+  const std::vector<std::string> both = {"home", "lab"};
+  ASSERT_TRUE(
+      c.initiate_children("home", both, net::Endpoint::parse("198.51.100.7:500").value(), gw_ep));
+  pump({&g_host, &c_host}, {&g, &c});
+  EXPECT_EQ(c_host.children, both);
+  ASSERT_EQ(c.sas().size(), 1u);
+  const uint32_t first = c.sas()[0]->unique_id();
+  for (int i = 0; i < 100 && c.next_timer() <= clock.now() + seconds(3600); ++i) {
+    clock.set(std::max(clock.now(), c.next_timer()));
+    c.on_timer();
+    g.on_timer();
+    pump({&g_host, &c_host}, {&g, &c});
+    if (c.sas().size() == 1 && c.sas()[0]->unique_id() != first) break;
+  }
+  ASSERT_EQ(c.sas().size(), 1u);
+  EXPECT_NE(c.sas()[0]->unique_id(), first);
+  // Both again (their order follows the old SA's, where a rekeyed child moved to the end).
+  std::vector<std::string> now = c.sas()[0]->child_names();
+  std::sort(now.begin(), now.end());
+  EXPECT_EQ(now, both);
 }
 
 TEST_F(IkeManagerTest, TerminatedSasAreDropped) {
