@@ -35,7 +35,8 @@ const users = [
 
 function send(res, status, body, headers = {}) {
   res.writeHead(status, { "Content-Type": "application/json", "Cache-Control": "no-store",
-                          "Content-Security-Policy": "default-src 'none'", ...headers });
+                          "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+                          ...headers });
   res.end(typeof body === "string" ? body : JSON.stringify(body));
 }
 
