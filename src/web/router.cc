@@ -1,5 +1,6 @@
 #include "web/router.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include <nlohmann/json.hpp>
@@ -7,6 +8,7 @@
 #include "common/secret.h"
 #include "web/api_response.h"
 #include "web/json_body.h"
+#include "web/static_files.h"
 
 namespace waypost::web {
 
@@ -84,7 +86,13 @@ HttpResponse Router::handle(const HttpRequest& request) {
   // into another type, and an API answer opened as a page may run and embed nothing.
   r.headers.emplace_back("Cache-Control", "no-store");
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  r.headers.emplace_back("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+  // Pages bring their own policy (static_files.h); everything else gets the strictest one.
+  const bool has_csp = std::any_of(r.headers.begin(), r.headers.end(), [](const auto& h) {
+    return h.first == "Content-Security-Policy";
+  });
+  if (!has_csp) {
+    r.headers.emplace_back("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+  }
   r.headers.emplace_back("Referrer-Policy", "no-referrer");
   return r;
 }
@@ -92,6 +100,10 @@ HttpResponse Router::handle(const HttpRequest& request) {
 HttpResponse Router::dispatch(const HttpRequest& request) {
   if (request.body.size() > kMaxRequestBody) return error_response(413, "request body too large");
   const std::string_view path = path_of(request.target);
+  // Everything outside /api/ is the pages (static_files.cc).
+  if (!path.starts_with("/api/") && (request.method == "GET" || request.method == "HEAD")) {
+    return serve_static(request);
+  }
   if (path == "/api/v1/login") {
     if (request.method != "POST") return method_not_allowed("POST");
     return login(request);
