@@ -15,6 +15,7 @@
 #include "web/auth.h"
 #include "web/router.h"
 #include "web/static_files.h"
+#include "web_fake_users.h"
 #include "web_test_dir.h"
 
 namespace waypost::web {
@@ -139,9 +140,7 @@ class WebStaticRouter : public ::testing::Test {
     AuthPolicy policy;
     policy.password = kTestPasswordParams;
     auth_ = std::make_unique<Auth>(*store_, clock_, random_, policy);
-    router_ = std::make_unique<Router>(
-        *auth_, []() -> Result<std::vector<UserSummary>> { return std::vector<UserSummary>{}; },
-        "vpn.example.com");
+    router_ = std::make_unique<Router>(*auth_, users_, "vpn.example.com");
   }
 
   test::TempDir dir_;
@@ -149,6 +148,7 @@ class WebStaticRouter : public ::testing::Test {
   crypto::SeededRandom random_{3};
   std::unique_ptr<Store> store_;
   std::unique_ptr<Auth> auth_;
+  FakeUsers users_;
   std::unique_ptr<Router> router_;
 };
 
