@@ -242,18 +242,9 @@ void report_running_server(const server::UserChangeResult& r) {
 
 // Asks a running server to pick up a hand-edited config.yaml; fine if none is running.
 void sync_running_server(const server::ServerConfig& c) {
-  const std::string path = control_path(c);
-  if (::access(path.c_str(), F_OK) != 0) return;
-  auto r = control::json_request(path, {{"cmd", "sync"}});
-  if (!r) {
-    std::fprintf(stderr, "waypost: warning: could not reach the running server: %s\n",
-                 r.error().message.c_str());
-  } else if (!r->value("ok", false)) {
-    std::fprintf(stderr, "waypost: warning: the running server did not apply the change: %s\n",
-                 r->value("error", "").c_str());
-  } else {
-    std::printf("waypost: the running server applied the change (no restart needed)\n");
-  }
+  server::UserChangeResult r;
+  server::tell_running_server(c, r);
+  report_running_server(r);
 }
 
 // Adds or removes users (server/user_changes.h) and says what happened.

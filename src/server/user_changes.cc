@@ -25,22 +25,6 @@ bool contains(const std::vector<std::string>& v, const std::string& name) {
   return std::find(v.begin(), v.end(), name) != v.end();
 }
 
-// Asks a running server to pick up the change; none running is fine (it reads the files when
-// it starts).
-void tell_running_server(const ServerConfig& c, UserChangeResult& out) {
-  const std::string path = daemon::control_socket_path(c.wireguard_interface);
-  if (::access(path.c_str(), F_OK) != 0) return;
-  auto r = control::json_request(path, {{"cmd", "sync"}});
-  if (!r) {
-    out.server = "could not reach the running server: " + r.error().message;
-  } else if (!r->value("ok", false)) {
-    out.server = "the running server did not apply the change: " + r->value("error", "");
-  } else {
-    out.server = "applied";
-    out.server_applied = true;
-  }
-}
-
 // Reads config.yaml under the lock held by the caller.
 struct ConfigText {
   std::string text;
@@ -81,6 +65,20 @@ Result<ReconcileResult> commit(const std::string& dir, const std::string& new_te
 }
 
 }  // namespace
+
+void tell_running_server(const ServerConfig& c, UserChangeResult& out) {
+  const std::string path = daemon::control_socket_path(c.wireguard_interface);
+  if (::access(path.c_str(), F_OK) != 0) return;
+  auto r = control::json_request(path, {{"cmd", "sync"}});
+  if (!r) {
+    out.server = "could not reach the running server: " + r.error().message;
+  } else if (!r->value("ok", false)) {
+    out.server = "the running server did not apply the change: " + r->value("error", "");
+  } else {
+    out.server = "applied";
+    out.server_applied = true;
+  }
+}
 
 Result<UserChangeResult> change_users(const std::string& dir, const std::vector<std::string>& add,
                                       const std::vector<std::string>& remove) {

@@ -23,6 +23,12 @@ struct UserChangeResult {
   bool server_applied = false;
 };
 
+// Asks a running server to apply config.yaml as it is now (its control socket's "sync") and
+// records its answer in out.server / out.server_applied; none running is fine (it reads the files
+// when it starts). The functions below call it after their change.
+struct ServerConfig;
+void tell_running_server(const ServerConfig& config, UserChangeResult& out);
+
 // Adds the users `add` (new keys, addresses, certificates, client files) and removes `remove`
 // (their files go, certificates are revoked, sessions end). A name that exists already (add) or
 // does not exist (remove) is an error and changes nothing.
