@@ -7,6 +7,7 @@
 #include "crypto/random.h"
 #include "server/state.h"
 #include "server/web_users.h"
+#include "web/accountant.h"
 #include "web/auth.h"
 #include "web/http_server.h"
 #include "web/router.h"
@@ -39,13 +40,22 @@ std::unique_ptr<ServerWeb> ServerWeb::start(const std::string& dir, const Server
   auto store = web::Store::open(dir + "/web.db");
   if (!store) return refuse(store.error().message);
   w->store_ = std::move(*store);
+  w->start_accounting(dir);
+  // From here on, a page that cannot start leaves the accounting running.
+  auto no_page = [&](const std::string& why) -> std::unique_ptr<ServerWeb> {
+    spdlog::error(
+        "web admin page not started: {} (the VPN runs, and traffic history, expiry and quotas "
+        "still apply; fix this and restart the server, or set web_enabled: false)",
+        why);
+    return std::move(w);
+  };
   w->auth_ = std::make_unique<web::Auth>(*w->store_, w->clock_, crypto::system_random());
   w->users_ = std::make_unique<WebUsers>(dir);
   w->router_ = std::make_unique<web::Router>(*w->auth_, *w->users_, config.endpoint);
 
   auto tls = web::ensure_tls_files(dir, config.web_tls_cert, config.web_tls_key, config.endpoint,
                                    std::time(nullptr));
-  if (!tls) return refuse(tls.error().message);
+  if (!tls) return no_page(tls.error().message);
   web::HttpServerOptions o;
   o.addresses = web_listen_addresses(config);
   o.port = config.web_port;
@@ -63,7 +73,7 @@ std::unique_ptr<ServerWeb> ServerWeb::start(const std::string& dir, const Server
       http = std::move(v4);
     }
   }
-  if (!http) return refuse(http.error().message);
+  if (!http) return no_page(http.error().message);
   w->http_ = std::move(*http);
   spdlog::info("web admin on https://{}:{}/ ({}{})", config.endpoint, w->http_->port(),
                config.web_listen == "tunnel" ? "reachable from the VPN only" : "all addresses",
@@ -71,8 +81,49 @@ std::unique_ptr<ServerWeb> ServerWeb::start(const std::string& dir, const Server
   return w;
 }
 
+void ServerWeb::start_accounting(const std::string& dir) {
+  auto store = web::Store::open(dir + "/web.db");
+  if (!store) {
+    spdlog::error("web admin: no traffic history, expiry or quotas: {}", store.error().message);
+    return;
+  }
+  account_store_ = std::move(*store);
+  account_users_ = std::make_unique<WebUsers>(dir);
+  accountant_ = std::make_unique<web::Accountant>(*account_store_, *account_users_);
+  account_thread_ = std::thread([this] { account_loop(); });
+}
+
+void ServerWeb::account_loop() {
+  constexpr auto kEvery = std::chrono::seconds(60);
+  std::string last_error;  // logged once until it changes, not every minute
+  std::unique_lock lock(account_mu_);
+  while (!account_stop_) {
+    lock.unlock();
+    Status st = accountant_->tick(clock_.wall().sec);
+    lock.lock();
+    const std::string error = st ? std::string() : st.error().message;
+    if (error != last_error) {
+      if (error.empty()) {
+        spdlog::info("web admin: traffic history and limits work again");
+      } else {
+        spdlog::warn("web admin: traffic history or limits: {}", error);
+      }
+      last_error = error;
+    }
+    account_cv_.wait_for(lock, kEvery, [this] { return account_stop_; });
+  }
+}
+
 ServerWeb::~ServerWeb() {
   if (http_) http_->stop();
+  if (account_thread_.joinable()) {
+    {
+      std::lock_guard lock(account_mu_);
+      account_stop_ = true;
+    }
+    account_cv_.notify_all();
+    account_thread_.join();
+  }
 }
 
 }  // namespace waypost::server

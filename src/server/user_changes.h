@@ -42,4 +42,11 @@ Result<UserChangeResult> change_users(const std::string& dir, const std::vector<
 Result<UserChangeResult> set_users_enabled(const std::string& dir,
                                            const std::vector<std::string>& names, bool enabled);
 
+// Renames a user: its WireGuard keys and addresses move to the new name (its clients keep
+// working), its files are written again under the new name, and, with IKEv2, its certificate
+// (whose identity is the name) is revoked and a new one issued, so its IKEv2 profile must be
+// installed again. Stays disabled if it was. The new name must be valid and unused.
+Result<UserChangeResult> rename_user(const std::string& dir, const std::string& from,
+                                     const std::string& to);
+
 }  // namespace waypost::server

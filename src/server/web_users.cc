@@ -51,6 +51,7 @@ web::UserView view_of(const ServerConfig& config, const ServerState& state,
   if (!v.enabled) v.disabled_reason = "disabled by an admin";
   if (auto it = live.find(name); it != live.end()) {
     const UserStatus& s = it->second;
+    v.live = true;
     v.last_handshake = s.latest_handshake;
     v.endpoint = s.endpoint;
     v.rx_bytes = s.rx_bytes;
@@ -162,6 +163,13 @@ Result<web::UserView> WebUsers::set_enabled(const std::string& name, bool enable
   if (!r) return r.take_error();
   if (auto st = applied(*r); !st) return st.take_error();
   return one(name);
+}
+
+Result<web::UserView> WebUsers::rename(const std::string& name, const std::string& new_name) {
+  auto r = rename_user(dir_, name, new_name);
+  if (!r) return r.take_error();
+  if (auto st = applied(*r); !st) return st.take_error();
+  return one(new_name);
 }
 
 Result<std::vector<web::ProfileFile>> WebUsers::files(const std::string& name) {

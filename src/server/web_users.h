@@ -19,6 +19,7 @@ class WebUsers final : public web::UserDirectory {
   Result<web::UserView> add(const std::string& name) override;
   Status remove(const std::string& name) override;
   Result<web::UserView> set_enabled(const std::string& name, bool enabled) override;
+  Result<web::UserView> rename(const std::string& name, const std::string& new_name) override;
   Result<std::vector<web::ProfileFile>> files(const std::string& name) override;
   Result<std::string> file(const std::string& name, const std::string& file_name) override;
   Result<std::string> qr_svg(const std::string& name) override;

@@ -148,6 +148,8 @@ class Auth {
   }
 
   Store& store() { return store_; }
+  int64_t now_seconds() const { return clock_.wall().sec; }
+  crypto::Random& random() { return random_; }
   const AuthPolicy& policy() const { return policy_; }
 
  private:

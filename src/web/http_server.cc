@@ -90,6 +90,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     request.cookie = text(req[http::field::cookie]);
     request.csrf_token = text(req["X-CSRF-Token"]);
     request.authorization = text(req[http::field::authorization]);
+    request.host = text(req[http::field::host]);
     request.content_type = text(req[http::field::content_type]);
     request.body = std::move(req.body());
     request.remote_address = remote_;

@@ -17,6 +17,7 @@ struct HttpRequest {
   std::string content_type;   // the Content-Type header
   std::string body;
   std::string remote_address;  // the client's IP address
+  std::string host;            // the Host header: how the client reached the server
 };
 
 struct HttpResponse {

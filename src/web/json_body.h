@@ -3,6 +3,7 @@
 // expected, for the API's 400 answers: {"error": "password: expected a string", "field": ...}.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,13 @@ class JsonBody {
   // A string field of at most max_bytes bytes; `error` is set when it is missing or not one.
   bool get_string(std::string_view field, size_t max_bytes, std::string& out,
                   FieldError& error) const;
+  // Whether the field is present and not null (optional fields: null means "none").
+  bool has(std::string_view field) const;
+  // Whether the field is present at all, null included.
+  bool present(std::string_view field) const { return json_.contains(field); }
+  // A whole number in [min, max]; `error` is set when it is missing, not one, or out of range.
+  bool get_int(std::string_view field, int64_t min, int64_t max, int64_t& out,
+               FieldError& error) const;
 
  private:
   explicit JsonBody(nlohmann::json json) : json_(std::move(json)) {}

@@ -117,6 +117,10 @@ HttpResponse Router::dispatch(const HttpRequest& request) {
   if (path == "/api/v1/users" || path.starts_with("/api/v1/users/")) {
     return users(request, path.substr(std::string_view("/api/v1/users").size()));
   }
+  if (path == "/api/v1/links/redeem") {
+    if (request.method != "POST") return method_not_allowed("POST");
+    return redeem_link(request);
+  }
   if (path == "/api/v1/setup/start" || path == "/api/v1/setup/finish") {
     if (request.method != "POST") return method_not_allowed("POST");
     return path.ends_with("start") ? setup_start(request) : setup_finish(request);

@@ -14,6 +14,10 @@
 //   GET    /api/v1/users/NAME/files            -> {"files": [{"name", "size"}]}
 //   GET    /api/v1/users/NAME/files/FILE       the file, as a download
 //   GET    /api/v1/users/NAME/qr.svg           the QR code of the WireGuard .conf
+//   PATCH  /api/v1/users/NAME  {"name"?, "note"?, "expires"?, "monthly_quota"?} -> {"user"}
+//   GET    /api/v1/users/NAME/traffic?period=minute|hour|day|month -> {"period", "points"}
+//   POST   /api/v1/users/NAME/links  {"hours"?} -> 201 {"url", "expires"}: a one-time link
+//   POST   /api/v1/links/redeem  {"token"} -> the user's QR code and files, once (no sign-in)
 //   POST   /api/v1/setup/start   {"token"} -> a proposed TOTP secret and its otpauth:// URI
 //   POST   /api/v1/setup/finish  {"token", "password", "totp_secret", "code"} -> recovery codes
 //
@@ -56,6 +60,15 @@ class Router {
   HttpResponse users(const HttpRequest& request, std::string_view rest);
   HttpResponse user_files(const Principal& who, const std::string& name, std::string_view rest,
                           const HttpRequest& request);
+  // {"user": ...} for one user, with its settings and this month's traffic; 404 if none.
+  HttpResponse user_answer(int status, const std::string& name);
+  HttpResponse patch_user(const Principal& who, const std::string& name,
+                          const HttpRequest& request);
+  HttpResponse user_traffic(const std::string& name, const HttpRequest& request);
+  // One-time download links (router_links.cc).
+  HttpResponse create_user_link(const Principal& who, const std::string& name,
+                                const HttpRequest& request);
+  HttpResponse redeem_link(const HttpRequest& request);
   HttpResponse setup_start(const HttpRequest& request);
   HttpResponse setup_finish(const HttpRequest& request);
 

@@ -66,6 +66,36 @@ CREATE TABLE audit (
 ) STRICT;
 CREATE INDEX audit_time ON audit (time);
 )sql",
+    // 2: what the page keeps about VPN users (config.yaml still says who exists): a note, an
+    // expiry, a monthly quota and why the server turned the user off; one-time download links;
+    // traffic per minute, hour, day and month.
+    R"sql(
+CREATE TABLE user_settings (
+  name TEXT PRIMARY KEY NOT NULL,
+  note TEXT NOT NULL DEFAULT '',
+  expires INTEGER NOT NULL DEFAULT 0,
+  monthly_quota INTEGER NOT NULL DEFAULT 0,
+  auto_disabled TEXT NOT NULL DEFAULT '' CHECK (auto_disabled IN ('', 'expired', 'quota')),
+  auto_disabled_at INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE TABLE user_links (
+  token_hash BLOB PRIMARY KEY NOT NULL,
+  user TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  expires INTEGER NOT NULL,
+  used INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX user_links_user ON user_links (user);
+CREATE TABLE traffic (
+  user TEXT NOT NULL,
+  period TEXT NOT NULL CHECK (period IN ('minute', 'hour', 'day', 'month')),
+  start INTEGER NOT NULL,
+  rx INTEGER NOT NULL,
+  tx INTEGER NOT NULL,
+  PRIMARY KEY (user, period, start)
+) STRICT, WITHOUT ROWID;
+)sql",
 };
 
 constexpr size_t kHashSize = sizeof(TokenHash);

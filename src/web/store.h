@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,7 +30,7 @@
 namespace waypost::web {
 
 // The schema this Waypost writes (the number of migrations in store.cc).
-inline constexpr int kWebSchemaVersion = 1;
+inline constexpr int kWebSchemaVersion = 2;
 
 struct AdminRecord {
   std::string name;
@@ -75,6 +76,38 @@ struct AuditEntry {
   std::string action;  // "admin.add", "login", "login.failed", ...
   std::string target;  // what it acted on (an admin or user name), may be empty
   std::string detail;
+};
+
+// Why the server turned a VPN user off by itself (user_limits.h); kNone when it did not.
+enum class AutoDisable : uint8_t { kNone, kExpired, kQuota };
+
+// What the page keeps about one VPN user. config.yaml says who exists; this is only the extras.
+struct UserSettings {
+  std::string name;
+  std::string note;
+  int64_t expires = 0;        // when the user stops working; 0 = never
+  int64_t monthly_quota = 0;  // bytes in + out per calendar month (UTC); 0 = unlimited
+  AutoDisable auto_disabled = AutoDisable::kNone;
+  int64_t auto_disabled_at = 0;
+};
+
+// A one-time download link for a user's profile (router_links.cc).
+struct UserLinkRecord {
+  TokenHash token_hash{};
+  std::string user;
+  std::string created_by;  // the admin who made it
+  int64_t created = 0;
+  int64_t expires = 0;
+  bool used = false;
+};
+
+// The buckets of the traffic history (traffic_periods.h).
+enum class TrafficPeriod : uint8_t { kMinute, kHour, kDay, kMonth };
+
+struct TrafficPoint {
+  int64_t start = 0;  // the bucket's first second
+  int64_t rx = 0;     // bytes from the user
+  int64_t tx = 0;     // bytes to the user
 };
 
 // A consistent copy of the database at `path` as one file's bytes (SQLite's VACUUM INTO, with the
@@ -141,6 +174,34 @@ class Store {
   // --- audit log ------------------------------------------------------------------------
   Status add_audit(const AuditEntry& entry);
   Result<std::vector<AuditEntry>> audit_log(int64_t limit);  // newest first
+
+  // --- VPN users' settings, one-time links and traffic (store_users.cc) -------------------
+  Result<UserSettings> user_settings(std::string_view name);  // the defaults when none stored
+  Result<std::vector<UserSettings>> all_user_settings();      // only users with some stored
+  Status put_user_settings(const UserSettings& settings);
+  // Moves everything kept about a user to a new name (a rename).
+  Status rename_user_data(std::string_view from, std::string_view to);
+  // Forgets a removed user: settings, links and traffic.
+  Status delete_user_data(std::string_view name);
+
+  Status add_user_link(const UserLinkRecord& link);
+  // Uses up a link that is unused and not expired at `now`, atomically (of two requests racing
+  // with the same token, one gets it); nullopt for a used, expired or unknown token.
+  Result<std::optional<UserLinkRecord>> use_user_link(const TokenHash& token_hash, int64_t now);
+
+  // Adds bytes to the minute, hour, day and month buckets that contain `now`: the roll-ups are
+  // kept as the samples arrive, so a chart never sums minutes.
+  Status add_traffic(std::string_view user, int64_t now, int64_t rx, int64_t tx);
+  // A user's buckets of one period starting at or after `since`, oldest first.
+  Result<std::vector<TrafficPoint>> traffic(std::string_view user, TrafficPeriod period,
+                                            int64_t since);
+  // rx + tx of each user in the month bucket starting at `month_start`.
+  Result<std::map<std::string, int64_t>> month_totals(int64_t month_start);
+
+  // Drops what is no longer worth keeping (see store_users.cc for the ages), so that web.db stays
+  // small: old minute, hour and day buckets, expired sessions, setup links and download links,
+  // and audit entries past a year beyond the newest 100,000.
+  Status prune(int64_t now);
 
  private:
   Store(sql::Db db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}

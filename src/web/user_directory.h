@@ -29,6 +29,9 @@ struct UserView {
   std::string endpoint;         // the client's address and port as the server sees it
   uint64_t rx_bytes = 0;        // from the user (all its sessions)
   uint64_t tx_bytes = 0;        // to the user
+  // The running server reported this user's counters (rx/tx above). False when it did not
+  // answer, or for a disabled user (no peer): then the counters say nothing, not "zero".
+  bool live = false;
 };
 
 // One client file a user can download (WireGuard .conf, Apple profile, .p12, ...).
@@ -44,6 +47,10 @@ class UserDirectory {
   virtual Result<UserView> add(const std::string& name) = 0;
   virtual Status remove(const std::string& name) = 0;
   virtual Result<UserView> set_enabled(const std::string& name, bool enabled) = 0;
+  // Gives a user a new name: WireGuard keys and addresses stay (its clients keep working); the
+  // files are written again under the new name, and an IKEv2 certificate, whose identity is the
+  // name, is replaced (the old one revoked). kParse for a bad or taken new name (EEXIST: 409).
+  virtual Result<UserView> rename(const std::string& name, const std::string& new_name) = 0;
   virtual Result<std::vector<ProfileFile>> files(const std::string& name) = 0;
   // The bytes of one file from files(name).
   virtual Result<std::string> file(const std::string& name, const std::string& file_name) = 0;

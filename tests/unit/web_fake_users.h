@@ -52,6 +52,28 @@ class FakeUsers final : public UserDirectory {
     it->disabled_reason = enabled ? "" : "disabled by an admin";
     return *it;
   }
+  Result<UserView> rename(const std::string& name, const std::string& new_name) override {
+    auto it = find(name);
+    if (it == users_.end()) return make_error(ErrorKind::kNotFound, "no user named '{}'", name);
+    if (new_name.empty() || new_name.find(' ') != std::string::npos) {
+      return make_error(ErrorKind::kParse, "a user name is 1-64 letters, digits and _ . @ -");
+    }
+    if (find(new_name) != users_.end()) {
+      Error e = make_error(ErrorKind::kParse, "user '{}' already exists", new_name);
+      e.code = EEXIST;
+      return e;
+    }
+    it->name = new_name;
+    return *it;
+  }
+  // Sets a user's counters as the running server would report them.
+  void set_counters(const std::string& name, uint64_t rx, uint64_t tx, bool live = true) {
+    auto it = find(name);
+    if (it == users_.end()) return;
+    it->rx_bytes = rx;
+    it->tx_bytes = tx;
+    it->live = live;
+  }
   Result<std::vector<ProfileFile>> files(const std::string& name) override {
     if (find(name) == users_.end()) return make_error(ErrorKind::kNotFound, "no user '{}'", name);
     return std::vector<ProfileFile>{{name + ".conf", conf(name).size()}};
