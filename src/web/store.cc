@@ -102,21 +102,31 @@ constexpr size_t kHashSize = sizeof(TokenHash);
 
 // The file exists with mode 0600 before SQLite opens it: SQLite would create it with the umask's
 // mode, and its -wal and -shm files copy the database file's mode.
+//
+// An existing file is never opened here: closing any descriptor of a file drops every POSIX lock
+// this process holds on it, so an open-and-close beside a live connection (the daemon's second
+// Store, for its accounting thread) would silently release that connection's locks, and another
+// process could then reset the WAL under it and lose committed writes. Only a file that does not
+// exist yet, which no connection can hold, is created through a descriptor.
 Status create_private_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return make_errno_error(errno, "{}: cannot open: {}", path, std::strerror(errno));
   struct stat st {};
-  Status result;
-  if (fstat(fd, &st) != 0) {
-    result = make_errno_error(errno, "{}: cannot stat: {}", path, std::strerror(errno));
-  } else if (!S_ISREG(st.st_mode)) {
-    result = make_error(ErrorKind::kIo, "{}: not a regular file", path);
-  } else if ((st.st_mode & 077) != 0 && fchmod(fd, 0600) != 0) {
-    result = make_errno_error(errno, "{}: cannot make it private (0600): {}", path,
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode)) return make_error(ErrorKind::kIo, "{}: not a regular file", path);
+    if ((st.st_mode & 077) != 0 && ::chmod(path.c_str(), 0600) != 0) {
+      return make_errno_error(errno, "{}: cannot make it private (0600): {}", path,
                               std::strerror(errno));
+    }
+    return {};
   }
-  ::close(fd);
-  return result;
+  if (errno != ENOENT) {
+    return make_errno_error(errno, "{}: cannot stat: {}", path, std::strerror(errno));
+  }
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 && errno != EEXIST) {
+    return make_errno_error(errno, "{}: cannot create: {}", path, std::strerror(errno));
+  }
+  if (fd >= 0) ::close(fd);
+  return {};
 }
 
 AdminRecord read_admin(const sql::Stmt& s) {

@@ -154,6 +154,19 @@ else
   fail "enable: no ping reply within 30 s of the page's Enable"
 fi
 
+# --- settings, a one-time link opened twice, an expired session ----------------------------
+web_step link || fail "the one-time link step failed"
+if decoded=$(qr_text "$SHOTS/link-qr.png"); then
+  assert_eq "$decoded" "$(cat "$CONF")" "link: the QR code the link shows decodes to $USER_NAME.conf"
+else
+  fail "link: zbarimg found no QR code on the one-time link's page (link-qr.png)"
+fi
+assert_ok "link: its $USER_NAME.conf is the server's" cmp -s "$SHOTS/link.conf" "$CONF"
+# Age every session past its end in web.db, as twelve hours would.
+nsx "$NS_S" python3 -c 'import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute("UPDATE sessions SET expires = 1"); db.commit()' "$SDIR/web.db" ||
+  fail "could not age the sessions in web.db"
+web_step expired || fail "the expired-session step failed"
+
 # --- negative checks, the phone, sign-out; a viewer ------------------------------------------
 web_step checks || fail "the checks step failed"
 if wp_cli "$NS_S" admins add bob --role viewer --dir "$SDIR" >"$OUT.bob" 2>&1; then
@@ -161,6 +174,7 @@ if wp_cli "$NS_S" admins add bob --role viewer --dir "$SDIR" >"$OUT.bob" 2>&1; t
 else
   fail "admins add bob --role viewer: $(head -c 300 "$OUT.bob")"
 fi
+web_step ratelimit WEB_ADMIN=mallory || fail "the rate-limit step failed"
 log "browser steps took $(secs_since "$T0") s"
 
 # The screenshots docs/WEB.md shows (the scratch dir has more: login, disabled, viewer, phone-user).

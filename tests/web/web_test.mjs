@@ -2,7 +2,8 @@
 // downloads no browser). tests/netns/test_web.sh runs one step per invocation, in a network
 // namespace that reaches the server, and does the network checks (ping, QR, files) between them:
 //
-//   node web_test.mjs STEP        STEP: setup | login | add | disable | enable | checks | viewer
+//   node web_test.mjs STEP        STEP: setup | login | add | disable | enable | link | expired |
+//                                       checks | viewer | ratelimit
 //
 // Environment: WEB_BASE (https://host:port), WEB_OUT (a scratch directory: screenshots, the QR
 // PNG, downloads, state between steps), WEB_SETUP_LINK (setup, viewer), WEB_ADMIN,
@@ -74,7 +75,14 @@ async function withBrowser(work, { viewport = { width: 1200, height: 800 }, cook
       }
     });
     page.on("pageerror", (e) => fail(`script error on the page: ${e.message}`));
-    await work(page, context);
+    try {
+      await work(page, context);
+    } catch (e) {
+      // What the page showed when the step gave up, for the log directory.
+      await page.screenshot({ path: join(OUT, `failed-${process.argv[2]}.png`), fullPage: true })
+        .catch(() => {});
+      throw e;
+    }
     writeFileSync(COOKIES(), JSON.stringify(await context.cookies()));
   } finally {
     await context.close();
@@ -276,6 +284,107 @@ const steps = {
       await page.locator("#login").waitFor({ state: "visible" });
       r = await pageFetch(page, "GET", "/api/v1/session");
       check(r.status === 401, "signout: the session is gone (401)", `${r.status}`);
+    });
+  },
+
+  // Guessing (last: it uses up this address's sign-in budget for a while): an account gets 5
+  // tries at once, then the page says how long to wait.
+  async ratelimit() {
+    await withBrowser(async (page) => {
+      await page.goto(`${BASE}/login`);
+      const form = page.locator("#login-form");
+      await form.waitFor({ state: "visible" });
+      let error = "";
+      for (let i = 0; i < 6 && !/try again in \d+ s/.test(error); i++) {
+        await form.locator("[name=name]").fill("mallory");
+        await form.locator("[name=password]").fill("guess number " + i);
+        await form.locator("[name=code]").fill("123456");
+        await page.locator('[data-error-for="login"]').evaluate((p) => (p.hidden = true));
+        await form.locator("button[type=submit]").click();
+        error = await formError(page, "login");
+      }
+      check(/try again in \d+ s/.test(error), "rate limit: the 6th guess is refused with a wait", error);
+    }, { cookies: false });
+  },
+
+  // Settings and a one-time link on the user's panel; the link opened twice by a stranger (no
+  // cookies): the first time it shows the QR code and the files, the second time it is refused.
+  async link() {
+    let url = "";
+    await withBrowser(async (page) => {
+      await page.goto(`${BASE}/users`);
+      await page.locator(`tr[data-user="${USER}"] button.link`).click();
+      await page.locator("#user").waitFor({ state: "visible" });
+      await page.locator("#user-chart svg.bars").waitFor();
+      const bars = await page.locator("#user-chart svg.bars g").count();
+      check(bars === 48, "traffic: the chart shows 48 hourly bars", `${bars}`);
+      await page.locator("[data-period=day]").click();
+      await page.waitForFunction(() => document.querySelectorAll("#user-chart svg.bars g").length === 62);
+      pass("traffic: the 2-month view shows 62 daily bars");
+      const form = page.locator("#user-settings");
+      await form.locator("[name=note]").fill("Ann's tablet");
+      await form.locator("[name=monthly_quota]").fill("50");
+      const saved = page.waitForResponse((r) => r.request().method() === "PATCH");
+      await form.locator("button[type=submit]").click();
+      check((await saved).status() === 200, "settings: note and quota saved (PATCH 200)");
+      const usage = await page.locator("#user-usage").textContent();
+      check(/of 50(\.0)? GB/.test(usage), "settings: the usage line shows the quota", usage);
+      await page.locator("#user-link").click();
+      await page.locator("#user-link-box").waitFor({ state: "visible" });
+      url = await page.locator("#user-link-url").inputValue();
+      check(/^https:\/\/[^/]+\/get#[0-9a-f]{32}$/.test(url), "link: a one-time link with a 128-bit token", url);
+      await shot(page, "user-panel");
+    });
+    const open = async () => {
+      let result = {};
+      await withBrowser(async (page) => {
+        // The link as sent, with the address the recipient uses.
+        const target = new URL(url);
+        await page.goto(`${BASE}/get${target.hash}`);
+        await Promise.race([page.locator("#get-done").waitFor({ state: "visible" }),
+                            page.locator('[data-error-for="get"]').waitFor({ state: "visible" })]);
+        result.ok = await page.locator("#get-done").isVisible();
+        if (result.ok) {
+          await page.waitForFunction(() => {
+            const img = document.getElementById("get-qr");
+            return img.complete && img.naturalWidth > 0;
+          });
+          await captureElement(page, page.locator("#get-qr"), join(OUT, "link-qr.png"));
+          const a = page.locator("#get-files a", { hasText: new RegExp(`^${USER}\\.conf$`) });
+          const [download] = await Promise.all([page.waitForEvent("download"), a.click()]);
+          await download.saveAs(join(OUT, "link.conf"));
+          await shot(page, "link");
+        } else {
+          result.error = (await page.locator('[data-error-for="get"]').textContent()).trim();
+        }
+      }, { cookies: false });
+      return result;
+    };
+    const first = await open();
+    check(first.ok, "link: the first opening shows the profile", first.error || "");
+    const second = await open();
+    check(!second.ok && /used already/.test(second.error || ""),
+          "link: the second opening is refused", second.error || "(it worked again)");
+  },
+
+  // A session that expired (test_web.sh ages it in web.db): the next request lands on sign-in
+  // with the reason, and signing in again works.
+  async expired() {
+    const { secret, lastStep } = readState();
+    await withBrowser(async (page) => {
+      await page.goto(`${BASE}/users`);
+      await page.locator("#login").waitFor({ state: "visible" });
+      const r = await pageFetch(page, "GET", "/api/v1/users");
+      check(r.status === 401, "expired: the API refuses the expired session (401)", `${r.status}`);
+      const form = page.locator("#login-form");
+      await form.locator("[name=name]").fill(ADMIN);
+      await form.locator("[name=password]").fill(PASSWORD);
+      const step = Math.max(totpStep(), lastStep + 1);
+      await form.locator("[name=code]").fill(totp(secret, step));
+      await form.locator("button[type=submit]").click();
+      await page.locator(`tr[data-user="${USER}"]`).waitFor();
+      pass("expired: signing in again works");
+      saveState({ lastStep: step });
     });
   },
 

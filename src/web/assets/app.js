@@ -1,5 +1,6 @@
-// The web admin: one page, four screens (setup, sign in, users, one user), talking JSON to
-// /api/v1. No framework and no build step: the file is embedded in the binary as it is.
+// The web admin: one page, five screens (setup, sign in, users, one user, a one-time link),
+// talking JSON to /api/v1; the user panel's settings, traffic and links are in users_more.js.
+// No framework and no build step: the files are embedded in the binary as they are.
 //
 // Everything shown that came from the server or the user is set with textContent, never parsed
 // as HTML, and the page's Content-Security-Policy allows no inline script or style: a user name
@@ -118,7 +119,7 @@ async function busy(form, work) {
 // ---------------------------------------------------------------------------------------------
 // Screens
 
-const SCREENS = ["setup", "login", "users", "user"];
+const SCREENS = ["setup", "login", "users", "user", "get"];
 
 function showScreen(...names) {
   $("loading").hidden = true;
@@ -138,6 +139,7 @@ async function route() {
   stopRefresh();
   const path = location.pathname;
   if (path === "/setup") return startSetup();
+  if (path === "/get") return showGetPage(); // users_more.js; needs no account
   if (!state.admin) {
     try {
       signedIn(await api("GET", "session"));
@@ -293,11 +295,12 @@ async function logout() {
 // ---------------------------------------------------------------------------------------------
 // The users list
 
+// Decimal units, as quotas and phone carriers count (the server's reasons use the same).
 function formatBytes(n) {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  const units = ["B", "kB", "MB", "GB", "TB"];
   let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
+  while (n >= 1000 && i < units.length - 1) {
+    n /= 1000;
     i++;
   }
   return i === 0 ? `${n} B` : `${n.toFixed(n < 10 ? 1 : 0)} ${units[i]}`;
@@ -404,7 +407,10 @@ async function addUser(event) {
   clearError("add");
   await busy(form, async () => {
     try {
-      const r = await api("POST", "users", { name: form.elements.namedItem("name").value.trim() });
+      const r = await api("POST", "users", {
+        name: form.elements.namedItem("name").value.trim(),
+        ...limitsFromForm(form), // users_more.js: expiry and quota, when given
+      });
       form.reset();
       await loadUsers();
       if (r.user) openUser(r.user.name);
@@ -419,6 +425,7 @@ async function addUser(event) {
 
 function renderUserState(u) {
   $("user-state").textContent = stateText(u);
+  renderUsage(u); // users_more.js
   const toggle = $("user-toggle");
   toggle.textContent = isEnabled(u) ? "Disable" : "Enable";
   toggle.dataset.action = isEnabled(u) ? "disable" : "enable";
@@ -432,6 +439,7 @@ async function openUser(name) {
   $("user-confirm").hidden = true;
   $("user-title").textContent = name;
   renderUserState(u);
+  openUserMore(u); // users_more.js: settings, one-time link, traffic
   $("user-qr").closest("figure").hidden = false;
   $("user-qr").src = `/api/v1/${userPath(name)}/qr.svg`;
   $("user-files").replaceChildren();
@@ -524,6 +532,7 @@ function init() {
     event.preventDefault();
     navigate(a.pathname);
   });
+  initUsersMore();
   window.addEventListener("popstate", route);
   route();
 }
