@@ -15,7 +15,11 @@
 #   disable   disabling phone while it pings the server stops the ping within seconds and puts
 #             phone in config.yaml's disabled_users; enabling it lets it ping again; `waypost
 #             users disable` from the shell shows on the page
-#   delete    tablet removed: gone from config.yaml, its profile gone
+#   limits    a past expiry turns phone off at once with the reason (pings stop), enabling it
+#             says to change the expiry, no expiry turns it on again
+#   rename    tablet -> tablet2 keeps its key; a one-time link for it works once, unsigned
+#   history   phone's pings show in the per-minute traffic history
+#   delete    tablet2 removed: gone from config.yaml, its profile gone
 #   failure   the web port taken by another program: the server starts anyway, the VPN works,
 #             and the log says why the page did not start
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2016,SC2154,SC2317
@@ -158,11 +162,49 @@ assert_eq "$(body_of "$r" | json_q 'j["user"]["enabled"]')" false "...and the AP
 wp users enable phone --dir "$SDIR" >"$OUT.cli" 2>&1
 assert_wait 30 "phone pings again after waypost users enable" ping_ok "$NS_C" 10.49.0.1 3
 
+# --- an expiry date in the past turns phone off at once, with the reason; none turns it on ----
+r=$(api PATCH /api/v1/users/phone "{\"expires\": $(($(date +%s) - 60))}" -H "X-CSRF-Token: $CSRF")
+assert_eq "$(status_of "$r")/$(body_of "$r" | json_q 'j["user"]["enabled"]')" 200/false "PATCH phone with a past expiry: phone is off"
+assert_match "$(body_of "$r" | json_q 'j["user"]["disabled_reason"]')" '^expired on ' "...and the reason says it expired"
+assert_wait 10 "phone's pings stop after it expired" ping_none "$NS_C" 10.49.0.1 3
+r=$(api POST /api/v1/users/phone/enable '{}' -H "X-CSRF-Token: $CSRF")
+assert_eq "$(status_of "$r")/$(body_of "$r" | json_q 'j["field"]')" 409/expires "enabling an expired user says to change the expiry (409)"
+r=$(api PATCH /api/v1/users/phone '{"expires": null, "note": "Ann'"'"'s phone"}' -H "X-CSRF-Token: $CSRF")
+assert_eq "$(body_of "$r" | json_q 'j["user"]["enabled"]')/$(body_of "$r" | json_q 'j["user"]["note"]')" "true/Ann's phone" "no expiry: phone is on again, with its note"
+assert_wait 30 "phone pings again" ping_ok "$NS_C" 10.49.0.1 3
+
+# --- rename: the same keys under a new name --------------------------------------------------
+OLD_KEY=$(grep '^PrivateKey' "$SDIR/configs/$UP_S/wireguard/tablet.conf")
+r=$(api PATCH /api/v1/users/tablet '{"name": "tablet2"}' -H "X-CSRF-Token: $CSRF")
+assert_eq "$(status_of "$r")/$(body_of "$r" | json_q 'j["user"]["name"]')" 200/tablet2 "PATCH tablet {name: tablet2}"
+assert_ok "config.yaml lists tablet2" grep -q -- '- tablet2' "$SDIR/config.yaml"
+assert_not "tablet's old profile is gone" test -e "$SDIR/configs/$UP_S/wireguard/tablet.conf"
+assert_eq "$(grep '^PrivateKey' "$SDIR/configs/$UP_S/wireguard/tablet2.conf" 2>/dev/null)" "$OLD_KEY" "tablet2.conf keeps tablet's key (its clients keep working)"
+r=$(api PATCH /api/v1/users/tablet2 '{"name": "phone"}' -H "X-CSRF-Token: $CSRF")
+assert_eq "$(status_of "$r")" 409 "renaming onto an existing user: 409"
+
+# --- a one-time link works once, without an account -------------------------------------------
+r=$(api POST /api/v1/users/tablet2/links '{}' -H "X-CSRF-Token: $CSRF")
+URL=$(body_of "$r" | json_q 'j["url"]')
+assert_match "$URL" "^https://$UP_S:$WEB_PORT/get#[0-9a-f]{32}\$" "POST .../links: a one-time link"
+# redeem: what a stranger's browser sends, with no cookie.
+redeem() { nsx "$NS_C" curl -sk -m 10 -w '\nHTTP %{http_code}\n' -H 'Content-Type: application/json' --data "{\"token\": \"${URL#*#}\"}" "$BASE/api/v1/links/redeem"; }
+r=$(redeem)
+assert_eq "$(status_of "$r")" 200 "the link, opened without signing in, gives the profile"
+body_of "$r" | json_q '[f["data"] for f in j["files"] if f["name"] == "tablet2.conf"][0]' | base64 -d >"$OUT.linkconf" 2>/dev/null
+assert_ok "...whose tablet2.conf is the server's" cmp -s "$OUT.linkconf" "$SDIR/configs/$UP_S/wireguard/tablet2.conf"
+r=$(redeem)
+assert_eq "$(status_of "$r")" 410 "the same link a second time: 410"
+
+# --- the traffic history: phone's pings, sampled once a minute --------------------------------
+phone_traffic() { body_of "$(api GET '/api/v1/users/phone/traffic?period=minute')" | json_q 'sum(p["rx"] for p in j["points"]) > 0' | grep -q true; }
+assert_wait 75 "the traffic history has phone's pings (sampled once a minute)" phone_traffic
+
 # --- delete --------------------------------------------------------------------------------
-r=$(api DELETE /api/v1/users/tablet "" -H "X-CSRF-Token: $CSRF")
-assert_eq "$(status_of "$r")" 200 "DELETE /api/v1/users/tablet"
-assert_not "tablet is gone from config.yaml" grep -q tablet "$SDIR/config.yaml"
-assert_not "tablet's profile is gone" test -e "$SDIR/configs/$UP_S/wireguard/tablet.conf"
+r=$(api DELETE /api/v1/users/tablet2 "" -H "X-CSRF-Token: $CSRF")
+assert_eq "$(status_of "$r")" 200 "DELETE /api/v1/users/tablet2"
+assert_not "tablet2 is gone from config.yaml" grep -q tablet2 "$SDIR/config.yaml"
+assert_not "tablet2's profile is gone" test -e "$SDIR/configs/$UP_S/wireguard/tablet2.conf"
 r=$(api DELETE /api/v1/session "" -H "X-CSRF-Token: $CSRF")
 assert_eq "$(status_of "$r")" 200 "sign out"
 r=$(api GET /api/v1/users)
@@ -180,7 +222,7 @@ assert_wait 5 "another program holds port $WEB_PORT" web_ready
 wp_server_start SRV_PID "$NS_S" "$WPT_SCRATCH/logs/server2.log" 30 server_ready --dir "$SDIR" ||
   die "server up failed with the port taken: $(tail -5 "$WPT_SCRATCH/logs/server2.log")"
 assert_wait 30 "with the web port taken, the VPN still works" ping_ok "$NS_C" 10.49.0.1 3
-assert_match "$(cat "$WPT_SCRATCH/logs/server2.log")" 'web admin not started: .*8443.*in use' "the log says why the page did not start"
+assert_match "$(cat "$WPT_SCRATCH/logs/server2.log")" 'web admin page not started: .*8443.*in use' "the log says why the page did not start"
 wpt_stop_pid "$SQUAT"
 wpt_stop_pid "$SRV_PID" 10
 
