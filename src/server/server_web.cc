@@ -6,6 +6,7 @@
 
 #include "crypto/random.h"
 #include "server/state.h"
+#include "server/web_server_info.h"
 #include "server/web_users.h"
 #include "web/accountant.h"
 #include "web/auth.h"
@@ -51,7 +52,9 @@ std::unique_ptr<ServerWeb> ServerWeb::start(const std::string& dir, const Server
   };
   w->auth_ = std::make_unique<web::Auth>(*w->store_, w->clock_, crypto::system_random());
   w->users_ = std::make_unique<WebUsers>(dir);
+  w->server_info_ = std::make_unique<WebServerInfo>(dir, w->clock_.wall().sec);
   w->router_ = std::make_unique<web::Router>(*w->auth_, *w->users_, config.endpoint);
+  w->router_->set_server_info(w->server_info_.get());
 
   auto tls = web::ensure_tls_files(dir, config.web_tls_cert, config.web_tls_key, config.endpoint,
                                    std::time(nullptr));

@@ -29,6 +29,7 @@ class HttpServer;
 namespace waypost::server {
 
 class WebUsers;
+class WebServerInfo;
 
 // The addresses the page listens on: every address (web_listen: all), or the server's own
 // tunnel addresses (web_listen: tunnel), so that only VPN clients reach it.
@@ -60,6 +61,7 @@ class ServerWeb {
   std::unique_ptr<web::Store> store_;
   std::unique_ptr<web::Auth> auth_;
   std::unique_ptr<WebUsers> users_;
+  std::unique_ptr<WebServerInfo> server_info_;
   std::unique_ptr<web::Router> router_;
   std::unique_ptr<web::HttpServer> http_;  // last: stopped first, before what it calls
 };

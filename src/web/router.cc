@@ -117,6 +117,9 @@ HttpResponse Router::dispatch(const HttpRequest& request) {
   if (path == "/api/v1/users" || path.starts_with("/api/v1/users/")) {
     return users(request, path.substr(std::string_view("/api/v1/users").size()));
   }
+  if (path == "/api/v1/server" || path.starts_with("/api/v1/server/")) {
+    return server(request, path.substr(std::string_view("/api/v1/server").size()));
+  }
   if (path == "/api/v1/links/redeem") {
     if (request.method != "POST") return method_not_allowed("POST");
     return redeem_link(request);

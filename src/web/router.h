@@ -18,6 +18,8 @@
 //   GET    /api/v1/users/NAME/traffic?period=minute|hour|day|month -> {"period", "points"}
 //   POST   /api/v1/users/NAME/links  {"hours"?} -> 201 {"url", "expires"}: a one-time link
 //   POST   /api/v1/links/redeem  {"token"} -> the user's QR code and files, once (no sign-in)
+//   GET    /api/v1/server          version, uptime, VPN and DNS numbers, web.db's health
+//   GET    /api/v1/server/doctor   the last `waypost doctor` run; POST starts one (202)
 //   POST   /api/v1/setup/start   {"token"} -> a proposed TOTP secret and its otpauth:// URI
 //   POST   /api/v1/setup/finish  {"token", "password", "totp_secret", "code"} -> recovery codes
 //
@@ -35,6 +37,7 @@
 #include "common/result.h"
 #include "web/auth.h"
 #include "web/http_types.h"
+#include "web/server_info.h"
 #include "web/user_directory.h"
 
 namespace waypost::web {
@@ -51,6 +54,8 @@ class Router {
       : auth_(auth), users_(users), server_name_(std::move(server_name)) {}
 
   HttpResponse handle(const HttpRequest& request);
+  // The server page's source (router_server.cc); without one, /api/v1/server is 404.
+  void set_server_info(ServerInfo* info) { server_info_ = info; }
 
  private:
   HttpResponse dispatch(const HttpRequest& request);
@@ -69,6 +74,8 @@ class Router {
   HttpResponse create_user_link(const Principal& who, const std::string& name,
                                 const HttpRequest& request);
   HttpResponse redeem_link(const HttpRequest& request);
+  // /api/v1/server and /api/v1/server/doctor (router_server.cc).
+  HttpResponse server(const HttpRequest& request, std::string_view rest);
   HttpResponse setup_start(const HttpRequest& request);
   HttpResponse setup_finish(const HttpRequest& request);
 
@@ -78,6 +85,7 @@ class Router {
 
   Auth& auth_;
   UserDirectory& users_;
+  ServerInfo* server_info_ = nullptr;
   std::string server_name_;
 };
 

@@ -138,12 +138,20 @@ HttpResponse Router::users(const HttpRequest& request, std::string_view rest) {
     if (request.method == "GET") {
       auto list = users_.list();
       if (!list) return error_for(list.error());
+      // The users come from config.yaml; web.db only adds to them. A web.db that cannot be read
+      // (locked, damaged, full) leaves the list whole, with a warning the page shows.
+      std::string warning;
       auto all = store.all_user_settings();
-      if (!all) return error_for(all.error());
+      if (!all) warning = all.error().message;
       auto used = store.month_totals(month);
-      if (!used) return error_for(used.error());
+      if (!used) {
+        if (warning.empty()) warning = used.error().message;
+        used = std::map<std::string, int64_t>();
+      }
       std::map<std::string, UserSettings> settings;
-      for (UserSettings& u : *all) settings.emplace(u.name, std::move(u));
+      if (all) {
+        for (UserSettings& u : *all) settings.emplace(u.name, std::move(u));
+      }
       json out = json::array();
       for (const UserView& u : *list) {
         auto it = settings.find(u.name);
@@ -153,7 +161,11 @@ HttpResponse Router::users(const HttpRequest& request, std::string_view rest) {
         out.push_back(user_json(u, it == settings.end() ? none : it->second,
                                 used_it == used->end() ? 0 : used_it->second));
       }
-      return json_response(200, {{"users", out}});
+      json answer = {{"users", out}};
+      if (!warning.empty()) {
+        answer["warning"] = "expiry, quotas, notes and traffic are unavailable: " + warning;
+      }
+      return json_response(200, answer);
     }
     if (request.method != "POST") return method_not_allowed("GET, POST");
     if (!is_json_content(request.content_type)) {

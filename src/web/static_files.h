@@ -1,7 +1,8 @@
 #pragma once
 // The web admin's pages over HTTP: what the router answers for GET and HEAD outside /api/.
 //
-//   /, /setup, /login, /users, /get   index.html (one single-page app; its script picks the screen)
+//   /, /setup, /login, /users,   index.html
+//   /get, /server (one single-page app; its script picks the screen)
 //   /assets/NAME                that embedded file (app.js, app.css)
 //   anything else               404
 //

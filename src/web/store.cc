@@ -228,6 +228,20 @@ Result<int> Store::schema_version() {
   return *row ? int(s->column_int(0)) : 0;
 }
 
+Status Store::check_health() {
+  auto s = prepare("PRAGMA quick_check(1)");
+  if (!s) return s.take_error();
+  auto row = s->step();
+  if (!row) return row.take_error();
+  if (!*row) return make_error(ErrorKind::kIo, "{}: the integrity check gave no answer", path_);
+  const std::string verdict = s->column_text(0);
+  if (verdict == "ok") return {};
+  return make_error(ErrorKind::kIo,
+                    "{} is damaged ({}); move it aside and restore it from a backup (the VPN "
+                    "users in config.yaml are not affected)",
+                    path_, verdict);
+}
+
 Status Store::migrate() {
   auto version = schema_version();
   if (!version) return version.take_error();

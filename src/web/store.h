@@ -123,6 +123,9 @@ class Store {
 
   const std::string& path() const { return path_; }
   Result<int> schema_version();
+  // SQLite's quick integrity check (a few milliseconds for web.db's size): an error that says
+  // what is wrong (damaged, locked, unreadable) for the server page.
+  Status check_health();
 
   // Runs `body` inside one IMMEDIATE transaction: all of its writes or none of them.
   Status transaction(const std::function<Status()>& body);

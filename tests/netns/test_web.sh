@@ -89,11 +89,11 @@ web_step() {
       XDG_CONFIG_HOME="$WPT_SCRATCH/home/.config" XDG_CACHE_HOME="$WPT_SCRATCH/home/.cache" \
       TMPDIR="$WPT_SCRATCH/home" WEB_BASE="$BASE" WEB_OUT="$SHOTS" WEB_ADMIN="$ADMIN" \
       WEB_USER="$USER_NAME" WEB_SETUP_LINK="$LINK" "$@" \
-      timeout 120 node "$WEB_DIR/web_test.mjs" "$step" 2>>"$WPT_SCRATCH/logs/web-$step.log"
+      timeout 180 node "$WEB_DIR/web_test.mjs" "$step" 2>>"$WPT_SCRATCH/logs/web-$step.log"
     echo "EXIT: $?"
   )
   [[ $rc == 0 ]] && return 0
-  [[ $rc == 124 ]] && fail "web: step $step did not finish within 120 s"
+  [[ $rc == 124 ]] && fail "web: step $step did not finish within 180 s"
   return 1
 }
 
@@ -162,6 +162,7 @@ else
   fail "link: zbarimg found no QR code on the one-time link's page (link-qr.png)"
 fi
 assert_ok "link: its $USER_NAME.conf is the server's" cmp -s "$SHOTS/link.conf" "$CONF"
+web_step server || fail "the server-page step failed"
 # Age every session past its end in web.db, as twelve hours would.
 nsx "$NS_S" python3 -c 'import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute("UPDATE sessions SET expires = 1"); db.commit()' "$SDIR/web.db" ||
   fail "could not age the sessions in web.db"
@@ -180,7 +181,8 @@ log "browser steps took $(secs_since "$T0") s"
 # The screenshots docs/WEB.md shows (the scratch dir has more: login, disabled, viewer, phone-user).
 if [[ -n ${WAYPOST_WEB_SCREENSHOTS:-} ]]; then
   mkdir -p "$WAYPOST_WEB_SCREENSHOTS" &&
-    cp "$SHOTS/setup.png" "$SHOTS/users.png" "$SHOTS/phone-users.png" "$WAYPOST_WEB_SCREENSHOTS"/ &&
+    cp "$SHOTS/setup.png" "$SHOTS/users.png" "$SHOTS/phone-users.png" "$SHOTS/user-panel.png" \
+      "$SHOTS/server.png" "$SHOTS/link.png" "$WAYPOST_WEB_SCREENSHOTS"/ &&
     log "screenshots copied to $WAYPOST_WEB_SCREENSHOTS"
 fi
 

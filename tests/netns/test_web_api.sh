@@ -180,6 +180,9 @@ assert_eq "$(status_of "$r")/$(body_of "$r" | json_q 'j["user"]["name"]')" 200/t
 assert_ok "config.yaml lists tablet2" grep -q -- '- tablet2' "$SDIR/config.yaml"
 assert_not "tablet's old profile is gone" test -e "$SDIR/configs/$UP_S/wireguard/tablet.conf"
 assert_eq "$(grep '^PrivateKey' "$SDIR/configs/$UP_S/wireguard/tablet2.conf" 2>/dev/null)" "$OLD_KEY" "tablet2.conf keeps tablet's key (its clients keep working)"
+P12_DIR=$(dirname "$(find "$SDIR" -name phone.p12 | head -n1)")
+assert_ok "tablet2 has its own IKEv2 certificate (.p12)" test -s "$P12_DIR/tablet2.p12"
+assert_not "tablet's .p12 is gone" test -e "$P12_DIR/tablet.p12"
 r=$(api PATCH /api/v1/users/tablet2 '{"name": "phone"}' -H "X-CSRF-Token: $CSRF")
 assert_eq "$(status_of "$r")" 409 "renaming onto an existing user: 409"
 

@@ -2,6 +2,10 @@
 // the traffic history, and one-time download links.
 #include <gtest/gtest.h>
 
+#include <sqlite3.h>
+
+#include <cerrno>
+
 #include <nlohmann/json.hpp>
 
 #include "web/traffic_periods.h"
@@ -199,6 +203,60 @@ TEST_F(WebRouterUsers, LinksNeedARoleThatMayChangeUsers) {
   EXPECT_EQ(send("POST", "/api/v1/users/phone/links", R"({"hours": 0})").status, 400);
   EXPECT_EQ(send("POST", "/api/v1/users/phone/links", R"({"hours": 169})").status, 400);
   EXPECT_EQ(send("POST", "/api/v1/users/nobody/links").status, 404);
+}
+
+class FakeServerInfo final : public ServerInfo {
+ public:
+  Result<json> overview() override { return json{{"version", "9.9"}, {"dns", nullptr}}; }
+  Status start_doctor() override {
+    if (running) {
+      Error e = make_error("running already");
+      e.code = EBUSY;
+      return e;
+    }
+    running = true;
+    return {};
+  }
+  json doctor() override { return {{"running", running}, {"findings", json::array()}}; }
+  bool running = false;
+};
+
+TEST_F(WebRouterUsers, ServerPageAndDoctor) {
+  EXPECT_EQ(get("/api/v1/server", cookie_).status, 404);  // no source given
+  FakeServerInfo info;
+  router_->set_server_info(&info);
+  auto r = get("/api/v1/server", cookie_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["version"], "9.9");
+  EXPECT_EQ(json::parse(r.body)["web_db"]["ok"], true);
+  EXPECT_EQ(get("/api/v1/server").status, 401);
+  auto run = send("POST", "/api/v1/server/doctor");
+  EXPECT_EQ(run.status, 202);
+  EXPECT_EQ(json::parse(run.body)["running"], true);
+  EXPECT_EQ(send("POST", "/api/v1/server/doctor").status, 409);
+  EXPECT_EQ(json::parse(get("/api/v1/server/doctor", cookie_).body)["running"], true);
+  EXPECT_EQ(router_->handle(change("POST", "/api/v1/server/doctor", cookie_, "")).status, 403);
+  const std::string viewer_secret = add("vera", Role::kViewer);
+  auto [vcookie, vcsrf] = sign_in("vera", viewer_secret);
+  EXPECT_EQ(get("/api/v1/server/doctor", vcookie).status, 200);
+  EXPECT_EQ(router_->handle(change("POST", "/api/v1/server/doctor", vcookie, vcsrf)).status, 403);
+  EXPECT_EQ(send("PUT", "/api/v1/server").status, 405);
+}
+
+TEST_F(WebRouterUsers, AnUnreadableWebDbLeavesTheUserListWhole) {
+  // The extras' tables gone (as if damaged): the list from config.yaml still comes, with a
+  // warning the page shows.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir_.file("web.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE user_settings; DROP TABLE traffic;", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto r = get("/api/v1/users", cookie_);
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = json::parse(r.body);
+  EXPECT_EQ(j["users"].size(), 2u);
+  EXPECT_NE(j["warning"].get<std::string>().find("unavailable"), std::string::npos) << j;
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 // downloads no browser). tests/netns/test_web.sh runs one step per invocation, in a network
 // namespace that reaches the server, and does the network checks (ping, QR, files) between them:
 //
-//   node web_test.mjs STEP        STEP: setup | login | add | disable | enable | link | expired |
+//   node web_test.mjs STEP        STEP: setup | login | add | disable | enable | link | server |
+//                                       expired |
 //                                       checks | viewer | ratelimit
 //
 // Environment: WEB_BASE (https://host:port), WEB_OUT (a scratch directory: screenshots, the QR
@@ -46,7 +47,8 @@ const saveState = (patch) => writeFileSync(STATE(), JSON.stringify({ ...readStat
 
 // A browser for one step: a fresh profile directory each time, the session cookie carried over
 // from the previous step in a file. Chromium only: no downloads, no sync, no QUIC, no GPU.
-async function withBrowser(work, { viewport = { width: 1200, height: 800 }, cookies = true } = {}) {
+async function withBrowser(work, { viewport = { width: 1200, height: 800 }, cookies = true,
+                                  saveCookies = false } = {}) {
   const profile = mkdtempSync(join(tmpdir(), "waypost-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: "/usr/bin/chromium",
@@ -83,7 +85,9 @@ async function withBrowser(work, { viewport = { width: 1200, height: 800 }, cook
         .catch(() => {});
       throw e;
     }
-    writeFileSync(COOKIES(), JSON.stringify(await context.cookies()));
+    // A step that signs in saves its session for the next; a stranger's browser (cookies:
+    // false, e.g. opening a one-time link) must not overwrite it with nothing.
+    if (cookies || saveCookies) writeFileSync(COOKIES(), JSON.stringify(await context.cookies()));
   } finally {
     await context.close();
     rmSync(profile, { recursive: true, force: true });
@@ -193,7 +197,7 @@ const steps = {
       check(new URL(page.url()).pathname === "/users", "login: the right code signs in");
       check((await page.locator("#who").textContent()).includes(ADMIN), "login: the bar names the admin");
       saveState({ lastStep: step });
-    }, { cookies: false });
+    }, { cookies: false, saveCookies: true });
   },
 
   // Adding a user on the page; its panel: QR code (screenshot of the image element, for zbarimg)
@@ -365,6 +369,30 @@ const steps = {
     const second = await open();
     check(!second.ok && /used already/.test(second.error || ""),
           "link: the second opening is refused", second.error || "(it worked again)");
+  },
+
+  // The server screen: version, numbers, and the doctor run from the page (its findings shown).
+  async server() {
+    await withBrowser(async (page) => {
+      await page.goto(`${BASE}/users`);
+      await page.locator("#nav a[href='/server']").click();
+      await page.locator("#server").waitFor({ state: "visible" });
+      await page.locator("#server-facts dd").first().waitFor();
+      const facts = await page.locator("#server-facts").textContent();
+      check(/Version/.test(facts) && /Running for/.test(facts) && /online/.test(facts),
+            "server: version, uptime and users are shown", facts.slice(0, 200));
+      check(await page.locator("#server-db").isHidden(), "server: web.db is healthy (no warning)");
+      await page.locator("#doctor-run").click();
+      // The doctor measures path MTUs and asks resolvers: bounded by the server at 120 s.
+      await page.locator("#doctor-findings li").first().waitFor({ timeout: 130000 });
+      const n = await page.locator("#doctor-findings li").count();
+      check(n > 0, "server: the doctor's findings are shown on the page", `${n}`);
+      await page.setViewportSize({ width: 390, height: 844 });
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      check(width <= 390, "phone: the server screen fits", `scrollWidth ${width}`);
+      await page.setViewportSize({ width: 1200, height: 800 });
+      await shot(page, "server");
+    });
   },
 
   // A session that expired (test_web.sh ages it in web.db): the next request lands on sign-in

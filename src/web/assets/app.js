@@ -119,7 +119,7 @@ async function busy(form, work) {
 // ---------------------------------------------------------------------------------------------
 // Screens
 
-const SCREENS = ["setup", "login", "users", "user", "get"];
+const SCREENS = ["setup", "login", "users", "user", "get", "server"];
 
 function showScreen(...names) {
   $("loading").hidden = true;
@@ -157,6 +157,7 @@ async function route() {
     $("login-form").elements.namedItem("name").focus();
     return;
   }
+  if (path === "/server") return showServer(); // server_page.js
   if (path !== "/users") history.replaceState(null, "", "/users");
   showUsers();
 }
@@ -168,6 +169,7 @@ function signedIn(who) {
   $("who").textContent = `${who.admin} (${who.role})`;
   $("who").hidden = false;
   $("signout").hidden = false;
+  $("nav").hidden = false;
   // A viewer gets no buttons that would only answer 403.
   document.body.classList.toggle("read-only", who.role === "viewer");
   document.querySelectorAll("[data-needs=change]").forEach((e) => (e.hidden = who.role === "viewer"));
@@ -178,6 +180,7 @@ function signedOut() {
   state.users = [];
   $("who").hidden = true;
   $("signout").hidden = true;
+  $("nav").hidden = true;
   $("users-body").replaceChildren();
   stopRefresh();
 }
@@ -380,6 +383,8 @@ async function loadUsers() {
     const r = await api("GET", "users");
     state.users = r.users || [];
     clearError("users");
+    // web.db could not be read: the list (from config.yaml) is whole, the extras are not.
+    if (r.warning) showError("users", new ApiError(200, r.warning));
     renderUsers();
   } catch (e) {
     if (!sessionEnded(e)) showError("users", e);
@@ -533,6 +538,7 @@ function init() {
     navigate(a.pathname);
   });
   initUsersMore();
+  initServerPage();
   window.addEventListener("popstate", route);
   route();
 }
