@@ -30,18 +30,26 @@ std::vector<std::string> web_listen_addresses(const ServerConfig& config) {
 
 std::unique_ptr<ServerWeb> ServerWeb::start(const std::string& dir, const ServerConfig& config) {
   if (!config.web_enabled) return nullptr;
-  auto refuse = [&](const std::string& why) -> std::unique_ptr<ServerWeb> {
-    spdlog::error(
-        "web admin not started: {} (the VPN runs without it; fix this and restart the "
-        "server, or set web_enabled: false)",
-        why);
-    return nullptr;
-  };
   std::unique_ptr<ServerWeb> w(new ServerWeb());
   auto store = web::Store::open(dir + "/web.db");
-  if (!store) return refuse(store.error().message);
-  w->store_ = std::move(*store);
-  w->start_accounting(dir);
+  std::string db_error;
+  if (store) {
+    w->store_ = std::move(*store);
+    w->start_accounting(dir);
+    w->auth_ = std::make_unique<web::Auth>(*w->store_, w->clock_, crypto::system_random());
+    w->users_ = std::make_unique<WebUsers>(dir);
+    w->server_info_ = std::make_unique<WebServerInfo>(dir, w->clock_.wall().sec);
+    w->router_ = std::make_unique<web::Router>(*w->auth_, *w->users_, config.endpoint);
+    w->router_->set_server_info(w->server_info_.get());
+  } else {
+    // A locked, damaged or unreadable web.db: the page still starts, so that whoever opens it
+    // reads why nobody can sign in, instead of finding nothing there.
+    db_error = "the web admin's database cannot be used: " + store.error().message;
+    spdlog::error(
+        "{} (the VPN runs, with its users from config.yaml; sign-in, traffic history, expiry "
+        "and quotas are off until web.db is fixed and the server restarted)",
+        db_error);
+  }
   // From here on, a page that cannot start leaves the accounting running.
   auto no_page = [&](const std::string& why) -> std::unique_ptr<ServerWeb> {
     spdlog::error(
@@ -50,11 +58,6 @@ std::unique_ptr<ServerWeb> ServerWeb::start(const std::string& dir, const Server
         why);
     return std::move(w);
   };
-  w->auth_ = std::make_unique<web::Auth>(*w->store_, w->clock_, crypto::system_random());
-  w->users_ = std::make_unique<WebUsers>(dir);
-  w->server_info_ = std::make_unique<WebServerInfo>(dir, w->clock_.wall().sec);
-  w->router_ = std::make_unique<web::Router>(*w->auth_, *w->users_, config.endpoint);
-  w->router_->set_server_info(w->server_info_.get());
 
   auto tls = web::ensure_tls_files(dir, config.web_tls_cert, config.web_tls_key, config.endpoint,
                                    std::time(nullptr));
@@ -65,7 +68,9 @@ std::unique_ptr<ServerWeb> ServerWeb::start(const std::string& dir, const Server
   o.cert_path = tls->cert_path;
   o.key_path = tls->key_path;
   web::Router* router = w->router_.get();
-  auto handler = [router](const web::HttpRequest& r) { return router->handle(r); };
+  auto handler = [router, db_error](const web::HttpRequest& r) {
+    return router != nullptr ? router->handle(r) : web::Router::unavailable(r, db_error);
+  };
   auto http = web::HttpServer::start(o, handler);
   if (!http && config.web_listen != "tunnel") {
     // A host without IPv6 cannot listen on "::": IPv4 alone then.

@@ -80,8 +80,9 @@ std::string cookie_value(std::string_view header, std::string_view name) {
   return {};
 }
 
-HttpResponse Router::handle(const HttpRequest& request) {
-  HttpResponse r = dispatch(request);
+namespace {
+
+void add_safety_headers(HttpResponse& r) {
   // On every answer: nothing is cached (answers carry tokens and user data), nothing is sniffed
   // into another type, and an API answer opened as a page may run and embed nothing.
   r.headers.emplace_back("Cache-Control", "no-store");
@@ -94,6 +95,25 @@ HttpResponse Router::handle(const HttpRequest& request) {
     r.headers.emplace_back("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
   }
   r.headers.emplace_back("Referrer-Policy", "no-referrer");
+}
+
+}  // namespace
+
+HttpResponse Router::handle(const HttpRequest& request) {
+  HttpResponse r = dispatch(request);
+  add_safety_headers(r);
+  return r;
+}
+
+HttpResponse Router::unavailable(const HttpRequest& request, std::string_view why) {
+  const std::string_view path = path_of(request.target);
+  HttpResponse r;
+  if (!path.starts_with("/api/") && (request.method == "GET" || request.method == "HEAD")) {
+    r = serve_static(request);
+  } else {
+    r = error_response(503, why);
+  }
+  add_safety_headers(r);
   return r;
 }
 

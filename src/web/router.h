@@ -54,6 +54,9 @@ class Router {
       : auth_(auth), users_(users), server_name_(std::move(server_name)) {}
 
   HttpResponse handle(const HttpRequest& request);
+  // The answer when web.db cannot be opened: the pages as usual (so the sign-in form can show
+  // the reason), and 503 with `why` for every API request, with the usual headers.
+  static HttpResponse unavailable(const HttpRequest& request, std::string_view why);
   // The server page's source (router_server.cc); without one, /api/v1/server is 404.
   void set_server_info(ServerInfo* info) { server_info_ = info; }
 

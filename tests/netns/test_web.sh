@@ -24,7 +24,7 @@
 #            390x844 window shows the list without horizontal overflow; sign out ends the session
 #   viewer   a viewer (second admin) sees the list but no buttons that change anything
 #
-# Screenshots are taken in the scratch dir; WAYPOST_WEB_SCREENSHOTS=DIR copies the three that
+# Screenshots are taken in the scratch dir; WAYPOST_WEB_SCREENSHOTS=DIR copies the ones that
 # docs/WEB.md shows there (WAYPOST_WEB_SCREENSHOTS=docs/web refreshes them).
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2154,SC2317
 source "$(dirname "$0")/lib.sh"
