@@ -41,7 +41,15 @@ std::unique_ptr<ServerWeb> ServerWeb::start(const std::string& dir, const Server
   w->store_ = std::move(*store);
   w->auth_ = std::make_unique<web::Auth>(*w->store_, w->clock_, crypto::system_random());
   w->users_ = std::make_unique<WebUsers>(dir);
-  w->router_ = std::make_unique<web::Router>(*w->auth_, *w->users_, config.endpoint);
+  // Setup links made on the page point where the browser reached the page; failing that, where
+  // `waypost admins add` points them.
+  std::string base;
+  if (!config.endpoint.empty()) {
+    const bool ipv6 = config.endpoint.find(':') != std::string::npos;
+    base = fmt::format("https://{}{}{}:{}", ipv6 ? "[" : "", config.endpoint, ipv6 ? "]" : "",
+                       config.web_port);
+  }
+  w->router_ = std::make_unique<web::Router>(*w->auth_, *w->users_, config.endpoint, base);
 
   auto tls = web::ensure_tls_files(dir, config.web_tls_cert, config.web_tls_key, config.endpoint,
                                    std::time(nullptr));

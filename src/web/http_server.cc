@@ -91,6 +91,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     request.csrf_token = text(req["X-CSRF-Token"]);
     request.authorization = text(req[http::field::authorization]);
     request.content_type = text(req[http::field::content_type]);
+    request.host = text(req[http::field::host]);
     request.body = std::move(req.body());
     request.remote_address = remote_;
     HttpResponse response;
