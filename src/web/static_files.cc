@@ -10,7 +10,8 @@ namespace {
 
 // The paths of the app's screens. A reload or a bookmark of any of them gets the app, which
 // then shows that screen; other paths are 404 so that typos do not look like pages.
-constexpr std::array<std::string_view, 4> kPagePaths = {"/", "/setup", "/login", "/users"};
+constexpr std::array<std::string_view, 7> kPagePaths = {"/",       "/setup",  "/login", "/users",
+                                                        "/admins", "/tokens", "/audit"};
 constexpr std::string_view kAssetPrefix = "/assets/";
 
 HttpResponse answer(const HttpRequest& request, int status, std::string_view type,

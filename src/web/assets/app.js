@@ -118,7 +118,7 @@ async function busy(form, work) {
 // ---------------------------------------------------------------------------------------------
 // Screens
 
-const SCREENS = ["setup", "login", "users", "user"];
+const SCREENS = ["setup", "login", "users", "user", "admins", "tokens", "audit"];
 
 function showScreen(...names) {
   $("loading").hidden = true;
@@ -155,6 +155,8 @@ async function route() {
     $("login-form").elements.namedItem("name").focus();
     return;
   }
+  // Admins, API tokens, the audit log: admin_pages.js.
+  if (window.waypostAdminPages && window.waypostAdminPages.show(path)) return;
   if (path !== "/users") history.replaceState(null, "", "/users");
   showUsers();
 }
@@ -166,6 +168,7 @@ function signedIn(who) {
   $("who").textContent = `${who.admin} (${who.role})`;
   $("who").hidden = false;
   $("signout").hidden = false;
+  $("nav").hidden = false;
   // A viewer gets no buttons that would only answer 403.
   document.body.classList.toggle("read-only", who.role === "viewer");
   document.querySelectorAll("[data-needs=change]").forEach((e) => (e.hidden = who.role === "viewer"));
@@ -176,6 +179,7 @@ function signedOut() {
   state.users = [];
   $("who").hidden = true;
   $("signout").hidden = true;
+  $("nav").hidden = true;
   $("users-body").replaceChildren();
   stopRefresh();
 }
