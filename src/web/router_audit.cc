@@ -68,8 +68,7 @@ HttpResponse Router::audit(const HttpRequest& request) {
   int64_t before = 0;
   if (auto text = query_value(query, "before")) {
     auto n = parse_number(*text, 1, INT64_MAX);
-    if (!n)
-      return error_response(400, "before: expected an entry id (a positive number)", "before");
+    if (!n) return error_response(400, "before: expected an entry id (1 or more)", "before");
     before = *n;
   }
   // One more than asked for tells whether an older page exists.

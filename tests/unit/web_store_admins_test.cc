@@ -41,8 +41,8 @@ TEST(WebStoreAdmins, ASchema1FileGetsLastLoginFromItsAuditLog) {
     ASSERT_TRUE(store);
     ASSERT_TRUE(store->add_admin(admin("alice", Role::kOwner)));
     ASSERT_TRUE(store->add_admin(admin("bob", Role::kAdmin)));
-    for (int64_t t : {2000, 3000})
-      ASSERT_TRUE(store->add_audit({t, "alice", "login", "alice", ""}));
+    ASSERT_TRUE(store->add_audit({2000, "alice", "login", "alice", ""}));
+    ASSERT_TRUE(store->add_audit({3000, "alice", "login", "alice", ""}));
     ASSERT_TRUE(store->add_audit({4000, "bob", "login.failed", "", "wrong password"}));
   }
   // Back to what schema 1 wrote: no last_login column, user_version 1.
