@@ -39,7 +39,15 @@ std::unique_ptr<ServerWeb> ServerWeb::start(const std::string& dir, const Server
     w->auth_ = std::make_unique<web::Auth>(*w->store_, w->clock_, crypto::system_random());
     w->users_ = std::make_unique<WebUsers>(dir);
     w->server_info_ = std::make_unique<WebServerInfo>(dir, w->clock_.wall().sec);
-    w->router_ = std::make_unique<web::Router>(*w->auth_, *w->users_, config.endpoint);
+    // Links made on the page (setup, one-time downloads) point where the browser reached the
+    // page; failing that, where `waypost admins add` points them.
+    std::string base;
+    if (!config.endpoint.empty()) {
+      const bool ipv6 = config.endpoint.find(':') != std::string::npos;
+      base = fmt::format("https://{}{}{}:{}", ipv6 ? "[" : "", config.endpoint, ipv6 ? "]" : "",
+                         config.web_port);
+    }
+    w->router_ = std::make_unique<web::Router>(*w->auth_, *w->users_, config.endpoint, base);
     w->router_->set_server_info(w->server_info_.get());
   } else {
     // A locked, damaged or unreadable web.db: the page still starts, so that whoever opens it

@@ -42,12 +42,44 @@ HttpResponse error_for(const Error& error, std::string_view field) {
     case ErrorKind::kNotFound:
       return error_response(404, error.message);
     case ErrorKind::kParse:
-      return error_response(error.code == EEXIST ? 409 : 400, error.message, field);
+      return error_response(error.code == EEXIST || error.code == EBUSY ? 409 : 400, error.message,
+                            error.code == EBUSY ? std::string_view() : field);
     case ErrorKind::kPermission:
       return error_response(403, error.message);
     default:
       return error_response(503, error.message);
   }
+}
+
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::optional<std::string> decode_path_segment(std::string_view s, size_t max_bytes) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '%') {
+      if (i + 2 >= s.size()) return std::nullopt;
+      const int hi = hex_value(s[i + 1]);
+      const int lo = hex_value(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      c = char(hi * 16 + lo);
+      i += 2;
+    }
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x21 || u == 0x7f || c == '/' || c == '\\' || c == '"') return std::nullopt;
+    out.push_back(c);
+  }
+  if (out.empty() || out.size() > max_bytes || out == "." || out == "..") return std::nullopt;
+  return out;
 }
 
 }  // namespace waypost::web

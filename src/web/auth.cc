@@ -2,6 +2,7 @@
 #include "web/auth.h"
 
 #include <algorithm>
+#include <cerrno>
 
 #include "common/secret.h"
 #include "web/base32.h"
@@ -21,6 +22,16 @@ constexpr size_t kMaxNameLength = 64;
 constexpr std::string_view kBadLink =
     "this setup link is not valid: it was used already, has expired, or is mistyped; "
     "ask for a new one (waypost admins reset NAME)";
+
+// The last owner must stay: without one, nobody could manage admins from the page again.
+Error last_owner(std::string_view name, std::string_view what) {
+  Error e = make_error(ErrorKind::kParse,
+                       "'{}' is the last owner and cannot be {}; make another "
+                       "admin an owner first",
+                       name, what);
+  e.code = EBUSY;
+  return e;
+}
 
 bool name_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -110,13 +121,29 @@ Status Auth::remove_admin(std::string_view name, std::string_view actor) {
     if ((*admin)->role == Role::kOwner && !(*admin)->disabled) {
       auto owners = store_.count_active_owners();
       if (!owners) return owners.take_error();
-      if (*owners <= 1) {
-        return make_error("'{}' is the last owner; add another owner first", name);
-      }
+      if (*owners <= 1) return last_owner(name, "removed");
     }
     auto removed = store_.remove_admin(name);
     if (!removed) return removed.take_error();
     return audit(actor, "admin.remove", name, "");
+  });
+}
+
+Status Auth::change_role(std::string_view name, Role role, std::string_view actor) {
+  return store_.transaction([&]() -> Status {
+    auto admin = store_.find_admin(name);
+    if (!admin) return admin.take_error();
+    if (!admin->has_value()) return make_error(ErrorKind::kNotFound, "no admin named '{}'", name);
+    const Role old = (*admin)->role;
+    if (old == role) return {};  // nothing changes, nothing to log
+    if (old == Role::kOwner && !(*admin)->disabled) {
+      auto owners = store_.count_active_owners();
+      if (!owners) return owners.take_error();
+      if (*owners <= 1) return last_owner(name, fmt::format("made {}", to_string(role)));
+    }
+    if (auto s = store_.set_role(name, role); !s) return s;
+    return audit(actor, "admin.role", name,
+                 fmt::format("{} -> {}", to_string(old), to_string(role)));
   });
 }
 
@@ -253,6 +280,7 @@ LoginResult Auth::login(const LoginRequest& request) {
       return s;
     }
     if (auto s = store_.add_session(record); !s) return s;
+    if (auto s = store_.set_last_login(admin.name, now()); !s) return s;
     return audit(admin.name, "login", admin.name, fmt::format("from {}", request.address));
   });
   if (!st) return {LoginOutcome::kUnavailable, std::nullopt, 0, st.error().message};

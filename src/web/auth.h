@@ -118,8 +118,12 @@ class Auth {
   // setup links; returns a new setup link's token. API tokens are refused until the new setup
   // is done, then work again (a reset is for a lost password or phone, not a leaked token).
   Result<std::string> reset_admin(std::string_view name, std::string_view actor);
-  // Refuses to remove the last owner who is not disabled.
+  // Refuses to remove the last owner who is not disabled (kParse with code EBUSY: a conflict, 409
+  // in the API); kNotFound for an unknown name.
   Status remove_admin(std::string_view name, std::string_view actor);
+  // Gives the admin another role, at once for their running sessions and tokens. Refuses to
+  // demote the last owner who is not disabled, as remove_admin does.
+  Status change_role(std::string_view name, Role role, std::string_view actor);
 
   // --- setup links -----------------------------------------------------------------------
   // What the setup page shows for a valid, unused, unexpired link: a fresh TOTP secret.
@@ -136,7 +140,8 @@ class Auth {
   Status logout(std::string_view token);
 
   // --- API tokens ------------------------------------------------------------------------
-  // Only from a cookie session: a leaked API token cannot mint more.
+  // Both only from a cookie session: a leaked API token can neither mint more nor revoke its
+  // admin's other tokens (kPermission otherwise). Revoking touches only the admin's own tokens.
   Result<NewApiToken> create_api_token(const Principal& principal, std::string_view label);
   Status revoke_api_token(const Principal& principal, int64_t id);
   Result<Principal> check_api_token(std::string_view token);

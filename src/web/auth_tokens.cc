@@ -109,6 +109,9 @@ Result<NewApiToken> Auth::create_api_token(const Principal& principal, std::stri
 }
 
 Status Auth::revoke_api_token(const Principal& principal, int64_t id) {
+  if (principal.via != Via::kSession) {
+    return make_error(ErrorKind::kPermission, "API tokens are revoked from a signed-in session");
+  }
   if (!may(principal.role, Action::kManageOwnTokens)) {
     return make_error(ErrorKind::kPermission, "not allowed to revoke API tokens");
   }

@@ -15,9 +15,9 @@ struct HttpRequest {
   std::string csrf_token;     // the X-CSRF-Token header
   std::string authorization;  // the Authorization header
   std::string content_type;   // the Content-Type header
+  std::string host;           // the Host header: where the browser reached us (setup links)
   std::string body;
   std::string remote_address;  // the client's IP address
-  std::string host;            // the Host header: how the client reached the server
 };
 
 struct HttpResponse {

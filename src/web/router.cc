@@ -7,6 +7,7 @@
 
 #include "common/secret.h"
 #include "web/api_response.h"
+#include "web/assets.h"
 #include "web/json_body.h"
 #include "web/static_files.h"
 
@@ -147,6 +148,25 @@ HttpResponse Router::dispatch(const HttpRequest& request) {
   if (path == "/api/v1/setup/start" || path == "/api/v1/setup/finish") {
     if (request.method != "POST") return method_not_allowed("POST");
     return path.ends_with("start") ? setup_start(request) : setup_finish(request);
+  }
+  if (path == "/api/v1/admins" || path.starts_with("/api/v1/admins/")) {
+    return admins(request, path.substr(std::string_view("/api/v1/admins").size()));
+  }
+  if (path == "/api/v1/tokens" || path.starts_with("/api/v1/tokens/")) {
+    return tokens(request, path.substr(std::string_view("/api/v1/tokens").size()));
+  }
+  if (path == "/api/v1/audit") {
+    if (request.method != "GET") return method_not_allowed("GET");
+    return audit(request);
+  }
+  if (path == "/api/v1/openapi.json") {
+    // It describes the API and reveals nothing, so it needs no sign-in (tools fetch it as is).
+    if (request.method != "GET") return method_not_allowed("GET");
+    const Asset* doc = find_asset("openapi.json");
+    if (doc == nullptr) return error_response(404, "no OpenAPI document in this build");
+    HttpResponse r;
+    r.body = std::string(doc->body);
+    return r;
   }
   return error_response(404, "no such API path");
 }

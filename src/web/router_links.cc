@@ -27,18 +27,6 @@ constexpr int64_t kDefaultLinkHours = 24;
 constexpr int64_t kMaxLinkHours = 24 * 7;
 constexpr size_t kMaxTokenText = 64;
 
-// The host the admin reached the page by, which is the best guess for how the recipient reaches
-// it; anything that is not a plain host[:port] falls back to the server's endpoint.
-std::string link_host(const std::string& host, const std::string& fallback) {
-  if (host.empty() || host.size() > 255) return fallback;
-  for (char c : host) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
-    if (!ok) return fallback;
-  }
-  return host;
-}
-
 bool token_shaped(std::string_view t) {
   if (t.size() != kLinkTokenBytes * 2) return false;
   for (char c : t) {
@@ -78,7 +66,8 @@ HttpResponse Router::create_user_link(const Principal& who, const std::string& n
   if (auto st = auth_.store().add_user_link(link); !st) return error_for(st.error());
   (void)auth_.audit_action(who, "user.link", name,
                            "one-time link, valid " + std::to_string(hours) + " h");
-  const std::string url = "https://" + link_host(request.host, server_name_) + "/get#" + token;
+  // The recipient is to reach the page where the admin did (page_base).
+  const std::string url = page_base(request) + "/get#" + token;
   return json_response(201, {{"url", url}, {"expires", link.expires}});
 }
 

@@ -85,38 +85,6 @@ bool read_settings(const JsonBody& body, UserSettings& s, FieldError& bad) {
   return true;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// One path segment, percent-decoded ("bob%40home" -> "bob@home"). nullopt for a bad escape, an
-// empty segment, or bytes a user or file name never has (controls, slashes, quotes) (the server
-// checks names further).
-std::optional<std::string> decode_segment(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      const int hi = hex_value(s[i + 1]);
-      const int lo = hex_value(s[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      c = char(hi * 16 + lo);
-      i += 2;
-    }
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x21 || u == 0x7f || c == '/' || c == '\\' || c == '"') return std::nullopt;
-    out.push_back(c);
-  }
-  if (out.empty() || out.size() > kMaxUserNameBytes * 2 || out == "." || out == "..") {
-    return std::nullopt;
-  }
-  return out;
-}
-
 }  // namespace
 
 HttpResponse Router::users(const HttpRequest& request, std::string_view rest) {
@@ -197,7 +165,7 @@ HttpResponse Router::users(const HttpRequest& request, std::string_view rest) {
   // /NAME[/...]
   rest.remove_prefix(1);
   const size_t slash = rest.find('/');
-  auto name = decode_segment(rest.substr(0, slash));
+  auto name = decode_path_segment(rest.substr(0, slash));
   if (!name) return error_response(404, "no such user");
   const std::string_view sub = slash == std::string_view::npos ? "" : rest.substr(slash);
 
@@ -377,7 +345,7 @@ HttpResponse Router::user_files(const Principal& who, const std::string& name,
     for (const ProfileFile& f : *files) out.push_back({{"name", f.name}, {"size", f.size}});
     return json_response(200, {{"files", out}});
   }
-  auto file = decode_segment(rest.substr(1));
+  auto file = decode_path_segment(rest.substr(1));
   if (!file) return error_response(404, "no such file");
   auto bytes = users_.file(name, *file);
   if (!bytes) return error_for(bytes.error());

@@ -10,8 +10,8 @@ namespace {
 
 // The paths of the app's screens. A reload or a bookmark of any of them gets the app, which
 // then shows that screen; other paths are 404 so that typos do not look like pages.
-constexpr std::array<std::string_view, 6> kPagePaths = {"/",      "/setup", "/login",
-                                                        "/users", "/get",   "/server"};
+constexpr std::array<std::string_view, 9> kPagePaths = {
+    "/", "/setup", "/login", "/users", "/get", "/server", "/admins", "/tokens", "/audit"};
 constexpr std::string_view kAssetPrefix = "/assets/";
 
 HttpResponse answer(const HttpRequest& request, int status, std::string_view type,

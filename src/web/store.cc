@@ -96,6 +96,13 @@ CREATE TABLE traffic (
   PRIMARY KEY (user, period, start)
 ) STRICT, WITHOUT ROWID;
 )sql",
+    // 3: when each admin last signed in, for the admins page. Filled from the audit log's
+    // sign-ins, so admins who signed in before the upgrade do not show "never".
+    R"sql(
+ALTER TABLE admins ADD COLUMN last_login INTEGER NOT NULL DEFAULT 0;
+UPDATE admins SET last_login = coalesce(
+  (SELECT max(time) FROM audit WHERE audit.action = 'login' AND audit.admin = admins.name), 0);
+)sql",
 };
 
 constexpr size_t kHashSize = sizeof(TokenHash);
@@ -138,11 +145,12 @@ AdminRecord read_admin(const sql::Stmt& s) {
   a.totp_last_step = s.column_int(4);
   a.created = s.column_int(5);
   a.disabled = s.column_int(6) != 0;
+  a.last_login = s.column_int(7);
   return a;
 }
 
 constexpr const char* kAdminColumns =
-    "name, role, password_hash, totp_secret, totp_last_step, created, disabled";
+    "name, role, password_hash, totp_secret, totp_last_step, created, disabled, last_login";
 
 }  // namespace
 
@@ -277,7 +285,12 @@ Status Store::transaction(const std::function<Status()>& body) {
 Status Store::add_admin(const AdminRecord& admin) {
   auto existing = find_admin(admin.name);
   if (!existing) return existing.take_error();
-  if (existing->has_value()) return make_error("there is already an admin named '{}'", admin.name);
+  if (existing->has_value()) {
+    // kParse with EEXIST: the API answers 409 (api_response.h).
+    Error taken = make_error(ErrorKind::kParse, "there is already an admin named '{}'", admin.name);
+    taken.code = EEXIST;
+    return taken;
+  }
   auto s = prepare(
       "INSERT INTO admins (name, role, password_hash, totp_secret, created, disabled) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
@@ -342,6 +355,20 @@ Status Store::set_disabled(std::string_view name, bool disabled) {
   auto s = prepare("UPDATE admins SET disabled = ?2 WHERE name = ?1");
   if (!s) return s.take_error();
   s->bind(1, name).bind(2, int64_t{disabled ? 1 : 0});
+  return s->run();
+}
+
+Status Store::set_role(std::string_view name, Role role) {
+  auto s = prepare("UPDATE admins SET role = ?2 WHERE name = ?1");
+  if (!s) return s.take_error();
+  s->bind(1, name).bind(2, to_string(role));
+  return s->run();
+}
+
+Status Store::set_last_login(std::string_view name, int64_t time) {
+  auto s = prepare("UPDATE admins SET last_login = ?2 WHERE name = ?1");
+  if (!s) return s.take_error();
+  s->bind(1, name).bind(2, time);
   return s->run();
 }
 
@@ -412,17 +439,23 @@ Status Store::add_audit(const AuditEntry& e) {
 }
 
 Result<std::vector<AuditEntry>> Store::audit_log(int64_t limit) {
-  auto s =
-      prepare("SELECT time, admin, action, target, detail FROM audit ORDER BY id DESC LIMIT ?1");
+  return audit_page(limit, 0);
+}
+
+Result<std::vector<AuditEntry>> Store::audit_page(int64_t limit, int64_t before) {
+  // By id, not time: ids only grow, while two entries may share a second.
+  auto s = prepare(
+      "SELECT time, admin, action, target, detail, id FROM audit WHERE ?2 <= 0 OR id < ?2 "
+      "ORDER BY id DESC LIMIT ?1");
   if (!s) return s.take_error();
-  s->bind(1, limit);
+  s->bind(1, limit).bind(2, before);
   std::vector<AuditEntry> out;
   while (true) {
     auto row = s->step();
     if (!row) return row.take_error();
     if (!*row) break;
     out.push_back({s->column_int(0), s->column_text(1), s->column_text(2), s->column_text(3),
-                   s->column_text(4)});
+                   s->column_text(4), s->column_int(5)});
   }
   return out;
 }

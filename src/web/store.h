@@ -30,7 +30,7 @@
 namespace waypost::web {
 
 // The schema this Waypost writes (the number of migrations in store.cc).
-inline constexpr int kWebSchemaVersion = 2;
+inline constexpr int kWebSchemaVersion = 3;
 
 struct AdminRecord {
   std::string name;
@@ -40,6 +40,7 @@ struct AdminRecord {
   int64_t totp_last_step = 0;  // the last TOTP step used to sign in (never accepted again)
   int64_t created = 0;
   bool disabled = false;
+  int64_t last_login = 0;  // the last successful sign-in; 0 = never (schema 2)
 
   bool set_up() const { return !password_hash.empty() && !totp_secret.empty(); }
 };
@@ -76,6 +77,7 @@ struct AuditEntry {
   std::string action;  // "admin.add", "login", "login.failed", ...
   std::string target;  // what it acted on (an admin or user name), may be empty
   std::string detail;
+  int64_t id = 0;  // the row's id, increasing: what the audit log pages by
 };
 
 // Why the server turned a VPN user off by itself (user_limits.h); kNone when it did not.
@@ -141,6 +143,8 @@ class Store {
   Status clear_credentials(std::string_view name);
   Status set_totp_last_step(std::string_view name, int64_t step);
   Status set_disabled(std::string_view name, bool disabled);
+  Status set_role(std::string_view name, Role role);
+  Status set_last_login(std::string_view name, int64_t time);
   // Whether an admin of that name existed. Sessions, tokens and links go with it.
   Result<bool> remove_admin(std::string_view name);
   // Owners not disabled, for "do not remove the last owner".
@@ -177,6 +181,9 @@ class Store {
   // --- audit log ------------------------------------------------------------------------
   Status add_audit(const AuditEntry& entry);
   Result<std::vector<AuditEntry>> audit_log(int64_t limit);  // newest first
+  // Up to `limit` entries older than the entry with id `before` (0: from the newest), newest
+  // first: one page of the log; the last entry's id is where the next page starts.
+  Result<std::vector<AuditEntry>> audit_page(int64_t limit, int64_t before);
 
   // --- VPN users' settings, one-time links and traffic (store_users.cc) -------------------
   Result<UserSettings> user_settings(std::string_view name);  // the defaults when none stored

@@ -23,6 +23,10 @@
 #   checks   a POST or DELETE without X-CSRF-Token gets 403; the pages' and the API's CSPs; a
 #            390x844 window shows the list without horizontal overflow; sign out ends the session
 #   viewer   a viewer (second admin) sees the list but no buttons that change anything
+#   admins   the viewer has no audit log (nor its API: 403); the owner adds carol on the Admins
+#            screen (setup link shown), makes an API token that works as Bearer (200) until it
+#            is revoked on the page (401), finds user.add and token.create in the audit log; the
+#            admins and audit screens fit a 390x844 window
 #
 # Screenshots are taken in the scratch dir; WAYPOST_WEB_SCREENSHOTS=DIR copies the ones that
 # docs/WEB.md shows there (WAYPOST_WEB_SCREENSHOTS=docs/web refreshes them).
@@ -172,6 +176,7 @@ web_step expired || fail "the expired-session step failed"
 web_step checks || fail "the checks step failed"
 if wp_cli "$NS_S" admins add bob --role viewer --dir "$SDIR" >"$OUT.bob" 2>&1; then
   web_step viewer WEB_ADMIN=bob WEB_SETUP_LINK="$(setup_link "$OUT.bob")" || fail "the viewer step failed"
+  web_step admins || fail "the admins step failed"
 else
   fail "admins add bob --role viewer: $(head -c 300 "$OUT.bob")"
 fi

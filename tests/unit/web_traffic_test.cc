@@ -236,7 +236,7 @@ TEST_F(WebTraffic, SchemaOneDatabasesAreMigrated) {
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
     ASSERT_EQ(sqlite3_exec(db,
                            "DROP TABLE user_settings; DROP TABLE user_links; DROP TABLE traffic; "
-                           "PRAGMA user_version = 1;",
+                           "ALTER TABLE admins DROP COLUMN last_login; PRAGMA user_version = 1;",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
     sqlite3_close(db);

@@ -33,6 +33,71 @@ const users = [
                                             disabled_reason: "by alice" }),
 ];
 
+// Admins, API tokens and the audit log (admin_pages.js), as loosely as the rest.
+const admins = [{ name: "alice", role: "owner", state: "active", created: now() - 86400 * 30, last_login: now() - 60 },
+                { name: "viewer", role: "viewer", state: "active", created: now() - 86400, last_login: 0 }];
+const tokens = [];
+const audit = Array.from({ length: 230 }, (_, i) => ({ id: i + 1, time: now() - (230 - i) * 600, actor: "alice",
+  action: i % 3 ? "user.download" : "login", target: "phone", detail: i % 3 ? "phone.conf" : "from 198.51.100.7" }));
+const log = (session, action, target, detail = "") =>
+  audit.push({ id: audit.length + 1, time: now(), actor: session.admin, action, target, detail });
+
+function adminApi(req, res, path, body, session, query) {
+  const owner = session.role === "owner";
+  if (path === "admins" && req.method === "GET") return send(res, 200, { admins });
+  if (path === "admins" && req.method === "POST") {
+    if (!owner) return send(res, 403, { error: "owners only" });
+    if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(body.name || "")) return send(res, 400, { error: "name: letters, digits and _ . @ -", field: "name" });
+    if (!["owner", "admin", "viewer"].includes(body.role)) return send(res, 400, { error: "role: expected owner, admin or viewer", field: "role" });
+    if (admins.some((a) => a.name === body.name)) return send(res, 409, { error: `there is already an admin named '${body.name}'`, field: "name" });
+    const a = { name: body.name, role: body.role, state: "setup pending", created: now(), last_login: 0 };
+    admins.push(a);
+    log(session, "admin.add", a.name, `role ${a.role}`);
+    return send(res, 201, { admin: a, setup_link: `http://${req.headers.host}/setup#${randomBytes(16).toString("hex")}` });
+  }
+  const m = /^admins\/([^/]+)(\/reset)?$/.exec(path);
+  if (m) {
+    const a = admins.find((x) => x.name === decodeURIComponent(m[1]));
+    if (!owner) return send(res, 403, { error: "owners only" });
+    if (!a) return send(res, 404, { error: "no such admin" });
+    const owners = admins.filter((x) => x.role === "owner").length;
+    if (m[2]) return send(res, 200, { admin: a.name, setup_link: `http://${req.headers.host}/setup#${randomBytes(16).toString("hex")}` });
+    if ((req.method === "DELETE" || body.role !== "owner") && a.role === "owner" && owners < 2) {
+      return send(res, 409, { error: `'${a.name}' is the last owner` });
+    }
+    if (req.method === "DELETE") {
+      admins.splice(admins.indexOf(a), 1);
+      return send(res, 200, { removed: a.name });
+    }
+    a.role = body.role;
+    return send(res, 200, { admin: a });
+  }
+  if (path === "tokens" && req.method === "GET") return send(res, 200, { tokens: tokens.filter((t) => t.admin === session.admin) });
+  if (path === "tokens" && req.method === "POST") {
+    if (!body.label) return send(res, 400, { error: "label: missing", field: "label" });
+    const t = { id: tokens.length + 1, admin: session.admin, label: body.label, created: now(), last_used: 0, revoked: 0 };
+    tokens.push(t);
+    log(session, "token.create", session.admin, `token ${t.id} '${t.label}'`);
+    return send(res, 201, { id: t.id, label: t.label, token: "wpat_" + randomBytes(32).toString("hex") });
+  }
+  const tm = /^tokens\/(\d+)$/.exec(path);
+  if (tm && req.method === "DELETE") {
+    const t = tokens.find((x) => x.id === Number(tm[1]) && x.admin === session.admin && !x.revoked);
+    if (!t) return send(res, 404, { error: "no such token" });
+    t.revoked = now();
+    return send(res, 200, { revoked: t.id });
+  }
+  if (path === "audit") {
+    if (session.role === "viewer") return send(res, 403, { error: "your role (viewer) may not read the audit log" });
+    const limit = Number(query.get("limit") || 100);
+    const before = Number(query.get("before") || 0);
+    const older = audit.filter((e) => !before || e.id < before).reverse();
+    const entries = older.slice(0, limit);
+    return send(res, 200, { entries, next_before: older.length > limit ? entries[entries.length - 1].id : null });
+  }
+  return null;
+}
+
 function send(res, status, body, headers = {}) {
   res.writeHead(status, { "Content-Type": "application/json", "Cache-Control": "no-store",
                           "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
@@ -69,6 +134,10 @@ function api(req, res, path, body) {
     if (req.method === "GET") return send(res, 200, { admin: session.admin, role: session.role, via: "session", csrf_token: session.csrf });
     sessions.delete(cookie[1]);
     return send(res, 200, { signed_out: true });
+  }
+  if (/^(admins|tokens|audit)(\/|$)/.test(path)) {
+    if (adminApi(req, res, path, body, session, new URL(req.url, "http://x").searchParams) !== null) return;
+    return send(res, 404, { error: "no such API path" });
   }
   if (path === "users" && req.method === "GET") return send(res, 200, { users });
   if (path === "users" && req.method === "POST") {
@@ -113,7 +182,7 @@ createServer((req, res) => {
       try { json = body ? JSON.parse(body) : {}; } catch { return send(res, 400, { error: "bad JSON" }); }
       return api(req, res, path.slice(8), json);
     }
-    const name = ["/", "/setup", "/login", "/users"].includes(path) ? "index.html"
+    const name = ["/", "/setup", "/login", "/users", "/admins", "/tokens", "/audit"].includes(path) ? "index.html"
       : path.startsWith("/assets/") ? path.slice(8) : "";
     try {
       const data = readFileSync(new URL(name, ASSETS));

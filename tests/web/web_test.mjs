@@ -3,8 +3,7 @@
 // namespace that reaches the server, and does the network checks (ping, QR, files) between them:
 //
 //   node web_test.mjs STEP        STEP: setup | login | add | disable | enable | link | server |
-//                                       expired |
-//                                       checks | viewer | ratelimit
+//                                       expired | checks | viewer | admins | ratelimit
 //
 // Environment: WEB_BASE (https://host:port), WEB_OUT (a scratch directory: screenshots, the QR
 // PNG, downloads, state between steps), WEB_SETUP_LINK (setup, viewer), WEB_ADMIN,
@@ -12,7 +11,7 @@
 //
 // Each result is one line on stdout, "PASS: ..." or "FAIL: ...", which test_web.sh counts; the
 // exit status is non-zero when a step could not go on. Every wait is bounded.
-import { chromium } from "playwright-core";
+import { chromium, request as apiRequest } from "playwright-core";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -447,6 +446,116 @@ const steps = {
       await shot(page, "viewer");
     }, { cookies: false });
   },
+};
+
+// The admins, API tokens and audit log screens. First as the viewer of the previous step (its
+// cookie carried over): no audit log, 403 from its API, no controls on the admins screen. Then as
+// the owner, signed in again: adds carol, makes an API token that works as a Bearer token until it
+// is revoked on the page, reads the audit log, and looks at both lists at phone size.
+steps.admins = async () => {
+  await withBrowser(async (page) => {
+    await page.goto(`${BASE}/users`);
+    await page.locator("#users").waitFor({ state: "visible" });
+    check((await page.locator("#who").textContent()).includes("viewer"),
+          "viewer: still signed in from the viewer step");
+    check(await page.locator("#nav a[href='/admins']").isVisible() &&
+          !(await page.locator("#nav a[href='/audit']").isVisible()),
+          "viewer: the navigation has Admins but no Audit log");
+    await page.goto(`${BASE}/audit`);
+    await page.locator("#users").waitFor({ state: "visible" });
+    check(!(await page.locator("#audit").isVisible()) && new URL(page.url()).pathname === "/users",
+          "viewer: /audit shows the users instead", new URL(page.url()).pathname);
+    const r = await pageFetch(page, "GET", "/api/v1/audit");
+    check(r.status === 403, "viewer: GET /api/v1/audit is 403", `${r.status} ${r.body}`);
+    await page.goto(`${BASE}/admins`);
+    await page.locator(`tr[data-admin="${ADMIN}"]`).waitFor();
+    check(!(await page.locator("#admin-add-form").isVisible()) &&
+          (await page.locator("#admins-body button, #admins-body select").count()) === 0,
+          "viewer: the admins list without add form, role menus, Reset or Remove");
+  });
+
+  const { secret, lastStep } = readState();
+  await withBrowser(async (page) => {
+    await page.goto(`${BASE}/login`);
+    const login = page.locator("#login-form");
+    await login.waitFor({ state: "visible" });
+    const step = Math.max(totpStep(), lastStep + 1);
+    await login.locator("[name=name]").fill(ADMIN);
+    await login.locator("[name=password]").fill(PASSWORD);
+    await login.locator("[name=code]").fill(totp(secret, step));
+    await login.locator("button[type=submit]").click();
+    await page.locator("#users").waitFor({ state: "visible" });
+    saveState({ lastStep: step });
+
+    // A new admin: the setup link is shown once, with a copy button.
+    await page.locator("#nav a[href='/admins']").click();
+    await page.locator(`tr[data-admin="${ADMIN}"]`).waitFor();
+    check(new URL(page.url()).pathname === "/admins", "admins: the navigation opens /admins");
+    await page.locator("#admin-add-form [name=name]").fill("carol");
+    await page.locator("#admin-add-form [name=role]").selectOption("admin");
+    await page.locator("#admin-add-form button[type=submit]").click();
+    await page.locator("#admin-link").waitFor({ state: "visible" });
+    const link = (await page.locator("#admin-link-value").textContent()).trim();
+    check(link.startsWith(`${BASE}/setup#`) && /#[0-9a-f]{32}$/.test(link),
+          "admins: adding carol shows her setup link on this server", link);
+    check(await page.locator("#admin-link-copy").isVisible(), "admins: with a copy button");
+    const carol = page.locator('tr[data-admin="carol"]');
+    await carol.waitFor();
+    check((await carol.locator("td.state").textContent()).trim() === "setup pending" &&
+          (await carol.locator("select").inputValue()) === "admin",
+          "admins: carol is listed as an admin whose setup is pending");
+    await shot(page, "admins");
+
+    // An API token: shown once, works as a Bearer token, stops working when revoked.
+    await page.locator("#nav a[href='/tokens']").click();
+    await page.locator("#token-form [name=label]").fill("browser test");
+    await page.locator("#token-form button[type=submit]").click();
+    await page.locator("#token-new").waitFor({ state: "visible" });
+    const token = (await page.locator("#token-new-value").textContent()).trim();
+    check(/^wpat_[0-9a-f]{64}$/.test(token), "tokens: the new token is shown", token.slice(0, 9));
+    const row = page.locator("#tokens-body tr", { hasText: "browser test" });
+    await row.waitFor();
+    const api = await apiRequest.newContext({ ignoreHTTPSErrors: true, timeout: WAIT_MS });
+    try {
+      const users = () => api.get(`${BASE}/api/v1/users`, { headers: { Authorization: `Bearer ${token}` } });
+      let r = await users();
+      const body = r.status() === 200 ? await r.json() : {};
+      check(r.status() === 200 && (body.users || []).some((u) => u.name === USER),
+            "tokens: GET /api/v1/users with the token as Bearer is 200", `${r.status()}`);
+      await row.locator("button.danger").click();
+      await page.locator("#token-confirm").waitFor({ state: "visible" });
+      await page.locator("#token-confirm-yes").click();
+      await page.locator("#tokens-body tr.disabled", { hasText: "browser test" }).waitFor();
+      pass("tokens: revoked on the page after the confirmation");
+      r = await users();
+      check(r.status() === 401, "tokens: the revoked token gets 401", `${r.status()}`);
+    } finally {
+      await api.dispose();
+    }
+    await shot(page, "tokens");
+
+    // The audit log has what happened, newest first.
+    await page.locator("#nav a[href='/audit']").click();
+    await page.locator("#audit-body tr").first().waitFor();
+    const actions = await page.locator("#audit-body td.action").allTextContents();
+    check(actions.includes("user.add") && actions.includes("token.create") &&
+          actions.includes("admin.add"), "audit: lists user.add, admin.add and token.create",
+          actions.slice(0, 12).join(" "));
+    check(actions[0] === "token.revoke", "audit: newest first", actions[0]);
+    await shot(page, "audit");
+
+    // Phone size: neither list scrolls sideways.
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const [path, ready] of [["/admins", 'tr[data-admin="carol"]'], ["/audit", "#audit-body tr"]]) {
+      await page.goto(`${BASE}${path}`);
+      await page.locator(ready).first().waitFor();
+      const [scrollWidth, innerWidth] = await page.evaluate(
+        () => [document.documentElement.scrollWidth, window.innerWidth]);
+      check(scrollWidth <= innerWidth, `phone: ${path} at 390x844 has no horizontal overflow`,
+            `scrollWidth ${scrollWidth} > innerWidth ${innerWidth}`);
+      await shot(page, `phone${path.replace("/", "-")}`, { fullPage: false });
+    }
+  }, { cookies: false });
 };
 
 // Opens the user's panel and presses Disable or Enable; records when the server confirmed it.

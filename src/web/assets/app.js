@@ -119,7 +119,7 @@ async function busy(form, work) {
 // ---------------------------------------------------------------------------------------------
 // Screens
 
-const SCREENS = ["setup", "login", "users", "user", "get", "server"];
+const SCREENS = ["setup", "login", "users", "user", "get", "server", "admins", "tokens", "audit"];
 
 function showScreen(...names) {
   $("loading").hidden = true;
@@ -157,7 +157,9 @@ async function route() {
     $("login-form").elements.namedItem("name").focus();
     return;
   }
-  if (path === "/server") return showServer(); // server_page.js
+  // Admins, API tokens, the audit log: admin_pages.js; the server: server_page.js.
+  if (window.waypostAdminPages && window.waypostAdminPages.show(path)) return;
+  if (path === "/server") return showServer();
   if (path !== "/users") history.replaceState(null, "", "/users");
   showUsers();
 }
