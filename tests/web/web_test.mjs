@@ -444,7 +444,7 @@ const steps = {
             !(await page.locator("#user-delete").isVisible()),
             "viewer: no disable, enable or delete buttons");
       await shot(page, "viewer");
-    }, { cookies: false });
+    }, { cookies: false, saveCookies: true }); // the admins step goes on as this viewer
   },
 };
 
