@@ -22,6 +22,8 @@
 #   delete    tablet2 removed: gone from config.yaml, its profile gone
 #   failure   the web port taken by another program: the server starts anyway, the VPN works,
 #             and the log says why the page did not start
+#   damaged   web.db overwritten with garbage: the VPN works, config.yaml is untouched, the
+#             log says so, and the page answers every API request 503 with what to do
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2016,SC2154,SC2317
 source "$(dirname "$0")/lib.sh"
 wpt_begin wireguard-go wg ip ping timeout curl
@@ -215,7 +217,9 @@ assert_eq "$(status_of "$r")" 401 "signed out: the users list is refused"
 
 # --- the web port taken: the VPN runs without the page ---------------------------------------
 wpt_stop_pid "$SRV_PID" 10
-nsx "$NS_S" "$WPT_PY" -c "
+# Not through nsx (a function: backgrounded, it would be a subshell, and $! not the listener):
+# ip netns exec execs python, so $! is the process that holds the port.
+ip netns exec "$NS_S" "$WPT_PY" -c "
 import socket, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(('0.0.0.0', $WEB_PORT)); s.listen(1); time.sleep(120)" &
@@ -227,6 +231,25 @@ wp_server_start SRV_PID "$NS_S" "$WPT_SCRATCH/logs/server2.log" 30 server_ready 
 assert_wait 30 "with the web port taken, the VPN still works" ping_ok "$NS_C" 10.49.0.1 3
 assert_match "$(cat "$WPT_SCRATCH/logs/server2.log")" 'web admin page not started: .*8443.*in use' "the log says why the page did not start"
 wpt_stop_pid "$SQUAT"
+wpt_stop_pid "$SRV_PID" 10
+port_free() { ! web_ready; }
+assert_wait 10 "port $WEB_PORT is free again" port_free
+
+# --- a damaged web.db: the VPN runs with every user, the page and the log say what is wrong -----
+cp "$SDIR/config.yaml" "$OUT.config-before"
+rm -f "$SDIR/web.db-wal" "$SDIR/web.db-shm"
+head -c 8192 /dev/urandom >"$SDIR/web.db"
+wp_server_start SRV_PID "$NS_S" "$WPT_SCRATCH/logs/server3.log" 30 server_ready --dir "$SDIR" ||
+  die "server up failed with a damaged web.db: $(tail -5 "$WPT_SCRATCH/logs/server3.log")"
+assert_wait 30 "with web.db damaged, phone still pings through the VPN" ping_ok "$NS_C" 10.49.0.1 3
+assert_match "$(cat "$WPT_SCRATCH/logs/server3.log")" "web admin's database cannot be used: .*web\.db.*(damaged|not a database)" "the log says web.db is damaged"
+assert_wait 10 "the page still listens on $WEB_PORT" web_ready
+r=$(api GET /api/v1/session)
+assert_eq "$(status_of "$r")" 503 "the API answers 503 while web.db is damaged"
+assert_match "$(body_of "$r" | json_q 'j["error"]')" 'restore it from a backup' "...saying what to do, which the sign-in page shows"
+r=$(api GET /login)
+assert_eq "$(status_of "$r")" 200 "the sign-in page itself still loads"
+assert_ok "config.yaml (the users) is untouched" cmp -s "$OUT.config-before" "$SDIR/config.yaml"
 wpt_stop_pid "$SRV_PID" 10
 
 wpt_finish
