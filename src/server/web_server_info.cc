@@ -128,7 +128,8 @@ Result<json> WebServerInfo::overview() {
   for (const UserStatus& u : s.users) {
     if ((u.handshake_age && *u.handshake_age <= 180) || !u.ike_sessions.empty()) ++online;
     if (u.dns_counted) {
-      per_user.push_back({{"name", u.name}, {"queries", u.dns_queries}, {"blocked", u.dns_blocked}});
+      per_user.push_back(
+          {{"name", u.name}, {"queries", u.dns_queries}, {"blocked", u.dns_blocked}});
     }
   }
   out["users"] = {{"total", config->users.size()},

@@ -59,8 +59,8 @@ bool JsonBody::get_int(std::string_view field, int64_t min, int64_t max, int64_t
     v = it->get<int64_t>();
   }
   if (v < min || v > max) {
-    error = {std::string(field), "must be between " + std::to_string(min) + " and " +
-                                     std::to_string(max)};
+    error = {std::string(field),
+             "must be between " + std::to_string(min) + " and " + std::to_string(max)};
     return false;
   }
   out = v;

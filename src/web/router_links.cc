@@ -82,8 +82,7 @@ HttpResponse Router::redeem_link(const HttpRequest& request) {
   if (!body->get_string("token", kMaxTokenText, token, bad)) {
     return error_response(400, bad.message(), bad.field);
   }
-  constexpr std::string_view kGone =
-      "this link was used already or has expired; ask for a new one";
+  constexpr std::string_view kGone = "this link was used already or has expired; ask for a new one";
   if (!token_shaped(token)) return error_response(410, kGone);
   auto link = auth_.store().use_user_link(hash_token(token), auth_.now_seconds());
   if (!link) return error_for(link.error());
@@ -96,18 +95,18 @@ HttpResponse Router::redeem_link(const HttpRequest& request) {
   for (const ProfileFile& f : *files) {
     auto bytes = users_.file(user, f.name);
     if (!bytes) continue;  // gone since it was listed
-    out.push_back({{"name", f.name},
-                   {"size", bytes->size()},
-                   {"data", to_base64({reinterpret_cast<const uint8_t*>(bytes->data()),
-                                       bytes->size()})}});
+    out.push_back(
+        {{"name", f.name},
+         {"size", bytes->size()},
+         {"data", to_base64({reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()})}});
   }
   json answer = {{"user", user}, {"files", out}};
   if (auto svg = users_.qr_svg(user); svg) answer["qr_svg"] = *svg;
   Principal opener;
   opener.admin = "(one-time link)";
-  (void)auth_.audit_action(opener, "user.link.used", user,
-                           "made by " + (*link)->created_by + ", opened from " +
-                               request.remote_address);
+  (void)auth_.audit_action(
+      opener, "user.link.used", user,
+      "made by " + (*link)->created_by + ", opened from " + request.remote_address);
   return json_response(200, answer);
 }
 

@@ -237,10 +237,11 @@ HttpResponse Router::user_answer(int status, const std::string& name) {
     if (u.name != name) continue;
     auto settings = auth_.store().user_settings(name);
     if (!settings) return error_for(settings.error());
-    auto used = auth_.store().month_totals(period_start(TrafficPeriod::kMonth, auth_.now_seconds()));
+    auto used =
+        auth_.store().month_totals(period_start(TrafficPeriod::kMonth, auth_.now_seconds()));
     if (!used) return error_for(used.error());
-    return json_response(status,
-                         {{"user", user_json(u, *settings, used->count(name) ? used->at(name) : 0)}});
+    return json_response(
+        status, {{"user", user_json(u, *settings, used->count(name) ? used->at(name) : 0)}});
   }
   return error_response(404, "no user named '" + name + "'");
 }
@@ -275,7 +276,8 @@ HttpResponse Router::patch_user(const Principal& who, const std::string& name,
     // Only a user that exists gets settings.
     auto list = users_.list();
     if (!list) return error_for(list.error());
-    if (std::none_of(list->begin(), list->end(), [&](const UserView& u) { return u.name == name; })) {
+    if (std::none_of(list->begin(), list->end(),
+                     [&](const UserView& u) { return u.name == name; })) {
       return error_response(404, "no user named '" + name + "'");
     }
   }

@@ -57,8 +57,8 @@ UserSettings read_settings(const sql::Stmt& s) {
 }  // namespace
 
 Result<UserSettings> Store::user_settings(std::string_view name) {
-  auto s = prepare(std::string("SELECT ") + kSettingsColumns +
-                   " FROM user_settings WHERE name = ?1");
+  auto s =
+      prepare(std::string("SELECT ") + kSettingsColumns + " FROM user_settings WHERE name = ?1");
   if (!s) return s.take_error();
   s->bind(1, name);
   auto row = s->step();
@@ -113,9 +113,9 @@ Status Store::rename_user_data(std::string_view from, std::string_view to) {
 
 Status Store::delete_user_data(std::string_view name) {
   return transaction([&]() -> Status {
-    for (const char* sql : {"DELETE FROM user_settings WHERE name = ?1",
-                            "DELETE FROM user_links WHERE user = ?1",
-                            "DELETE FROM traffic WHERE user = ?1"}) {
+    for (const char* sql :
+         {"DELETE FROM user_settings WHERE name = ?1", "DELETE FROM user_links WHERE user = ?1",
+          "DELETE FROM traffic WHERE user = ?1"}) {
       auto s = prepare(sql);
       if (!s) return s.take_error();
       s->bind(1, name);
@@ -205,8 +205,7 @@ Result<std::vector<TrafficPoint>> Store::traffic(std::string_view user, TrafficP
 }
 
 Result<std::map<std::string, int64_t>> Store::month_totals(int64_t month_start) {
-  auto s =
-      prepare("SELECT user, rx + tx FROM traffic WHERE period = 'month' AND start = ?1");
+  auto s = prepare("SELECT user, rx + tx FROM traffic WHERE period = 'month' AND start = ?1");
   if (!s) return s.take_error();
   s->bind(1, month_start);
   std::map<std::string, int64_t> out;

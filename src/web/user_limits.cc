@@ -19,7 +19,9 @@ std::string utc_time(int64_t t, const char* format) {
   return std::string(buf, n);
 }
 
-bool expired(const UserSettings& s, int64_t now) { return s.expires > 0 && now >= s.expires; }
+bool expired(const UserSettings& s, int64_t now) {
+  return s.expires > 0 && now >= s.expires;
+}
 
 bool over_quota(const UserSettings& s, int64_t used) {
   return s.monthly_quota > 0 && used >= s.monthly_quota;
@@ -49,9 +51,9 @@ std::vector<LimitChange> limit_changes(const std::vector<UserView>& users,
     const UserSettings& s = it->second;
     auto used_it = month_bytes.find(u.name);
     const int64_t used = used_it == month_bytes.end() ? 0 : used_it->second;
-    const AutoDisable reason = expired(s, now)        ? AutoDisable::kExpired
-                               : over_quota(s, used)  ? AutoDisable::kQuota
-                                                      : AutoDisable::kNone;
+    const AutoDisable reason = expired(s, now)       ? AutoDisable::kExpired
+                               : over_quota(s, used) ? AutoDisable::kQuota
+                                                     : AutoDisable::kNone;
     if (u.enabled && reason != AutoDisable::kNone) {
       out.push_back({u.name, false, reason});
     } else if (!u.enabled && s.auto_disabled != AutoDisable::kNone) {
@@ -83,10 +85,9 @@ Result<std::vector<LimitChange>> apply_limits(Store& store, UserDirectory& users
   std::vector<LimitChange> changes = limit_changes(*list, settings, *used, now);
   for (const LimitChange& c : changes) {
     UserSettings s = settings[c.name];
-    const bool was_enabled =
-        std::find_if(list->begin(), list->end(), [&](const UserView& u) {
-          return u.name == c.name && u.enabled;
-        }) != list->end();
+    const bool was_enabled = std::find_if(list->begin(), list->end(), [&](const UserView& u) {
+                               return u.name == c.name && u.enabled;
+                             }) != list->end();
     if (was_enabled != c.enable) {
       if (auto r = users.set_enabled(c.name, c.enable); !r) return r.take_error();
     }

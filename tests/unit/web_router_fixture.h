@@ -71,8 +71,8 @@ class WebRouter : public ::testing::Test {
 
   // Signs in; returns the cookie header to send and the CSRF token.
   std::pair<std::string, std::string> sign_in(const std::string& name, const std::string& secret) {
-    auto r =
-        post_login(nlohmann::json{{"name", name}, {"password", kPassword}, {"code", code(secret)}}.dump());
+    auto r = post_login(
+        nlohmann::json{{"name", name}, {"password", kPassword}, {"code", code(secret)}}.dump());
     EXPECT_EQ(r.status, 200) << r.body;
     const std::string set_cookie = header(r, "Set-Cookie");
     const std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
@@ -100,8 +100,9 @@ class WebRouter : public ::testing::Test {
 };
 
 // A request that changes something: JSON body, the session cookie and its CSRF token.
-inline HttpRequest change(const std::string& method, const std::string& target, const std::string& cookie,
-                   const std::string& csrf, const std::string& body = "{}") {
+inline HttpRequest change(const std::string& method, const std::string& target,
+                          const std::string& cookie, const std::string& csrf,
+                          const std::string& body = "{}") {
   HttpRequest r;
   r.method = method;
   r.target = target;

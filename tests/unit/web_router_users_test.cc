@@ -37,10 +37,10 @@ class WebRouterUsers : public WebRouter {
 };
 
 TEST_F(WebRouterUsers, SettingsAreShownAndAudited) {
-  auto r = send("PATCH", "/api/v1/users/phone",
-                json{{"note", "Ann's phone"}, {"expires", now() + 86400},
-                     {"monthly_quota", 5'000'000'000}}
-                    .dump());
+  auto r = send(
+      "PATCH", "/api/v1/users/phone",
+      json{{"note", "Ann's phone"}, {"expires", now() + 86400}, {"monthly_quota", 5'000'000'000}}
+          .dump());
   ASSERT_EQ(r.status, 200) << r.body;
   json u = json::parse(r.body)["user"];
   EXPECT_EQ(u["note"], "Ann's phone");
@@ -139,9 +139,9 @@ TEST_F(WebRouterUsers, TrafficIsDenseAndChecksItsPeriod) {
   EXPECT_EQ(points[46]["rx"], 100);
   EXPECT_EQ(points[45]["rx"], 0);
   EXPECT_EQ(points[47]["start"], period_start(TrafficPeriod::kHour, now()));
-  EXPECT_EQ(json::parse(get("/api/v1/users/phone/traffic?period=month", cookie_).body)["points"]
-                .size(),
-            24u);
+  EXPECT_EQ(
+      json::parse(get("/api/v1/users/phone/traffic?period=month", cookie_).body)["points"].size(),
+      24u);
   EXPECT_EQ(json::parse(get("/api/v1/users/phone/traffic", cookie_).body)["period"], "hour");
   auto bad = get("/api/v1/users/phone/traffic?period=week", cookie_);
   EXPECT_EQ(bad.status, 400);
@@ -195,10 +195,10 @@ TEST_F(WebRouterUsers, LinksNeedARoleThatMayChangeUsers) {
   auto [vcookie, vcsrf] = sign_in("vera", viewer_secret);
   EXPECT_EQ(router_->handle(change("POST", "/api/v1/users/phone/links", vcookie, vcsrf)).status,
             403);
-  EXPECT_EQ(router_->handle(change("PATCH", "/api/v1/users/phone", vcookie, vcsrf,
-                                   R"({"note": "x"})"))
-                .status,
-            403);
+  EXPECT_EQ(
+      router_->handle(change("PATCH", "/api/v1/users/phone", vcookie, vcsrf, R"({"note": "x"})"))
+          .status,
+      403);
   EXPECT_EQ(get("/api/v1/users/phone/traffic", vcookie).status, 200);
   EXPECT_EQ(send("POST", "/api/v1/users/phone/links", R"({"hours": 0})").status, 400);
   EXPECT_EQ(send("POST", "/api/v1/users/phone/links", R"({"hours": 169})").status, 400);
@@ -248,9 +248,9 @@ TEST_F(WebRouterUsers, AnUnreadableWebDbLeavesTheUserListWhole) {
   // warning the page shows.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(dir_.file("web.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE user_settings; DROP TABLE traffic;", nullptr, nullptr,
-                         nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "DROP TABLE user_settings; DROP TABLE traffic;", nullptr, nullptr, nullptr),
+      SQLITE_OK);
   sqlite3_close(db);
   auto r = get("/api/v1/users", cookie_);
   ASSERT_EQ(r.status, 200) << r.body;
