@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <ctime>
 
@@ -37,6 +37,7 @@ constexpr size_t kMaxDoctorOutput = 4 << 20;
 Result<std::string> run_captured(const std::vector<std::string>& argv, int timeout_s,
                                  std::atomic<pid_t>& child) {
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   int fds[2] = {-1, -1};

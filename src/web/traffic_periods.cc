@@ -17,7 +17,7 @@ int64_t floor_to(int64_t t, int64_t unit) {
 
 // The first second of the month `months` after the one containing `t`.
 int64_t month_start(int64_t t, int months) {
-  const time_t tt = time_t(t);
+  const auto tt = time_t(t);
   std::tm tm{};
   gmtime_r(&tt, &tm);
   int64_t m = int64_t(tm.tm_year) * 12 + tm.tm_mon + months;

@@ -11,12 +11,12 @@ namespace waypost::web {
 namespace {
 
 std::string utc_time(int64_t t, const char* format) {
-  const time_t tt = time_t(t);
+  const auto tt = time_t(t);
   std::tm tm{};
   gmtime_r(&tt, &tm);
   char buf[64];
   const size_t n = std::strftime(buf, sizeof buf, format, &tm);
-  return std::string(buf, n);
+  return {buf, n};
 }
 
 bool expired(const UserSettings& s, int64_t now) {
@@ -31,7 +31,7 @@ bool over_quota(const UserSettings& s, int64_t used) {
 
 std::string format_bytes(int64_t bytes) {
   const char* units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
-  double v = double(bytes);
+  auto v = double(bytes);
   size_t u = 0;
   while (v >= 1000 && u + 1 < std::size(units)) {
     v /= 1000;
