@@ -29,6 +29,7 @@
 #include "server/status.h"
 #include "server/user_changes.h"
 #include "web/auth.h"
+#include "web/store.h"
 
 namespace waypost::cli {
 
@@ -292,6 +293,28 @@ int set_users_enabled(const std::string& dir, const std::vector<std::string>& na
   return 0;
 }
 
+int rename_user(const std::string& dir, const std::string& from, const std::string& to) {
+  if (int rc = upgrade_if_needed(dir); rc != 0) return rc;
+  auto r = server::rename_user(dir, from, to);
+  if (!r) return fail(r.error().message);
+  std::printf(
+      "waypost: renamed %s to %s: its WireGuard key and addresses stay; its files are now "
+      "named %s\n",
+      from.c_str(), to.c_str(), to.c_str());
+  // The web admin's notes, limits and traffic history follow the user.
+  const std::string db = dir + "/web.db";
+  if (::access(db.c_str(), F_OK) == 0) {
+    auto store = web::Store::open(db);
+    Status moved = store ? (*store)->rename_user_data(from, to) : Status(store.error());
+    if (!moved) {
+      std::fprintf(stderr, "waypost: warning: web.db keeps %s's page settings: %s\n",
+                   from.c_str(), moved.error().message.c_str());
+    }
+  }
+  report_running_server(*r);
+  return 0;
+}
+
 int print_user_qr(const std::string& dir, const std::string& user) {
   auto config = server::load_config(dir);
   if (!config) return fail(config.error().message);
@@ -467,6 +490,16 @@ void register_server_commands(CLI::App& app) {
     cmd->add_option("--dir", *dir, "State directory")->capture_default_str();
     cmd->callback([dir, names, enable]() { std::exit(set_users_enabled(*dir, *names, enable)); });
   }
+
+  auto rename_dir = std::make_shared<std::string>(kDefaultDir);
+  auto rename_names = std::make_shared<std::vector<std::string>>();
+  auto* rename_cmd = users_cmd->add_subcommand(
+      "rename", "Rename a user (WireGuard clients keep working; IKEv2 gets a new certificate)");
+  rename_cmd->add_option("names", *rename_names, "OLD NEW")->required()->expected(2);
+  rename_cmd->add_option("--dir", *rename_dir, "State directory")->capture_default_str();
+  rename_cmd->callback([rename_dir, rename_names]() {
+    std::exit(rename_user(*rename_dir, (*rename_names)[0], (*rename_names)[1]));
+  });
 
   auto show = std::make_shared<ShowOptions>();
   auto* show_cmd = users_cmd->add_subcommand("show", "Print a user's client config, QR or profile");

@@ -17,9 +17,10 @@
 #             users disable` from the shell shows on the page
 #   limits    a past expiry turns phone off at once with the reason (pings stop), enabling it
 #             says to change the expiry, no expiry turns it on again
-#   rename    tablet -> tablet2 keeps its key; a one-time link for it works once, unsigned
+#   rename    tablet -> tablet2 keeps its key; a one-time link for it works once, unsigned;
+#             `waypost users rename tablet2 tablet3` shows in the API with its note
 #   history   phone's pings show in the per-minute traffic history
-#   delete    tablet2 removed: gone from config.yaml, its profile gone
+#   delete    tablet3 removed: gone from config.yaml, its profile gone
 #   failure   the web port taken by another program: the server starts anyway, the VPN works,
 #             and the log says why the page did not start
 #   damaged   web.db overwritten with garbage: the VPN works, config.yaml is untouched, the
@@ -201,15 +202,22 @@ assert_ok "...whose tablet2.conf is the server's" cmp -s "$OUT.linkconf" "$SDIR/
 r=$(redeem)
 assert_eq "$(status_of "$r")" 410 "the same link a second time: 410"
 
+# And from the shell: the page shows what the CLI renamed, with its note.
+api PATCH /api/v1/users/tablet2 '{"note": "kitchen"}' -H "X-CSRF-Token: $CSRF" >/dev/null
+wp users rename tablet2 tablet3 --dir "$SDIR" >"$OUT.cli" 2>&1
+assert_match "$(cat "$OUT.cli")" 'renamed tablet2 to tablet3' "waypost users rename tablet2 tablet3"
+r=$(api GET /api/v1/users/tablet3)
+assert_eq "$(status_of "$r")/$(body_of "$r" | json_q 'j["user"]["note"]')" 200/kitchen "...and the API shows tablet3, its note moved along"
+
 # --- the traffic history: phone's pings, sampled once a minute --------------------------------
 phone_traffic() { body_of "$(api GET '/api/v1/users/phone/traffic?period=minute')" | json_q 'sum(p["rx"] for p in j["points"]) > 0' | grep -q true; }
 assert_wait 75 "the traffic history has phone's pings (sampled once a minute)" phone_traffic
 
 # --- delete --------------------------------------------------------------------------------
-r=$(api DELETE /api/v1/users/tablet2 "" -H "X-CSRF-Token: $CSRF")
-assert_eq "$(status_of "$r")" 200 "DELETE /api/v1/users/tablet2"
-assert_not "tablet2 is gone from config.yaml" grep -q tablet2 "$SDIR/config.yaml"
-assert_not "tablet2's profile is gone" test -e "$SDIR/configs/$UP_S/wireguard/tablet2.conf"
+r=$(api DELETE /api/v1/users/tablet3 "" -H "X-CSRF-Token: $CSRF")
+assert_eq "$(status_of "$r")" 200 "DELETE /api/v1/users/tablet3"
+assert_not "tablet3 is gone from config.yaml" grep -q tablet3 "$SDIR/config.yaml"
+assert_not "tablet3's profile is gone" test -e "$SDIR/configs/$UP_S/wireguard/tablet3.conf"
 r=$(api DELETE /api/v1/session "" -H "X-CSRF-Token: $CSRF")
 assert_eq "$(status_of "$r")" 200 "sign out"
 r=$(api GET /api/v1/users)
