@@ -307,8 +307,8 @@ int rename_user(const std::string& dir, const std::string& from, const std::stri
     auto store = web::Store::open(db);
     Status moved = store ? (*store)->rename_user_data(from, to) : Status(store.error());
     if (!moved) {
-      std::fprintf(stderr, "waypost: warning: web.db keeps %s's page settings: %s\n",
-                   from.c_str(), moved.error().message.c_str());
+      std::fprintf(stderr, "waypost: warning: web.db keeps %s's page settings: %s\n", from.c_str(),
+                   moved.error().message.c_str());
     }
   }
   report_running_server(*r);

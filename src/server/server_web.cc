@@ -70,6 +70,10 @@ std::unique_ptr<ServerWeb> ServerWeb::start(const std::string& dir, const Server
   auto tls = web::ensure_tls_files(dir, config.web_tls_cert, config.web_tls_key, config.endpoint,
                                    std::time(nullptr));
   if (!tls) return no_page(tls.error().message);
+  if (!tls->renewal_reason.empty()) {
+    spdlog::info("web admin: a new self-signed certificate, since the old one {}",
+                 tls->renewal_reason);
+  }
   web::HttpServerOptions o;
   o.addresses = web_listen_addresses(config);
   o.port = config.web_port;

@@ -16,6 +16,25 @@ namespace waypost::web {
 namespace {
 
 constexpr time_t kValiditySeconds = time_t{825} * 24 * 3600;
+// A self-signed certificate is made again this long before it expires, so that a server
+// restarted in its last month does not start serving an expired one.
+constexpr time_t kRenewBeforeSeconds = time_t{30} * 24 * 3600;
+
+// Why the certificate Waypost made earlier must be made again ("" when it is still good): it
+// cannot be read, it expires within the renewal window, or it does not name `host` (the
+// endpoint changed since).
+std::string renewal_reason(const std::string& cert_path, const std::string& host, time_t now) {
+  auto pem = read_file(cert_path);
+  if (!pem) return "it cannot be read";
+  auto cert = crypto::certificate_from_pem(*pem, cert_path);
+  if (!cert) return "it cannot be parsed";
+  if (cert->not_after() - now < kRenewBeforeSeconds) return "it expires within 30 days";
+  auto ip = net::IpAddress::parse(host);
+  const bool named =
+      ip ? cert->has_ip({ip->bytes.data(), ip->byte_length()}) : cert->has_fqdn(host);
+  if (!named) return "it does not name " + host;
+  return {};
+}
 
 }  // namespace
 
@@ -29,7 +48,8 @@ Result<TlsFiles> ensure_tls_files(const std::string& dir, const std::string& con
   TlsFiles files{web_dir + "/cert.pem", web_dir + "/key.pem", false};
   std::error_code ec;
   if (std::filesystem::exists(files.cert_path, ec) && std::filesystem::exists(files.key_path, ec)) {
-    return files;
+    files.renewal_reason = renewal_reason(files.cert_path, host, now);
+    if (files.renewal_reason.empty()) return files;
   }
   if (::mkdir(web_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return make_errno_error(errno, "{}: cannot create: {}", web_dir, std::strerror(errno));

@@ -12,15 +12,17 @@
 namespace waypost::web {
 
 struct TlsFiles {
-  std::string cert_path;   // PEM chain
-  std::string key_path;    // PEM private key
-  bool generated = false;  // made just now
+  std::string cert_path;       // PEM chain
+  std::string key_path;        // PEM private key
+  bool generated = false;      // made just now
+  std::string renewal_reason;  // why an earlier self-signed one was replaced ("" if it was not)
 };
 
 // The configured pair when both are given, else <dir>/web/cert.pem and key.pem, made now when
 // they do not exist: an ECDSA P-256 key (0600) and a self-signed certificate for `host` (a DNS
 // name or an IP address, put in subjectAltName), valid for 825 days, the longest Apple's
-// platforms accept for a TLS server certificate.
+// platforms accept for a TLS server certificate. One made earlier is made again when it
+// expires within 30 days or no longer names `host` (checked at every start).
 Result<TlsFiles> ensure_tls_files(const std::string& dir, const std::string& configured_cert,
                                   const std::string& configured_key, const std::string& host,
                                   time_t now);

@@ -252,5 +252,27 @@ TEST(WebTlsCert, SelfSignedP256MadeOnceWithAPrivateKey) {
   EXPECT_FALSE(configured->generated);
 }
 
+TEST(WebTlsCert, SelfSignedRenewedBeforeExpiryAndForANewEndpoint) {
+  test::TempDir dir;
+  const time_t made = 1'800'000'000;
+  ASSERT_TRUE(ensure_tls_files(dir.path(), "", "", "vpn.example.com", made)->generated);
+  // 794 days later it still has 31 days: kept.
+  const time_t day = 86400;
+  auto kept = ensure_tls_files(dir.path(), "", "", "vpn.example.com", made + 794 * day);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_FALSE(kept->generated);
+  // 796 days later, 29 days are left: made again.
+  auto renewed = ensure_tls_files(dir.path(), "", "", "vpn.example.com", made + 796 * day);
+  ASSERT_TRUE(renewed.ok()) << renewed.error().message;
+  EXPECT_TRUE(renewed->generated);
+  EXPECT_EQ(renewed->renewal_reason, "it expires within 30 days");
+  // The endpoint moved to an address: a certificate for it.
+  auto moved = ensure_tls_files(dir.path(), "", "", "203.0.113.9", made + 797 * day);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_TRUE(moved->generated);
+  EXPECT_EQ(moved->renewal_reason, "it does not name 203.0.113.9");
+  EXPECT_FALSE(ensure_tls_files(dir.path(), "", "", "203.0.113.9", made + 798 * day)->generated);
+}
+
 }  // namespace
 }  // namespace waypost::web
