@@ -101,6 +101,20 @@ int admins_remove(const AdminOptions& o) {
   return 0;
 }
 
+int admins_set_disabled(const AdminOptions& o, bool disabled) {
+  auto store = open_store(o.dir);
+  if (!store) return fail(store.error().message);
+  web::Auth auth(**store, SystemClock{}, crypto::system_random());
+  if (auto st = auth.set_admin_disabled(o.name, disabled, web::kCliActor); !st) {
+    return fail(st.error().message);
+  }
+  std::printf(disabled ? "waypost: disabled admin %s: their sessions ended and their API tokens "
+                         "stop working until enabled\n"
+                       : "waypost: enabled admin %s\n",
+              o.name.c_str());
+  return 0;
+}
+
 std::string date_of(int64_t unix_time) {
   const auto t = static_cast<time_t>(unix_time);
   std::tm tm{};
@@ -165,6 +179,17 @@ void register_admin_commands(CLI::App& app) {
   rm_cmd->add_option("name", rm->name, "Admin name")->required();
   rm_cmd->add_option("--dir", rm->dir, "State directory")->capture_default_str();
   rm_cmd->callback([rm]() { std::exit(admins_remove(*rm)); });
+
+  for (const bool disable : {true, false}) {
+    auto o = std::make_shared<AdminOptions>();
+    auto* cmd = admins_cmd->add_subcommand(
+        disable ? "disable" : "enable",
+        disable ? "Stop an admin from signing in, keeping the account (not the last owner)"
+                : "Let a disabled admin sign in again");
+    cmd->add_option("name", o->name, "Admin name")->required();
+    cmd->add_option("--dir", o->dir, "State directory")->capture_default_str();
+    cmd->callback([o, disable]() { std::exit(admins_set_disabled(*o, disable)); });
+  }
 
   auto list_dir = std::make_shared<std::string>(kDefaultDir);
   auto* list_cmd = admins_cmd->add_subcommand("list", "List admins, their roles and state");

@@ -129,6 +129,25 @@ Status Auth::remove_admin(std::string_view name, std::string_view actor) {
   });
 }
 
+Status Auth::set_admin_disabled(std::string_view name, bool disabled, std::string_view actor) {
+  return store_.transaction([&]() -> Status {
+    auto admin = store_.find_admin(name);
+    if (!admin) return admin.take_error();
+    if (!admin->has_value()) return make_error(ErrorKind::kNotFound, "no admin named '{}'", name);
+    if ((*admin)->disabled == disabled) return {};  // nothing changes, nothing to log
+    if (disabled && (*admin)->role == Role::kOwner) {
+      auto owners = store_.count_active_owners();
+      if (!owners) return owners.take_error();
+      if (*owners <= 1) return last_owner(name, "disabled");
+    }
+    if (auto s = store_.set_disabled(name, disabled); !s) return s;
+    if (disabled) {
+      if (auto s = store_.delete_sessions_of(name); !s) return s;
+    }
+    return audit(actor, disabled ? "admin.disable" : "admin.enable", name, "");
+  });
+}
+
 Status Auth::change_role(std::string_view name, Role role, std::string_view actor) {
   return store_.transaction([&]() -> Status {
     auto admin = store_.find_admin(name);

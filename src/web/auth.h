@@ -124,6 +124,10 @@ class Auth {
   // Gives the admin another role, at once for their running sessions and tokens. Refuses to
   // demote the last owner who is not disabled, as remove_admin does.
   Status change_role(std::string_view name, Role role, std::string_view actor);
+  // Disables an admin (who then cannot sign in, and whose sessions end and API tokens stop
+  // working) or enables one again, keeping password, TOTP and tokens. Refuses to disable the last
+  // owner who is not disabled.
+  Status set_admin_disabled(std::string_view name, bool disabled, std::string_view actor);
 
   // --- setup links -----------------------------------------------------------------------
   // What the setup page shows for a valid, unused, unexpired link: a fresh TOTP secret.

@@ -27,6 +27,7 @@
 //   PATCH  /api/v1/admins/NAME   {"role"} -> {"admin"}                             (owners)
 //   DELETE /api/v1/admins/NAME                                                     (owners)
 //   POST   /api/v1/admins/NAME/reset -> {"admin", "setup_link"}                    (owners)
+//   POST   /api/v1/admins/NAME/disable, /enable -> {"admin"}                       (owners)
 //   GET    /api/v1/tokens        the signed-in admin's API tokens (never the secret)
 //   POST   /api/v1/tokens        {"label"} -> 201 {"id", "label", "token"}, the token shown once
 //   DELETE /api/v1/tokens/ID     revokes one of the admin's own tokens
@@ -86,6 +87,8 @@ inline constexpr std::array kApiRoutes = {
     ApiRoute{"PATCH", "/api/v1/admins/{name}"},
     ApiRoute{"DELETE", "/api/v1/admins/{name}"},
     ApiRoute{"POST", "/api/v1/admins/{name}/reset"},
+    ApiRoute{"POST", "/api/v1/admins/{name}/disable"},
+    ApiRoute{"POST", "/api/v1/admins/{name}/enable"},
     ApiRoute{"GET", "/api/v1/tokens"},
     ApiRoute{"POST", "/api/v1/tokens"},
     ApiRoute{"DELETE", "/api/v1/tokens/{id}"},

@@ -146,7 +146,7 @@ HttpResponse Router::admin_change(const HttpRequest& request, const Principal& w
     if (request.method != "PATCH" && request.method != "DELETE") {
       return method_not_allowed("PATCH, DELETE");
     }
-  } else if (sub == "/reset") {
+  } else if (sub == "/reset" || sub == "/disable" || sub == "/enable") {
     if (request.method != "POST") return method_not_allowed("POST");
   } else {
     return error_response(404, "no such API path");
@@ -157,6 +157,15 @@ HttpResponse Router::admin_change(const HttpRequest& request, const Principal& w
     auto token = auth_.reset_admin(name, who.admin);
     if (!token) return error_for(token.error());
     return json_response(200, {{"admin", name}, {"setup_link", setup_link(request, *token)}});
+  }
+  if (sub == "/disable" || sub == "/enable") {
+    if (auto st = auth_.set_admin_disabled(name, sub == "/disable", who.admin); !st) {
+      return error_for(st.error());
+    }
+    auto changed = auth_.store().find_admin(name);
+    if (!changed) return error_for(changed.error());
+    if (!changed->has_value()) return error_response(404, "no admin named '" + name + "'");
+    return json_response(200, {{"admin", admin_json(**changed)}});
   }
   if (request.method == "DELETE") {
     if (auto st = auth_.remove_admin(name, who.admin); !st) return error_for(st.error());

@@ -227,6 +227,28 @@ TEST_F(WebAdminsApi, TheLastOwnerStays) {
   EXPECT_EQ(send("GET", "/api/v1/session", alice).status, 401);  // its sessions went with it
 }
 
+TEST_F(WebAdminsApi, DisablingAnAdminEndsItsSessionsUntilEnabled) {
+  add("bob", Role::kAdmin);
+  const Session bob = sign_in("bob");
+  const Session alice = sign_in("alice");
+  EXPECT_EQ(send("POST", "/api/v1/admins/alice/disable", bob).status, 403);  // owners only
+  auto r = send("POST", "/api/v1/admins/bob/disable", alice);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["admin"]["state"], "disabled");
+  EXPECT_EQ(send("GET", "/api/v1/session", bob).status, 401);
+  EXPECT_EQ(audited("admin.disable", "bob"), 1u);
+  auto last = send("POST", "/api/v1/admins/alice/disable", alice);
+  EXPECT_EQ(last.status, 409);
+  EXPECT_NE(body_of(last)["error"].get<std::string>().find("last owner"), std::string::npos);
+  r = send("POST", "/api/v1/admins/bob/enable", alice);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["admin"]["state"], "active");
+  EXPECT_EQ(audited("admin.enable", "bob"), 1u);
+  EXPECT_EQ(send("GET", "/api/v1/session", sign_in("bob")).status, 200);
+  EXPECT_EQ(send("POST", "/api/v1/admins/nobody/enable", alice).status, 404);
+  EXPECT_EQ(send("GET", "/api/v1/admins/bob/disable", alice).status, 405);
+}
+
 TEST_F(WebAdminsApi, RemovingAnAdminAndPathsThatAreNotOne) {
   add("bob", Role::kAdmin);
   const Session bob = sign_in("bob");

@@ -147,6 +147,12 @@
         button("Reset…", "secondary", () => confirmAction("admin",
           `Reset ${a.name}? Their password, authenticator and recovery codes are forgotten and ` +
           "their sessions end; they set up again with a new link.", "Reset", () => resetAdmin(a.name))),
+        a.state === "disabled"
+          ? button("Enable", "secondary", () => setAdminDisabled(a.name, false))
+          : button("Disable…", "secondary", () => confirmAction("admin",
+            `Disable ${a.name}? They cannot sign in and their sessions and API tokens stop ` +
+            "working until you enable them again; nothing else is lost.", "Disable",
+            () => setAdminDisabled(a.name, true))),
         button("Remove…", "danger", () => confirmAction("admin",
           `Remove ${a.name}? Their sessions and API tokens end at once; this cannot be undone.`,
           "Remove", () => removeAdmin(a.name))));
@@ -226,6 +232,17 @@
       }
       showOnce("admin-link", `New setup link for ${r.admin}: valid for 24 hours and works once. ` +
                "Send it privately; it is not shown again.", r.setup_link);
+      await loadAdmins();
+    });
+  }
+
+  async function setAdminDisabled(name, disabled) {
+    await act("admins", async () => {
+      await api("POST", adminPath(name) + (disabled ? "/disable" : "/enable"), {});
+      if (disabled && name === state.admin) {
+        sessionEnded(new ApiError(401, "disabled"));
+        return;
+      }
       await loadAdmins();
     });
   }
