@@ -443,6 +443,24 @@ const steps = {
       check(!(await page.locator("#user-toggle").isVisible()) &&
             !(await page.locator("#user-delete").isVisible()),
             "viewer: no disable, enable or delete buttons");
+      check(!(await page.locator("#user-link").isVisible()) &&
+            !(await page.locator("#user-settings button[type=submit]").isVisible()),
+            "viewer: no one-time link or settings Save");
+      // And the API refuses the viewer's changes even with its own CSRF token: 403, nothing done.
+      const csrf = JSON.parse((await pageFetch(page, "GET", "/api/v1/session")).body).csrf_token;
+      const refused = [];
+      for (const [method, path] of [["POST", `/api/v1/users/${USER}/disable`],
+                                    ["DELETE", `/api/v1/users/${USER}`],
+                                    ["POST", `/api/v1/users/${USER}/links`],
+                                    ["PATCH", `/api/v1/users/${USER}`],
+                                    ["POST", "/api/v1/server/doctor"]]) {
+        const r = await pageFetch(page, method, path, { "X-CSRF-Token": csrf });
+        if (r.status !== 403) refused.push(`${method} ${path}: ${r.status}`);
+      }
+      check(refused.length === 0, "viewer: the API answers 403 to each change it tries",
+            refused.join("; "));
+      const still = JSON.parse((await pageFetch(page, "GET", `/api/v1/users/${USER}`)).body);
+      check(still.user && still.user.enabled === true, "viewer: ...and the user is unchanged");
       await shot(page, "viewer");
     }, { cookies: false, saveCookies: true }); // the admins step goes on as this viewer
   },
