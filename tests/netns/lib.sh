@@ -60,6 +60,7 @@ WPT_PIDS=()       # every background process we started
 WPT_NSES=()       # every namespace we created
 WPT_IFNAMES=()    # every tunnel interface name we handed out (UAPI socket / pid file cleanup)
 WPT_WP_IFS=()     # "NS IF" of waypost interfaces, brought down with `waypost down` at exit
+WPT_MOUNTS=()     # file systems a test mounted (under its scratch dir), unmounted at exit
 WPT_NPASS=0
 WPT_NFAIL=0
 WPT_NSKIP=0
@@ -155,6 +156,8 @@ wpt_cleanup() {
   for ifn in "${WPT_IFNAMES[@]}"; do
     rm -f "$WPT_UAPI_DIR/$ifn.sock" "$WPT_UAPI_DIR/$ifn.name" "$WPT_WP_RUN_DIR/$ifn.pid"
   done
+  # 5. mounts, before the scratch dir that holds them goes.
+  for entry in "${WPT_MOUNTS[@]}"; do umount -l "$entry" 2>/dev/null; done
   if [[ ${WPT_KEEP:-0} == 1 ]]; then
     log "scratch kept: $WPT_SCRATCH"
   else

@@ -23,6 +23,8 @@
 #   delete    tablet3 removed: gone from config.yaml, its profile gone
 #   failure   the web port taken by another program: the server starts anyway, the VPN works,
 #             and the log says why the page did not start
+#   full      the server's directory on a small tmpfs, filled up: sign-in answers 503 "the disk
+#             is full", the VPN carries on, config.yaml is whole; with space again sign-in works
 #   damaged   web.db overwritten with garbage: the VPN works, config.yaml is untouched, the
 #             log says so, and the page answers every API request 503 with what to do
 # shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2016,SC2154,SC2317
@@ -242,6 +244,33 @@ wpt_stop_pid "$SQUAT"
 wpt_stop_pid "$SRV_PID" 10
 port_free() { ! web_ready; }
 assert_wait 10 "port $WEB_PORT is free again" port_free
+
+# --- a full disk: sign-in says so, the VPN goes on, and freeing space is all it takes ------------
+# The server's directory copied onto a small tmpfs of its own, which a filler file then fills.
+FULL=$WPT_SCRATCH/full
+mkdir -p "$FULL"
+if mount -t tmpfs -o size=16m,mode=0700 waypost-test "$FULL"; then
+  WPT_MOUNTS+=("$FULL")
+  cp -a "$SDIR/." "$FULL/"
+  full_ready() { wp_server_running "$NS_S" "$FULL"; }
+  wp_server_start SRV_PID "$NS_S" "$WPT_SCRATCH/logs/server-full.log" 30 full_ready --dir "$FULL" ||
+    die "server up from the tmpfs failed: $(tail -5 "$WPT_SCRATCH/logs/server-full.log")"
+  assert_wait 10 "the page listens (server on the small disk)" web_ready
+  assert_wait 30 "phone pings through the server on the small disk" ping_ok "$NS_C" 10.49.0.1 3
+  dd if=/dev/zero of="$FULL/filler" bs=64k 2>/dev/null  # stops at "No space left on device"
+  r=$(api POST /api/v1/login "{\"name\":\"alice\",\"password\":\"$PASSWORD\",\"code\":\"$(totp "$SECRET")\"}")
+  assert_eq "$(status_of "$r")" 503 "with the disk full, sign-in answers 503"
+  assert_match "$(body_of "$r" | json_q 'j["error"]')" 'disk is full' "...saying the disk is full, which the sign-in page shows"
+  assert_ok "...while phone still pings through the VPN" ping_ok "$NS_C" 10.49.0.1 3
+  assert_ok "...and config.yaml is whole" cmp -s "$SDIR/config.yaml" "$FULL/config.yaml"
+  rm -f "$FULL/filler"
+  r=$(api POST /api/v1/login "{\"name\":\"alice\",\"password\":\"$PASSWORD\",\"code\":\"$(totp "$SECRET" 1)\"}")
+  assert_eq "$(status_of "$r")" 200 "with space again, sign-in works (no restart)"
+  wpt_stop_pid "$SRV_PID" 10
+  umount "$FULL" && WPT_MOUNTS=()
+else
+  skip "full disk: cannot mount a tmpfs here"
+fi
 
 # --- a damaged web.db: the VPN runs with every user, the page and the log say what is wrong -----
 cp "$SDIR/config.yaml" "$OUT.config-before"
