@@ -82,4 +82,18 @@ std::optional<std::string> decode_path_segment(std::string_view s, size_t max_by
   return out;
 }
 
+bool read_body(const HttpRequest& request, std::optional<JsonBody>& body, HttpResponse& refusal) {
+  if (!is_json_content(request.content_type)) {
+    refusal = error_response(415, "the body must be application/json");
+    return false;
+  }
+  auto parsed = JsonBody::parse(request.body);
+  if (!parsed) {
+    refusal = error_response(400, parsed.error().message);
+    return false;
+  }
+  body.emplace(std::move(*parsed));
+  return true;
+}
+
 }  // namespace waypost::web

@@ -9,6 +9,7 @@
 
 #include "common/result.h"
 #include "web/http_types.h"
+#include "web/json_body.h"
 
 namespace waypost::web {
 
@@ -29,5 +30,9 @@ HttpResponse error_for(const Error& error, std::string_view field = {});
 // "..", or bytes no user, admin or file name has (controls, slashes, quotes); the handlers check
 // names further.
 std::optional<std::string> decode_path_segment(std::string_view segment, size_t max_bytes = 128);
+
+// The request's JSON object body into `body`; false with `refusal` set (415 when it is not
+// application/json, 400 when it is not a JSON object) otherwise.
+bool read_body(const HttpRequest& request, std::optional<JsonBody>& body, HttpResponse& refusal);
 
 }  // namespace waypost::web

@@ -197,11 +197,9 @@ Result<Principal> Router::authenticate(const HttpRequest& request, bool state_ch
 }
 
 HttpResponse Router::login(const HttpRequest& request) {
-  if (!is_json_content(request.content_type)) {
-    return error_response(415, "the body must be application/json");
-  }
-  auto body = JsonBody::parse(request.body);
-  if (!body) return error_response(400, body.error().message);
+  HttpResponse refused;
+  std::optional<JsonBody> body;
+  if (!read_body(request, body, refused)) return refused;
   std::string name;
   std::string password;
   std::string code;
@@ -254,11 +252,9 @@ HttpResponse Router::session(const HttpRequest& request) {
 }
 
 HttpResponse Router::setup_start(const HttpRequest& request) {
-  if (!is_json_content(request.content_type)) {
-    return error_response(415, "the body must be application/json");
-  }
-  auto body = JsonBody::parse(request.body);
-  if (!body) return error_response(400, body.error().message);
+  HttpResponse refused;
+  std::optional<JsonBody> body;
+  if (!read_body(request, body, refused)) return refused;
   std::string token;
   FieldError bad;
   if (!body->get_string("token", kMaxTokenBytes, token, bad)) {
@@ -272,11 +268,9 @@ HttpResponse Router::setup_start(const HttpRequest& request) {
 }
 
 HttpResponse Router::setup_finish(const HttpRequest& request) {
-  if (!is_json_content(request.content_type)) {
-    return error_response(415, "the body must be application/json");
-  }
-  auto body = JsonBody::parse(request.body);
-  if (!body) return error_response(400, body.error().message);
+  HttpResponse refused;
+  std::optional<JsonBody> body;
+  if (!read_body(request, body, refused)) return refused;
   std::string token;
   std::string password;
   std::string secret;

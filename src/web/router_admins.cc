@@ -65,21 +65,6 @@ bool read_role(const JsonBody& body, Role& role, HttpResponse& refusal) {
   return true;
 }
 
-// A JSON object body, or the 415/400 refusing it.
-bool read_body(const HttpRequest& request, std::optional<JsonBody>& body, HttpResponse& refusal) {
-  if (!is_json_content(request.content_type)) {
-    refusal = error_response(415, "the body must be application/json");
-    return false;
-  }
-  auto parsed = JsonBody::parse(request.body);
-  if (!parsed) {
-    refusal = error_response(400, parsed.error().message);
-    return false;
-  }
-  body.emplace(std::move(*parsed));
-  return true;
-}
-
 }  // namespace
 
 std::string Router::page_base(const HttpRequest& request) const {

@@ -41,11 +41,9 @@ HttpResponse Router::create_user_link(const Principal& who, const std::string& n
                                       const HttpRequest& request) {
   int64_t hours = kDefaultLinkHours;
   if (!request.body.empty()) {
-    if (!is_json_content(request.content_type)) {
-      return error_response(415, "the body must be application/json");
-    }
-    auto body = JsonBody::parse(request.body);
-    if (!body) return error_response(400, body.error().message);
+    HttpResponse refused;
+    std::optional<JsonBody> body;
+    if (!read_body(request, body, refused)) return refused;
     FieldError bad;
     if (body->has("hours") && !body->get_int("hours", 1, kMaxLinkHours, hours, bad)) {
       return error_response(400, bad.message(), bad.field);
@@ -72,11 +70,9 @@ HttpResponse Router::create_user_link(const Principal& who, const std::string& n
 }
 
 HttpResponse Router::redeem_link(const HttpRequest& request) {
-  if (!is_json_content(request.content_type)) {
-    return error_response(415, "the body must be application/json");
-  }
-  auto body = JsonBody::parse(request.body);
-  if (!body) return error_response(400, body.error().message);
+  HttpResponse refused;
+  std::optional<JsonBody> body;
+  if (!read_body(request, body, refused)) return refused;
   std::string token;
   FieldError bad;
   if (!body->get_string("token", kMaxTokenText, token, bad)) {

@@ -58,11 +58,9 @@ HttpResponse Router::tokens(const HttpRequest& request, std::string_view rest) {
       return json_response(200, {{"tokens", out}});
     }
     if (request.method != "POST") return method_not_allowed("GET, POST");
-    if (!is_json_content(request.content_type)) {
-      return error_response(415, "the body must be application/json");
-    }
-    auto body = JsonBody::parse(request.body);
-    if (!body) return error_response(400, body.error().message);
+    HttpResponse refused;
+    std::optional<JsonBody> body;
+    if (!read_body(request, body, refused)) return refused;
     std::string label;
     FieldError bad;
     if (!body->get_string("label", kMaxLabelBytes, label, bad)) {

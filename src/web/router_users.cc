@@ -136,11 +136,9 @@ HttpResponse Router::users(const HttpRequest& request, std::string_view rest) {
       return json_response(200, answer);
     }
     if (request.method != "POST") return method_not_allowed("GET, POST");
-    if (!is_json_content(request.content_type)) {
-      return error_response(415, "the body must be application/json");
-    }
-    auto body = JsonBody::parse(request.body);
-    if (!body) return error_response(400, body.error().message);
+    HttpResponse refused;
+    std::optional<JsonBody> body;
+    if (!read_body(request, body, refused)) return refused;
     std::string name;
     FieldError bad;
     if (!body->get_string("name", kMaxUserNameBytes, name, bad)) {
@@ -248,11 +246,9 @@ HttpResponse Router::user_answer(int status, const std::string& name) {
 
 HttpResponse Router::patch_user(const Principal& who, const std::string& name,
                                 const HttpRequest& request) {
-  if (!is_json_content(request.content_type)) {
-    return error_response(415, "the body must be application/json");
-  }
-  auto body = JsonBody::parse(request.body);
-  if (!body) return error_response(400, body.error().message);
+  HttpResponse refused;
+  std::optional<JsonBody> body;
+  if (!read_body(request, body, refused)) return refused;
   Store& store = auth_.store();
   auto settings = store.user_settings(name);
   if (!settings) return error_for(settings.error());
