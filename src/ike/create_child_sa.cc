@@ -233,11 +233,13 @@ void IkeSa::process_new_child_response(const RekeyState& st, const Payloads& inn
     if (config != nullptr) diagnose_child_refusal(*config, n->type);
     spdlog::warn("{}: CHILD_SA {} not created: {} from the peer", describe(), st.child,
                  to_string(n->type));
+    env_.host.child_sa_failed(*this, st.child, to_string(n->type) + " from the peer");
     return;
   }
   auto done = complete_child_exchange(st, inner);
   if (!done) {
     spdlog::warn("{}: CHILD_SA {} not created: {}", describe(), st.child, done.error().message);
+    env_.host.child_sa_failed(*this, st.child, done.error().message);
     return;
   }
   if (done->ts_i->selectors.empty() || done->ts_r->selectors.empty() ||
@@ -245,6 +247,8 @@ void IkeSa::process_new_child_response(const RekeyState& st, const Payloads& inn
     spdlog::warn(
         "{}: CHILD_SA {} not created: the responder's traffic selectors are not within ours",
         describe(), st.child);
+    env_.host.child_sa_failed(*this, st.child,
+                              "the responder's traffic selectors are not within ours");
     return;
   }
   install_child(initiated_child(st.child, st.new_spi_in, done->chosen, *done->ts_i, *done->ts_r,
@@ -322,6 +326,15 @@ std::vector<std::string> IkeSa::child_names() const {
   for (const std::string& n : ended_with_) add(n);
   for (const std::string& n : queued_children_) add(n);
   return out;
+}
+
+bool IkeSa::has_or_wants_child(const std::string& name) const {
+  if (first_child_ != nullptr && established_at_ == 0 && first_child_->name == name) return true;
+  if (rekey_ && rekey_->old_spi_in == 0 && rekey_->child == name) return true;
+  return std::any_of(children_.begin(), children_.end(),
+                     [&](const ChildSaInfo& c) { return c.name == name; }) ||
+         std::find(queued_children_.begin(), queued_children_.end(), name) !=
+             queued_children_.end();
 }
 
 bool IkeSa::children_have(uint32_t spi_in) const {

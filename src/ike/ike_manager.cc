@@ -169,10 +169,8 @@ Result<IkeSa*> IkeManager::initiate(const std::string& conn, const std::string& 
   return initiate_children(conn, std::span<const std::string>(&child, 1), local, remote);
 }
 
-Result<IkeSa*> IkeManager::initiate_children(const std::string& conn,
-                                             std::span<const std::string> children,
-                                             const net::Endpoint& local,
-                                             const net::Endpoint& remote) {
+Result<std::pair<const Connection*, std::vector<const Child*>>> IkeManager::resolve_children(
+    const std::string& conn, std::span<const std::string> children) const {
   auto c = std::find_if(config_.connections.begin(), config_.connections.end(),
                         [&](const Connection& x) { return x.name == conn && !x.retired; });
   if (c == config_.connections.end()) {
@@ -189,6 +187,16 @@ Result<IkeSa*> IkeManager::initiate_children(const std::string& conn,
     if (std::find(wanted.begin(), wanted.end(), &*ch) == wanted.end()) wanted.push_back(&*ch);
   }
   if (wanted.empty() && !c->children.empty()) wanted.push_back(&c->children.front());
+  return std::make_pair(&*c, std::move(wanted));
+}
+
+Result<IkeSa*> IkeManager::initiate_children(const std::string& conn,
+                                             std::span<const std::string> children,
+                                             const net::Endpoint& local,
+                                             const net::Endpoint& remote) {
+  auto resolved = resolve_children(conn, children);
+  if (!resolved) return resolved.take_error();
+  const auto& [c, wanted] = *resolved;
   const Child* first = wanted.empty() ? nullptr : wanted.front();
   auto sa = IkeSa::initiate({clock_, random_, *this, config_}, *c, first, local, remote);
   if (!sa) return sa.take_error();
@@ -197,6 +205,40 @@ Result<IkeSa*> IkeManager::initiate_children(const std::string& conn,
   IkeSa* raw = sas_.back().get();
   sweep();
   return raw;
+}
+
+Result<IkeSa*> IkeManager::add_children(const std::string& conn,
+                                        std::span<const std::string> children) {
+  auto resolved = resolve_children(conn, children);
+  if (!resolved) return resolved.take_error();
+  const auto& [c, wanted] = *resolved;
+  // The newest established SA, else the newest one coming up; never one on its way out, nor a
+  // reauthentication's old SA (its successor is the one to use).
+  IkeSa* best = nullptr;
+  for (const auto& sa : sas_) {
+    if (sa->name() != c->name) continue;
+    const IkeSaState st = sa->state();
+    if (st != IkeSaState::kEstablished && st != IkeSaState::kConnecting) continue;
+    const bool replaced = std::any_of(reauth_of_.begin(), reauth_of_.end(), [&](const auto& r) {
+      return r.second == sa->unique_id();
+    });
+    if (replaced) continue;
+    if (best == nullptr || st == IkeSaState::kEstablished ||
+        best->state() != IkeSaState::kEstablished) {
+      best = sa.get();
+    }
+  }
+  if (best == nullptr) return static_cast<IkeSa*>(nullptr);
+  for (const Child* ch : wanted) {
+    if (best->has_or_wants_child(ch->name)) {
+      spdlog::info("{}: CHILD_SA {} is already up or on its way", best->describe(), ch->name);
+      continue;
+    }
+    spdlog::info("{}: adding CHILD_SA {} to this IKE_SA", best->describe(), ch->name);
+    best->add_child(*ch);
+  }
+  sweep();
+  return best;
 }
 
 size_t IkeManager::terminate_matching(const std::function<bool(const IkeSa&)>& match,

@@ -36,6 +36,8 @@ class IkeManagerHost {
   virtual void child_sa_up(IkeSa& ike, const ChildSaInfo& child) = 0;
   virtual void child_sa_down(IkeSa& ike, const ChildSaInfo& child) = 0;
   virtual void ike_sa_down(IkeSa& ike, std::string_view reason) = 0;
+  virtual void child_sa_failed(IkeSa& /*ike*/, const std::string& /*child*/,
+                               std::string_view /*reason*/) {}
   virtual void diagnosed(IkeSa& /*ike*/, const Diagnosis& /*d*/) {}
   // A finding about a peer that has no IKE SA (it speaks IKEv1, say), for connection `conn`.
   virtual void diagnosed_without_sa(const Connection& /*conn*/, const net::Endpoint& /*remote*/,
@@ -78,6 +80,11 @@ class IkeManager final : private IkeSaHost {
   // CREATE_CHILD_SA of its own once the IKE SA is up. None: the connection's first child.
   Result<IkeSa*> initiate_children(const std::string& conn, std::span<const std::string> children,
                                    const net::Endpoint& local, const net::Endpoint& remote);
+  // Adds `children` of `conn` (none: its first child) to the connection's IKE SA that is up or
+  // coming up, as strongSwan reuses an IKE SA for `swanctl --initiate --child`: each child not
+  // already there gets a CREATE_CHILD_SA of its own. Null when the connection has no such SA;
+  // an error for unknown names.
+  Result<IkeSa*> add_children(const std::string& conn, std::span<const std::string> children);
   // Deletes every IKE SA of connection `conn`; returns how many.
   size_t terminate(const std::string& conn, std::string_view reason);
   // Deletes every IKE SA whose peer authenticated as `remote_id` (as IkeSa::remote_id() prints
@@ -101,12 +108,19 @@ class IkeManager final : private IkeSaHost {
   void child_sa_up(IkeSa& ike, const ChildSaInfo& child) override;
   void child_sa_down(IkeSa& ike, const ChildSaInfo& child) override;
   void ike_sa_down(IkeSa& ike, std::string_view reason) override;
+  void child_sa_failed(IkeSa& ike, const std::string& child, std::string_view reason) override {
+    host_.child_sa_failed(ike, child, reason);
+  }
   void ike_sa_rekeyed(IkeSa& old, std::unique_ptr<IkeSa> successor) override;
   bool admit_peer(IkeSa& ike, bool initial_contact) override;
   void reauth_due(IkeSa& ike) override;
   void diagnosed(IkeSa& ike, const Diagnosis& d) override { host_.diagnosed(ike, d); }
 
   IkeSa* find(const Header& h, const net::Endpoint& remote);
+  // The connection and its children by name (none: the first), each once; errors name the
+  // unknown one.
+  Result<std::pair<const Connection*, std::vector<const Child*>>> resolve_children(
+      const std::string& conn, std::span<const std::string> children) const;
   // Deletes every IKE SA `match` selects (not those already going); returns how many.
   size_t terminate_matching(const std::function<bool(const IkeSa&)>& match,
                             std::string_view reason);

@@ -115,6 +115,10 @@ class IkeSaHost {
                                                       net::Family family) = 0;
   virtual void child_sa_up(IkeSa& ike, const ChildSaInfo& child) = 0;
   virtual void child_sa_down(IkeSa& ike, const ChildSaInfo& child) = 0;
+  // A CHILD SA this SA asked for with a CREATE_CHILD_SA of its own was not created (the IKE SA
+  // stays up); `reason` says why.
+  virtual void child_sa_failed(IkeSa& /*ike*/, const std::string& /*child*/,
+                               std::string_view /*reason*/) {}
   // `ike`'s reauth_time has come: the host starts a new IKE SA for the same connection (make
   // before break) and deletes `ike` once the new one is up.
   virtual void reauth_due(IkeSa& /*ike*/) {}
@@ -192,6 +196,8 @@ class IkeSa {
   // The children this SA was asked to set up (and has not yet), carries, or carried when it
   // ended: what dpd_action, close_action and keyingtries bring back. Each name once, in order.
   std::vector<std::string> child_names() const;
+  // Whether child `name` is up on this SA, being set up, or queued for it.
+  bool has_or_wants_child(const std::string& name) const;
   // Rekeys the CHILD SA with inbound SPI `spi_in` now (make-before-break: the new SA is
   // installed before the old one is deleted). False if there is no such child or another
   // exchange is under way (the rekey then happens at its next timer).

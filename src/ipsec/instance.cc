@@ -252,7 +252,8 @@ void Instance::child_sa_up(ike::IkeSa& ike, const ike::ChildSaInfo& child) {
   children_[child.spi_in] = std::move(installed);
   rebuild_routing_table();
   prober_.start(raw);
-  if (auto it = initiations_.find(ike.unique_id()); it != initiations_.end()) {
+  if (auto it = initiations_.find(ike.unique_id());
+      it != initiations_.end() && initiation_complete(ike, it->second.children)) {
     it->second.state = "up";
   }
   failed_tries_.erase(ike.name());
@@ -272,6 +273,21 @@ void Instance::child_sa_down(ike::IkeSa& /*ike*/, const ike::ChildSaInfo& child)
   rebuild_routing_table();
   retire_or_remove(std::move(gone));
   dirty_ = true;
+}
+
+void Instance::child_sa_failed(ike::IkeSa& ike, const std::string& child,
+                               std::string_view reason) {
+  // A trap's waiting packets have nowhere to go; the next packet tries again.
+  if (Trap* t = find_trap(ike.name(), child)) {
+    t->drop_queued();
+    t->initiation_done();
+  }
+  auto it = initiations_.find(ike.unique_id());
+  if (it == initiations_.end() || it->second.state != "pending") return;
+  const auto& wanted = it->second.children;
+  if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), child) == wanted.end()) return;
+  it->second.state = "failed";
+  it->second.reason = fmt::format("CHILD_SA {}: {}", child, reason);
 }
 
 void Instance::retire_or_remove(Installed installed) {

@@ -103,6 +103,8 @@ class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
   // One IKE SA for `children` of `conn` (none: its first child); the IKE SA's unique id.
   Result<uint32_t> initiate_children(const std::string& conn,
                                      const std::vector<std::string>& children);
+  // Whether `sa` carries every child of `children` (none: any child): an initiation is up.
+  static bool initiation_complete(const ike::IkeSa& sa, const std::vector<std::string>& children);
   void on_tun_readable();
   void on_natt_readable();
   void on_ike_readable();
@@ -140,6 +142,8 @@ class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
                                               net::Family family) override;
   void child_sa_up(ike::IkeSa& ike, const ike::ChildSaInfo& child) override;
   void child_sa_down(ike::IkeSa& ike, const ike::ChildSaInfo& child) override;
+  void child_sa_failed(ike::IkeSa& ike, const std::string& child,
+                       std::string_view reason) override;
   void ike_sa_down(ike::IkeSa& ike, std::string_view reason) override;
   void diagnosed(ike::IkeSa& ike, const ike::Diagnosis& d) override;
   void diagnosed_without_sa(const ike::Connection& conn, const net::Endpoint& remote,
@@ -166,6 +170,8 @@ class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
   // What `initiate` asked for, until it is up or has failed.
   struct Initiation {
     std::string conn;
+    // The children asked for; it is up once all are installed (none: once any is).
+    std::vector<std::string> children;
     std::string state = "pending";  // pending, up, failed
     std::string reason;
   };

@@ -83,6 +83,15 @@ void Instance::stop_connection(const std::string& name, std::string_view why) {
   dirty_ = true;
 }
 
+bool Instance::initiation_complete(const ike::IkeSa& sa, const std::vector<std::string>& children) {
+  auto installed = [&](const std::string& name) {
+    return std::any_of(sa.children().begin(), sa.children().end(),
+                       [&](const ike::ChildSaInfo& c) { return c.name == name; });
+  };
+  if (children.empty()) return !sa.children().empty();
+  return std::all_of(children.begin(), children.end(), installed);
+}
+
 Result<uint32_t> Instance::initiate(const std::string& conn, const std::string& child) {
   if (child.empty()) return initiate_children(conn, {});
   return initiate_children(conn, {child});
@@ -94,6 +103,20 @@ Result<uint32_t> Instance::initiate_children(const std::string& conn,
                         [&](const ike::Connection& x) { return x.name == conn && !x.retired; });
   if (c == options_.config.connections.end()) {
     return make_error(ErrorKind::kNotFound, "no connection named '{}'", conn);
+  }
+  // An IKE SA of the connection that is up (or coming up) carries the children too, each with a
+  // CREATE_CHILD_SA: a trap that fires or an `initiate --child` beside a running child does not
+  // make a second IKE SA to the same peer.
+  auto existing = manager_->add_children(conn, children);
+  if (!existing) return existing.take_error();
+  if (*existing != nullptr) {
+    const ike::IkeSa& sa = **existing;
+    Initiation in{conn, children, "pending", ""};
+    if (in.children.empty() && !c->children.empty()) in.children.push_back(c->children.front().name);
+    if (initiation_complete(sa, in.children)) in.state = "up";
+    initiations_[sa.unique_id()] = std::move(in);
+    dirty_ = true;
+    return sa.unique_id();
   }
   auto remote_ip = remote_address(*c);
   if (!remote_ip) return remote_ip.take_error();
@@ -115,7 +138,7 @@ Result<uint32_t> Instance::initiate_children(const std::string& conn,
   if (!sa) return sa.take_error();
   dirty_ = true;
   const uint32_t id = (*sa)->unique_id();
-  initiations_[id] = {conn, "pending", ""};
+  initiations_[id] = {conn, children, "pending", ""};
   // Finished initiations are kept for a while for the CLI to read; a bound keeps them few.
   while (initiations_.size() > 256) initiations_.erase(initiations_.begin());
   return id;

@@ -34,6 +34,11 @@ struct Host final : IkeManagerHost {
   void child_sa_up(IkeSa& /*ike*/, const ChildSaInfo& c) override { children.push_back(c.name); }
   void child_sa_down(IkeSa& /*ike*/, const ChildSaInfo& /*c*/) override { ++child_downs; }
   void ike_sa_down(IkeSa& /*ike*/, std::string_view /*reason*/) override { ++downs; }
+  void child_sa_failed(IkeSa& /*ike*/, const std::string& child,
+                       std::string_view reason) override {
+    failed.push_back(child + ": " + std::string(reason));
+  }
+  std::vector<std::string> failed;
   void diagnosed_without_sa(const Connection& conn, const net::Endpoint& /*remote*/,
                             const Diagnosis& d) override {
     unbound.emplace_back(conn.name, d);
@@ -253,6 +258,60 @@ TEST_F(IkeManagerTest, ReauthenticationCarriesEveryChild) {
   std::vector<std::string> now = c.sas()[0]->child_names();
   std::sort(now.begin(), now.end());
   EXPECT_EQ(now, both);
+}
+
+TEST_F(IkeManagerTest, InitiatingAnotherChildReusesTheIkeSa) {
+  // `initiate --child lab` (or a trap firing) while the connection's IKE SA carries `home`: the
+  // new child rides a CREATE_CHILD_SA on that SA, no second IKE SA; asking again for a child
+  // that is up adds nothing; a child the gateway does not know is reported as failed.
+  IpsecConfig gw2 = parse(
+      replace_all(kGateway, "children { net { local_ts = 10.1.0.0/16 } }",
+                  "children { net { local_ts = 10.1.0.0/16 }\n lab { local_ts = 10.2.0.0/16 } }"));
+  IpsecConfig client2 = parse(replace_all(kClient, "children { home { remote_ts = 10.1.0.0/16 } }",
+                                          "children { home { remote_ts = 10.1.0.0/16 }\n"
+                                          " lab { remote_ts = 10.2.0.0/16 }\n"
+                                          " far { remote_ts = 10.9.0.0/16 } }"));
+  Host g_host, c_host;
+  IkeManager g{clock, random, g_host, gw2};
+  IkeManager c{clock, random, c_host, client2};
+  const std::vector<std::string> lab = {"lab"};
+  // No SA yet: nothing to add to.
+  auto none = c.add_children("home", lab);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, nullptr);
+  ASSERT_TRUE(c.initiate("home", "home", net::Endpoint::parse("198.51.100.7:500").value(), gw_ep));
+  pump({&g_host, &c_host}, {&g, &c});
+  ASSERT_EQ(c.sas().size(), 1u);
+  const uint32_t id = c.sas()[0]->unique_id();
+
+  auto added = c.add_children("home", lab);
+  ASSERT_TRUE(added.ok());
+  ASSERT_NE(*added, nullptr);
+  EXPECT_EQ((*added)->unique_id(), id);
+  pump({&g_host, &c_host}, {&g, &c});
+  ASSERT_EQ(c.sas().size(), 1u);
+  ASSERT_EQ(g.sas().size(), 1u);
+  EXPECT_EQ(c_host.children, (std::vector<std::string>{"home", "lab"}));
+  EXPECT_EQ(g.sas()[0]->children().size(), 2u);
+
+  // Up already: no CREATE_CHILD_SA is sent.
+  const std::vector<std::string> both = {"home", "lab"};
+  ASSERT_TRUE(c.add_children("home", both).ok());
+  EXPECT_TRUE(c_host.out.empty());
+  EXPECT_EQ(c.sas()[0]->children().size(), 2u);
+
+  // The gateway has no child for 10.9.0.0/16: TS_UNACCEPTABLE, and the IKE SA stays.
+  const std::vector<std::string> far = {"far"};
+  ASSERT_TRUE(c.add_children("home", far).ok());
+  pump({&g_host, &c_host}, {&g, &c});
+  ASSERT_EQ(c_host.failed.size(), 1u);
+  EXPECT_NE(c_host.failed[0].find("far: TS_UNACCEPTABLE"), std::string::npos) << c_host.failed[0];
+  ASSERT_EQ(c.sas().size(), 1u);
+  EXPECT_EQ(c.sas()[0]->state(), IkeSaState::kEstablished);
+
+  // Unknown names are errors, as for initiate.
+  const std::vector<std::string> nope = {"nope"};
+  EXPECT_FALSE(c.add_children("home", nope).ok());
 }
 
 TEST_F(IkeManagerTest, TerminatedSasAreDropped) {
