@@ -363,7 +363,16 @@ void IkeSa::process_auth_response(const Payloads& inner) {
         vips_.push_back(net::IpAddress::v4_bytes(a.value.data()));
       } else if (a.type == uint16_t(CfgAttribute::kInternalIp6Address) && a.value.size() == 17) {
         vips_.push_back(net::IpAddress::v6_bytes(a.value.data()));
+      } else if (a.type == uint16_t(CfgAttribute::kInternalIp4Dns) && a.value.size() == 4) {
+        dns_.push_back(net::IpAddress::v4_bytes(a.value.data()));
+      } else if (a.type == uint16_t(CfgAttribute::kInternalIp6Dns) && a.value.size() == 16) {
+        dns_.push_back(net::IpAddress::v6_bytes(a.value.data()));
       }
+    }
+    if (!dns_.empty()) {
+      std::string list;
+      for (const auto& d : dns_) list += (list.empty() ? "" : ", ") + d.to_string();
+      spdlog::info("{}: the peer assigned DNS servers {}", describe(), list);
     }
   }
   const std::vector<uint8_t> nonce_i = init_->nonce_i;

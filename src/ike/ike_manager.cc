@@ -219,9 +219,8 @@ Result<IkeSa*> IkeManager::add_children(const std::string& conn,
     if (sa->name() != c->name) continue;
     const IkeSaState st = sa->state();
     if (st != IkeSaState::kEstablished && st != IkeSaState::kConnecting) continue;
-    const bool replaced = std::any_of(reauth_of_.begin(), reauth_of_.end(), [&](const auto& r) {
-      return r.second == sa->unique_id();
-    });
+    const bool replaced = std::any_of(reauth_of_.begin(), reauth_of_.end(),
+                                      [&](const auto& r) { return r.second == sa->unique_id(); });
     if (replaced) continue;
     if (best == nullptr || st == IkeSaState::kEstablished ||
         best->state() != IkeSaState::kEstablished) {
@@ -239,6 +238,26 @@ Result<IkeSa*> IkeManager::add_children(const std::string& conn,
   }
   sweep();
   return best;
+}
+
+size_t IkeManager::roam(
+    const std::function<std::optional<net::IpAddress>(const net::IpAddress&)>& local_toward) {
+  size_t moved = 0;
+  for (const auto& sa : sas_) {
+    if (sa->state() != IkeSaState::kEstablished || !sa->mobike() || !sa->original_initiator()) {
+      continue;
+    }
+    const std::optional<net::IpAddress> now = local_toward(sa->remote().ip());
+    if (!now || *now == sa->local().ip()) continue;
+    if (!address_fits(sa->connection().local_addrs, *now)) {
+      spdlog::info("{}: this host reaches the peer from {} now, which local_addrs does not allow",
+                   sa->describe(), now->to_string());
+      continue;
+    }
+    if (sa->move_local(*now)) ++moved;
+  }
+  sweep();
+  return moved;
 }
 
 size_t IkeManager::terminate_matching(const std::function<bool(const IkeSa&)>& match,

@@ -85,6 +85,12 @@ class IkeManager final : private IkeSaHost {
   // already there gets a CREATE_CHILD_SA of its own. Null when the connection has no such SA;
   // an error for unknown names.
   Result<IkeSa*> add_children(const std::string& conn, std::span<const std::string> children);
+  // MOBIKE as initiator, after this host's addresses or routes changed: each established SA we
+  // originally initiated with MOBIKE whose address toward its peer (`local_toward`; nullopt: no
+  // route now, so it waits for the next change) is another one now, and one its connection's
+  // local_addrs allow, moves there (IkeSa::move_local). Returns how many moved.
+  size_t roam(
+      const std::function<std::optional<net::IpAddress>(const net::IpAddress&)>& local_toward);
   // Deletes every IKE SA of connection `conn`; returns how many.
   size_t terminate(const std::string& conn, std::string_view reason);
   // Deletes every IKE SA whose peer authenticated as `remote_id` (as IkeSa::remote_id() prints

@@ -53,10 +53,13 @@ std::unique_ptr<IkeSa> IkeSa::make_successor(bool we_initiated, uint64_t spi_i, 
   s->nat_remote_ = nat_remote_;
   s->fragmentation_ = fragmentation_;
   s->mobike_ = mobike_;
+  s->original_initiator_ = original_initiator_;
+  s->address_update_due_ = address_update_due_ || address_update_sent_;
   s->reauth_at_ = reauth_at_;  // reauthentication counts from the authentication, not the rekey
   s->local_id_text_ = local_id_text_;
   s->remote_id_text_ = remote_id_text_;
   s->vips_ = vips_;
+  s->dns_ = dns_;
   s->children_ = std::move(children_);
   children_.clear();
   s->queued_children_ = std::move(queued_children_);  // children still to be set up

@@ -55,6 +55,7 @@ IkeSa::IkeSa(IkeSaEnv env, bool initiator, const Connection& conn, const net::En
       local_(local),
       remote_(remote),
       unique_id_(next_unique_id()) {
+  original_initiator_ = initiator;
   last_inbound_ = env_.clock.now();
 }
 
@@ -319,7 +320,9 @@ void IkeSa::handle_response(const Message& message, std::span<const uint8_t> raw
     default:
       break;
   }
-  // The window is free again (unless the answer sent a request): the next queued child.
+  // The window is free again (unless the answer sent a request): a pending address update,
+  // then the next queued child.
+  send_address_update();
   start_queued_child();
 }
 
@@ -455,6 +458,7 @@ void IkeSa::on_timer() {
       env_.host.reauth_due(*this);
       if (state_ != IkeSaState::kEstablished) return;
     }
+    send_address_update();
     start_queued_child();  // further children before any rekey
     if (now >= ike_rekey_at_ && !request_ && !rekey_ && !ike_rekey_) {
       if (!rekey_ike()) ike_rekey_at_ = now + seconds(1);

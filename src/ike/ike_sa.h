@@ -202,6 +202,14 @@ class IkeSa {
   // installed before the old one is deleted). False if there is no such child or another
   // exchange is under way (the rekey then happens at its next timer).
   bool rekey_child(uint32_t spi_in);
+  // MOBIKE (RFC 4555) as the SA's original initiator: this host now reaches the peer from
+  // `address` (an interface or network went, another came). The SA moves there and tells the
+  // peer with an UPDATE_SA_ADDRESSES (with fresh NAT detection), so the IKE and CHILD SAs carry
+  // on without renegotiation. False, changing nothing, when MOBIKE was not negotiated, we are not
+  // the original initiator, the SA is not established or the address is the one it has.
+  bool move_local(const net::IpAddress& address);
+  bool original_initiator() const { return original_initiator_; }
+  bool mobike() const { return mobike_; }
   // Rekeys the IKE SA itself now (a new SA with fresh keys takes over the CHILD SAs, and the old
   // one is deleted). False if another exchange is under way.
   bool rekey_ike();
@@ -227,6 +235,8 @@ class IkeSa {
   const ChosenProposal& proposal() const { return ike_proposal_; }
   const std::vector<ChildSaInfo>& children() const { return children_; }
   const std::vector<net::IpAddress>& virtual_ips() const { return vips_; }
+  // Initiator: the DNS servers the peer's configuration payload named (with our virtual IPs).
+  const std::vector<net::IpAddress>& dns_servers() const { return dns_; }
   Nanos established_at() const { return established_at_; }
   // Why the SA failed or went, for status and logs ("AUTHENTICATION_FAILED from peer").
   const std::string& failure() const { return failure_; }
@@ -356,6 +366,9 @@ class IkeSa {
   // the NAT detection payloads the answer carries.
   void move_to_request_addresses(const Payloads& inner, Payloads& out);
   void send_liveness_check();
+  // The UPDATE_SA_ADDRESSES that move_local() asked for, once the window of one is free.
+  void send_address_update();
+  void process_address_update_response(const Payloads& inner);
 
   IkeSaEnv env_;
   bool initiator_;
@@ -377,6 +390,11 @@ class IkeSa {
   std::optional<Reassembly> reassembly_;
   bool fragmentation_ = false;  // both sides announced IKEV2_FRAGMENTATION_SUPPORTED
   bool mobike_ = false;         // both sides announced MOBIKE_SUPPORTED (RFC 4555)
+  // We initiated the first IKE SA of this line (rekeys keep it): only that side moves the SA
+  // with MOBIKE (RFC 4555 3.1).
+  bool original_initiator_ = false;
+  bool address_update_due_ = false;   // move_local() happened; UPDATE_SA_ADDRESSES to send
+  bool address_update_sent_ = false;  // our UPDATE_SA_ADDRESSES is the outstanding request
   // Where the request being processed came from and went to (MOBIKE's address update).
   net::Endpoint request_from_;
   net::Endpoint request_to_;
@@ -430,6 +448,7 @@ class IkeSa {
   Nanos queued_child_at_ = 0;
   std::vector<std::string> ended_with_;  // children_'s names when the SA ended
   std::vector<net::IpAddress> vips_;
+  std::vector<net::IpAddress> dns_;
   Nanos established_at_ = 0;
   Nanos last_inbound_ = 0;  // for DPD: any authenticated message from the peer
   Nanos liveness_at_ = kNever;

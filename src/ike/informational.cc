@@ -102,11 +102,56 @@ void IkeSa::move_to_request_addresses(const Payloads& inner, Payloads& out) {
   }
 }
 
-void IkeSa::process_informational_response(const Payloads& /*inner*/) {
+bool IkeSa::move_local(const net::IpAddress& address) {
+  if (!mobike_ || !original_initiator_ || state_ != IkeSaState::kEstablished) return false;
+  if (address == local_.ip()) return false;
+  spdlog::info("{}: MOBIKE: this host moved from {} to {}; updating the SA's addresses", describe(),
+               local_.ip().to_string(), address.to_string());
+  local_ = net::Endpoint::from(address, local_.port());
+  address_update_due_ = true;
+  send_address_update();
+  return true;
+}
+
+void IkeSa::send_address_update() {
+  if (!address_update_due_ || request_ || state_ != IkeSaState::kEstablished) return;
+  address_update_due_ = false;
+  // RFC 4555 3.5: UPDATE_SA_ADDRESSES from the new address, with NAT detection over both SPIs.
+  // Our source hash is a random one, as in IKE_SA_INIT, so the peer keeps ESP in UDP.
+  Payloads p;
+  p.push_back(Payload::of(notify(NotifyType::kUpdateSaAddresses)));
+  for (Payload& n : nat_detection_payloads(true)) p.push_back(std::move(n));
+  address_update_sent_ = true;
+  send_request(ExchangeType::kInformational, p, true);
+  if (conn_->dpd_timeout.count() > 0) {
+    request_->give_up_at = env_.clock.now() + seconds(conn_->dpd_timeout.count());
+  }
+}
+
+void IkeSa::process_address_update_response(const Payloads& inner) {
+  address_update_sent_ = false;
+  std::vector<const std::vector<uint8_t>*> sources;
+  std::vector<const std::vector<uint8_t>*> dests;
+  for (const NotifyPayload* n : find_notifies(inner, NotifyType::kNatDetectionSourceIp)) {
+    sources.push_back(&n->data);
+  }
+  for (const NotifyPayload* n : find_notifies(inner, NotifyType::kNatDetectionDestinationIp)) {
+    dests.push_back(&n->data);
+  }
+  if (!sources.empty() && !dests.empty()) {
+    nat_remote_ = !nat_hash_matches(sources, spi_i_, spi_r_, remote_);
+    nat_local_ = !nat_hash_matches(dests, spi_i_, spi_r_, local_);
+  }
+  spdlog::info("{}: MOBIKE: the peer moved the SAs to {} - {}{}", describe(), local_.to_string(),
+               remote_.to_string(), nat_local_ ? " (this host is behind a NAT now)" : "");
+}
+
+void IkeSa::process_informational_response(const Payloads& inner) {
   if (state_ == IkeSaState::kDeleting) {
     destroy(failure_.empty() ? "deleted" : failure_);
     return;
   }
+  if (address_update_sent_) process_address_update_response(inner);
   if (deleting_child_ != 0) {
     auto it = std::find_if(children_.begin(), children_.end(),
                            [&](const ChildSaInfo& c) { return c.spi_in == deleting_child_; });

@@ -138,6 +138,22 @@ Status Instance::watch_sockets() {
   if (auto st = loop_.add(ike_->fd(), EPOLLIN, [this](uint32_t) { on_ike_readable(); }); !st) {
     return st;
   }
+  // Address and route changes: MOBIKE SAs we initiated may have to move (roam()). Without the
+  // monitor the instance works, only without moving.
+  if (auto monitor = platform::RouteMonitor::open(); monitor) {
+    route_monitor_ = std::move(*monitor);
+    auto on_change = [this](uint32_t) {
+      // Changes come in bursts (an address goes, another comes, the default route follows):
+      // acted on once they have settled.
+      if (route_monitor_->drain() && roam_at_ == kNever) {
+        roam_at_ = clock_.now() + kRoamSettle;
+      }
+    };
+    if (auto st = loop_.add(route_monitor_->fd(), EPOLLIN, on_change); !st) return st;
+  } else {
+    spdlog::warn("route changes are not watched ({}): MOBIKE SAs will not follow this host",
+                 monitor.error().message);
+  }
   return open_control();
 }
 
@@ -182,7 +198,7 @@ void Instance::on_ike_readable() {
 
 void Instance::receive_ike(std::span<const uint8_t> message, const net::Endpoint& from,
                            uint16_t port) {
-  auto local = local_address_toward(from.ip());
+  auto local = local_toward(from.ip());
   if (!local) return;
   manager_->receive(message, net::Endpoint::from(*local, port), from);
   dirty_ = true;
@@ -275,8 +291,7 @@ void Instance::child_sa_down(ike::IkeSa& /*ike*/, const ike::ChildSaInfo& child)
   dirty_ = true;
 }
 
-void Instance::child_sa_failed(ike::IkeSa& ike, const std::string& child,
-                               std::string_view reason) {
+void Instance::child_sa_failed(ike::IkeSa& ike, const std::string& child, std::string_view reason) {
   // A trap's waiting packets have nowhere to go; the next packet tries again.
   if (Trap* t = find_trap(ike.name(), child)) {
     t->drop_queued();
@@ -350,6 +365,15 @@ void Instance::ike_sa_down(ike::IkeSa& ike, std::string_view reason) {
   dirty_ = true;
 }
 
+void Instance::roam() {
+  const size_t moved =
+      manager_->roam([this](const net::IpAddress& remote) { return local_toward(remote); });
+  if (moved > 0) {
+    spdlog::info("{} IKE SA(s) moving to this host's new address (MOBIKE)", moved);
+    dirty_ = true;
+  }
+}
+
 void Instance::schedule_probe(esp::ChildSa& sa, Nanos delay) {
   // One wakeup per SA: an earlier request for the same SA is superseded.
   for (auto it = probe_wakeups_.begin(); it != probe_wakeups_.end(); ++it) {
@@ -399,6 +423,10 @@ Nanos Instance::before_wait() {
       spdlog::error("{}: {}", conn, r.error().message);
     }
   }
+  if (now >= roam_at_) {
+    roam_at_ = kNever;
+    roam();
+  }
   if (keep_alive_.next_wakeup() <= now) send_keep_alives(now);
   if (now >= next_keepalive_) {
     send_keepalives();
@@ -415,7 +443,7 @@ Nanos Instance::before_wait() {
   for (const auto& [spi, r] : retired_) next = std::min(next, r.until);
   if (!pending_initiations_.empty()) next = std::min(next, pending_initiations_.begin()->first);
   if (!probe_wakeups_.empty()) next = std::min(next, probe_wakeups_.begin()->first);
-  next = std::min(next, keep_alive_.next_wakeup());
+  next = std::min({next, keep_alive_.next_wakeup(), roam_at_});
   return std::max<Nanos>(0, next - now);
 }
 
@@ -430,6 +458,12 @@ Status Instance::teardown() {
   // The SAs go with the manager, the data plane's with them; the device (closed last, by the
   // destructor) takes its addresses and routes along.
   manager_.reset();
+  if (full_tunnel_) {
+    if (auto st = full_tunnel_->down(); !st) {
+      spdlog::error("removing the full tunnel's policy routing: {}", st.error().message);
+    }
+    full_tunnel_.reset();
+  }
   drop_retired(0, true);
   router_.table().clear();
   traps_.clear();

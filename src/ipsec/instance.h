@@ -28,6 +28,7 @@
 #include "common/result.h"
 #include "control/stream_server.h"
 #include "crypto/random.h"
+#include "daemon/interface_setup.h"
 #include "dataplane/path_prober.h"
 #include "dataplane/router.h"
 #include "esp/child_sa.h"
@@ -114,6 +115,21 @@ class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
   // engine's SAs.
   void reconcile();
   void rebuild_routing_table();
+  // Default selectors (0.0.0.0/0, ::/0): wg-quick's policy routing on or off as the SAs, traps
+  // and re-initiations need it (instance_full_tunnel.cc).
+  struct FullTunnel {
+    std::set<net::Family> families;   // of the default selectors routed
+    std::vector<net::IpAddress> dns;  // the gateway's DNS servers, for resolvconf
+    bool operator==(const FullTunnel&) const = default;
+  };
+  FullTunnel full_tunnel_wanted() const;
+  void update_full_tunnel();
+  // The address this host reaches `remote` from, asked with our sockets' fwmark so that the
+  // full tunnel's policy routing does not answer with the tunnel's own address.
+  std::optional<net::IpAddress> local_toward(const net::IpAddress& remote) const;
+  // MOBIKE as initiator: after the host's addresses or routes changed, SAs whose address toward
+  // their peer changed move there.
+  void roam();
   void send_keepalives();
   // keep_alive of CHILD SAs (instance_keep_alive.cc): which are watched (from reconcile), the
   // pings due, their replies, and what is done when they go unanswered.
@@ -142,8 +158,7 @@ class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
                                               net::Family family) override;
   void child_sa_up(ike::IkeSa& ike, const ike::ChildSaInfo& child) override;
   void child_sa_down(ike::IkeSa& ike, const ike::ChildSaInfo& child) override;
-  void child_sa_failed(ike::IkeSa& ike, const std::string& child,
-                       std::string_view reason) override;
+  void child_sa_failed(ike::IkeSa& ike, const std::string& child, std::string_view reason) override;
   void ike_sa_down(ike::IkeSa& ike, std::string_view reason) override;
   void diagnosed(ike::IkeSa& ike, const ike::Diagnosis& d) override;
   void diagnosed_without_sa(const ike::Connection& conn, const net::Endpoint& remote,
@@ -221,12 +236,17 @@ class Instance final : private ike::IkeManagerHost, private esp::ChildSaHost {
   bool stopping_ = false;
   Nanos stop_deadline_ = kNever;
   bool torn_down_ = false;
-  bool warned_default_route_ = false;
+  std::optional<daemon::InterfaceSetup> full_tunnel_;
+  FullTunnel full_tunnel_state_;  // what full_tunnel_ was set up for
+  uint32_t fwmark_ = 0;  // SO_MARK of the IKE and ESP sockets, once a full tunnel needed one
+  std::optional<platform::RouteMonitor> route_monitor_;
+  Nanos roam_at_ = kNever;  // route or address changes settle until then
   platform::UniqueFd signal_fd_;
   std::unique_ptr<control::StreamServer> control_;
   std::shared_ptr<LogRing> log_ring_;
   std::vector<uint8_t> ike_out_;
   static constexpr size_t kTunBatch = 128;
+  static constexpr Nanos kRoamSettle = 500 * kNanosPerMilli;
   PageBuffer tun_slots_;
 };
 

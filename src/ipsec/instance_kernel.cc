@@ -44,6 +44,7 @@ void Instance::rebuild_routing_table() {
 void Instance::reconcile() {
   dirty_ = false;
   update_keep_alive();
+  update_full_tunnel();
   // Which IKE SA owns each installed CHILD SA now (an IKE rekey moves them to its successor),
   // and where its peer is (NAT mappings and MOBIKE move it).
   std::set<net::IpAddress> want_vips;
@@ -100,17 +101,7 @@ void Instance::reconcile() {
       auto it = children_.find(info.spi_in);
       if (it == children_.end()) continue;
       for (const auto& p : it->second.remote) {
-        if (p.is_default()) {
-          if (!warned_default_route_) {
-            spdlog::warn(
-                "a CHILD SA's remote traffic selector is {}: Waypost does not route all "
-                "traffic into {} yet (the IKE and ESP packets themselves would follow "
-                "it); route what should use the tunnel yourself",
-                p.to_string(), options_.name);
-            warned_default_route_ = true;
-          }
-          continue;
-        }
+        if (p.is_default()) continue;  // policy routing (instance_full_tunnel.cc)
         std::optional<net::IpAddress> source;
         if (sa->initiator()) {
           for (const auto& v : sa->virtual_ips()) {

@@ -112,7 +112,8 @@ Result<uint32_t> Instance::initiate_children(const std::string& conn,
   if (*existing != nullptr) {
     const ike::IkeSa& sa = **existing;
     Initiation in{conn, children, "pending", ""};
-    if (in.children.empty() && !c->children.empty()) in.children.push_back(c->children.front().name);
+    if (in.children.empty() && !c->children.empty())
+      in.children.push_back(c->children.front().name);
     if (initiation_complete(sa, in.children)) in.state = "up";
     initiations_[sa.unique_id()] = std::move(in);
     dirty_ = true;
@@ -128,7 +129,7 @@ Result<uint32_t> Instance::initiate_children(const std::string& conn,
       break;
     }
   }
-  if (!local_ip) local_ip = local_address_toward(*remote_ip);
+  if (!local_ip) local_ip = local_toward(*remote_ip);
   if (!local_ip) {
     return make_error("{}: no route to {}", conn, remote_ip->to_string());
   }

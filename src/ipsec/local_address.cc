@@ -7,10 +7,11 @@
 
 namespace waypost::ipsec {
 
-std::optional<net::IpAddress> local_address_toward(const net::IpAddress& remote) {
+std::optional<net::IpAddress> local_address_toward(const net::IpAddress& remote, uint32_t fwmark) {
   const bool v4 = remote.is_v4();
   const int fd = ::socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return std::nullopt;
+  if (fwmark != 0) (void)::setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark));
   sockaddr_storage ss{};
   const socklen_t len = net::Endpoint::from(remote, 500).to_sockaddr(ss, v4);
   std::optional<net::IpAddress> out;

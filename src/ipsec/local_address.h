@@ -14,7 +14,10 @@
 
 namespace waypost::ipsec {
 
-std::optional<net::IpAddress> local_address_toward(const net::IpAddress& remote);
+// `fwmark` (0: none) marks the lookup as the instance's sockets mark what they send, so that a
+// full tunnel's policy routing is bypassed as it is for them.
+std::optional<net::IpAddress> local_address_toward(const net::IpAddress& remote,
+                                                   uint32_t fwmark = 0);
 
 // Every address configured on this host's interfaces (for the source address of a route into
 // the tunnel: the one inside the local traffic selectors).

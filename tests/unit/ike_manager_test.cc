@@ -34,8 +34,7 @@ struct Host final : IkeManagerHost {
   void child_sa_up(IkeSa& /*ike*/, const ChildSaInfo& c) override { children.push_back(c.name); }
   void child_sa_down(IkeSa& /*ike*/, const ChildSaInfo& /*c*/) override { ++child_downs; }
   void ike_sa_down(IkeSa& /*ike*/, std::string_view /*reason*/) override { ++downs; }
-  void child_sa_failed(IkeSa& /*ike*/, const std::string& child,
-                       std::string_view reason) override {
+  void child_sa_failed(IkeSa& /*ike*/, const std::string& child, std::string_view reason) override {
     failed.push_back(child + ": " + std::string(reason));
   }
   std::vector<std::string> failed;
@@ -312,6 +311,49 @@ TEST_F(IkeManagerTest, InitiatingAnotherChildReusesTheIkeSa) {
   // Unknown names are errors, as for initiate.
   const std::vector<std::string> nope = {"nope"};
   EXPECT_FALSE(c.add_children("home", nope).ok());
+}
+
+TEST_F(IkeManagerTest, MobikeInitiatorMovesItsSaWhenItsAddressChanges) {
+  // The client's address changes from .7 to .9 (a laptop on another network): roam() finds the
+  // new address toward the gateway, the client sends UPDATE_SA_ADDRESSES from there, and both
+  // sides' SAs now use it, with the same IKE and CHILD SAs.
+  ASSERT_TRUE(a.initiate("home", "", net::Endpoint::parse("198.51.100.7:500").value(), gw_ep));
+  pump({&gw_host, &a_host}, {&gw, &a});
+  ASSERT_EQ(a.sas().size(), 1u);
+  ASSERT_EQ(gw.sas().size(), 1u);
+  ASSERT_TRUE(a.sas()[0]->mobike());
+  const uint32_t a_id = a.sas()[0]->unique_id();
+  const uint32_t gw_id = gw.sas()[0]->unique_id();
+  const auto spi = a.sas()[0]->children().at(0).spi_in;
+
+  const auto moved_to = net::IpAddress::parse("198.51.100.9").value();
+  addresses[1] = moved_to;
+  // The same address: nothing to do. The gateway is never the one to move (it responded).
+  EXPECT_EQ(a.roam([&](const net::IpAddress&) { return a.sas()[0]->local().ip(); }), 0u);
+  EXPECT_EQ(
+      gw.roam([&](const net::IpAddress&) { return net::IpAddress::parse("192.0.2.99").value(); }),
+      0u);
+  // No route toward the gateway for now: the SA waits.
+  EXPECT_EQ(a.roam([](const net::IpAddress&) { return std::nullopt; }), 0u);
+  EXPECT_EQ(a.roam([&](const net::IpAddress&) { return moved_to; }), 1u);
+  ASSERT_FALSE(a_host.out.empty());
+  EXPECT_EQ(a_host.out.front().from.ip(), moved_to);
+  pump({&gw_host, &a_host}, {&gw, &a});
+
+  ASSERT_EQ(gw.sas().size(), 1u);
+  ASSERT_EQ(a.sas().size(), 1u);
+  EXPECT_EQ(gw.sas()[0]->unique_id(), gw_id);
+  EXPECT_EQ(a.sas()[0]->unique_id(), a_id);
+  EXPECT_EQ(gw.sas()[0]->remote().ip(), moved_to);
+  EXPECT_EQ(a.sas()[0]->local().ip(), moved_to);
+  EXPECT_EQ(a.sas()[0]->children().at(0).spi_in, spi);  // no rekey, no new CHILD SA
+  EXPECT_EQ(gw_host.downs + a_host.downs, 0);
+  // Liveness checks carry on over the new path.
+  clock.advance(seconds(60));
+  a.on_timer();
+  gw.on_timer();
+  pump({&gw_host, &a_host}, {&gw, &a});
+  EXPECT_EQ(a.sas()[0]->state(), IkeSaState::kEstablished);
 }
 
 TEST_F(IkeManagerTest, TerminatedSasAreDropped) {
