@@ -112,8 +112,9 @@ Result<uint32_t> Instance::initiate_children(const std::string& conn,
   if (*existing != nullptr) {
     const ike::IkeSa& sa = **existing;
     Initiation in{conn, children, "pending", ""};
-    if (in.children.empty() && !c->children.empty())
+    if (in.children.empty() && !c->children.empty()) {
       in.children.push_back(c->children.front().name);
+    }
     if (initiation_complete(sa, in.children)) in.state = "up";
     initiations_[sa.unique_id()] = std::move(in);
     dirty_ = true;
