@@ -131,8 +131,10 @@ note "stage 1: release build"
 lint_pid=
 lint_log=$(mktemp)
 configured=0
+# -g1 (line tables and function names: backtraces still name file:line) instead of -g: full
+# debug info is a third of the compile time at -O2, and the tests never need local variables.
 if cmake -S "$ROOT" -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWAYPOST_TESTS=ON \
-    >/dev/null; then
+    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" >/dev/null; then
   configured=1
   if [[ "${SKIP_LINT:-0}" != 1 ]]; then
     note "stage 1: lint (clang-format, clang-tidy), in the background"
