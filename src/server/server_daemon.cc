@@ -483,8 +483,13 @@ void ServerDaemon::add_ike_sessions(ServerStatus& s) const {
           ike.virtual_ips.push_back(a);
         }
       }
-      ike.rx_bytes += child.value("bytes_in", uint64_t{0});
-      ike.tx_bytes += child.value("bytes_out", uint64_t{0});
+      IkeSession::Child c;
+      c.spi_in = child.value("spi_in", std::string());
+      c.rx_bytes = child.value("bytes_in", uint64_t{0});
+      c.tx_bytes = child.value("bytes_out", uint64_t{0});
+      ike.rx_bytes += c.rx_bytes;
+      ike.tx_bytes += c.tx_bytes;
+      ike.children.push_back(std::move(c));
     }
     it->second->ike_sessions.push_back(std::move(ike));
   }

@@ -32,12 +32,18 @@ nlohmann::json user_json(const UserStatus& u) {
   if (!u.ike_sessions.empty()) {
     json sessions = json::array();
     for (const auto& ike : u.ike_sessions) {
+      json children = json::array();
+      for (const auto& c : ike.children) {
+        children.push_back(
+            {{"spi_in", c.spi_in}, {"rx_bytes", c.rx_bytes}, {"tx_bytes", c.tx_bytes}});
+      }
       sessions.push_back({{"remote", ike.remote},
                           {"virtual_ips", ike.virtual_ips},
                           {"established_s", ike.established_s},
                           {"nat", ike.nat},
                           {"rx_bytes", ike.rx_bytes},
-                          {"tx_bytes", ike.tx_bytes}});
+                          {"tx_bytes", ike.tx_bytes},
+                          {"child_sas", std::move(children)}});
     }
     j["ikev2"] = std::move(sessions);
   }
@@ -80,6 +86,13 @@ UserStatus user_from_json(const nlohmann::json& j) {
       ike.nat = e.value("nat", false);
       ike.rx_bytes = get_uint(e, "rx_bytes");
       ike.tx_bytes = get_uint(e, "tx_bytes");
+      if (auto v = e.find("child_sas"); v != e.end() && v->is_array()) {
+        for (const auto& c : *v) {
+          if (!c.is_object()) continue;
+          ike.children.push_back(
+              {get_str(c, "spi_in"), get_uint(c, "rx_bytes"), get_uint(c, "tx_bytes")});
+        }
+      }
       u.ike_sessions.push_back(std::move(ike));
     }
   }

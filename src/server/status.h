@@ -25,6 +25,14 @@ struct IkeSession {
   bool nat = false;           // UDP-encapsulated (a NAT on the way)
   uint64_t rx_bytes = 0;      // from the client
   uint64_t tx_bytes = 0;      // to the client
+  // The same by CHILD SA: each starts from zero (a rekey makes a new one), so the traffic
+  // history counts them one by one (web/accountant.h).
+  struct Child {
+    std::string spi_in;  // 8 hex digits, our inbound SPI
+    uint64_t rx_bytes = 0;
+    uint64_t tx_bytes = 0;
+  };
+  std::vector<Child> children;
 };
 
 struct UserStatus {

@@ -56,11 +56,15 @@ web::UserView view_of(const ServerConfig& config, const ServerState& state,
     v.endpoint = s.endpoint;
     v.rx_bytes = s.rx_bytes;
     v.tx_bytes = s.tx_bytes;
+    if (s.session) v.sources.push_back({"wg", s.rx_bytes, s.tx_bytes});
     v.online = s.handshake_age && *s.handshake_age <= kOnlineHandshakeAge;
     for (const IkeSession& ike : s.ike_sessions) {
       v.online = true;
       v.rx_bytes += ike.rx_bytes;
       v.tx_bytes += ike.tx_bytes;
+      for (const auto& c : ike.children) {
+        v.sources.push_back({"esp:" + c.spi_in, c.rx_bytes, c.tx_bytes});
+      }
       if (v.endpoint.empty()) v.endpoint = ike.remote;
     }
   }

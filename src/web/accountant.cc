@@ -20,24 +20,40 @@ int64_t delta(uint64_t now_value, uint64_t last_value) {
 Status Accountant::tick(int64_t now) {
   auto list = users_.list();
   if (!list) return list.take_error();
-  std::map<std::string, Counters> seen;
+  std::map<std::string, std::map<std::string, Counters>> seen;
   Status first_error;  // the first thing that went wrong; the rest of the tick still runs
   auto note = [&](const Status& st) {
     if (first_error.ok() && !st.ok()) first_error = st;
   };
   for (const UserView& u : *list) {
     if (!u.live) continue;
-    const Counters c{u.rx_bytes, u.tx_bytes};
-    auto it = last_.find(u.name);
-    const Counters before = it == last_.end() ? Counters{} : it->second;
-    const int64_t rx = delta(c.rx, before.rx);
-    const int64_t tx = delta(c.tx, before.tx);
+    std::map<std::string, Counters> now_counters;
+    if (u.sources.empty()) {
+      now_counters[""] = {u.rx_bytes, u.tx_bytes};
+    } else {
+      for (const auto& src : u.sources) {
+        Counters& c = now_counters[src.key];
+        c.rx += src.rx_bytes;
+        c.tx += src.tx_bytes;
+      }
+    }
+    const auto it = last_.find(u.name);
+    int64_t rx = 0;
+    int64_t tx = 0;
+    for (const auto& [key, c] : now_counters) {
+      Counters before;
+      if (it != last_.end()) {
+        if (auto b = it->second.find(key); b != it->second.end()) before = b->second;
+      }
+      rx += delta(c.rx, before.rx);
+      tx += delta(c.tx, before.tx);
+    }
     if (auto st = store_.add_traffic(u.name, now, rx, tx); !st) {
       note(st);
-      seen[u.name] = before;  // counted next time
+      if (it != last_.end()) seen[u.name] = it->second;  // counted next time
       continue;
     }
-    seen[u.name] = c;
+    seen[u.name] = std::move(now_counters);
   }
   // Users not reported keep their last counters (a server that did not answer this once).
   for (auto& [name, c] : last_) seen.try_emplace(name, c);

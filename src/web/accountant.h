@@ -4,10 +4,11 @@
 // and month buckets, applies expiry dates and monthly quotas (user_limits.h), and once an hour
 // prunes web.db (Store::prune).
 //
-// The counters are the server's (a WireGuard peer's, an IKE SA's), which start again from zero
-// when a peer is re-added or the server restarts; a counter that went down is taken as having
-// restarted, so its whole value is new traffic. A user the server did not report (it did not
-// answer, the user is disabled) is skipped, not counted as zero.
+// The counters are the server's (a WireGuard peer's, each IKEv2 CHILD SA's), taken source by
+// source: a source seen for the first time, or whose counter went down (a peer re-added, the
+// server restarted), counts its whole value as new traffic; one that went away takes its last
+// minute with it. A user the server did not report (it did not answer, the user is disabled) is
+// skipped, not counted as zero.
 
 #include <cstdint>
 #include <map>
@@ -34,7 +35,8 @@ class Accountant {
   };
   Store& store_;
   UserDirectory& users_;
-  std::map<std::string, Counters> last_;
+  // By user, then by source (UserView::sources' keys).
+  std::map<std::string, std::map<std::string, Counters>> last_;
   int64_t last_prune_ = 0;
 };
 

@@ -29,6 +29,16 @@ struct UserView {
   std::string endpoint;         // the client's address and port as the server sees it
   uint64_t rx_bytes = 0;        // from the user (all its sessions)
   uint64_t tx_bytes = 0;        // to the user
+  // The same bytes by where they were counted: the WireGuard peer, each IKEv2 CHILD SA. Each
+  // starts from zero on its own (a CHILD SA rekeyed, an IKE SA of a second device gone), so the
+  // traffic history takes the difference source by source; a sum would seem to restart when
+  // one of them ends. Empty: rx_bytes and tx_bytes are one source.
+  struct Source {
+    std::string key;  // "wg", "esp:<inbound SPI>"
+    uint64_t rx_bytes = 0;
+    uint64_t tx_bytes = 0;
+  };
+  std::vector<Source> sources;
   // The running server reported this user's counters (rx/tx above). False when it did not
   // answer, or for a disabled user (no peer): then the counters say nothing, not "zero".
   bool live = false;

@@ -212,12 +212,16 @@ TEST(ServerStatus, Ikev2SessionsBesideWireGuard) {
   ike.nat = true;
   ike.rx_bytes = 300;
   ike.tx_bytes = 400;
+  ike.children = {{"c0000101", 100, 150}, {"c0000102", 200, 250}};
   s.users[0].ike_sessions = {ike, ike};
   // JSON: the sessions under "ikev2", and back.
   const auto j = server::to_json(s, true);
   ASSERT_TRUE(j["users"][0].contains("ikev2"));
   EXPECT_EQ(j["users"][0]["ikev2"][0]["virtual_ips"][0], "10.48.0.2");
   EXPECT_EQ(j["ipsec_interface"], "wg0-ike");
+  // Per CHILD SA too, for the traffic history (each starts from zero).
+  EXPECT_EQ(j["users"][0]["ikev2"][0]["child_sas"][1]["spi_in"], "c0000102");
+  EXPECT_EQ(j["users"][0]["ikev2"][0]["child_sas"][1]["tx_bytes"], 250);
   EXPECT_FALSE(j["users"][1].contains("ikev2"));
   EXPECT_EQ(server::to_json(server::server_status_from_json(j), true), j);
   // Text: a line per session under the user's, and the IKEv2 summary.

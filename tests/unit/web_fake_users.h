@@ -74,6 +74,19 @@ class FakeUsers final : public UserDirectory {
     it->tx_bytes = tx;
     it->live = live;
   }
+  // The same by source (a WireGuard peer, CHILD SAs); the totals are their sums.
+  void set_sources(const std::string& name, std::vector<UserView::Source> sources) {
+    auto it = find(name);
+    if (it == users_.end()) return;
+    it->rx_bytes = 0;
+    it->tx_bytes = 0;
+    for (const auto& s : sources) {
+      it->rx_bytes += s.rx_bytes;
+      it->tx_bytes += s.tx_bytes;
+    }
+    it->sources = std::move(sources);
+    it->live = true;
+  }
   Result<std::vector<ProfileFile>> files(const std::string& name) override {
     if (find(name) == users_.end()) return make_error(ErrorKind::kNotFound, "no user '{}'", name);
     return std::vector<ProfileFile>{{name + ".conf", conf(name).size()}};

@@ -199,6 +199,22 @@ TEST_F(WebTraffic, AccountantCountsDeltasAndRestartedCounters) {
   EXPECT_EQ((*minutes)[1].tx, 200);
 }
 
+TEST_F(WebTraffic, AccountantCountsEachSourceOnItsOwn) {
+  // A user on WireGuard and on two IKEv2 devices. When the laptop's IKE SA goes, the sum drops,
+  // which is not a restart: the phone's bytes must not count again. A CHILD SA rekey is a new
+  // source from zero.
+  Accountant accountant(*store_, users_);
+  users_.set_sources("phone", {{"wg", 100, 10}, {"esp:c1", 5000, 500}, {"esp:c2", 1000, 100}});
+  ASSERT_TRUE(accountant.tick(kJan1).ok());
+  EXPECT_EQ(month_total("phone", kJan1), 6100 + 610);
+  users_.set_sources("phone", {{"wg", 150, 20}, {"esp:c1", 5200, 520}});  // c2 ended
+  ASSERT_TRUE(accountant.tick(kJan1 + 60).ok());
+  EXPECT_EQ(month_total("phone", kJan1), 6100 + 610 + 50 + 10 + 200 + 20);
+  users_.set_sources("phone", {{"wg", 150, 20}, {"esp:c3", 30, 3}});  // c1 rekeyed into c3
+  ASSERT_TRUE(accountant.tick(kJan1 + 120).ok());
+  EXPECT_EQ(month_total("phone", kJan1), 6100 + 610 + 50 + 10 + 200 + 20 + 30 + 3);
+}
+
 TEST_F(WebTraffic, AccountantTurnsOffOverQuotaAndOnInANewMonth) {
   UserSettings s;
   s.name = "phone";
