@@ -35,6 +35,7 @@ enum class Family : uint8_t { kModp, kEcp, kX25519 };
 
 Family family(DhKind kind) {
   switch (kind) {
+    case DhKind::kModp1024:
     case DhKind::kModp2048:
     case DhKind::kModp3072:
     case DhKind::kModp4096:
@@ -63,8 +64,11 @@ const char* algorithm_name(DhKind kind) {
   return "X25519";
 }
 
+// nullptr for X25519, and for modp1024, which OpenSSL has no name for (push_domain()).
 const char* group_name(DhKind kind) {
   switch (kind) {
+    case DhKind::kModp1024:
+      return nullptr;
     case DhKind::kModp2048:
       return "modp_2048";
     case DhKind::kModp3072:
@@ -107,6 +111,49 @@ Result<std::unique_ptr<OSSL_PARAM, ParamsDeleter>> build(OSSL_PARAM_BLD* bld) {
   return params;
 }
 
+// The group of a key to build: its name, or for modp1024 the RFC 2409 prime (OpenSSL's copy)
+// and generator 2. `keep` holds the BIGNUMs until the parameters are built.
+Status push_domain(OSSL_PARAM_BLD* bld, DhKind kind, std::vector<BnPtr>& keep) {
+  if (const char* name = group_name(kind)) {
+    if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, name, 0) != 1) {
+      return make_error("{}: out of memory", dh_name(kind));
+    }
+    return {};
+  }
+  BnPtr p(BN_get_rfc2409_prime_1024(nullptr));
+  BnPtr g(BN_new());
+  if (!p || !g || BN_set_word(g.get(), 2) != 1 ||
+      OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_P, p.get()) != 1 ||
+      OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_G, g.get()) != 1) {
+    return make_error("{}: out of memory", dh_name(kind));
+  }
+  keep.push_back(std::move(p));
+  keep.push_back(std::move(g));
+  return {};
+}
+
+struct DomainDeleter {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+using DomainPtr = std::unique_ptr<EVP_PKEY, DomainDeleter>;
+
+// modp1024's domain parameters as a key of their own, to generate keys from.
+Result<DomainPtr> modp1024_domain() {
+  std::unique_ptr<OSSL_PARAM_BLD, BldDeleter> bld(OSSL_PARAM_BLD_new());
+  std::vector<BnPtr> keep;
+  if (!bld) return make_error("modp1024: out of memory");
+  if (auto st = push_domain(bld.get(), DhKind::kModp1024, keep); !st) return st.take_error();
+  auto params = build(bld.get());
+  if (!params) return params.take_error();
+  CtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_KEY_PARAMETERS, params->get()) != 1) {
+    return make_error("modp1024: OpenSSL refused the group's parameters");
+  }
+  return DomainPtr(raw);
+}
+
 }  // namespace
 
 size_t dh_public_size(DhKind kind) {
@@ -115,6 +162,8 @@ size_t dh_public_size(DhKind kind) {
 
 size_t dh_shared_size(DhKind kind) {
   switch (kind) {
+    case DhKind::kModp1024:
+      return 128;
     case DhKind::kModp2048:
       return 256;
     case DhKind::kModp3072:
@@ -135,6 +184,8 @@ size_t dh_shared_size(DhKind kind) {
 
 const char* dh_name(DhKind kind) {
   switch (kind) {
+    case DhKind::kModp1024:
+      return "modp1024";
     case DhKind::kModp2048:
       return "modp2048";
     case DhKind::kModp3072:
@@ -154,7 +205,14 @@ const char* dh_name(DhKind kind) {
 }
 
 Result<DhKeyPair> DhKeyPair::generate(DhKind kind) {
-  CtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, algorithm_name(kind), nullptr));
+  CtxPtr ctx;
+  if (kind == DhKind::kModp1024) {
+    auto domain = modp1024_domain();
+    if (!domain) return domain.take_error();
+    ctx.reset(EVP_PKEY_CTX_new_from_pkey(nullptr, domain->get(), nullptr));
+  } else {
+    ctx.reset(EVP_PKEY_CTX_new_from_name(nullptr, algorithm_name(kind), nullptr));
+  }
   if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1) {
     return make_error("{}: key generation unavailable", dh_name(kind));
   }
@@ -275,10 +333,9 @@ Result<DhKeyPair::PkeyPtr> DhKeyPair::peer_key(std::span<const uint8_t> peer_pub
     return peer;
   }
   std::unique_ptr<OSSL_PARAM_BLD, BldDeleter> bld(OSSL_PARAM_BLD_new());
-  if (!bld || OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME,
-                                              group_name(kind_), 0) != 1) {
-    return make_error("{}: out of memory", dh_name(kind_));
-  }
+  std::vector<BnPtr> keep;
+  if (!bld) return make_error("{}: out of memory", dh_name(kind_));
+  if (auto st = push_domain(bld.get(), kind_, keep); !st) return st.take_error();
   std::vector<uint8_t> encoded;
   BnPtr y;
   if (family(kind_) == Family::kEcp) {

@@ -21,6 +21,9 @@
 namespace waypost::crypto {
 
 enum class DhKind : uint8_t {
+  // RFC 2409 group 2: weak, only for peers that offer nothing better (Windows' built-in IKEv2
+  // client by default); never in a default proposal.
+  kModp1024,
   kModp2048,
   kModp3072,
   kModp4096,

@@ -81,6 +81,8 @@ Result<size_t> prf_key_size(PrfId id) {
 
 Result<crypto::DhKind> dh_kind(DhGroup group) {
   switch (group) {
+    case DhGroup::kModp1024:
+      return crypto::DhKind::kModp1024;
     case DhGroup::kModp2048:
       return crypto::DhKind::kModp2048;
     case DhGroup::kModp3072:

@@ -97,6 +97,7 @@ enum class IntegrityId : uint16_t {
 
 enum class DhGroup : uint16_t {
   kNone = 0,
+  kModp1024 = 2,
   kModp2048 = 14,
   kModp3072 = 15,
   kModp4096 = 16,

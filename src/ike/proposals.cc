@@ -49,6 +49,7 @@ constexpr std::array kKeywords{
     Keyword{"prfsha256", prf(PrfId::kHmacSha256)},
     Keyword{"prfsha384", prf(PrfId::kHmacSha384)},
     Keyword{"prfsha512", prf(PrfId::kHmacSha512)},
+    Keyword{"modp1024", ke(DhGroup::kModp1024)},
     Keyword{"modp2048", ke(DhGroup::kModp2048)},
     Keyword{"modp3072", ke(DhGroup::kModp3072)},
     Keyword{"modp4096", ke(DhGroup::kModp4096)},
@@ -63,15 +64,15 @@ constexpr std::array kKeywords{
 
 // strongSwan keywords for algorithms Waypost does not implement: refused by name so that the
 // message says "not supported" rather than "unknown".
-constexpr std::array<std::string_view, 44> kUnsupported{
-    "3des",         "des",          "cast128",  "blowfish",    "blowfish128", "blowfish192",
-    "blowfish256",  "null",         "camellia", "camellia128", "camellia192", "camellia256",
-    "serpent",      "twofish",      "md5",      "md5_128",     "aesxcbc",     "aescmac",
-    "sha256_96",    "sha1_160",     "prfmd5",   "prfaesxcbc",  "prfaescmac",  "prfcamelliaxcbc",
-    "modp768",      "modp1024",     "modp1536", "modp6144",    "modp8192",    "modp1024s160",
-    "modp2048s224", "modp2048s256", "ecp192",   "ecp224",      "ecp224bp",    "ecp256bp",
-    "ecp384bp",     "ecp512bp",     "curve448", "x448",        "mlkem512",    "mlkem768",
-    "mlkem1024",    "ntru128",
+constexpr std::array<std::string_view, 43> kUnsupported{
+    "3des",         "des",      "cast128",  "blowfish",    "blowfish128",  "blowfish192",
+    "blowfish256",  "null",     "camellia", "camellia128", "camellia192",  "camellia256",
+    "serpent",      "twofish",  "md5",      "md5_128",     "aesxcbc",      "aescmac",
+    "sha256_96",    "sha1_160", "prfmd5",   "prfaesxcbc",  "prfaescmac",   "prfcamelliaxcbc",
+    "modp768",      "modp1536", "modp6144", "modp8192",    "modp1024s160", "modp2048s224",
+    "modp2048s256", "ecp192",   "ecp224",   "ecp224bp",    "ecp256bp",     "ecp384bp",
+    "ecp512bp",     "curve448", "x448",     "mlkem512",    "mlkem768",     "mlkem1024",
+    "ntru128",
 };
 
 bool is_digits(std::string_view s) {
@@ -379,6 +380,8 @@ std::string transform_name(const TransformSpec& t) {
       return fmt::format("prf{}", t.id);
     case TransformType::kKeyExchange:
       switch (DhGroup(t.id)) {
+        case DhGroup::kModp1024:
+          return "modp1024";
         case DhGroup::kModp2048:
           return "modp2048";
         case DhGroup::kModp3072:

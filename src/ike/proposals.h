@@ -10,7 +10,8 @@
 //   integrity   sha1 sha256 sha384 sha512 (also sha2_256 sha2_384 sha2_512): HMAC-SHA1-96,
 //               HMAC-SHA2-256-128, -384-192, -512-256
 //   PRF         prfsha1 prfsha256 prfsha384 prfsha512
-//   key exch.   modp2048 modp3072 modp4096 ecp256 ecp384 ecp521 curve25519 (alias x25519)
+//   key exch.   modp2048 modp3072 modp4096 ecp256 ecp384 ecp521 curve25519 (alias x25519),
+//               modp1024 (weak; never in a default, for Windows' built-in client)
 //   ESN         esn noesn (ESP only; noesn when neither is given)
 //   default     Waypost's default proposals (default_proposals below), usable beside others.
 //
@@ -22,7 +23,7 @@
 //   - An ESP proposal has no PRF; its key exchange group (optional) is used for PFS when the
 //     child SA is rekeyed. An AEAD ESP proposal with an integrity algorithm is an error.
 //   - AEAD and non-AEAD ciphers cannot share a proposal (RFC 7296 3.3); write two proposals.
-//   - Algorithms strongSwan knows but Waypost does not implement (3des, modp1024, ...) are
+//   - Algorithms strongSwan knows but Waypost does not implement (3des, modp1536, ...) are
 //     refused by name, as is anything unknown.
 
 #include <compare>

@@ -14,6 +14,8 @@
 #    (INVALID_KE_PAYLOAD, retried); Waypost deletes the SA when stopped and strongSwan sees it go.
 # 3. Refusals, each with a log line naming the cause on both sides: wrong PSK, proposal mismatch,
 #    an identity no connection accepts.
+# 4. What Windows' built-in client proposes by default (modp1024 with AES-CBC and SHA-1/SHA-2,
+#    ESP AES-CBC with SHA-1), accepted by a connection that writes it out.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 wpt_begin --no-waypost ip swanctl timeout
@@ -195,6 +197,53 @@ refused "proposal mismatch" "$(sw_home aes128-sha256-modp2048 "$PSK" carol@examp
   "NO_PROPOSAL_CHOSEN" "received NO_PROPOSAL_CHOSEN notify error"
 refused "unknown identity" "$(sw_home aes256gcm16-prfsha384-ecp384 "$PSK" dave@example.org)" "$wp_rw" \
   "no connection accepts the identity 'dave@example.org'" "received AUTHENTICATION_FAILED notify error"
+
+# --- 4. Windows' built-in client, as it proposes by default -----------------------------------
+# Windows 10 and 11 offer only modp1024 unless a registry value or PowerShell says otherwise;
+# Waypost takes it when the connection names it (never by default).
+log "case 4: Windows' default proposals (modp1024), accepted when written out"
+peer_start "$NS_S" "
+connections {
+  rw {
+    local_addrs = $S
+    proposals = default, aes256-sha256-sha1-modp1024
+    local { auth = psk
+            id = moon.example.org }
+    remote { auth = psk
+             id = carol@example.org }
+    children { net { local_ts = 10.1.0.0/16
+                     esp_proposals = default, aes256-aes128-sha1 } }
+  }
+}
+secrets { ike-1 { id-1 = moon.example.org
+                  id-2 = carol@example.org
+                  secret = $PSK } }" --local "$S"
+sw_ctl "$NS_C" --unload-conn --name home >/dev/null 2>&1
+sw_load "$NS_C" "
+connections {
+  home {
+    remote_addrs = $S
+    proposals = 3des-aes128-aes192-aes256-sha1-sha256-sha384-modp1024
+    local { auth = psk
+            id = carol@example.org }
+    remote { auth = psk
+             id = moon.example.org }
+    children { home { remote_ts = 10.1.0.0/16
+                      esp_proposals = aes256-aes128-3des-sha1 } }
+  }
+}
+secrets { ike-1 { id-1 = moon.example.org
+                  id-2 = carol@example.org
+                  secret = $PSK } }" || die "swanctl --load-all failed (Windows proposals)"
+if sw_ctl "$NS_C" --initiate --child home --timeout 20 >"$WPT_SCRATCH/initiate4.out" 2>&1; then
+  pass "strongSwan proposing as Windows does connects"
+else
+  fail "Windows' proposals: $(tail -3 "$WPT_SCRATCH/initiate4.out")"
+fi
+assert_match "$(sw_log "$NS_C")" 'selected proposal: IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_1024' \
+  "IKE with AES-256-CBC, SHA-256 and modp1024"
+assert_match "$(sw_sas "$NS_C")" 'ESP:AES_CBC-256/HMAC_SHA1_96' "ESP with AES-256-CBC and HMAC-SHA1-96"
+peer_stop
 
 # --- 2. Waypost initiator -> strongSwan responder ----------------------------------------------
 log "case 2: Waypost site-to-site initiator -> strongSwan responder"

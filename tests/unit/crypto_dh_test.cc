@@ -20,9 +20,9 @@ namespace {
 
 using test::hex;
 
-const DhKind kAllKinds[] = {DhKind::kModp2048, DhKind::kModp3072, DhKind::kModp4096,
-                            DhKind::kEcp256,   DhKind::kEcp384,   DhKind::kEcp521,
-                            DhKind::kX25519};
+const DhKind kAllKinds[] = {DhKind::kModp1024, DhKind::kModp2048, DhKind::kModp3072,
+                            DhKind::kModp4096, DhKind::kEcp256,   DhKind::kEcp384,
+                            DhKind::kEcp521,   DhKind::kX25519};
 
 TEST(Dh, BothSidesAgreeInEveryGroup) {
   for (DhKind kind : kAllKinds) {
@@ -205,6 +205,32 @@ TEST(Dh, ModpOutOfRangeRefused) {
   EXPECT_FALSE(a->shared_secret(p_minus_1).ok());
   // 2 (the generator, a valid element of the prime-order subgroup) is accepted, so the checks
   // are not too strict; the secret keeps its leading zeros (padded to the prime's length).
+  std::vector<uint8_t> two(n, 0);
+  two[n - 1] = 2;
+  auto s = a->shared_secret(two);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->size(), n);
+}
+
+TEST(Dh, Modp1024IsTheRfc2409Group) {
+  // modp1024 (IKE group 2, for Windows' default proposals) has no OpenSSL name: the key is
+  // built from the RFC 2409 prime. p - 1 and p of that prime are refused, 2 is accepted.
+  auto a = DhKeyPair::generate(DhKind::kModp1024);
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  constexpr size_t n = 128;
+  ASSERT_EQ(a->public_value().size(), n);
+  BIGNUM* p = BN_get_rfc2409_prime_1024(nullptr);
+  ASSERT_NE(p, nullptr);
+  std::vector<uint8_t> p_bytes(n);
+  ASSERT_EQ(BN_bn2binpad(p, p_bytes.data(), int(n)), int(n));
+  EXPECT_EQ(std::vector<uint8_t>(p_bytes.begin(), p_bytes.begin() + 12),
+            hex("ffffffffffffffffc90fdaa2"));  // RFC 2409 6.2
+  BN_sub_word(p, 1);
+  std::vector<uint8_t> p_minus_1(n);
+  ASSERT_EQ(BN_bn2binpad(p, p_minus_1.data(), int(n)), int(n));
+  BN_free(p);
+  EXPECT_FALSE(a->shared_secret(p_bytes).ok());
+  EXPECT_FALSE(a->shared_secret(p_minus_1).ok());
   std::vector<uint8_t> two(n, 0);
   two[n - 1] = 2;
   auto s = a->shared_secret(two);

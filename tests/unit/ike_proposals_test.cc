@@ -154,8 +154,8 @@ TEST(IkeProposalsTest, Errors) {
       {"aes256-blah-ecp384", kEsp, "proposal 'aes256-blah-ecp384': unknown algorithm 'blah'"},
       {"3des-sha1-modp1024", kIke,
        "proposal '3des-sha1-modp1024': '3des' is not supported by Waypost"},
-      {"aes256-sha256-modp1024", kIke,
-       "proposal 'aes256-sha256-modp1024': 'modp1024' is not supported by Waypost"},
+      {"aes256-sha256-modp1536", kIke,
+       "proposal 'aes256-sha256-modp1536': 'modp1536' is not supported by Waypost"},
       {"aes128ccm16", kEsp, "proposal 'aes128ccm16': 'aes128ccm16' is not supported by Waypost"},
       {"aes256gcm16-aes256-sha256", kEsp,
        "proposal 'aes256gcm16-aes256-sha256' mixes AEAD and non-AEAD ciphers; write them as two "
