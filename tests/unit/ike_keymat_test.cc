@@ -254,7 +254,8 @@ TEST(IkeKeymat, DhGroupMapping) {
   EXPECT_EQ(*dh_kind(DhGroup::kCurve25519), crypto::DhKind::kX25519);
   EXPECT_EQ(*dh_kind(DhGroup::kModp2048), crypto::DhKind::kModp2048);
   EXPECT_FALSE(dh_kind(DhGroup::kNone).ok());
-  EXPECT_FALSE(dh_kind(DhGroup(2)).ok());
+  EXPECT_EQ(*dh_kind(DhGroup(2)), crypto::DhKind::kModp1024);  // opt-in, for Windows
+  EXPECT_FALSE(dh_kind(DhGroup(5)).ok());                      // modp1536: not implemented
 }
 
 }  // namespace
