@@ -295,6 +295,9 @@ class IkeSa {
   Status derive_keys(std::span<const uint8_t> peer_ke);
   Payloads nat_detection_payloads(bool fake_source);
   void detect_nat(const Payloads& payloads);
+  // nat_local_ / nat_remote_ from the NAT_DETECTION payloads in `payloads`, hashed with SPIs
+  // spi_i_ and `spi_r`; false (nothing changed) when the peer sent none.
+  bool update_nat_state(const Payloads& payloads, uint64_t spi_r);
 
   // --- IKE_AUTH (ike_auth.cc) ---
   void send_auth_request();

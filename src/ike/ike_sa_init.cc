@@ -51,7 +51,7 @@ Payloads IkeSa::nat_detection_payloads(bool fake_source) {
   return out;
 }
 
-void IkeSa::detect_nat(const Payloads& payloads) {
+bool IkeSa::update_nat_state(const Payloads& payloads, uint64_t spi_r) {
   std::vector<const std::vector<uint8_t>*> sources;
   std::vector<const std::vector<uint8_t>*> dests;
   for (const NotifyPayload* n : find_notifies(payloads, NotifyType::kNatDetectionSourceIp)) {
@@ -60,7 +60,15 @@ void IkeSa::detect_nat(const Payloads& payloads) {
   for (const NotifyPayload* n : find_notifies(payloads, NotifyType::kNatDetectionDestinationIp)) {
     dests.push_back(&n->data);
   }
-  if (sources.empty() || dests.empty()) {
+  if (sources.empty() || dests.empty()) return false;
+  nat_remote_ = !nat_hash_matches(sources, spi_i_, spi_r, remote_);
+  nat_local_ = !nat_hash_matches(dests, spi_i_, spi_r, local_);
+  return true;
+}
+
+void IkeSa::detect_nat(const Payloads& payloads) {
+  // The request's hashes were made before the responder had an SPI.
+  if (!update_nat_state(payloads, initiator_ ? spi_r_ : 0)) {
     // The peer does not do NAT traversal, so it will send ESP bare (IP protocol 50), while
     // Waypost, with no kernel ESP to rely on, sends and receives ESP only inside UDP 4500: the
     // tunnel comes up and carries nothing. Said now, before anyone wonders why.
@@ -77,12 +85,7 @@ void IkeSa::detect_nat(const Payloads& payloads) {
               "Fix: turn on NAT traversal with forced encapsulation on the peer (strongSwan: "
               "encap = yes or forceencaps = yes; Libreswan: encapsulation = yes; other "
               "gateways: NAT-T / UDP encapsulation)."});
-    return;
   }
-  // The request's hashes were made before the responder had an SPI.
-  const uint64_t spi_r = initiator_ ? spi_r_ : 0;
-  nat_remote_ = !nat_hash_matches(sources, spi_i_, spi_r, remote_);
-  nat_local_ = !nat_hash_matches(dests, spi_i_, spi_r, local_);
 }
 
 Status IkeSa::derive_keys(std::span<const uint8_t> peer_ke) {

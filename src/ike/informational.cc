@@ -16,7 +16,6 @@
 
 #include "common/bytes.h"
 #include "ike/ike_sa_exchanges.h"
-#include "ike/nat_detection.h"
 
 namespace waypost::ike {
 
@@ -87,17 +86,7 @@ void IkeSa::move_to_request_addresses(const Payloads& inner, Payloads& out) {
   }
   // NAT detection again, with both SPIs now (RFC 4555 3.5). Our own source hash stays a random
   // one, as in IKE_SA_INIT, so that the peer keeps ESP in UDP.
-  std::vector<const std::vector<uint8_t>*> sources;
-  std::vector<const std::vector<uint8_t>*> dests;
-  for (const NotifyPayload* n : find_notifies(inner, NotifyType::kNatDetectionSourceIp)) {
-    sources.push_back(&n->data);
-  }
-  for (const NotifyPayload* n : find_notifies(inner, NotifyType::kNatDetectionDestinationIp)) {
-    dests.push_back(&n->data);
-  }
-  if (!sources.empty() && !dests.empty()) {
-    nat_remote_ = !nat_hash_matches(sources, spi_i_, spi_r_, remote_);
-    nat_local_ = !nat_hash_matches(dests, spi_i_, spi_r_, local_);
+  if (update_nat_state(inner, spi_r_)) {
     for (Payload& n : nat_detection_payloads(true)) out.push_back(std::move(n));
   }
 }
@@ -130,18 +119,7 @@ void IkeSa::send_address_update() {
 
 void IkeSa::process_address_update_response(const Payloads& inner) {
   address_update_sent_ = false;
-  std::vector<const std::vector<uint8_t>*> sources;
-  std::vector<const std::vector<uint8_t>*> dests;
-  for (const NotifyPayload* n : find_notifies(inner, NotifyType::kNatDetectionSourceIp)) {
-    sources.push_back(&n->data);
-  }
-  for (const NotifyPayload* n : find_notifies(inner, NotifyType::kNatDetectionDestinationIp)) {
-    dests.push_back(&n->data);
-  }
-  if (!sources.empty() && !dests.empty()) {
-    nat_remote_ = !nat_hash_matches(sources, spi_i_, spi_r_, remote_);
-    nat_local_ = !nat_hash_matches(dests, spi_i_, spi_r_, local_);
-  }
+  update_nat_state(inner, spi_r_);
   spdlog::info("{}: MOBIKE: the peer moved the SAs to {} - {}{}", describe(), local_.to_string(),
                remote_.to_string(), nat_local_ ? " (this host is behind a NAT now)" : "");
 }

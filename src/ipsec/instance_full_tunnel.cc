@@ -124,16 +124,14 @@ void Instance::update_full_tunnel() {
   }
   full_tunnel_ = std::move(*setup);
   full_tunnel_state_ = wanted;
+  std::string list;
+  for (const auto& d : wanted.dns) list += (list.empty() ? "" : ", ") + d.to_string();
   if (full_tunnel_->dns_warning()) {
-    std::string list;
-    for (const auto& d : wanted.dns) list += (list.empty() ? "" : ", ") + d.to_string();
     spdlog::warn(
         "{}: the DNS servers the gateway assigned ({}) are not in use: resolvconf(8) is "
         "not installed",
         options_.name, list);
   } else if (!wanted.dns.empty()) {
-    std::string list;
-    for (const auto& d : wanted.dns) list += (list.empty() ? "" : ", ") + d.to_string();
     spdlog::info("{}: DNS through the tunnel: {} (resolvconf)", options_.name, list);
   }
   std::string what;
